@@ -1,0 +1,1 @@
+"""Run the onething worker: `python worker.py` (same as `onething worker`)."""
