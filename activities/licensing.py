@@ -1,0 +1,48 @@
+"""Activities of the license registry (电子证照)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from temporalio import activity
+
+from domain.application import LicenseRecord
+from store import licenses
+
+
+class IssueLicense(BaseModel):
+    application_id: str
+    item_code: str
+    license_kind: str
+    holder_name: str
+    issued_at: datetime  # the workflow's decision instant, never the wall clock
+
+
+class LicensingActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="issue_license")
+    def issue_license(self, request: IssueLicense) -> LicenseRecord:
+        """Idempotent: one license per application and item, however often retried."""
+        issued = licenses.issue_license(
+            self._engine,
+            application_id=request.application_id,
+            item_code=request.item_code,
+            license_kind=request.license_kind,
+            holder_name=request.holder_name,
+            valid_from=request.issued_at,
+        )
+        activity.logger.info(
+            "license issued", extra={"item_code": issued.item_code, "number": issued.number}
+        )
+        return LicenseRecord(
+            number=issued.number,
+            item_code=issued.item_code,
+            license_kind=issued.license_kind,
+            verification_code=issued.verification_code,
+            valid_from=issued.valid_from,
+            status=issued.status,
+        )

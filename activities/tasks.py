@@ -1,0 +1,64 @@
+"""Activities of the staff task inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from temporalio import activity
+
+from store import tasks
+
+
+class OpenTask(BaseModel):
+    task_id: str
+    application_id: str
+    workflow_id: str
+    item_code: str | None
+    kind: str
+    department: str | None
+    role: str
+    hall: str | None
+    due_at: datetime | None
+    opened_at: datetime
+
+
+class CloseTask(BaseModel):
+    task_id: str
+    outcome: str
+    closed_by: str
+    closed_at: datetime
+
+
+class TaskActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="open_task")
+    def open_task(self, request: OpenTask) -> None:
+        tasks.open_task(
+            self._engine,
+            tasks.StaffTask(
+                task_id=request.task_id,
+                application_id=request.application_id,
+                workflow_id=request.workflow_id,
+                item_code=request.item_code,
+                kind=request.kind,
+                department=request.department,
+                role=request.role,
+                hall=request.hall,
+                due_at=request.due_at,
+                created_at=request.opened_at,
+            ),
+        )
+
+    @activity.defn(name="close_task")
+    def close_task(self, request: CloseTask) -> None:
+        tasks.close_task(
+            self._engine,
+            request.task_id,
+            outcome=request.outcome,
+            closed_by=request.closed_by,
+            closed_at=request.closed_at,
+        )

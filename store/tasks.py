@@ -1,0 +1,72 @@
+"""The staff task inbox: every human step of an application is a task here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Field, SQLModel, select
+
+from store.db import session
+
+
+class StaffTask(SQLModel, table=True):
+    __tablename__ = "staff_tasks"
+
+    task_id: str = Field(primary_key=True, max_length=200)
+    application_id: str = Field(index=True, max_length=64)
+    workflow_id: str = Field(max_length=200)
+    item_code: str | None = Field(default=None, max_length=64)
+    kind: str = Field(max_length=32)  # review, supplement, inspection, ...
+    department: str | None = Field(default=None, index=True, max_length=64)
+    role: str = Field(max_length=32)
+    hall: str | None = Field(default=None, max_length=64)
+    due_at: datetime | None = None
+    status: str = Field(default="open", index=True, max_length=16)
+    outcome: str | None = Field(default=None, max_length=64)
+    closed_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime
+    closed_at: datetime | None = None
+
+
+def open_task(engine: Engine, task: StaffTask) -> StaffTask:
+    """Open the task once; a retried call returns the task as it stands."""
+    with session(engine) as s:
+        existing = s.get(StaffTask, task.task_id)
+        if existing is not None:
+            return existing
+        s.add(task)
+    return task
+
+
+def close_task(
+    engine: Engine, task_id: str, *, outcome: str, closed_by: str, closed_at: datetime
+) -> StaffTask | None:
+    with session(engine) as s:
+        task = s.get(StaffTask, task_id)
+        if task is None or task.status == "closed":
+            return task
+        task.status, task.outcome = "closed", outcome
+        task.closed_by, task.closed_at = closed_by, closed_at
+        s.add(task)
+        return task
+
+
+def update_due(engine: Engine, task_id: str, due_at: datetime | None) -> None:
+    with session(engine) as s:
+        task = s.get(StaffTask, task_id)
+        if task is not None:
+            task.due_at = due_at
+            s.add(task)
+
+
+def open_tasks(
+    engine: Engine, *, department: str | None = None, role: str | None = None
+) -> list[StaffTask]:
+    query = select(StaffTask).where(StaffTask.status == "open")
+    if department is not None:
+        query = query.where(StaffTask.department == department)
+    if role is not None:
+        query = query.where(StaffTask.role == role)
+    with session(engine) as s:
+        return list(s.exec(query.order_by(StaffTask.due_at, StaffTask.created_at)))
