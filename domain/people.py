@@ -27,8 +27,7 @@ def _resident_id(value: str) -> str:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise ValueError("contains an impossible birth date") from None
-    expected = _ID_CHECK[sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS)) % 11]
-    if value[17] != expected:
+    if value[17] != resident_id_check_digit(value[:17]):
         raise ValueError("check digit does not match (mistyped number?)")
     return value
 
@@ -47,7 +46,7 @@ PersonName = Annotated[str, Field(min_length=1, max_length=64)]
 
 def resident_id_check_digit(first17: str) -> str:
     """The check digit for 17 leading digits (for tests and sample data)."""
-    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS)) % 11]
+    return _ID_CHECK[sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True)) % 11]
 
 
 class Person(BaseModel):

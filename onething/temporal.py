@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 
+from onething.codec import data_converter_with_codec
 from onething.settings import Settings
 from workflows import search_attributes
 
 
 def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
-    """Pydantic payloads, encrypted by `codec` when given."""
-    if codec is None:
-        return pydantic_data_converter
-    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+    """Pydantic payloads, and failures, encrypted by `codec` when given."""
+    return pydantic_data_converter if codec is None else data_converter_with_codec(codec)
 
 
 async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Client:
@@ -38,3 +36,16 @@ def search_attribute_flags() -> list[str]:
         )
         flags += ["--search-attribute", f"{key.name}={type_name}"]
     return flags
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register ours on a server that lacks them (the test server, a fresh cluster).
+
+    The server skips attributes that already exist with the same type.
+    """
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
+        )
+    )

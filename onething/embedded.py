@@ -1,0 +1,88 @@
+"""The embedded default (`make run`): everything on this machine, stopped together on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+import uvicorn
+
+from domain.catalog import load_seed_catalog
+from onething.demo import demo_submission
+from onething.devserver import DevServer
+from onething.logs import configure_logging, get_logger
+from onething.runtime import open_codec, open_store
+from onething.settings import Settings
+from onething.temporal import connect
+from starter.client import OnethingClient
+from starter.codec_endpoint import codec_app
+from worker import build_worker
+
+
+async def run_embedded(settings: Settings) -> None:
+    configure_logging(settings.log_format, settings.log_level)
+    log = get_logger("onething.dev")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    engine = open_store(settings)
+    codec = open_codec(settings)
+    if codec.keyring.created:
+        log.info("created a local payload key", source=codec.keyring.source)
+
+    # The codec endpoint binds to loopback only: it decrypts for whoever can reach it.
+    codec_url = f"http://127.0.0.1:{settings.codec_port}/codec"
+    origins = [f"http://localhost:{settings.ui_port}", f"http://127.0.0.1:{settings.ui_port}"]
+    codec_server = uvicorn.Server(
+        uvicorn.Config(
+            codec_app(codec, origins=origins),
+            host="127.0.0.1",
+            port=settings.codec_port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    host, _, port = settings.temporal_address.rpartition(":")
+    server = DevServer(
+        data_dir=settings.data_dir,
+        host=host,
+        port=int(port),
+        ui_port=settings.ui_port,
+        codec_endpoint=codec_url,
+    )
+    codec_task = asyncio.create_task(codec_server.serve())
+    try:
+        await server.start()
+        client = await connect(settings, codec)
+        worker = build_worker(client, settings.task_queue, engine)
+        worker_task = asyncio.create_task(worker.run())
+        receipt = await OnethingClient(client, settings.task_queue, load_seed_catalog()).submit(
+            demo_submission(load_seed_catalog())
+        )
+        print(
+            "\n  onething is running (embedded default)\n"
+            f"  Temporal Web UI   {server.ui_url}/namespaces/{settings.temporal_namespace}"
+            "/workflows\n"
+            f"  Temporal address  {server.address}   (state: {settings.data_dir / 'temporal.db'})\n"
+            f"  Store             {settings.store_url}\n"
+            f"  Codec endpoint    {codec_url}\n"
+            f"  Demo application  {receipt.application_id} "
+            f"({'started' if receipt.created else 'already there'}): "
+            f"onething status {receipt.application_id}\n"
+            "  Stop              Ctrl-C (stops the worker, the codec endpoint and the server)\n",
+            flush=True,
+        )
+        await stop.wait()
+        log.info("stopping")
+        await worker.shutdown()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker_task
+    finally:
+        codec_server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await codec_task
+        server.stop()
+        engine.dispose()

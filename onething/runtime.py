@@ -1,0 +1,57 @@
+"""What every process of onething starts with: settings, logs, the store, the codec, Temporal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from onething.codec import EncryptionCodec, Keyring, load_keyring
+from onething.logs import configure_logging, get_logger
+from onething.settings import Settings, load_settings
+from onething.temporal import connect
+from store.db import init_db, make_engine
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    codec: EncryptionCodec
+    client: Client
+    log: structlog.stdlib.BoundLogger
+
+
+def open_codec(settings: Settings) -> EncryptionCodec:
+    keyring: Keyring = load_keyring(
+        env_value=settings.codec_keys,
+        file=settings.codec_keys_file,
+        local_default=settings.local_codec_keys_path,
+    )
+    return EncryptionCodec(keyring)
+
+
+def open_store(settings: Settings) -> Engine:
+    engine = make_engine(settings.store_url)
+    init_db(engine)
+    return engine
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings | None = None) -> AsyncIterator[Runtime]:
+    settings = settings or load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    log = get_logger("onething")
+    engine = open_store(settings)
+    codec = open_codec(settings)
+    if codec.keyring.created:
+        log.info("created a local payload key", path=str(codec.keyring.source))
+    client = await connect(settings, codec)
+    try:
+        yield Runtime(settings=settings, engine=engine, codec=codec, client=client, log=log)
+    finally:
+        engine.dispose()

@@ -1,0 +1,208 @@
+"""The typed client backend services use to start and drive applications.
+
+Bad input is refused here, before anything reaches workflow history, with an error
+that names the field and the problem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDReusePolicy as ReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.application import (
+    ApplicationOutcome,
+    ItemStatus,
+    ReviewDecision,
+    Submission,
+    application_workflow_id,
+    item_workflow_id,
+)
+from domain.catalog import Catalog, CatalogError, Item
+from workflows import search_attributes as sa
+from workflows.application import ApplicationState, ApplicationWorkflow
+from workflows.item import ItemState, ItemWorkflow
+
+
+class ClientError(Exception):
+    """Refused input or state: `field` names what is wrong, the message says why."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class NotFound(ClientError):
+    pass
+
+
+class Conflict(ClientError):
+    """The request does not fit the application's current state."""
+
+
+@dataclass(frozen=True)
+class SubmitReceipt:
+    application_id: str
+    workflow_id: str
+    created: bool  # False: this application ID was submitted before; nothing new started
+
+
+class OnethingClient:
+    def __init__(self, client: Client, task_queue: str, catalog: Catalog) -> None:
+        self.temporal = client
+        self.task_queue = task_queue
+        self.catalog = catalog
+
+    # -- the window -----------------------------------------------------------------------
+
+    def items_of(self, submission: Submission) -> list[Item]:
+        try:
+            if submission.bundle_code is not None:
+                return self.catalog.bundle_items(submission.bundle_code)
+            assert submission.item_code is not None
+            return [self.catalog.item(submission.item_code)]
+        except CatalogError as exc:
+            field = "bundle_code" if submission.bundle_code else "item_code"
+            raise NotFound(
+                field, f"{submission.target!r} is not in catalog {self.catalog.version}"
+            ) from exc
+
+    def check(self, submission: Submission) -> list[Item]:
+        """Refuse what the catalog does not know before anything is started."""
+        items = self.items_of(submission)
+        known = {m.code for item in items for m in item.materials}
+        for index, code in enumerate(submission.materials):
+            if code not in known:
+                raise ClientError(
+                    f"materials[{index}]",
+                    f"{code!r} is not a material of {submission.target!r}",
+                )
+        if submission.hall not in self.catalog.halls:
+            raise ClientError("hall", f"{submission.hall!r} is not a hall of this service center")
+        return items
+
+    async def submit(self, submission: Submission) -> SubmitReceipt:
+        """Start the application; the same application ID never starts a second one."""
+        items = self.check(submission)
+        workflow_id = application_workflow_id(submission.application_id)
+        attributes = TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.APPLICATION_STATUS, "submitted"),
+                SearchAttributePair(sa.ITEMS, [item.code for item in items]),
+                SearchAttributePair(sa.DEPARTMENTS, sorted({item.department for item in items})),
+                SearchAttributePair(sa.HALL, submission.hall),
+                SearchAttributePair(sa.CHANNEL, submission.channel.value),
+                SearchAttributePair(
+                    sa.CATALOG_VERSION, submission.catalog_version or self.catalog.version
+                ),
+                SearchAttributePair(sa.ESCALATED, False),
+                *(
+                    [SearchAttributePair(sa.BUNDLE, submission.bundle_code)]
+                    if submission.bundle_code
+                    else []
+                ),
+            ]
+        )
+        names = "、".join(item.name for item in items)
+        try:
+            await self.temporal.start_workflow(
+                ApplicationWorkflow.run,
+                submission,
+                id=workflow_id,
+                task_queue=self.task_queue,
+                id_reuse_policy=ReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                search_attributes=attributes,
+                static_summary=f"申请 {submission.application_id}: {names}",
+                static_details=(
+                    f"事项 {submission.target} · 大厅 {submission.hall}"
+                    f" · 渠道 {submission.channel.value}"
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            return SubmitReceipt(submission.application_id, workflow_id, created=False)
+        return SubmitReceipt(submission.application_id, workflow_id, created=True)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _application(
+        self, application_id: str
+    ) -> WorkflowHandle[ApplicationWorkflow, ApplicationOutcome]:
+        return self.temporal.get_workflow_handle_for(
+            ApplicationWorkflow.run, application_workflow_id(application_id)
+        )
+
+    async def state(self, application_id: str) -> ApplicationState:
+        try:
+            return await self._application(application_id).query(ApplicationWorkflow.state)
+        except RPCError as exc:
+            raise _translate(exc, "application_id", application_id) from exc
+
+    async def item_state(self, application_id: str, item_code: str) -> ItemState:
+        handle = self.temporal.get_workflow_handle_for(
+            ItemWorkflow.run, item_workflow_id(application_id, item_code)
+        )
+        try:
+            return await handle.query(ItemWorkflow.state)
+        except RPCError as exc:
+            raise _translate(exc, "item_code", f"{application_id}/{item_code}") from exc
+
+    async def result(
+        self, application_id: str, rpc_timeout: timedelta | None = None
+    ) -> ApplicationOutcome:
+        handle = self._application(application_id)
+        try:
+            return await handle.result(rpc_timeout=rpc_timeout)
+        except WorkflowFailureError as exc:
+            raise Conflict(
+                "application_id", f"{application_id} ended without a result: {exc.cause}"
+            ) from exc
+        except RPCError as exc:
+            raise _translate(exc, "application_id", application_id) from exc
+
+    async def is_open(self, application_id: str) -> bool:
+        description = await self._application(application_id).describe()
+        return description.status == WorkflowExecutionStatus.RUNNING
+
+    # -- staff ----------------------------------------------------------------------------
+
+    async def decide(
+        self, application_id: str, item_code: str, decision: ReviewDecision
+    ) -> ItemStatus:
+        """A reviewer's decision; refused (and kept out of history) when it does not fit."""
+        handle = self.temporal.get_workflow_handle_for(
+            ItemWorkflow.run, item_workflow_id(application_id, item_code)
+        )
+        try:
+            return await handle.execute_update(ItemWorkflow.decide, decision)
+        except WorkflowUpdateFailedError as exc:
+            raise _refused(exc, "decision") from exc
+        except RPCError as exc:
+            raise _translate(exc, "item_code", f"{application_id}/{item_code}") from exc
+
+
+def _refused(exc: WorkflowUpdateFailedError, default_field: str) -> ClientError:
+    cause = exc.cause
+    message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+    field, sep, problem = message.partition(": ")
+    if sep and " " not in field:
+        return Conflict(field, problem)
+    return Conflict(default_field, message)
+
+
+def _translate(exc: RPCError, field: str, value: str) -> ClientError:
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return NotFound(field, f"{value} does not exist (or is not open for this step yet)")
+    return Conflict(field, exc.message)
