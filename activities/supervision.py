@@ -1,0 +1,33 @@
+"""Supervision (督办) activities: open a case when a legal clock escalates."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from domain.clock import OPEN_SUPERVISION_CASE_ACTIVITY, EscalationRequest, SupervisionCaseRef
+from store.supervision import open_case
+
+
+class SupervisionActivities:
+    """Register `SupervisionActivities(engine).open_case` on the worker."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name=OPEN_SUPERVISION_CASE_ACTIVITY)
+    async def open_case(self, request: EscalationRequest) -> SupervisionCaseRef:
+        """Idempotent by (workflow id, limit, stage): a retry returns the same case."""
+        case, created = await asyncio.to_thread(open_case, self._engine, request)
+        assert case.id is not None
+        activity.logger.info(
+            "supervision case %s stage %d for %s/%s (%s)",
+            case.id,
+            request.stage,
+            request.workflow_id,
+            request.limit,
+            "opened" if created else "already open",
+        )
+        return SupervisionCaseRef(case_id=case.id, created=created)

@@ -1,0 +1,125 @@
+"""Supervision cases (督办): one per overdue limit and escalation stage, however often escalated."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Engine, UniqueConstraint
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from domain.clock import EscalationRequest
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive values; everything stored here is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SupervisionCase(SQLModel, table=True):
+    __tablename__ = "supervision_cases"
+    __table_args__ = (UniqueConstraint("workflow_id", "limit_name", "stage"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(index=True, max_length=200)
+    limit_name: str = Field(max_length=64)
+    stage: int
+    level: str = Field(max_length=32, index=True)  # department_supervisor | supervision_office
+    department: str = Field(default="", max_length=64, index=True)
+    subject: str = Field(default="", max_length=200)  # application/item reference, no person
+    due_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    boundary_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    escalated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    total_days: int
+    provisional: bool = False
+    status: str = Field(default="open", max_length=16)  # open | closed
+    closed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    resolution: str | None = Field(default=None, max_length=500)
+
+    def normalized(self) -> SupervisionCase:
+        for name in ("due_at", "boundary_at", "escalated_at", "closed_at"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, _utc(value))
+        return self
+
+
+def _find(s: Session, workflow_id: str, limit_name: str, stage: int) -> SupervisionCase | None:
+    return s.exec(
+        select(SupervisionCase).where(
+            SupervisionCase.workflow_id == workflow_id,
+            SupervisionCase.limit_name == limit_name,
+            SupervisionCase.stage == stage,
+        )
+    ).first()
+
+
+def open_case(engine: Engine, request: EscalationRequest) -> tuple[SupervisionCase, bool]:
+    """Open the case for (workflow, limit, stage), or return the one already open; the bool says
+    whether this call created it. Safe under retries and concurrent calls."""
+    with Session(engine, expire_on_commit=False) as s:
+        existing = _find(s, request.workflow_id, request.limit, request.stage)
+        if existing is not None:
+            return existing.normalized(), False
+        case = SupervisionCase(
+            workflow_id=request.workflow_id,
+            limit_name=request.limit,
+            stage=request.stage,
+            level=request.level.value,
+            department=request.department,
+            subject=request.subject,
+            due_at=_utc(request.due_at),
+            boundary_at=_utc(request.boundary_at),
+            escalated_at=_utc(request.escalated_at),
+            total_days=request.total_days,
+            provisional=request.provisional,
+        )
+        s.add(case)
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            found = _find(s, request.workflow_id, request.limit, request.stage)
+            if found is None:
+                raise
+            return found.normalized(), False
+        s.refresh(case)
+        return case.normalized(), True
+
+
+def cases_of(engine: Engine, workflow_id: str) -> list[SupervisionCase]:
+    with Session(engine, expire_on_commit=False) as s:
+        rows = s.exec(
+            select(SupervisionCase)
+            .where(SupervisionCase.workflow_id == workflow_id)
+            .order_by(SupervisionCase.limit_name, SupervisionCase.stage)  # type: ignore[arg-type]
+        )
+        return [row.normalized() for row in rows]
+
+
+def open_cases(engine: Engine, department: str | None = None) -> list[SupervisionCase]:
+    """The supervision office's list: open cases, oldest escalation first."""
+    with Session(engine, expire_on_commit=False) as s:
+        query = select(SupervisionCase).where(SupervisionCase.status == "open")
+        if department is not None:
+            query = query.where(SupervisionCase.department == department)
+        rows = s.exec(query.order_by(SupervisionCase.escalated_at))  # type: ignore[arg-type]
+        return [row.normalized() for row in rows]
+
+
+def close_case(engine: Engine, case_id: int, resolution: str, at: datetime) -> SupervisionCase:
+    """Close a case with its resolution; closing a closed case keeps the first resolution."""
+    with Session(engine, expire_on_commit=False) as s:
+        case = s.get(SupervisionCase, case_id)
+        if case is None:
+            raise LookupError(f"no supervision case {case_id}")
+        if case.status != "closed":
+            case.status = "closed"
+            case.closed_at = _utc(at)
+            case.resolution = resolution
+            s.add(case)
+            s.commit()
+            s.refresh(case)
+        return case.normalized()
