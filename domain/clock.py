@@ -386,6 +386,9 @@ class ClockSnapshot(BaseModel):
     started_at: datetime | None
     stopped_at: datetime | None
     met: bool | None  # stopped before the due instant; None while running
+    # The schedule shown is current when the versions agree (else a recomputation is under way).
+    record_version: int | None = None
+    schedule_version: int | None = None
 
     def summary(self) -> str:
         """One line for the Web UI's current details."""
@@ -436,4 +439,61 @@ def snapshot(
         started_at=record.started_at if record is not None else None,
         stopped_at=record.stopped_at if record is not None else None,
         met=met,
+        record_version=record.version if record is not None else None,
+        schedule_version=schedule.version if schedule is not None else None,
     )
+
+
+class DueRequest(BaseModel):
+    """A one-off deadline: `days` working days after `start` (the workflow's reference instant)."""
+
+    start: Instant
+    days: int = Field(ge=0)
+    policy: ClockPolicy = ClockPolicy()
+
+
+class DueResult(BaseModel):
+    due_date: date
+    due_at: Instant
+    provisional_years: list[int] = Field(default_factory=list)
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.provisional_years)
+
+
+def compute_due(request: DueRequest, calendar: WorkingCalendar) -> DueResult:
+    schedule = compute_schedule(
+        ClockRecord(
+            limit="due", budget_days=request.days, started_at=request.start, policy=request.policy
+        ),
+        calendar,
+    )
+    return DueResult(
+        due_date=schedule.due_date,
+        due_at=schedule.due_at,
+        provisional_years=calendar.provisional_years(
+            local_date(request.start, request.policy), schedule.due_date
+        ),
+    )
+
+
+class EscalationRequest(BaseModel):
+    """Input of the activity that opens a supervision case; no personal data in it."""
+
+    workflow_id: str
+    limit: str
+    stage: int = Field(ge=1, le=2)
+    level: EscalationLevel
+    department: str = ""
+    subject: str = ""  # what is late: an application or item reference, never a person
+    due_at: Instant
+    boundary_at: Instant  # the instant the stage began
+    escalated_at: Instant  # workflow time when it fired
+    total_days: int
+    provisional: bool = False
+
+
+class SupervisionCaseRef(BaseModel):
+    case_id: int
+    created: bool  # False: the case already existed (a retried or repeated escalation)

@@ -1,0 +1,57 @@
+"""Calendar activities: working-day instants from a reference instant given as input.
+
+Never the wall clock: under time skipping (and in replay) workflow time is not today. The
+answer is recorded in history, so a new calendar or override file never changes a replay; a
+running workflow picks it up at its next computation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from temporalio import activity
+
+from domain.calendar import DEFAULT_OVERRIDES_PATH, WorkingCalendar, load_overrides
+from domain.clock import (
+    COMPUTE_DUE_ACTIVITY,
+    COMPUTE_SCHEDULE_ACTIVITY,
+    ClockRecord,
+    ClockSchedule,
+    DueRequest,
+    DueResult,
+    compute_due,
+    compute_schedule,
+)
+
+
+class CalendarActivities:
+    """Register `CalendarActivities().compute_schedule` and `.compute_due` on the worker.
+
+    The override file is read again when it changes, so a newly announced year needs no
+    restart. A broken file fails the activity (retried) rather than yield a wrong deadline.
+    """
+
+    def __init__(self, overrides_path: Path | None = None) -> None:
+        self._path = overrides_path or DEFAULT_OVERRIDES_PATH
+        self._stamp: tuple[int, int] | None = None
+        self._calendar = WorkingCalendar()
+
+    def calendar(self) -> WorkingCalendar:
+        try:
+            st = os.stat(self._path)
+            stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if stamp != self._stamp:
+            self._calendar = WorkingCalendar(load_overrides(self._path))
+            self._stamp = stamp
+        return self._calendar
+
+    @activity.defn(name=COMPUTE_SCHEDULE_ACTIVITY)
+    async def compute_schedule(self, record: ClockRecord) -> ClockSchedule:
+        return compute_schedule(record, self.calendar())
+
+    @activity.defn(name=COMPUTE_DUE_ACTIVITY)
+    async def compute_due(self, request: DueRequest) -> DueResult:
+        return compute_due(request, self.calendar())

@@ -1,0 +1,284 @@
+"""Time-skipping tests: the workflow-side clock fires warning, overdue, both escalation stages,
+pause/resume and extension at the right working-day instants."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine
+from sqlmodel import SQLModel
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.calendar import CalendarActivities
+from activities.supervision import SupervisionActivities
+from domain.calendar import WorkingCalendar
+from domain.clock import ClockEventKind, ClockPolicy, ClockSnapshot, ClockState, EscalationLevel
+from store import supervision as store_supervision
+from tests.test_clock_wf_support import ClockTestInput, ClockTestWorkflow, ExtendInput
+
+SH = ZoneInfo("Asia/Shanghai")
+CAL = WorkingCalendar()
+POLICY = ClockPolicy(warning_percent=80, stage2_after_days=2)
+
+
+def is_workday(day: date) -> bool:
+    """Oracle: chinesecalendar itself for published years, else our provisional calendar."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return CAL.is_working_day(day)
+
+
+def nth_workday_after(day: date, n: int) -> date:
+    while n:
+        day += timedelta(days=1)
+        n -= is_workday(day)
+    return day
+
+
+def workdays_in(after: date, upto: date) -> int:
+    return sum(is_workday(after + timedelta(days=i)) for i in range(1, (upto - after).days + 1))
+
+
+def close(day: date) -> datetime:
+    return datetime.combine(day, time(17, 30), tzinfo=SH)
+
+
+def local(instant: datetime) -> date:
+    return instant.astimezone(SH).date()
+
+
+def near(a: datetime | None, b: datetime) -> bool:
+    return a is not None and abs(a - b) <= timedelta(seconds=2)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def clock_queue(
+    ts_env: WorkflowEnvironment, store_engine: Engine, tmp_path: Path
+) -> AsyncIterator[tuple[str, Path]]:
+    SQLModel.metadata.create_all(store_engine)  # our table, until init_db lists store.supervision
+    overrides = tmp_path / "calendar_overrides.json"
+    queue = f"clock-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        ts_env.client,
+        task_queue=queue,
+        workflows=[ClockTestWorkflow],
+        activities=[
+            CalendarActivities(overrides).compute_schedule,
+            CalendarActivities(overrides).compute_due,
+            SupervisionActivities(store_engine).open_case,
+        ],
+    ):
+        yield queue, overrides
+
+
+async def start(
+    env: WorkflowEnvironment, queue: str, budget: int
+) -> WorkflowHandle[ClockTestWorkflow, ClockSnapshot]:
+    return await env.client.start_workflow(
+        ClockTestWorkflow.run,
+        ClockTestInput(budget_days=budget, policy=POLICY),
+        id=f"clock-test-{uuid.uuid4().hex[:8]}",
+        task_queue=queue,
+    )
+
+
+async def snap(handle: WorkflowHandle[ClockTestWorkflow, ClockSnapshot]) -> ClockSnapshot:
+    """The clock's snapshot once its current schedule is computed (an activity away)."""
+    for _ in range(100):
+        s = await handle.query(ClockTestWorkflow.snapshot)
+        if s.due_at is not None and s.schedule_version == s.record_version:
+            return s
+        await asyncio.sleep(0.05)
+    raise AssertionError("the clock never computed its schedule")
+
+
+async def finish(handle: WorkflowHandle[ClockTestWorkflow, ClockSnapshot]) -> ClockSnapshot:
+    """Signal the work done and read the final snapshot. Not `handle.result()`: on the
+    time-skipping server that call may skip years ahead, which later tests would inherit."""
+    await handle.signal(ClockTestWorkflow.finish)
+    for _ in range(200):
+        if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
+            return await handle.query(ClockTestWorkflow.snapshot)
+        await asyncio.sleep(0.02)
+    raise AssertionError("the workflow did not complete")
+
+
+async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
+    now = await env.get_current_time()
+    if instant > now:
+        await env.sleep(instant - now)
+
+
+async def test_warning_overdue_and_two_escalations(
+    ts_env: WorkflowEnvironment, store_engine: Engine, clock_queue: tuple[str, Path]
+) -> None:
+    handle = await start(ts_env, clock_queue[0], budget=5)
+    first = await snap(handle)
+    assert first.started_at is not None
+    start_day = local(first.started_at)
+    warn = close(nth_workday_after(start_day, 4))  # 80% of 5
+    due_day = nth_workday_after(start_day, 5)
+    due = close(due_day)
+    stage2 = close(nth_workday_after(due_day, 2))
+    assert first.state is ClockState.NORMAL
+    assert first.due_at == due and first.warning_at == warn and first.stage2_at == stage2
+
+    await skip_to(ts_env, warn + timedelta(minutes=1))
+    s = await snap(handle)
+    assert s.state is ClockState.WARNING
+    assert [(e.kind, near(e.fired_at, warn)) for e in s.events] == [(ClockEventKind.WARNING, True)]
+    assert await handle.query(ClockTestWorkflow.reminder_count) == 1
+
+    await skip_to(ts_env, due + timedelta(minutes=1))
+    s = await snap(handle)
+    assert s.state is ClockState.OVERDUE and s.escalation_stage == 1
+    assert near(s.events[-1].fired_at, due)
+    assert s.events[-1].level is EscalationLevel.DEPARTMENT_SUPERVISOR
+
+    await skip_to(ts_env, stage2 + timedelta(days=20))
+    s = await snap(handle)
+    assert s.escalation_stage == 2
+    assert near(s.events[-1].fired_at, stage2)
+    assert s.events[-1].level is EscalationLevel.SUPERVISION_OFFICE
+
+    cases = store_supervision.cases_of(store_engine, handle.id)
+    assert [(c.stage, c.level, c.status) for c in cases] == [
+        (1, "department_supervisor", "open"),
+        (2, "supervision_office", "open"),
+    ]
+    assert near(cases[0].escalated_at, due) and near(cases[1].escalated_at, stage2)
+    assert cases[0].department == "market-regulation" and cases[0].subject == "TEST-APP/ITEM-1"
+
+    # Escalation never cancels the work: the workflow still runs and finishes when told to.
+    result = await finish(handle)
+    assert result.met is False and result.escalation_stage == 2
+    assert result.state is ClockState.OVERDUE
+
+    # One timer per boundary (warning, due, stage 2), never one per day.
+    history = await handle.fetch_history()
+    timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
+    assert len(timers) == 3
+
+
+async def test_pause_and_resume_move_the_boundaries(
+    ts_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
+) -> None:
+    handle = await start(ts_env, clock_queue[0], budget=5)
+    first = await snap(handle)
+    assert first.started_at is not None and first.warning_at is not None
+    start_day = local(first.started_at)
+
+    await skip_to(ts_env, first.started_at + timedelta(days=1))
+    await handle.execute_update(ClockTestWorkflow.pause, "expert review")
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(ClockTestWorkflow.pause, "twice")
+    # Skip well past the original warning and due instants: nothing fires while paused.
+    await skip_to(ts_env, first.due_at + timedelta(days=3))  # type: ignore[operator]
+    s = await snap(handle)
+    assert s.paused and s.events == [] and s.state is ClockState.NORMAL
+    await handle.execute_update(ClockTestWorkflow.resume)
+
+    s = await snap(handle)
+    (pause,) = s.pauses
+    assert pause.reason == "expert review" and pause.resumed_at is not None
+    consumed = workdays_in(start_day, local(pause.paused_at))
+    resume_day = local(pause.resumed_at)
+    due_day = nth_workday_after(resume_day, 5 - consumed)
+    assert s.due_at == close(due_day)
+    expected_warn = close(nth_workday_after(resume_day, 4 - consumed))
+    assert s.warning_at == expected_warn
+    assert s.due_at > first.due_at  # type: ignore[operator]
+
+    await skip_to(ts_env, close(due_day) + timedelta(minutes=1))
+    s = await snap(handle)
+    assert [e.kind for e in s.events] == [ClockEventKind.WARNING, ClockEventKind.ESCALATION]
+    assert near(s.events[0].fired_at, expected_warn)
+    assert near(s.events[1].fired_at, close(due_day))
+    await finish(handle)
+
+
+async def test_extension_after_warning_warns_again_and_moves_due(
+    ts_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
+) -> None:
+    handle = await start(ts_env, clock_queue[0], budget=5)
+    first = await snap(handle)
+    assert first.started_at is not None and first.warning_at is not None
+    start_day = local(first.started_at)
+
+    await skip_to(ts_env, first.warning_at + timedelta(minutes=5))
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(ClockTestWorkflow.extend, ExtendInput(days=0, reason="x"))
+    await handle.execute_update(
+        ClockTestWorkflow.extend, ExtendInput(days=5, reason="complex case, Art. 42")
+    )
+    s = await snap(handle)
+    assert s.total_days == 10 and s.extensions[0].reason == "complex case, Art. 42"
+    due = close(nth_workday_after(start_day, 10))
+    warn2 = close(nth_workday_after(start_day, 8))
+    assert s.due_at == due and s.warning_at == warn2
+    assert s.state is ClockState.NORMAL
+
+    await skip_to(ts_env, due + timedelta(minutes=1))
+    s = await snap(handle)
+    kinds = [(e.kind, e.total_days) for e in s.events]
+    assert kinds == [
+        (ClockEventKind.WARNING, 5),
+        (ClockEventKind.WARNING, 10),
+        (ClockEventKind.ESCALATION, 10),
+    ]
+    assert near(s.events[1].fired_at, warn2) and near(s.events[2].fired_at, due)
+    assert await handle.query(ClockTestWorkflow.reminder_count) == 2
+    assert (await finish(handle)).met is False
+
+
+async def test_finishing_on_time_fires_nothing(
+    ts_env: WorkflowEnvironment, store_engine: Engine, clock_queue: tuple[str, Path]
+) -> None:
+    handle = await start(ts_env, clock_queue[0], budget=5)
+    result = await finish(handle)
+    assert result.met is True and result.events == [] and result.state is ClockState.NORMAL
+    assert store_supervision.cases_of(store_engine, handle.id) == []
+
+
+async def test_provisional_deadline_is_recomputed_when_the_year_is_announced(
+    ts_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
+) -> None:
+    now = local(await ts_env.get_current_time())
+    year = now.year + 1
+    if not CAL.is_provisional(year):
+        pytest.skip(f"{year} is published in this chinesecalendar")
+    # Enough working days to reach into next year.
+    budget = workdays_in(now, date(year, 1, 20))
+    handle = await start(ts_env, clock_queue[0], budget=budget)
+    s = await snap(handle)
+    assert s.provisional and year in s.provisional_years
+    assert s.due_at is not None
+    provisional_due = local(s.due_at)
+    # The State Council announces every provisional year the clock touches (as the fixed rules
+    # said), and next year adds a week off just before the provisional due day.
+    announced: dict[str, dict[str, object]] = {}
+    for y in s.provisional_years:
+        days = {d.isoformat(): "statutory" for d in CAL.check_year(y).holidays}
+        announced[str(y)] = {"source": "test notice", "holidays": days}
+    for i in range(7):
+        day = provisional_due - timedelta(days=i)
+        if day.weekday() < 5:
+            announced[str(year)]["holidays"][day.isoformat()] = "test holiday"  # type: ignore[index]
+    clock_queue[1].write_text(json.dumps({"years": announced}), encoding="utf-8")
+    await ts_env.sleep(timedelta(days=8))  # past the weekly provisional refresh
+    s = await snap(handle)
+    assert not s.provisional
+    assert s.due_at is not None and local(s.due_at) > provisional_due
+    await finish(handle)

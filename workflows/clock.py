@@ -1,0 +1,279 @@
+"""The workflow side of the legal clock: one object per limit, one timer per boundary.
+
+    clock = LegalClock("promised", item.promised_days, department=item.department,
+                       subject=application_id, on_warning=self._remind)
+    await clock.run_until(lambda: self._decision is not None)
+
+`run_until` computes the schedule in an activity (recorded in history), waits on
+`workflow.wait_condition` with one timer to the next boundary, fires the reminder at warning and
+the escalations when overdue (stage 1: the department's supervisor; stage 2: 效能督办), and
+returns only when `done()` is true: escalation never cancels the work. `pause`, `resume` and
+`extend` are plain methods for signal and update handlers; the waiting loop wakes and asks the
+activity for the new schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from domain.clock import (
+        COMPUTE_SCHEDULE_ACTIVITY,
+        OPEN_SUPERVISION_CASE_ACTIVITY,
+        ClockError,
+        ClockEvent,
+        ClockEventKind,
+        ClockPolicy,
+        ClockRecord,
+        ClockSchedule,
+        ClockSnapshot,
+        ClockState,
+        EscalationRequest,
+        FiredMarks,
+        SupervisionCaseRef,
+        due_events,
+        mark_fired,
+        next_wakeup,
+        snapshot,
+    )
+
+EventHandler = Callable[[ClockEvent], Awaitable[None]]
+ChangeHandler = Callable[[ClockSnapshot], Awaitable[None]]
+
+# Computing a schedule is quick and local; retry for long (a broken override file gets fixed).
+DEFAULT_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
+
+
+class LegalClock:
+    """One legal limit counted in working days, inside a workflow.
+
+    Args:
+        limit: the limit's name, unique within the workflow ("promised", "supplement", ...).
+        budget_days: working days; 0 = on the spot.
+        policy: warning share, stage-2 delay, end of the working day, time zone.
+        department, subject: written on supervision cases (no personal data in `subject`).
+        on_warning: awaited when the warning starts (remind whoever holds the task).
+        on_escalation: awaited after each escalation stage opened its supervision case.
+        on_change: awaited when state, due instant, pause or stage changed (e.g. to upsert
+            search attributes; each upsert is a billable action, so this fires sparingly).
+        open_supervision_cases: call the supervision activity on each escalation stage.
+        task_queue: where the calendar and supervision activities run (default: the workflow's).
+    """
+
+    def __init__(
+        self,
+        limit: str,
+        budget_days: int,
+        *,
+        policy: ClockPolicy | None = None,
+        department: str = "",
+        subject: str = "",
+        on_warning: EventHandler | None = None,
+        on_escalation: EventHandler | None = None,
+        on_change: ChangeHandler | None = None,
+        open_supervision_cases: bool = True,
+        task_queue: str | None = None,
+        activity_timeout: timedelta = timedelta(seconds=30),
+        retry_policy: RetryPolicy = DEFAULT_RETRY,
+    ) -> None:
+        if budget_days < 0:
+            raise ClockError("budget must not be negative")
+        self.limit = limit
+        self.budget_days = budget_days
+        self.policy = policy or ClockPolicy()
+        self.department = department
+        self.subject = subject
+        self._on_warning = on_warning
+        self._on_escalation = on_escalation
+        self._on_change = on_change
+        self._open_cases = open_supervision_cases
+        self._task_queue = task_queue
+        self._timeout = activity_timeout
+        self._retry = retry_policy
+        self._record: ClockRecord | None = None
+        self._schedule: ClockSchedule | None = None
+        self._fired = FiredMarks()
+        self._events: list[ClockEvent] = []
+        self._cases: dict[int, SupervisionCaseRef] = {}
+        self._notified: tuple[object, ...] | None = None
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def record(self) -> ClockRecord | None:
+        return self._record
+
+    @property
+    def schedule(self) -> ClockSchedule | None:
+        return self._schedule
+
+    @property
+    def events(self) -> list[ClockEvent]:
+        return list(self._events)
+
+    @property
+    def supervision_cases(self) -> dict[int, SupervisionCaseRef]:
+        """Stage -> the supervision case it opened."""
+        return dict(self._cases)
+
+    @property
+    def state(self) -> ClockState:
+        return self.snapshot().state
+
+    @property
+    def due_at(self) -> datetime | None:
+        return self._schedule.due_at if self._schedule is not None else None
+
+    def snapshot(self) -> ClockSnapshot:
+        """For Queries: state now (workflow time), boundaries, pauses, extensions, events."""
+        return snapshot(
+            self._record,
+            self._schedule,
+            self._fired,
+            self._events,
+            workflow.now(),
+            limit=self.limit,
+            budget_days=self.budget_days,
+        )
+
+    # --- changing (from signal/update handlers; validate_* fit update validators) ---------
+
+    def start(self, at: datetime | None = None) -> None:
+        """Start counting at `at` (default: now). `run_until` starts the clock if needed."""
+        if self._record is None:
+            self._record = ClockRecord(
+                limit=self.limit,
+                budget_days=self.budget_days,
+                started_at=at or workflow.now(),
+                policy=self.policy,
+            )
+
+    def validate_pause(self, reason: str) -> None:
+        self._started().pause(reason, workflow.now())
+
+    def validate_resume(self) -> None:
+        self._started().resume(workflow.now())
+
+    def validate_extend(self, days: int, reason: str) -> None:
+        self._started().extend(days, reason, workflow.now())
+
+    def pause(self, reason: str) -> None:
+        """Stop counting (Art. 45 time, waiting for the applicant); the reason is recorded."""
+        self._record = self._started().pause(reason, workflow.now())
+
+    def resume(self) -> None:
+        self._record = self._started().resume(workflow.now())
+
+    def extend(self, days: int, reason: str, by: str = "") -> None:
+        """Add working days by an authorized decision (`by`: a role or staff code)."""
+        self._record = self._started().extend(days, reason, workflow.now(), by)
+
+    def _started(self) -> ClockRecord:
+        if self._record is None:
+            raise ClockError(f"clock {self.limit!r} has not started")
+        return self._record
+
+    # --- running -------------------------------------------------------------------------
+
+    async def run_until(
+        self, done: Callable[[], bool], *, started_at: datetime | None = None
+    ) -> ClockSnapshot:
+        """Count, remind and escalate until `done()` is true; then stop and return the final
+        snapshot (`met` says whether it finished before the due instant)."""
+        self.start(started_at)
+        refresh = False
+        fired_at: datetime | None = None
+        while True:
+            record = self._started()
+            if refresh or self._schedule is None or self._schedule.version != record.version:
+                self._schedule = await self._compute(record)
+                refresh = False
+                await self._maybe_notify()
+            if done():
+                break
+            # A timer fires at its instant; never let rounding make it look early.
+            now = max(workflow.now(), fired_at) if fired_at is not None else workflow.now()
+            fired_at = None
+            for event in due_events(self._schedule, self._fired, now):
+                await self._fire(event)
+            if done():
+                break
+            wake = next_wakeup(self._schedule, self._fired, now, self.policy)
+            version = record.version
+
+            def woken(version: int = version) -> bool:
+                return done() or self._started().version != version
+
+            if wake is None:
+                await workflow.wait_condition(woken)
+                continue
+            try:
+                await workflow.wait_condition(
+                    woken, timeout=wake - now, timeout_summary=f"{self.limit} clock boundary"
+                )
+            except TimeoutError:
+                fired_at = wake
+                refresh = self._schedule.provisional  # a newly announced year may move it
+        self._record = self._started().stop(workflow.now())
+        await self._maybe_notify()
+        return self.snapshot()
+
+    async def _compute(self, record: ClockRecord) -> ClockSchedule:
+        result: ClockSchedule = await workflow.execute_activity(
+            COMPUTE_SCHEDULE_ACTIVITY,
+            record,
+            result_type=ClockSchedule,
+            task_queue=self._task_queue,
+            start_to_close_timeout=self._timeout,
+            retry_policy=self._retry,
+            summary=f"{self.limit}: working-day schedule",
+        )
+        return result
+
+    async def _fire(self, event: ClockEvent) -> None:
+        self._events.append(event)
+        self._fired = mark_fired(self._fired, event)
+        if event.kind is ClockEventKind.WARNING:
+            if self._on_warning is not None:
+                await self._on_warning(event)
+        else:
+            if self._open_cases and event.level is not None:
+                request = EscalationRequest(
+                    workflow_id=workflow.info().workflow_id,
+                    limit=self.limit,
+                    stage=event.stage,
+                    level=event.level,
+                    department=self.department,
+                    subject=self.subject,
+                    due_at=event.due_at,
+                    boundary_at=event.at,
+                    escalated_at=event.fired_at,
+                    total_days=event.total_days,
+                    provisional=event.provisional,
+                )
+                ref: SupervisionCaseRef = await workflow.execute_activity(
+                    OPEN_SUPERVISION_CASE_ACTIVITY,
+                    request,
+                    result_type=SupervisionCaseRef,
+                    task_queue=self._task_queue,
+                    start_to_close_timeout=self._timeout,
+                    retry_policy=self._retry,
+                    summary=f"{self.limit}: escalation stage {event.stage} ({event.level.value})",
+                )
+                self._cases[event.stage] = ref
+            if self._on_escalation is not None:
+                await self._on_escalation(event)
+        await self._maybe_notify()
+
+    async def _maybe_notify(self) -> None:
+        if self._on_change is None:
+            return
+        snap = self.snapshot()
+        key = (snap.state, snap.due_at, snap.paused, snap.escalation_stage, snap.stopped_at)
+        if key != self._notified:
+            self._notified = key
+            await self._on_change(snap)
