@@ -21,7 +21,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_OVERRIDES_PATH = Path(__file__).resolve().parent / "data" / "calendar_overrides.json"
 
@@ -158,10 +158,10 @@ def parse_overrides(text: str) -> CalendarOverrides:
         ) from exc
     try:
         overrides = CalendarOverrides.model_validate(raw)
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        detail = " ".join(line.strip() for line in first[1:3]) if len(first) > 1 else str(exc)
-        raise CalendarError(f"override file is malformed: {detail}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"] if part != "[key]")
+        raise CalendarError(f"override file is malformed at {where}: {first['msg']}") from exc
     problems = overrides.problems()
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -178,7 +178,10 @@ def load_overrides(path: Path | None = None) -> CalendarOverrides:
         return CalendarOverrides()
     except OSError as exc:
         raise CalendarError(f"cannot read override file {path}: {exc.strerror}") from exc
-    return parse_overrides(text)
+    try:
+        return parse_overrides(text)
+    except CalendarError as exc:
+        raise CalendarError(f"{exc} [{path}]") from exc
 
 
 class YearReport(BaseModel):
