@@ -8,7 +8,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain.clock import ClockEvent, ClockPolicy, ClockSnapshot
 
-from workflows.clock import LegalClock
+from workflows.clock import LegalClock, publish_clock_state
 
 
 class ClockTestInput(BaseModel):
@@ -17,6 +17,7 @@ class ClockTestInput(BaseModel):
     policy: ClockPolicy = ClockPolicy()
     department: str = "market-regulation"
     subject: str = "TEST-APP/ITEM-1"
+    publish_search_attributes: bool = False
 
 
 class ExtendInput(BaseModel):
@@ -33,6 +34,7 @@ class ClockTestWorkflow:
         self.reminders: list[ClockEvent] = []
         self.escalations: list[ClockEvent] = []
         self.changes = 0
+        self.publish = params.publish_search_attributes
         self.clock = LegalClock(
             params.limit,
             params.budget_days,
@@ -53,6 +55,8 @@ class ClockTestWorkflow:
     async def _changed(self, snapshot: ClockSnapshot) -> None:
         self.changes += 1
         workflow.set_current_details(snapshot.summary())
+        if self.publish:
+            await publish_clock_state(snapshot)
 
     @workflow.run
     async def run(self, params: ClockTestInput) -> ClockSnapshot:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
+from temporalio.worker import Replayer, Worker
 
 from activities.calendar import CalendarActivities
 from activities.supervision import SupervisionActivities
@@ -26,6 +26,7 @@ from domain.calendar import WorkingCalendar
 from domain.clock import ClockEventKind, ClockPolicy, ClockSnapshot, ClockState, EscalationLevel
 from store import supervision as store_supervision
 from tests.test_clock_wf_support import ClockTestInput, ClockTestWorkflow, ExtendInput
+from workflows import search_attributes as sa
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar()
@@ -282,3 +283,61 @@ async def test_provisional_deadline_is_recomputed_when_the_year_is_announced(
     assert not s.provisional
     assert s.due_at is not None and local(s.due_at) > provisional_due
     await finish(handle)
+
+
+async def test_replay_ignores_a_new_override_file(
+    ts_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
+) -> None:
+    handle = await start(ts_env, clock_queue[0], budget=3)
+    first = await snap(handle)
+    await handle.execute_update(ClockTestWorkflow.extend, ExtendInput(days=2, reason="hearing"))
+    await skip_to(ts_env, first.stage2_at + timedelta(days=30))  # type: ignore[operator]
+    before = await finish(handle)
+    history = await handle.fetch_history()
+    # A later calendar: every working day of the next months becomes a holiday.
+    start_day = local(before.started_at)  # type: ignore[arg-type]
+    days = [start_day + timedelta(days=i) for i in range(1, 120)]
+    announced: dict[int, dict[str, dict[str, str]]] = {}
+    for d in days:
+        if d.weekday() < 5:
+            announced.setdefault(d.year, {"holidays": {}})["holidays"][d.isoformat()] = "new"
+    clock_queue[1].write_text(json.dumps({"years": announced}), encoding="utf-8")
+    replayer = Replayer(workflows=[ClockTestWorkflow], data_converter=ts_env.client.data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None
+    # And the live activity does see the new file, so only new computations change.
+    acts = CalendarActivities(clock_queue[1])
+    assert not acts.calendar().is_working_day(start_day + timedelta(days=7 - start_day.weekday()))
+
+
+@pytest.mark.devserver
+async def test_clock_state_is_a_search_attribute(
+    dev_env: WorkflowEnvironment, store_engine: Engine, tmp_path: Path
+) -> None:
+    SQLModel.metadata.create_all(store_engine)
+    queue = f"clock-{uuid.uuid4().hex[:8]}"
+    async with Worker(
+        dev_env.client,
+        task_queue=queue,
+        workflows=[ClockTestWorkflow],
+        activities=[
+            CalendarActivities(tmp_path / "none.json").compute_schedule,
+            SupervisionActivities(store_engine).open_case,
+        ],
+    ):
+        handle = await dev_env.client.start_workflow(
+            ClockTestWorkflow.run,
+            ClockTestInput(budget_days=5, publish_search_attributes=True),
+            id=f"clock-sa-{uuid.uuid4().hex[:8]}",
+            task_queue=queue,
+        )
+        s = await snap(handle)
+        for _ in range(100):
+            attrs = (await handle.describe()).typed_search_attributes
+            if attrs.get(sa.CLOCK_STATE) is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert attrs.get(sa.CLOCK_STATE) == "normal"
+        assert attrs.get(sa.DUE_AT) == s.due_at
+        assert attrs.get(sa.ESCALATED) is False
+        await finish(handle)

@@ -41,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
         snapshot,
     )
 
+from workflows.search_attributes import CLOCK_STATE, DUE_AT, ESCALATED
+
 EventHandler = Callable[[ClockEvent], Awaitable[None]]
 ChangeHandler = Callable[[ClockSnapshot], Awaitable[None]]
 
@@ -277,3 +279,15 @@ class LegalClock:
         if key != self._notified:
             self._notified = key
             await self._on_change(snap)
+
+
+async def publish_clock_state(snapshot: ClockSnapshot) -> None:
+    """An `on_change` for a workflow's main clock: its state, due instant and whether it has
+    escalated, as search attributes (OnethingClockState, OnethingDueAt, OnethingEscalated)."""
+    workflow.upsert_search_attributes(
+        [
+            CLOCK_STATE.value_set(snapshot.state.value),
+            DUE_AT.value_set(snapshot.due_at) if snapshot.due_at else DUE_AT.value_unset(),
+            ESCALATED.value_set(snapshot.escalation_stage > 0),
+        ]
+    )
