@@ -402,6 +402,7 @@ def test_seed_catalog_is_valid_and_cached() -> None:
         "open-supermarket",
         "open-beverage-shop",
         "open-beauty-salon",
+        "open-restaurant",
         "open-transport-company",
         "enterprise-registration",
     ]:
