@@ -236,62 +236,77 @@ class MaterialSet(_Frozen):
 
 
 def one_set_of_materials(catalog: Catalog, bundle: Bundle) -> MaterialSet:
+    """The bundle's one set of materials: what the applicant brings, once each.
+
+    Not asked for: shared government data, and any material an earlier member (one the
+    item depends on, directly or not) produces, even where the item's own guide says
+    the applicant brings it. Each item's own application form gives way to one form.
+    """
     single = len(bundle.members) == 1
+    order = dag_order(bundle)
+    # which members produce which material codes (resolved by license kind)
+    made_by: dict[str, list[str]] = {}
+    if not single:
+        for code in order:
+            for m in catalog.item(code).materials:
+                if m.source is MaterialSource.BUNDLE_ITEM:
+                    producer = resolve_producer(catalog.items, bundle, code, m)
+                    if producer is None:
+                        raise CatalogError(
+                            [
+                                f"bundle {bundle.code!r}: material {m.code!r} of {code!r} is "
+                                "produced by an item outside the bundle"
+                            ]
+                        )
+                    if producer not in made_by.setdefault(m.code, []):
+                        made_by[m.code].append(producer)
     bring: dict[str, dict[str, Any]] = {}
-    provided: dict[tuple[str, str | None], dict[str, Any]] = {}
+    provided: dict[str, dict[str, Any]] = {}
     one_by_one = 0
     form_users: list[str] = []
-    for code in dag_order(bundle):
+    for code in order:
         item = catalog.item(code)
+        ancestors = bundle.ancestors(code)
         one_by_one += len(item.asked_materials)
         for m in item.materials:
             if m.is_form and not single:
                 form_users.append(code)
                 continue
-            producer: str | None = None
-            key: tuple[str, str | None]
-            if m.source is MaterialSource.SHARED_DATA:
-                key = (m.code, None)
-            elif m.source is MaterialSource.BUNDLE_ITEM and not single:
-                producer = resolve_producer(catalog.items, bundle, code, m)
-                if producer is None:
-                    raise CatalogError(
-                        [
-                            f"bundle {bundle.code!r}: material {m.code!r} of {code!r} is produced "
-                            "by an item outside the bundle"
-                        ]
-                    )
-                key = (m.code, producer)
-            else:
-                deferrable = m.deferrable and item.admits_deficiency
-                entry = bring.setdefault(
+            producer = next((p for p in made_by.get(m.code, []) if p in ancestors), None)
+            if m.source is MaterialSource.SHARED_DATA or producer is not None:
+                entry = provided.setdefault(
                     m.code,
-                    {
-                        "name": m.name,
-                        "core": False,
-                        "originals": 0,
-                        "copies": 0,
-                        "needed_by": [],
-                        "supplement_days": None,
-                        "note": m.note,
-                        "conditions": [],
-                    },
+                    {"name": m.name, "source": m.source, "produced_by": None, "needed_by": []},
                 )
-                entry["conditions"].append(m.condition)
-                entry["core"] = entry["core"] or not deferrable
-                entry["originals"] = max(entry["originals"], m.originals)
-                entry["copies"] = max(entry["copies"], m.copies)
+                if producer is not None and entry["produced_by"] is None:
+                    entry["source"] = MaterialSource.BUNDLE_ITEM
+                    entry["produced_by"] = producer
                 entry["needed_by"].append(code)
-                if deferrable and item.supplement_days is not None:
-                    days = entry["supplement_days"]
-                    entry["supplement_days"] = (
-                        item.supplement_days if days is None else min(days, item.supplement_days)
-                    )
                 continue
-            pentry = provided.setdefault(
-                key, {"name": m.name, "source": m.source, "produced_by": producer, "needed_by": []}
+            deferrable = m.deferrable and item.admits_deficiency
+            entry = bring.setdefault(
+                m.code,
+                {
+                    "name": m.name,
+                    "core": False,
+                    "originals": 0,
+                    "copies": 0,
+                    "needed_by": [],
+                    "supplement_days": None,
+                    "note": m.note,
+                    "conditions": [],
+                },
             )
-            pentry["needed_by"].append(code)
+            entry["conditions"].append(m.condition)
+            entry["core"] = entry["core"] or not deferrable
+            entry["originals"] = max(entry["originals"], m.originals)
+            entry["copies"] = max(entry["copies"], m.copies)
+            entry["needed_by"].append(code)
+            if deferrable and item.supplement_days is not None:
+                days = entry["supplement_days"]
+                entry["supplement_days"] = (
+                    item.supplement_days if days is None else min(days, item.supplement_days)
+                )
     to_bring: list[BundleMaterial] = []
     if form_users:
         to_bring.append(
@@ -331,7 +346,7 @@ def one_set_of_materials(catalog: Catalog, bundle: Bundle) -> MaterialSet:
                 produced_by=e["produced_by"],
                 needed_by=tuple(e["needed_by"]),
             )
-            for (c, _), e in provided.items()
+            for c, e in provided.items()
         ),
         one_by_one=one_by_one,
     )

@@ -629,6 +629,7 @@ def _check_bundle(
                         f"{where}: material {mat.code!r} of {item.code!r} is produced by "
                         f"{mat.produced_by!r}, an item outside the bundle"
                     )
+    p.extend(_check_listed_as_applicants(bundle, items))
     known = [items[c] for c in seen if c in items]
     one_by_one = sum(i.promised_days for i in known)
     if len(known) == len(seen) and bundle.promised_days > one_by_one:
@@ -636,6 +637,32 @@ def _check_bundle(
             f"{where}: promised_days {bundle.promised_days} exceeds the {one_by_one} days of "
             "applying for its items one by one"
         )
+    return p
+
+
+def _check_listed_as_applicants(bundle: Bundle, items: Mapping[str, Item]) -> list[str]:
+    """A member may list as the applicant's a material another member issues (its own
+    guide assumes the license already exists); then it must run after that member."""
+    made: dict[str, list[str]] = {}
+    for code in bundle.item_codes:
+        item = items.get(code)
+        for m in item.materials if item else ():
+            if m.source is MaterialSource.BUNDLE_ITEM:
+                producer = resolve_producer(items, bundle, code, m)
+                if producer is not None and producer not in made.setdefault(m.code, []):
+                    made[m.code].append(producer)
+    p: list[str] = []
+    for code in bundle.item_codes:
+        item = items.get(code)
+        for m in item.materials if item else ():
+            producers = made.get(m.code, [])
+            if m.source is not MaterialSource.APPLICANT or not producers or code in producers:
+                continue
+            if not set(producers) & bundle.ancestors(code):
+                p.append(
+                    f"bundle {bundle.code!r}: {code!r} asks the applicant for {m.code!r}, which "
+                    f"member {producers[0]!r} issues; {code!r} must depend on {producers[0]!r}"
+                )
     return p
 
 

@@ -124,6 +124,25 @@ def test_one_set_of_materials(cat: Catalog) -> None:
     }
 
 
+def test_material_the_bundle_produces_is_not_asked_even_if_listed_as_applicants() -> None:
+    doc = mini_doc()
+    doc["items"][2]["materials"][1] = {"code": "lic-a", "name": "A证", "core": True}  # applicant
+    doc["bundles"].append(
+        {"code": "ac", "name": "AC", "members": [{"item": "a"}, {"item": "c"}], "promised_days": 5}
+    )
+    cat = validate_catalog(doc)
+    # c depends on a in abc: a issues the license first
+    abc = one_set_of_materials(cat, cat.bundle("abc"))
+    assert "lic-a" not in abc.codes
+    assert {p.code: (p.produced_by, p.needed_by) for p in abc.provided}["lic-a"] == (
+        "a",
+        ("b", "c"),
+    )
+    # in ac, c runs beside a, not after it: the applicant still brings it
+    ac = one_set_of_materials(cat, cat.bundle("ac"))
+    assert ac.material("lic-a").needed_by == ("c",)
+
+
 def test_reductions_hand_checked(cat: Catalog) -> None:
     red = reductions(cat, cat.bundle("abc"))
     got = {r.measure: (r.one_by_one, r.bundle, r.saved, r.percent) for r in red.rows}
@@ -275,9 +294,16 @@ def catalogs(draw: st.DrawFn) -> dict[str, Any]:
                 {"code": code, "name": f"名{code}", "core": draw(st.booleans()), "source": source}
             )
         producers = [j for j in range(i) if items[j].get("produces")]
+        if producers and draw(st.booleans()):  # a guide that lists a license as the applicant's
+            j = draw(st.sampled_from(producers))
+            materials.append({"code": f"lic-{j}", "name": f"证{j}", "core": True})
+            my_deps.add(j)  # else the catalog is refused (see test_catalog)
+        listed = {m["code"] for m in materials}
         for j in (
             draw(st.lists(st.sampled_from(producers), unique=True, max_size=2)) if producers else []
         ):
+            if f"lic-{j}" in listed:
+                continue
             materials.append(
                 {
                     "code": f"lic-{j}",
@@ -371,10 +397,23 @@ def test_prop_materials_never_ask_for_what_the_bundle_produces(doc: dict[str, An
     mats = one_set_of_materials(cat, bundle)
     codes = [m.code for m in mats.to_bring]
     assert len(codes) == len(set(codes))  # deduplicated
+    multi = len(bundle.members) > 1
+    # licenses some member takes from an earlier member (generated: lic-j comes from i{j})
+    issued = {
+        m.code
+        for c in bundle.item_codes
+        for m in cat.item(c).materials
+        if m.source is MaterialSource.BUNDLE_ITEM
+    }
     for code in bundle.item_codes:
         for m in cat.item(code).materials:
-            produced = m.source is MaterialSource.BUNDLE_ITEM and len(bundle.members) > 1
-            if m.source is MaterialSource.SHARED_DATA or produced:
+            producer = "i" + m.code.removeprefix("lic-")
+            produced_here = multi and m.code in issued and producer in bundle.ancestors(code)
+            if (
+                m.source is MaterialSource.SHARED_DATA
+                or produced_here
+                or (m.source is MaterialSource.BUNDLE_ITEM and multi)
+            ):
                 assert m.code not in codes
             elif m.is_form and len(bundle.members) > 1:
                 assert m.code not in codes and BUNDLE_FORM_CODE in codes

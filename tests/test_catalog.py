@@ -238,6 +238,19 @@ def test_material_produced_by_member_that_is_not_a_dependency() -> None:
     )
 
 
+def test_license_listed_as_applicants_needs_a_dependency_on_its_issuer() -> None:
+    doc = mini_doc()
+    # c's own guide asks the applicant for A's license; b gets it from a in the bundle
+    doc["items"][2]["materials"][1] = mat("lic-a", name="A证")
+    doc["bundles"][0]["members"][2]["depends_on"] = []
+    assert only_problem(doc) == (
+        "bundle 'abc': 'c' asks the applicant for 'lic-a', which member 'a' issues; "
+        "'c' must depend on 'a'"
+    )
+    doc["bundles"][0]["members"][2]["depends_on"] = ["a"]
+    validate_catalog(doc)
+
+
 def test_duplicate_codes_everywhere() -> None:
     doc = mini_doc()
     doc["items"].append(copy.deepcopy(doc["items"][2]))
