@@ -19,6 +19,7 @@ from domain.bundle import Measure, one_form, one_set_of_materials, reductions_re
 from domain.catalog import (
     Catalog,
     CatalogError,
+    diff_catalogs,
     load_seed_catalog,
     parse_catalog_json,
     seed_catalog_text,
@@ -177,22 +178,66 @@ def catalog_load(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and store a catalog version. A loaded version never changes."""
-    from store.catalog import load_catalog
+    from store.catalog import get_catalog, get_latest_catalog, load_catalog
 
     text = file.read_text(encoding="utf-8") if file else seed_catalog_text()
     engine = _engine(database_url)
     try:
+        previous = get_latest_catalog(engine)
         result = load_catalog(engine, text)
+        diff = (
+            diff_catalogs(previous, get_catalog(engine, result.version))
+            if result.created and previous is not None
+            else None
+        )
     except CatalogError as exc:
         raise _problems(exc) from None
     finally:
         engine.dispose()
     if as_json:
-        _dump(result.model_dump(mode="json"))
+        _dump(
+            result.model_dump(mode="json")
+            | {"changes": diff.model_dump(mode="json") if diff else None}
+        )
     elif result.created:
         typer.echo(f"loaded catalog version {result.version} (#{result.seq})")
+        if diff is not None:
+            typer.echo(diff.summary())
     else:
         typer.echo(f"catalog version {result.version} already loaded, unchanged")
+
+
+@catalog_app.command("diff")
+def catalog_diff(
+    old: Annotated[str, typer.Argument(help="A version in the store, or a catalog JSON file.")],
+    new: Annotated[str, typer.Argument(help="A version in the store, or a catalog JSON file.")],
+    database_url: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What changes from one catalog version to another."""
+    a, b = _version_or_file(old, database_url), _version_or_file(new, database_url)
+    diff = diff_catalogs(a, b)
+    if as_json:
+        _dump(diff.model_dump(mode="json"))
+    else:
+        typer.echo(diff.summary())
+
+
+def _version_or_file(ref: str, database_url: str | None) -> Catalog:
+    path = Path(ref)
+    if path.suffix == ".json" or path.exists():
+        if not path.exists():
+            raise _fail(f"no such file: {ref}")
+        return _read_file(path)
+    from store.catalog import get_catalog
+
+    engine = _engine(database_url)
+    try:
+        return get_catalog(engine, ref)
+    except CatalogError as exc:
+        raise _fail(exc.problems[0]) from None
+    finally:
+        engine.dispose()
 
 
 @catalog_app.command("show")

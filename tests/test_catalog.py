@@ -17,6 +17,7 @@ from domain.catalog import (
     MaterialSource,
     UnknownCodeError,
     Window,
+    diff_catalogs,
     load_seed_catalog,
     parse_catalog_json,
     validate_catalog,
@@ -485,3 +486,34 @@ def test_seed_json_is_what_ships() -> None:
 
     text = resources.files("domain.data").joinpath("catalog.json").read_text(encoding="utf-8")
     assert json.loads(text)["version"] == load_seed_catalog().version
+
+
+# --------------------------------------------------------------------------- diff
+
+
+def test_diff_names_what_changed() -> None:
+    old = validate_catalog(mini_doc())
+    doc = mini_doc()
+    doc["version"] = "t2"
+    doc["items"][1]["promised_days"] = 4
+    doc["items"][1]["supplement_days"] = 3
+    doc["items"].append(item("d"))
+    doc["bundles"][0]["promised_days"] = 5
+    doc["halls"] = []
+    new = validate_catalog(doc)
+    diff = diff_catalogs(old, new)
+    assert diff.items.added == ("d",) and diff.items.removed == ()
+    assert [(c.code, c.fields) for c in diff.items.changed] == [
+        ("b", ("promised_days", "supplement_days"))
+    ]
+    assert [(c.code, c.fields) for c in diff.bundles.changed] == [("abc", ("promised_days",))]
+    assert diff.halls.removed == ("center",)
+    assert diff.summary().splitlines() == [
+        "t1 → t2",
+        "items added: d",
+        "item b changed: promised_days, supplement_days",
+        "bundle abc changed: promised_days",
+        "halls removed: center",
+    ]
+    same = diff_catalogs(old, old)
+    assert same.empty and same.summary() == "t1 → t1: no changes"

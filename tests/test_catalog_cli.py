@@ -71,7 +71,20 @@ def test_load_show_and_pin_versions(tmp_path: Path, db: str) -> None:
     assert res.exit_code == 1 and "already loaded with other content" in res.stderr
 
     changed["version"] = "t2"
-    run("catalog", "load", str(write(tmp_path, "v2.json", changed)), "--database-url", db)
+    res = run("catalog", "load", str(write(tmp_path, "v2.json", changed)), "--database-url", db)
+    assert res.stdout.splitlines() == [
+        "loaded catalog version t2 (#2)",
+        "t1 → t2",
+        "item b changed: promised_days, supplement_days",
+    ]
+    diff = json.loads(run("catalog", "diff", "t1", "t2", "--json", "--database-url", db).stdout)
+    assert diff["items"]["changed"] == [
+        {"code": "b", "fields": ["promised_days", "supplement_days"]}
+    ]
+    text = run("catalog", "diff", str(v1), "t2", "--database-url", db).stdout
+    assert "item b changed" in text
+    res = run("catalog", "diff", "t1", "t7", "--database-url", db, ok=False)
+    assert res.exit_code == 2 and "unknown catalog version 't7'" in res.stderr
     versions = json.loads(
         run("catalog", "show", "--versions", "--json", "--database-url", db).stdout
     )
