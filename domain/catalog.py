@@ -740,6 +740,24 @@ def validate_catalog(data: Mapping[str, Any] | Catalog) -> Catalog:
     )
 
 
+class CatalogDocument(_Frozen):
+    """The shape of a catalog JSON document (what `validate_catalog` reads)."""
+
+    version: str
+    title: str = ""
+    notes: tuple[str, ...] = ()
+    items: tuple[Item, ...]
+    bundles: tuple[Bundle, ...] = ()
+    halls: tuple[Hall, ...] = ()
+
+
+def catalog_document_schema() -> dict[str, Any]:
+    """JSON Schema of a catalog document, for editors and review tools."""
+    schema = CatalogDocument.model_json_schema()
+    schema["properties"]["$schema"] = {"type": "string"}
+    return schema
+
+
 class EntryChange(_Frozen):
     code: str
     fields: tuple[str, ...]  # top-level fields whose value differs

@@ -19,6 +19,7 @@ from domain.bundle import Measure, one_form, one_set_of_materials, reductions_re
 from domain.catalog import (
     Catalog,
     CatalogError,
+    catalog_document_schema,
     diff_catalogs,
     load_seed_catalog,
     parse_catalog_json,
@@ -167,6 +168,12 @@ def catalog_validate(
             f"catalog {cat.version} is valid: {len(cat.items)} items, "
             f"{len(cat.bundles)} bundles, {len(cat.halls)} halls"
         )
+
+
+@catalog_app.command("schema")
+def catalog_schema() -> None:
+    """Print the JSON Schema of a catalog document."""
+    _dump(catalog_document_schema())
 
 
 @catalog_app.command("load")

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from domain.catalog import load_seed_catalog
+from domain.catalog import load_seed_catalog, seed_catalog_text
 from starter.cli_catalog import register
 from tests.test_catalog import mini_doc
 
@@ -198,3 +198,14 @@ def test_report_coverage(db: str) -> None:
     text = run("report", "coverage", "--database-url", db).stdout
     assert "| **catalog 2026.11.1** | **15** | **14** | **93.3** |" in text
     assert "特殊建设工程消防验收" in text
+
+
+def test_catalog_schema_describes_the_seed() -> None:
+    schema = json.loads(run("catalog", "schema").stdout)
+    assert schema["title"] == "CatalogDocument"
+    assert set(schema["required"]) == {"version", "items"}
+    item = schema["$defs"]["Item"]
+    assert "supplement_days" in item["properties"]
+    seed = json.loads(seed_catalog_text())
+    assert set(seed) <= set(schema["properties"])
+    assert set(seed["items"][0]) <= set(item["properties"])
