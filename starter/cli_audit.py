@@ -1,0 +1,161 @@
+"""`onething audit`: export histories, replay them against today's code, read the trail.
+
+Mounted by the main CLI as `app.add_typer(cli_audit.app, name="audit")`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+from temporalio.converter import DataConverter
+
+from starter.audit import (
+    DecisionTrail,
+    HistoryNotFound,
+    decision_trail,
+    export_histories,
+    replay,
+)
+
+app = typer.Typer(
+    name="audit",
+    help="Auditors: export an application's histories, replay them, read the decision trail.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+LOCAL = ZoneInfo("Asia/Shanghai")  # the service center's clock, for people reading the table
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _converter() -> DataConverter:
+    """The production data converter with the codec of this installation's keyring."""
+    from onething.runtime import open_codec
+    from onething.settings import SettingsError, load_settings
+    from onething.temporal import data_converter
+
+    try:
+        return data_converter(open_codec(load_settings()))
+    except (SettingsError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
+async def _client() -> Client:
+    from onething.runtime import open_codec
+    from onething.settings import SettingsError, load_settings
+    from onething.temporal import connect
+
+    try:
+        settings = load_settings()
+        return await connect(settings, open_codec(settings))
+    except (SettingsError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    except RuntimeError as exc:  # cannot reach Temporal
+        raise _fail(f"cannot connect to Temporal: {exc}") from None
+
+
+@app.command("export")
+def export_cmd(
+    application_id: Annotated[str, typer.Argument(help="The application ID.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Directory to write to (default: ./audit-<ID>)."),
+    ] = None,
+) -> None:
+    """Write the application's workflow histories (parent and children) as JSON.
+
+    Same format as `temporal workflow show --output json` and the Web UI download,
+    plus manifest.json naming the workflow ID of each file.
+    """
+    target = out or Path(f"audit-{application_id}")
+
+    async def go() -> list[str]:
+        client = await _client()
+        exported = await export_histories(client, application_id, target)
+        return [f"{e.path}  {e.workflow_type} {e.workflow_id}" for e in exported]
+
+    try:
+        lines = asyncio.run(go())
+    except HistoryNotFound as exc:
+        raise _fail(str(exc)) from None
+    for line in lines:
+        console.print(line, highlight=False)
+    console.print(f"{len(lines)} histories written to {target}", highlight=False)
+
+
+@app.command("replay")
+def replay_cmd(
+    paths: Annotated[
+        list[Path], typer.Argument(help="History files or directories (e.g. an export).")
+    ],
+) -> None:
+    """Replay histories against today's workflow code; exit 1 if any diverges."""
+    converter = _converter()
+    try:
+        reports = asyncio.run(replay(paths, converter))
+    except HistoryNotFound as exc:
+        raise _fail(str(exc)) from None
+    if not reports:
+        raise _fail("no history files found")
+    for report in reports:
+        mark = "[green]ok[/]" if report.clean else "[bold red]DIVERGES[/]"
+        console.print(f"{mark} {report.line()}", highlight=False, soft_wrap=True)
+    diverged = [r for r in reports if not r.clean]
+    console.print(
+        f"{len(reports) - len(diverged)} of {len(reports)} histories replay cleanly",
+        highlight=False,
+    )
+    if diverged:
+        raise typer.Exit(1)
+
+
+@app.command("trail")
+def trail_cmd(
+    source: Annotated[
+        str, typer.Argument(help="An application ID, a history file or an export directory.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The decision trail: who decided what, when, under which rule, and why."""
+    path = Path(source)
+    from_file = path.exists()
+
+    async def go() -> DecisionTrail:
+        if from_file:
+            return await decision_trail(path, data_converter=_converter())
+        return await decision_trail(source, client=await _client())
+
+    try:
+        trail = asyncio.run(go())
+    except HistoryNotFound as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        sys.stdout.write(trail.model_dump_json(indent=2) + "\n")
+        return
+    table = Table(title=f"decision trail of {trail.application_id or source}")
+    for column in ("time (Asia/Shanghai)", "kind", "action", "actor", "role", "rule", "reason"):
+        table.add_column(column, overflow="fold")
+    for row in trail.rows:
+        table.add_row(
+            row.at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M:%S"),
+            row.kind,
+            row.action,
+            row.actor,
+            row.role,
+            row.rule or "",
+            row.reason or "",
+        )
+    console.print(table)

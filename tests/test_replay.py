@@ -1,0 +1,180 @@
+"""Audit: recorded histories replay against today's code; export, replay and trail work live.
+
+A failure of `test_recorded_history_replays_cleanly` means a workflow change would break
+applications that are running now. Put the change behind `workflow.patched` (or, if no
+such application can exist, re-record: `python -m tests.histories.record`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from temporalio import workflow
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from domain.application import ItemOutcome
+from domain.catalog import Catalog
+from onething.demo import demo_applicant
+from starter.audit import MANIFEST, decision_trail, export_histories, load_histories, replay
+from starter.cli_audit import app as audit_app
+from tests.conftest import onething_client
+from tests.histories.record import (
+    EXPECTED,
+    HERE,
+    KEYRING,
+    fresh_store,
+    recording_converter,
+    scenario_dirs,
+)
+from tests.histories.scenarios import SCENARIOS, Expect, approved, observed
+from worker import WORKFLOWS
+from workflows.item import ItemCase, ItemWorkflow
+
+RECORDED = scenario_dirs()
+
+
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = fresh_store(tmp_path_factory.mktemp("audit-store"))
+    yield engine
+    engine.dispose()
+
+
+def test_every_scenario_has_a_recording() -> None:
+    recorded = {p.name for p in RECORDED}
+    missing = [s.name for s in SCENARIOS if s.name not in recorded]
+    assert not missing, f"not recorded yet: {missing}; run `python -m tests.histories.record`"
+
+
+@pytest.mark.parametrize("directory", RECORDED, ids=[p.name for p in RECORDED])
+async def test_recorded_history_replays_cleanly(directory: Path) -> None:
+    reports = await replay(directory, recording_converter())
+    assert reports, f"no histories in {directory}"
+    diverged = [r.line() for r in reports if not r.clean]
+    assert not diverged, "\n".join(diverged)
+
+
+@pytest.mark.parametrize("directory", RECORDED, ids=[p.name for p in RECORDED])
+async def test_recorded_trail_matches_what_the_scenario_did(directory: Path) -> None:
+    expected = [
+        Expect.model_validate(e) for e in json.loads((directory / EXPECTED).read_text("utf-8"))
+    ]
+    trail = await decision_trail(directory, data_converter=recording_converter())
+    assert observed(trail) == expected
+    assert trail.application_id == f"rec-{directory.name}"
+    for row in trail.rows:
+        assert row.rule and row.rule.count("/") == 1, f"rule is 'catalog version/item': {row}"
+
+
+# -- a change that breaks running applications is caught ------------------------------------
+
+
+@workflow.defn(name="ItemWorkflow", sandboxed=False)
+class ChangedItemWorkflow(ItemWorkflow):
+    """Today's ItemWorkflow with one extra activity call before anything else."""
+
+    @workflow.run
+    async def run(self, case: ItemCase) -> ItemOutcome:
+        await workflow.execute_activity(
+            "notify_applicant", case.application_id, start_to_close_timeout=timedelta(seconds=5)
+        )
+        return await super().run(case)
+
+
+async def test_changed_workflow_is_flagged_with_its_divergence() -> None:
+    workflows = [w for w in WORKFLOWS if w is not ItemWorkflow] + [ChangedItemWorkflow]
+    reports = await replay(HERE / "approved", recording_converter(), workflows=workflows)
+
+    by_type = {r.workflow_type: r for r in reports}
+    assert by_type["ApplicationWorkflow"].clean
+    changed = by_type["ItemWorkflow"]
+    assert not changed.clean and changed.divergence is not None
+    assert "Nondeterminism" in changed.divergence
+    assert "notify_applicant" in changed.divergence, changed.divergence
+    assert "DIVERGES" in changed.line()
+
+
+# -- live: export -> replay -> clean, and the trail of what just happened --------------------
+
+
+async def test_export_replay_and_trail_of_a_live_application(
+    ts_env: WorkflowEnvironment, sqlite_store: Engine, catalog: Catalog, tmp_path: Path
+) -> None:
+    application_id = f"A{uuid.uuid4().hex[:10]}"
+    async with onething_client(ts_env, sqlite_store, catalog) as client:
+        expected = await approved(client, catalog, application_id)
+        exported = await export_histories(ts_env.client, application_id, tmp_path)
+        live_trail = await decision_trail(application_id, client=ts_env.client)
+
+    assert [e.workflow_type for e in exported] == ["ApplicationWorkflow", "ItemWorkflow"]
+    assert exported[1].parent_workflow_id == exported[0].workflow_id
+    manifest = json.loads((tmp_path / MANIFEST).read_text("utf-8"))
+    assert [h["workflow_id"] for h in manifest["histories"]] == [e.workflow_id for e in exported]
+    # The same format the CLI and Web UI download write: {"events": [...]}.
+    for e in exported:
+        doc = json.loads(e.path.read_text("utf-8"))
+        assert list(doc) == ["events"]
+        assert doc["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
+        # Personal data never stands in plain text in an exported history.
+        text = e.path.read_text("utf-8")
+        person = demo_applicant()
+        for secret in (person.name, person.id_number, person.phone):
+            assert secret not in text
+
+    reports = await replay(tmp_path, ts_env.client.data_converter)
+    assert [r.clean for r in reports] == [True, True], [r.line() for r in reports]
+    assert [h.workflow_id for _, h in load_histories(tmp_path)] == sorted(
+        e.workflow_id for e in exported
+    )
+
+    file_trail = await decision_trail(tmp_path, data_converter=ts_env.client.data_converter)
+    assert observed(live_trail) == expected
+    assert file_trail == live_trail
+    [decision] = [r for r in live_trail.rows if r.kind == "decision"]
+    assert decision.action == "review approve"
+    assert decision.rule == f"{live_trail.rows[0].rule.split('/')[0]}/{decision.item_code}"  # type: ignore[union-attr]
+
+
+# -- the command line -----------------------------------------------------------------------
+
+
+def test_cli_replays_trails_and_fails_on_divergence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ONETHING_CODEC_KEYS_FILE", str(KEYRING))
+    monkeypatch.delenv("ONETHING_CODEC_KEYS", raising=False)
+    runner = CliRunner()
+
+    ok = runner.invoke(audit_app, ["replay", str(HERE / "approved")])
+    assert ok.exit_code == 0, ok.output
+    assert "2 of 2 histories replay cleanly" in ok.output
+
+    trail = runner.invoke(audit_app, ["trail", str(HERE / "rejected"), "--json"])
+    assert trail.exit_code == 0, trail.output
+    rows = json.loads(trail.output)["rows"]
+    assert [r["kind"] for r in rows if r["kind"] == "decision"] == ["decision"]
+
+    table = runner.invoke(audit_app, ["trail", str(HERE / "refused")])
+    assert table.exit_code == 0 and "refused" in table.output and "clerk-001" in table.output
+
+    # A history whose recorded activity is not what the code schedules: exit 1, named.
+    source = HERE / "approved"
+    for file in source.iterdir():
+        text = file.read_text("utf-8")
+        if file.name.endswith("registration.json"):
+            text = text.replace('"name": "open_task"', '"name": "open_case_file"')
+        (tmp_path / file.name).write_text(text, "utf-8")
+    bad = runner.invoke(audit_app, ["replay", str(tmp_path)])
+    assert bad.exit_code == 1, bad.output
+    assert "DIVERGES" in bad.output and "open_case_file" in bad.output
+    assert "1 of 2 histories replay cleanly" in bad.output
+
+    missing = runner.invoke(audit_app, ["replay", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "neither a history file nor a directory" in missing.output
