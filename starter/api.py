@@ -1,0 +1,969 @@
+"""The HTTP API: the typed client's operations, the catalog, the service guide, license
+verification and reports, behind bearer tokens (`starter.auth`).
+
+`create_app(client, engine, tokens, ...)` builds the FastAPI app; `serve_api(settings)`
+runs it with uvicorn (`onething api`); `build_api` + `api_server` embed it in another
+process (`onething dev`). Every error is an `ErrorBody` (`starter.errors`).
+
+Paging: lists take `limit` (1-200, default 50) and `offset` (default 0) and answer
+`{"items": [...], "total": N, "limit": L, "offset": O, "next_offset": O+L or null}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import Collection, Generator, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+import uvicorn
+from fastapi import Depends, FastAPI, Path, Query, Request, Response, Security
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine, func, text
+from sqlmodel import col, select
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.converter import PayloadCodec
+
+from domain.application import (
+    APPLICATION_ID_PATTERN,
+    ApplicationOutcome,
+    ApplicationStatus,
+    ItemStatus,
+    ReviewDecision,
+    ReviewVerdict,
+    Submission,
+    application_workflow_id,
+)
+from domain.bundle import (
+    BundleReductions,
+    MaterialSet,
+    ReductionSummary,
+    as_bundle,
+    one_form,
+    one_set_of_materials,
+    reductions,
+    reductions_report,
+)
+from domain.catalog import (
+    Bundle,
+    Catalog,
+    CatalogError,
+    Hall,
+    Item,
+    ItemKind,
+    Window,
+    load_seed_catalog,
+)
+from domain.guide import (
+    DEFAULT_GUIDE_BASE_URL,
+    CoverageReport,
+    HallDistance,
+    ServiceGuide,
+    build_guide,
+    coverage_report,
+    guide_url,
+    halls_accepting,
+    nearest_halls,
+    qr_png,
+    qr_svg,
+    render_guide,
+)
+from domain.people import Role
+from onething.settings import Settings
+from starter import auth
+from starter.auth import Principal, TaskFilter, TokenRegistry, sha256_hex
+from starter.client import Conflict, NotFound, OnethingClient
+from starter.codec_endpoint import DEFAULT_UI_ORIGINS, add_codec_cors, codec_router
+from starter.errors import ApiError, error_responses, install_error_handlers
+from store import licenses as license_store
+from store.db import session
+from store.tasks import StaffTask
+from workflows.application import ApplicationState
+from workflows.item import ItemState
+
+__all__ = [
+    "ApiSettings",
+    "api_server",
+    "build_api",
+    "create_app",
+    "serve_api",
+]
+
+T = TypeVar("T")
+
+CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+ApplicationId = Annotated[
+    str, Path(pattern=APPLICATION_ID_PATTERN, description="The caller's application ID.")
+]
+ItemCode = Annotated[str, Path(pattern=CODE_PATTERN, description="A catalog item code.")]
+CatalogCode = Annotated[str, Path(pattern=CODE_PATTERN, description="An item or bundle code.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")]
+
+Latitude = Annotated[float | None, Query(ge=-90, le=90)]
+Longitude = Annotated[float | None, Query(ge=-180, le=180)]
+AUTH_ERRORS = (401, 403)
+
+
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="A token from the token document (see starter.auth); it carries role and scope.",
+)
+
+
+async def current_principal(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+) -> Principal:
+    """The caller, from the bearer token and the app's token registry (401 otherwise)."""
+    registry: TokenRegistry = request.app.state.tokens
+    return await auth.authenticate(registry, request)
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+class ApiSettings(BaseSettings):
+    """Where the API listens; tokens come from `starter.auth` (ONETHING_API_TOKENS…)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias="ONETHING_API_HOST")
+    port: int = Field(8000, ge=1, le=65535, validation_alias="ONETHING_API_PORT")
+    # The address printed in guide QR codes; default http://{host}:{port}.
+    public_url: str = Field("", validation_alias="ONETHING_API_PUBLIC_URL")
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+
+# --------------------------------------------------------------------------- wire models
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last.")
+
+
+def page_of(rows: Sequence[T], total: int, limit: int, offset: int) -> Page[T]:
+    following = offset + limit
+    return Page[T](
+        items=list(rows),
+        total=total,
+        limit=limit,
+        offset=offset,
+        next_offset=following if following < total else None,
+    )
+
+
+class SubmitReceiptOut(BaseModel):
+    application_id: str
+    workflow_id: str
+    created: bool = Field(description="False: this application ID was submitted before.")
+    href: str = Field(description="Where to read the application.")
+
+
+class DecisionIn(BaseModel):
+    """A reviewer's decision; the reviewer is the caller's token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: ReviewVerdict
+    reason: str | None = Field(None, max_length=500, description="Required for a rejection.")
+
+    @model_validator(mode="after")
+    def _reason(self) -> DecisionIn:
+        if self.verdict is ReviewVerdict.REJECT and not (self.reason and self.reason.strip()):
+            raise ValueError("reason: a rejection must give the reason")
+        return self
+
+
+class DecisionOut(BaseModel):
+    application_id: str
+    item_code: str
+    verdict: ReviewVerdict
+    decided_by: str
+    status: ItemStatus = Field(description="The item's status as the decision was recorded.")
+
+
+class Pending(BaseModel):
+    application_id: str
+    status: ApplicationStatus
+    done: Literal[False] = False
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    application_id: str
+    item_code: str | None
+    kind: str
+    department: str | None
+    role: str
+    hall: str | None
+    status: str
+    due_at: datetime | None
+    created_at: datetime
+    closed_at: datetime | None
+    outcome: str | None
+    closed_by: str | None
+
+
+class ItemSummary(BaseModel):
+    code: str
+    name: str
+    department: str
+    department_name: str
+    kind: ItemKind
+    window: Window
+    statutory_days: int
+    promised_days: int
+    produces: str | None
+    admits_deficiency: bool
+    admits_commitment: bool
+
+
+class BundleSummary(BaseModel):
+    code: str
+    name: str
+    items: list[str]
+    promised_days: int
+
+
+class BundleDetail(BaseModel):
+    bundle: Bundle
+    catalog_version: str
+    stages: list[list[str]]
+    form_schema: dict[str, Any] = Field(description="The one form, as JSON Schema 2020-12.")
+    materials: MaterialSet
+    reductions: BundleReductions
+
+
+class LicenseVerification(BaseModel):
+    """What a verifier needs: is this license real and in force. No holder's personal data."""
+
+    number: str
+    item_code: str
+    item_name: str | None
+    license_kind: str
+    status: str
+    valid: bool
+    valid_from: datetime
+    revoked_at: datetime | None
+    holder_hint: str = Field(description="The holder's name, all but its first character masked.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    temporal: str
+    store: str
+
+
+class Me(BaseModel):
+    name: str
+    role: Role
+    hall: str | None
+    department: str | None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _mask(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 0)
+
+
+class _Refs:
+    """Applicant reference per application, read once from the workflow's start input
+    (it never changes); bounded so a long-running API does not grow without end."""
+
+    def __init__(self, client: Client, size: int = 10_000) -> None:
+        self._client = client
+        self._size = size
+        self._cache: OrderedDict[str, str] = OrderedDict()
+
+    async def of(self, application_id: str) -> str | None:
+        if application_id in self._cache:
+            self._cache.move_to_end(application_id)
+            return self._cache[application_id]
+        handle = self._client.get_workflow_handle(application_workflow_id(application_id))
+        ref: str | None = None
+        async for event in handle.fetch_history_events(page_size=1):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            [submission] = await self._client.data_converter.decode(payloads, [Submission])
+            ref = sha256_hex(submission.applicant.id_number)
+            break
+        if ref is not None:
+            self._cache[application_id] = ref
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return ref
+
+
+def _departments(catalog: Catalog, state: ApplicationState) -> set[str]:
+    codes = {i.item_code for i in state.items}
+    with contextlib.suppress(CatalogError):
+        codes |= set(as_bundle(catalog, state.target).item_codes)
+    return {catalog.items[c].department for c in codes if c in catalog.items}
+
+
+def _items_of_target(catalog: Catalog, state: ApplicationState) -> set[str]:
+    codes = {i.item_code for i in state.items}
+    with contextlib.suppress(CatalogError):
+        codes |= set(as_bundle(catalog, state.target).item_codes)
+    return codes
+
+
+def _catalog_item(catalog: Catalog, code: str, field: str = "item_code") -> Item:
+    try:
+        return catalog.item(code)
+    except CatalogError:
+        raise ApiError.field(
+            404, field, f"{code!r} is not an item of catalog {catalog.version}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def create_app(
+    client: OnethingClient,
+    engine: Engine,
+    tokens: TokenRegistry,
+    *,
+    codec: PayloadCodec | None = None,
+    base_url: str = DEFAULT_GUIDE_BASE_URL,
+    codec_origins: Collection[str] = DEFAULT_UI_ORIGINS,
+) -> FastAPI:
+    """The API over `client` (Temporal) and `engine` (the store).
+
+    `codec`: serve the codec endpoint under /codec for operators and auditors (the Web
+    UI calls it from the browser, so `codec_origins` get CORS). `base_url`: where this
+    API is reached from outside; guide URLs and QR codes point there.
+    """
+    catalog = client.catalog
+    refs = _Refs(client.temporal)
+
+    app = FastAPI(
+        title="onething API",
+        version="1",
+        summary="高效办成一件事: applications, staff tasks, catalog, service guide, licenses.",
+        description=(
+            "Bearer tokens (`Authorization: Bearer <token>`) carry a role and a scope. "
+            'Every error answers `{"error": {"code", "message", "fields": '
+            '[{"field", "problem"}]}}`. Lists are paged with `limit` and `offset`.'
+        ),
+        openapi_tags=[
+            {"name": "applications", "description": "Submit, read and follow applications."},
+            {"name": "staff", "description": "The task inbox and reviewers' decisions."},
+            {"name": "catalog", "description": "Items, bundles, one form, one set of materials."},
+            {"name": "guides", "description": "Service guides (数字政务门牌) and QR codes."},
+            {"name": "licenses", "description": "Public verification of electronic licenses."},
+            {"name": "reports", "description": "Reductions and general-window coverage."},
+            {"name": "health", "description": "Liveness of Temporal and the store."},
+        ],
+    )
+    app.state.tokens = tokens
+    install_error_handlers(app)
+
+    # -- applications ---------------------------------------------------------------------
+
+    async def readable_state(principal: Principal, application_id: str) -> ApplicationState:
+        state = await client.state(application_id)
+        await auth.may_read_application(
+            principal,
+            hall=state.hall,
+            departments=_departments(catalog, state),
+            applicant_ref=lambda: refs.of(application_id),
+        )
+        return state
+
+    @app.post(
+        "/applications",
+        tags=["applications"],
+        status_code=201,
+        response_model=SubmitReceiptOut,
+        summary="Submit an application (idempotent by application_id)",
+        description=(
+            "201 when this call started the application, 200 when the application ID was "
+            "submitted before (nothing new is started). Applicants submit for themselves "
+            "(their ID number must match their token); window clerks at their own hall, "
+            "recorded as the accepting clerk."
+        ),
+        responses={
+            200: {"model": SubmitReceiptOut, "description": "Submitted before; nothing new."},
+            **error_responses(401, 403, 404, 409, 422, 503),
+        },
+    )
+    async def submit(submission: Submission, principal: Caller, response: Response) -> Any:
+        auth.may_submit(
+            principal,
+            hall=submission.hall,
+            applicant_ref=sha256_hex(submission.applicant.id_number),
+        )
+        if principal.role is Role.WINDOW_CLERK:
+            submission = submission.model_copy(update={"accepted_by": principal.staff()})
+        elif submission.accepted_by is not None:
+            raise ApiError.field(
+                422, "accepted_by", "only a window clerk's token records who accepted"
+            )
+        receipt = await client.submit(submission)
+        href = f"/applications/{receipt.application_id}"
+        if not receipt.created:
+            # Say only that the ID is taken, unless the caller may read what it names.
+            try:
+                await readable_state(principal, receipt.application_id)
+            except ApiError as exc:
+                raise ApiError.field(
+                    409, "application_id", "is already used by another application"
+                ) from exc
+            response.status_code = 200
+        response.headers["Location"] = href
+        return SubmitReceiptOut(
+            application_id=receipt.application_id,
+            workflow_id=receipt.workflow_id,
+            created=receipt.created,
+            href=href,
+        )
+
+    @app.get(
+        "/applications/{application_id}",
+        tags=["applications"],
+        response_model=ApplicationState,
+        summary="An application's status, items, notice and decision trail",
+        responses=error_responses(401, 403, 404, 422, 503),
+    )
+    async def get_application(application_id: ApplicationId, principal: Caller) -> Any:
+        return await readable_state(principal, application_id)
+
+    @app.get(
+        "/applications/{application_id}/result",
+        tags=["applications"],
+        response_model=ApplicationOutcome,
+        summary="The application's result, waiting up to `wait` seconds for it",
+        description="200 with the outcome once the application has ended; 202 while it runs.",
+        responses={
+            202: {"model": Pending, "description": "Still running after `wait` seconds."},
+            **error_responses(401, 403, 404, 409, 422, 503),
+        },
+    )
+    async def get_result(
+        application_id: ApplicationId,
+        principal: Caller,
+        wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait.")] = 0,
+    ) -> Any:
+        state = await readable_state(principal, application_id)
+        handle = client.temporal.get_workflow_handle(application_workflow_id(application_id))
+        description = await handle.describe()
+        if description.status == WorkflowExecutionStatus.RUNNING:
+            if wait <= 0:
+                return JSONResponse(
+                    Pending(application_id=application_id, status=state.status).model_dump(
+                        mode="json"
+                    ),
+                    status_code=202,
+                )
+            try:
+                return await asyncio.wait_for(client.result(application_id), timeout=wait)
+            except TimeoutError:
+                state = await client.state(application_id)
+                return JSONResponse(
+                    Pending(application_id=application_id, status=state.status).model_dump(
+                        mode="json"
+                    ),
+                    status_code=202,
+                )
+        return await client.result(application_id)
+
+    @app.get(
+        "/applications/{application_id}/items/{item_code}",
+        tags=["applications"],
+        response_model=ItemState,
+        summary="One item of an application: status, review task, license, trail",
+        responses=error_responses(401, 403, 404, 422, 503),
+    )
+    async def get_item(
+        application_id: ApplicationId, item_code: ItemCode, principal: Caller
+    ) -> Any:
+        state = await readable_state(principal, application_id)
+        item = _catalog_item(catalog, item_code)
+        if item_code not in _items_of_target(catalog, state):
+            raise ApiError.field(
+                404, "item_code", f"{item_code!r} is not an item of application {application_id}"
+            )
+        auth.may_read_item(principal, item_department=item.department)
+        try:
+            return await client.item_state(application_id, item_code)
+        except NotFound:
+            raise ApiError.field(
+                404, "item_code", f"{item_code!r} has not started yet (an earlier item runs first)"
+            ) from None
+
+    @app.post(
+        "/applications/{application_id}/items/{item_code}/decision",
+        tags=["staff"],
+        response_model=DecisionOut,
+        summary="A reviewer of the item's department approves or rejects it",
+        description="The reviewer is the caller. 409 when no review is open for the item.",
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def decide(
+        application_id: ApplicationId, item_code: ItemCode, body: DecisionIn, principal: Caller
+    ) -> Any:
+        if principal.role is Role.AUDITOR or principal.role is Role.APPLICANT:
+            auth.may_decide(principal, item_department="")
+        state = await client.state(application_id)
+        item = _catalog_item(catalog, item_code)
+        if item_code not in _items_of_target(catalog, state):
+            raise ApiError.field(
+                404, "item_code", f"{item_code!r} is not an item of application {application_id}"
+            )
+        auth.may_decide(principal, item_department=item.department)
+        try:
+            current = await client.item_state(application_id, item_code)
+        except NotFound:
+            raise ApiError.field(
+                409, "item_code", f"no review is open for {item_code!r} yet"
+            ) from None
+        if current.status is not ItemStatus.UNDER_REVIEW:
+            raise ApiError.field(
+                409,
+                "item_code",
+                f"no review is open for {item_code!r} (status {current.status.value})",
+                code="task_closed",
+            )
+        decision = ReviewDecision(
+            reviewer=principal.staff(), verdict=body.verdict, reason=body.reason
+        )
+        try:
+            status = await client.decide(application_id, item_code, decision)
+        except NotFound:
+            raise ApiError.field(409, "item_code", "the review closed meanwhile") from None
+        except Conflict as exc:
+            raise ApiError.field(409, exc.field, exc.problem, code="task_closed") from None
+        return DecisionOut(
+            application_id=application_id,
+            item_code=item_code,
+            verdict=body.verdict,
+            decided_by=principal.name,
+            status=status,
+        )
+
+    # -- staff ----------------------------------------------------------------------------
+
+    @app.get(
+        "/tasks",
+        tags=["staff"],
+        response_model=Page[TaskOut],
+        summary="The staff task inbox, paged",
+        description=(
+            "Reviewers and inspectors see their own department's tasks for their role, "
+            "window clerks their hall's; supervisors, auditors and operators see all and may "
+            "filter. Asking outside one's scope is a 403. Ordered by due date, then age."
+        ),
+        responses=error_responses(401, 403, 422, 503),
+    )
+    async def list_tasks(
+        principal: Caller,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        status: Annotated[Literal["open", "closed", "all"], Query()] = "open",
+        department: Annotated[str | None, Query(max_length=64)] = None,
+        role: Annotated[Role | None, Query()] = None,
+        hall: Annotated[str | None, Query(max_length=64)] = None,
+        kind: Annotated[str | None, Query(max_length=32)] = None,
+        application_id: Annotated[str | None, Query(pattern=APPLICATION_ID_PATTERN)] = None,
+    ) -> Any:
+        scope = auth.task_scope(
+            principal,
+            TaskFilter(department=department, role=role.value if role else None, hall=hall),
+        )
+
+        def query() -> Page[TaskOut]:
+            conditions: list[Any] = []
+            if status != "all":
+                conditions.append(col(StaffTask.status) == status)
+            for column, value in (
+                (StaffTask.department, scope.department),
+                (StaffTask.role, scope.role),
+                (StaffTask.hall, scope.hall),
+                (StaffTask.kind, kind),
+                (StaffTask.application_id, application_id),
+            ):
+                if value is not None:
+                    conditions.append(col(column) == value)
+            with session(engine) as s:
+                total = s.exec(select(func.count()).select_from(StaffTask).where(*conditions)).one()
+                rows = s.exec(
+                    select(StaffTask)
+                    .where(*conditions)
+                    .order_by(
+                        col(StaffTask.due_at), col(StaffTask.created_at), col(StaffTask.task_id)
+                    )
+                    .offset(offset)
+                    .limit(limit)
+                ).all()
+            return page_of(
+                [TaskOut.model_validate(r, from_attributes=True) for r in rows],
+                int(total),
+                limit,
+                offset,
+            )
+
+        return await run_in_threadpool(query)
+
+    @app.get(
+        "/me",
+        tags=["staff"],
+        response_model=Me,
+        summary="Who the token says the caller is",
+        responses=error_responses(401),
+    )
+    async def me(principal: Caller) -> Me:
+        return Me(
+            name=principal.name,
+            role=principal.role,
+            hall=principal.hall,
+            department=principal.department,
+        )
+
+    # -- catalog --------------------------------------------------------------------------
+
+    @app.get(
+        "/catalog/items",
+        tags=["catalog"],
+        response_model=Page[ItemSummary],
+        summary="Service items of the catalog, paged (public)",
+        responses=error_responses(422),
+    )
+    async def list_items(
+        limit: Limit = 50,
+        offset: Offset = 0,
+        department: Annotated[str | None, Query(max_length=64)] = None,
+        window: Annotated[Window | None, Query()] = None,
+    ) -> Any:
+        rows = [
+            i
+            for i in catalog.items.values()
+            if (department is None or i.department == department)
+            and (window is None or i.window is window)
+        ]
+        return page_of(
+            [ItemSummary.model_validate(i, from_attributes=True) for i in rows][
+                offset : offset + limit
+            ],
+            len(rows),
+            limit,
+            offset,
+        )
+
+    @app.get(
+        "/catalog/items/{item_code}",
+        tags=["catalog"],
+        response_model=Item,
+        summary="One service item: limits, materials, form fields, rules (public)",
+        responses=error_responses(404, 422),
+    )
+    async def get_catalog_item(item_code: ItemCode) -> Any:
+        return _catalog_item(catalog, item_code)
+
+    @app.get(
+        "/catalog/bundles",
+        tags=["catalog"],
+        response_model=Page[BundleSummary],
+        summary="Bundles (一件事), paged (public)",
+        responses=error_responses(422),
+    )
+    async def list_bundles(limit: Limit = 50, offset: Offset = 0) -> Any:
+        rows = [
+            BundleSummary(
+                code=b.code, name=b.name, items=list(b.item_codes), promised_days=b.promised_days
+            )
+            for b in catalog.bundles.values()
+        ]
+        return page_of(rows[offset : offset + limit], len(rows), limit, offset)
+
+    @app.get(
+        "/catalog/bundles/{bundle_code}",
+        tags=["catalog"],
+        response_model=BundleDetail,
+        summary="A bundle with its one form (JSON Schema), one set of materials, reductions",
+        responses=error_responses(404, 422),
+    )
+    async def get_bundle(
+        bundle_code: Annotated[str, Path(pattern=CODE_PATTERN)],
+    ) -> Any:
+        bundle = catalog.bundles.get(bundle_code)
+        if bundle is None:
+            raise ApiError.field(
+                404, "bundle_code", f"{bundle_code!r} is not a bundle of catalog {catalog.version}"
+            )
+        return BundleDetail(
+            bundle=bundle,
+            catalog_version=catalog.version,
+            stages=bundle.stages(),
+            form_schema=one_form(catalog, bundle).json_schema(),
+            materials=one_set_of_materials(catalog, bundle),
+            reductions=reductions(catalog, bundle),
+        )
+
+    # -- guides ---------------------------------------------------------------------------
+
+    def guide_code(code: str) -> str:
+        if code not in catalog.items and code not in catalog.bundles:
+            raise ApiError.field(
+                404, "code", f"{code!r} is no item or bundle of catalog {catalog.version}"
+            )
+        return code
+
+    def near_point(latitude: float | None, longitude: float | None) -> tuple[float, float] | None:
+        if (latitude is None) != (longitude is None):
+            missing = "longitude" if longitude is None else "latitude"
+            raise ApiError.field(422, missing, "give latitude and longitude together")
+        return None if latitude is None or longitude is None else (latitude, longitude)
+
+    @app.get(
+        "/guides/{code}",
+        tags=["guides"],
+        response_model=ServiceGuide,
+        summary="The service guide of an item or bundle (public; what the QR code opens)",
+        description="With latitude and longitude, halls come nearest first with distances.",
+        responses=error_responses(404, 422),
+    )
+    async def get_guide(
+        code: CatalogCode, latitude: Latitude = None, longitude: Longitude = None
+    ) -> Any:
+        return build_guide(
+            catalog,
+            guide_code(code),
+            base_url=base_url,
+            near=near_point(latitude, longitude),
+        )
+
+    @app.get(
+        "/guides/{code}/text",
+        tags=["guides"],
+        response_class=PlainTextResponse,
+        summary="The service guide as printable text (Chinese)",
+        responses={
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+            **error_responses(404, 422, explicit=True),
+        },
+    )
+    async def get_guide_text(code: CatalogCode) -> PlainTextResponse:
+        guide = build_guide(catalog, guide_code(code), base_url=base_url)
+        return PlainTextResponse(render_guide(guide))
+
+    @app.get(
+        "/guides/{code}/qr.svg",
+        tags=["guides"],
+        response_class=Response,
+        summary="QR code (SVG) that opens the guide",
+        responses={
+            200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+            **error_responses(404, 422, explicit=True),
+        },
+    )
+    async def get_qr_svg(code: CatalogCode) -> Response:
+        return Response(qr_svg(guide_url(guide_code(code), base_url)), media_type="image/svg+xml")
+
+    @app.get(
+        "/guides/{code}/qr.png",
+        tags=["guides"],
+        response_class=Response,
+        summary="QR code (PNG) that opens the guide",
+        responses={
+            200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}},
+            **error_responses(404, 422, explicit=True),
+        },
+    )
+    async def get_qr_png(code: CatalogCode) -> Response:
+        return Response(qr_png(guide_url(guide_code(code), base_url)), media_type="image/png")
+
+    @app.get(
+        "/halls",
+        tags=["guides"],
+        response_model=list[HallDistance] | list[Hall],
+        summary="Halls; nearest first with a point; only those accepting `code` with a code",
+        responses=error_responses(404, 422),
+    )
+    async def list_halls(
+        latitude: Latitude = None,
+        longitude: Longitude = None,
+        code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+    ) -> Any:
+        point = near_point(latitude, longitude)
+        if code is not None:
+            guide_code(code)
+        if point is None:
+            if code is None:
+                return list(catalog.halls.values())
+            return halls_accepting(catalog, code)
+        return nearest_halls(catalog, point[0], point[1], code)
+
+    # -- licenses -------------------------------------------------------------------------
+
+    @app.get(
+        "/licenses/{verification_code}",
+        tags=["licenses"],
+        response_model=LicenseVerification,
+        summary="Verify an electronic license by its verification code (public)",
+        responses=error_responses(404, 422),
+    )
+    async def verify_license(
+        verification_code: Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{4,32}$")],
+    ) -> Any:
+        found = await run_in_threadpool(license_store.verify, engine, verification_code)
+        if found is None:
+            raise ApiError.field(404, "verification_code", "no license has this code")
+        item = catalog.items.get(found.item_code)
+        return LicenseVerification(
+            number=found.number,
+            item_code=found.item_code,
+            item_name=item.name if item else None,
+            license_kind=found.license_kind,
+            status=found.status,
+            valid=found.status == "issued",
+            valid_from=found.valid_from,
+            revoked_at=found.revoked_at,
+            holder_hint=_mask(found.holder_name),
+        )
+
+    # -- reports --------------------------------------------------------------------------
+
+    @app.get(
+        "/reports/reductions",
+        tags=["reports"],
+        response_model=ReductionSummary,
+        summary="What each bundle saves against applying item by item (staff)",
+        responses=error_responses(*AUTH_ERRORS),
+    )
+    async def report_reductions(principal: Caller) -> Any:
+        auth.may_read_reports(principal)
+        return reductions_report(catalog)
+
+    @app.get(
+        "/reports/coverage",
+        tags=["reports"],
+        response_model=CoverageReport,
+        summary="Items accepted at a general window, by department (staff)",
+        responses=error_responses(*AUTH_ERRORS),
+    )
+    async def report_coverage(principal: Caller) -> Any:
+        auth.may_read_reports(principal)
+        return coverage_report(catalog)
+
+    # -- health ---------------------------------------------------------------------------
+
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        response_model=Health,
+        summary="Temporal and the store answer (public)",
+        responses={503: {"model": Health, "description": "Temporal or the store is down."}},
+    )
+    async def healthz() -> Any:
+        temporal, store = "ok", "ok"
+        try:
+            await asyncio.wait_for(client.temporal.service_client.check_health(), timeout=5)
+        except Exception as exc:
+            temporal = f"down ({type(exc).__name__})"
+
+        def ping() -> None:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(run_in_threadpool(ping), timeout=5)
+        except Exception as exc:
+            store = f"down ({type(exc).__name__})"
+        ok = temporal == "ok" and store == "ok"
+        body = Health(status="ok" if ok else "degraded", temporal=temporal, store=store)
+        return JSONResponse(body.model_dump(mode="json"), status_code=200 if ok else 503)
+
+    # -- codec ----------------------------------------------------------------------------
+
+    if codec is not None:
+
+        async def codec_authorize(request: Request) -> None:
+            auth.may_use_codec(await current_principal(request))
+
+        app.include_router(
+            codec_router(codec, codec_authorize),
+            responses=error_responses(400, 401, 403, 422),
+        )
+        add_codec_cors(app, codec_origins)
+
+    return app
+
+
+# --------------------------------------------------------------------------- running it
+
+
+def build_api(
+    settings: Settings,
+    temporal: Client,
+    engine: Engine,
+    *,
+    codec: PayloadCodec | None = None,
+    catalog: Catalog | None = None,
+    api: ApiSettings | None = None,
+    tokens: TokenRegistry | None = None,
+) -> FastAPI:
+    """The app as `onething api` and `onething dev` serve it, from settings and open parts."""
+    api = api or ApiSettings()
+    origins = [f"http://localhost:{settings.ui_port}", f"http://127.0.0.1:{settings.ui_port}"]
+    return create_app(
+        OnethingClient(temporal, settings.task_queue, catalog or load_seed_catalog()),
+        engine,
+        tokens or auth.load_api_tokens(settings.data_dir),
+        codec=codec,
+        base_url=api.base_url,
+        codec_origins=origins,
+    )
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process that embeds it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def api_server(
+    app: FastAPI, api: ApiSettings | None = None, *, embedded: bool = False
+) -> uvicorn.Server:
+    """A uvicorn server for `app`; `await server.serve()`, stop with `should_exit = True`."""
+    api = api or ApiSettings()
+    config = uvicorn.Config(
+        app, host=api.host, port=api.port, log_level="warning", lifespan="off", access_log=False
+    )
+    return _EmbeddedServer(config) if embedded else uvicorn.Server(config)
+
+
+async def run_api(settings: Settings, api: ApiSettings | None = None) -> None:
+    from onething.runtime import open_runtime
+
+    api = api or ApiSettings()
+    async with open_runtime(settings) as runtime:
+        app = build_api(settings, runtime.client, runtime.engine, codec=runtime.codec, api=api)
+        runtime.log.info("api listening", url=api.base_url, docs=f"{api.base_url}/docs")
+        await api_server(app, api).serve()
+
+
+def serve_api(settings: Settings, api: ApiSettings | None = None) -> None:
+    """`onething api`: serve the HTTP API until Ctrl-C."""
+    asyncio.run(run_api(settings, api))

@@ -1,0 +1,499 @@
+"""Who may call the HTTP API: bearer tokens mapped to a role and a scope.
+
+Token document (JSON, or TOML with `[[tokens]]` tables), one entry per caller:
+
+    {"tokens": [
+      {"name": "clerk-yc-01", "role": "window_clerk", "hall": "yicheng-center",
+       "token": "<at least 16 characters>"},
+      {"name": "rev-health-01", "role": "reviewer", "department": "health",
+       "token_sha256": "<hex SHA-256 of the token>"},
+      {"name": "insp-market-01", "role": "inspector", "department": "market", "token": "..."},
+      {"name": "applicant-wang", "role": "applicant",
+       "id_number_sha256": "<hex SHA-256 of the applicant's ID number>", "token": "..."},
+      {"name": "sup-01", "role": "supervisor", "token": "..."},
+      {"name": "audit-01", "role": "auditor", "token": "..."},
+      {"name": "ops-01", "role": "operator", "token": "..."}
+    ]}
+
+- `name` identifies the caller; for staff it is the staff ID written into the decision
+  trail. `token` (plain) or `token_sha256` (only the hash is stored) — exactly one.
+- Scope: a window clerk has a `hall`; a reviewer or an inspector a `department`; an
+  applicant an `id_number_sha256` (`python -m starter.auth hash-id` computes it).
+- Where it is read from, first found wins: `ONETHING_API_TOKENS` (the document inline),
+  `ONETHING_API_TOKENS_FILE` (a .json or .toml file), else the embedded default
+  `<ONETHING_DATA_DIR>/api-tokens.json`, created on first use with random tokens for
+  every role (`python -m starter.auth token NAME` prints one).
+
+Rules (what each role may do) are the `may_*` functions below; a refusal is a 403 whose
+message gives the reason. No token or an unknown one is a 401.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import sys
+import tomllib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.people import ResidentId, Role, Staff
+from starter.errors import ApiError
+
+__all__ = [
+    "AuthConfigError",
+    "Principal",
+    "TokenEntry",
+    "TokenRegistry",
+    "authenticate",
+    "default_token_document",
+    "id_number_sha256",
+    "load_api_tokens",
+]
+
+STAFF_ROLES = frozenset(Role) - {Role.APPLICANT}
+READ_ALL_ROLES = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.OPERATOR})
+CODEC_ROLES = frozenset({Role.OPERATOR, Role.AUDITOR})
+_HEX64 = r"^[0-9a-f]{64}$"
+
+
+class AuthConfigError(ValueError):
+    """The token document is wrong: one line naming the entry and the problem."""
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def id_number_sha256(id_number: str) -> str:
+    """The applicant reference: hex SHA-256 of the validated, upper-cased ID number."""
+    return sha256_hex(TypeAdapter(ResidentId).validate_python(id_number))
+
+
+class TokenEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._\-]+$")
+    role: Role
+    token: SecretStr | None = Field(None, min_length=16, max_length=256)
+    token_sha256: str | None = Field(None, pattern=_HEX64)
+    hall: str | None = Field(None, min_length=1, max_length=64)
+    department: str | None = Field(None, min_length=1, max_length=64)
+    id_number_sha256: str | None = Field(None, pattern=_HEX64)
+
+    @model_validator(mode="after")
+    def _scope(self) -> TokenEntry:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError("give exactly one of token or token_sha256")
+        needs = {
+            Role.WINDOW_CLERK: "hall",
+            Role.REVIEWER: "department",
+            Role.INSPECTOR: "department",
+            Role.APPLICANT: "id_number_sha256",
+        }.get(self.role)
+        for scope in ("hall", "department", "id_number_sha256"):
+            given = getattr(self, scope) is not None
+            if scope == needs and not given:
+                raise ValueError(f"a {self.role.value} needs {scope}")
+            if scope != needs and given:
+                raise ValueError(f"a {self.role.value} has no {scope}")
+        return self
+
+    @property
+    def digest(self) -> str:
+        if self.token is not None:
+            return sha256_hex(self.token.get_secret_value())
+        assert self.token_sha256 is not None
+        return self.token_sha256
+
+
+class TokenDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tokens: list[TokenEntry] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as its token says."""
+
+    name: str
+    role: Role
+    hall: str | None = None
+    department: str | None = None
+    applicant_ref: str | None = None  # id_number_sha256 of the applicant
+
+    def staff(self) -> Staff:
+        return Staff(staff_id=self.name, role=self.role, department=self.department, hall=self.hall)
+
+    @property
+    def reads_all(self) -> bool:
+        return self.role in READ_ALL_ROLES
+
+    def describe(self) -> str:
+        scope = self.hall or self.department
+        return f"{self.role.value}" + (f" of {scope}" if scope else "")
+
+
+class TokenRegistry:
+    """Tokens by their SHA-256: the registry never keeps a plain token it does not need."""
+
+    def __init__(self, entries: Iterable[TokenEntry], *, source: str = "inline") -> None:
+        self.entries = list(entries)
+        self.source = source
+        self._by_digest: dict[str, Principal] = {}
+        names: set[str] = set()
+        for index, e in enumerate(self.entries):
+            if e.name in names:
+                raise AuthConfigError(f"{source}: tokens[{index}].name: {e.name!r} is used twice")
+            if e.digest in self._by_digest:
+                raise AuthConfigError(f"{source}: tokens[{index}]: the same token is used twice")
+            names.add(e.name)
+            self._by_digest[e.digest] = Principal(
+                name=e.name,
+                role=e.role,
+                hall=e.hall,
+                department=e.department,
+                applicant_ref=e.id_number_sha256,
+            )
+
+    @classmethod
+    def from_document(cls, data: Any, *, source: str = "inline") -> TokenRegistry:
+        try:
+            document = TokenDocument.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(
+                f"[{p}]" if isinstance(p, int) else str(p) for p in first["loc"]
+            ).replace(".[", "[")
+            message = first["msg"].removeprefix("Value error, ")
+            raise AuthConfigError(
+                f"{source}: {where or 'document'}: {message}"
+                + (f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else "")
+            ) from None
+        return cls(document.tokens, source=source)
+
+    @classmethod
+    def from_text(cls, text: str, *, toml: bool = False, source: str = "inline") -> TokenRegistry:
+        try:
+            data = tomllib.loads(text) if toml else json.loads(text)
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            kind = "TOML" if toml else "JSON"
+            raise AuthConfigError(f"{source}: not valid {kind}: {exc}") from None
+        return cls.from_document(data, source=source)
+
+    @classmethod
+    def from_file(cls, path: Path) -> TokenRegistry:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AuthConfigError(f"{path}: cannot read: {exc.strerror}") from None
+        return cls.from_text(text, toml=path.suffix.lower() == ".toml", source=str(path))
+
+    def authenticate(self, token: str) -> Principal | None:
+        # A dict lookup on the SHA-256: timing says nothing useful about the token.
+        return self._by_digest.get(sha256_hex(token))
+
+    def token_of(self, name: str) -> str | None:
+        for e in self.entries:
+            if e.name == name and e.token is not None:
+                return e.token.get_secret_value()
+        return None
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    tokens: str = Field("", validation_alias="ONETHING_API_TOKENS")
+    tokens_file: Path | None = Field(None, validation_alias="ONETHING_API_TOKENS_FILE")
+
+
+def default_token_document(
+    halls: Sequence[str], departments: Sequence[str], demo_id_number_sha256: str | None = None
+) -> dict[str, Any]:
+    """Random tokens for every role of the embedded default (one clerk per hall, one
+    reviewer and one inspector per department)."""
+
+    def new() -> str:
+        return secrets.token_urlsafe(24)
+
+    entries: list[dict[str, Any]] = [
+        {"name": f"clerk-{h}", "role": "window_clerk", "hall": h, "token": new()} for h in halls
+    ]
+    for d in departments:
+        entries.append(
+            {"name": f"reviewer-{d}", "role": "reviewer", "department": d, "token": new()}
+        )
+        entries.append(
+            {"name": f"inspector-{d}", "role": "inspector", "department": d, "token": new()}
+        )
+    entries += [
+        {"name": "supervisor", "role": "supervisor", "token": new()},
+        {"name": "auditor", "role": "auditor", "token": new()},
+        {"name": "operator", "role": "operator", "token": new()},
+    ]
+    if demo_id_number_sha256:
+        entries.append(
+            {
+                "name": "applicant-demo",
+                "role": "applicant",
+                "id_number_sha256": demo_id_number_sha256,
+                "token": new(),
+            }
+        )
+    return {"tokens": entries}
+
+
+def _seed_default_document() -> dict[str, Any]:
+    from domain.catalog import load_seed_catalog
+    from onething.demo import demo_applicant
+
+    catalog = load_seed_catalog()
+    departments = sorted({i.department for i in catalog.items.values()})
+    return default_token_document(
+        list(catalog.halls), departments, id_number_sha256(demo_applicant().id_number)
+    )
+
+
+def load_api_tokens(
+    data_dir: Path,
+    *,
+    env: AuthSettings | None = None,
+    make_default: Callable[[], dict[str, Any]] = _seed_default_document,
+) -> TokenRegistry:
+    """The token registry from the environment, or the embedded default file."""
+    env = env or AuthSettings()
+    if env.tokens.strip():
+        return TokenRegistry.from_text(env.tokens, source="ONETHING_API_TOKENS")
+    if env.tokens_file is not None:
+        return TokenRegistry.from_file(env.tokens_file)
+    path = data_dir / "api-tokens.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created readable by its owner only: it holds plain tokens.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(make_default(), f, indent=2, ensure_ascii=False)
+            f.write("\n")
+    return TokenRegistry.from_file(path)
+
+
+# --------------------------------------------------------------------------- FastAPI
+
+
+def _bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+async def authenticate(registry: TokenRegistry, request: Request) -> Principal:
+    """The caller's `Principal`, or a 401 (no bearer token, or one the registry lacks)."""
+    token = _bearer_token(request)
+    if token is None:
+        raise ApiError(
+            401,
+            "this operation needs 'Authorization: Bearer <token>'",
+            headers=UNAUTHORIZED_HEADERS,
+        )
+    principal = registry.authenticate(token)
+    if principal is None:
+        raise ApiError(401, "unknown token", headers=UNAUTHORIZED_HEADERS)
+    return principal
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def forbid(principal: Principal, reason: str) -> ApiError:
+    return ApiError(403, f"{principal.describe()} {principal.name!r}: {reason}", code="forbidden")
+
+
+def _no_auditor(principal: Principal) -> None:
+    if principal.role is Role.AUDITOR:
+        raise forbid(principal, "auditors read but never change anything")
+
+
+def may_submit(principal: Principal, *, hall: str, applicant_ref: str) -> None:
+    """Applicants submit for themselves; window clerks at their own hall."""
+    _no_auditor(principal)
+    if principal.role is Role.APPLICANT:
+        if applicant_ref != principal.applicant_ref:
+            raise forbid(principal, "an applicant may submit only their own applications")
+        return
+    if principal.role is Role.WINDOW_CLERK:
+        if hall != principal.hall:
+            raise forbid(principal, f"a window clerk accepts only at hall {principal.hall!r}")
+        return
+    raise forbid(principal, "only applicants and window clerks submit applications")
+
+
+async def may_read_application(
+    principal: Principal,
+    *,
+    hall: str,
+    departments: Iterable[str],
+    applicant_ref: Callable[[], Awaitable[str | None]] | None = None,
+) -> None:
+    """Read an application (status, items, notice, trail). `applicant_ref` is asked lazily:
+    only an applicant's request needs it."""
+    if principal.reads_all:
+        return
+    role = principal.role
+    if role is Role.WINDOW_CLERK:
+        if hall != principal.hall:
+            raise forbid(principal, f"this application was not made at {principal.hall!r}")
+        return
+    if role in (Role.REVIEWER, Role.INSPECTOR):
+        if principal.department not in set(departments):
+            raise forbid(
+                principal, f"this application has no item of department {principal.department!r}"
+            )
+        return
+    if role is Role.APPLICANT:
+        ref = await applicant_ref() if applicant_ref else None
+        if ref is None or ref != principal.applicant_ref:
+            raise forbid(principal, "an applicant may read only their own applications")
+        return
+    raise forbid(principal, "may not read applications")
+
+
+def may_read_item(principal: Principal, *, item_department: str) -> None:
+    """On top of reading the application: reviewers and inspectors see their department's
+    items only."""
+    if (
+        principal.role in (Role.REVIEWER, Role.INSPECTOR)
+        and item_department != principal.department
+    ):
+        raise forbid(principal, f"this item belongs to department {item_department!r}")
+
+
+def may_decide(principal: Principal, *, item_department: str) -> None:
+    _no_auditor(principal)
+    if principal.role is not Role.REVIEWER:
+        raise forbid(principal, "only a reviewer of the item's department decides on it")
+    if item_department != principal.department:
+        raise forbid(principal, f"this item belongs to department {item_department!r}")
+
+
+def may_read_reports(principal: Principal) -> None:
+    if principal.role is Role.APPLICANT:
+        raise forbid(principal, "reports are for staff")
+
+
+def may_use_codec(principal: Principal) -> None:
+    if principal.role not in CODEC_ROLES:
+        raise forbid(principal, "only operators and auditors may decode payloads")
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    department: str | None = None
+    role: str | None = None
+    hall: str | None = None
+
+
+def task_scope(principal: Principal, asked: TaskFilter) -> TaskFilter:
+    """The inbox a caller may list: their own department's (or hall's) tasks for their role.
+    Asking for another department, hall or role is refused, not silently narrowed."""
+    role = principal.role
+    if principal.reads_all:
+        return asked
+    if role is Role.APPLICANT:
+        raise forbid(principal, "the task inbox is for staff")
+    if role in (Role.REVIEWER, Role.INSPECTOR):
+        if asked.department not in (None, principal.department):
+            raise forbid(principal, f"may list only department {principal.department!r}")
+        if asked.role not in (None, role.value):
+            raise forbid(principal, f"may list only {role.value} tasks")
+        return TaskFilter(department=principal.department, role=role.value, hall=asked.hall)
+    if role is Role.WINDOW_CLERK:
+        if asked.hall not in (None, principal.hall):
+            raise forbid(principal, f"may list only hall {principal.hall!r}")
+        if asked.role not in (None, role.value):
+            raise forbid(principal, f"may list only {role.value} tasks")
+        return TaskFilter(department=asked.department, role=role.value, hall=principal.hall)
+    raise forbid(principal, "may not list tasks")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m starter.auth token NAME | list | hash-id | new`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m starter.auth", description=__doc__.split("\n")[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_token = sub.add_parser("token", help="print the plain token of the entry NAME")
+    p_token.add_argument("name")
+    sub.add_parser("list", help="list entries: name, role, scope (never tokens)")
+    sub.add_parser("hash-id", help="read an ID number on stdin, print its id_number_sha256")
+    sub.add_parser("new", help="print a new random token and its token_sha256")
+    args = parser.parse_args(argv)
+
+    if args.command == "new":
+        token = secrets.token_urlsafe(24)
+        print(json.dumps({"token": token, "token_sha256": sha256_hex(token)}))
+        return 0
+    if args.command == "hash-id":
+        try:
+            print(id_number_sha256(sys.stdin.readline().strip()))
+        except ValidationError as exc:
+            print(
+                f"error: id number {exc.errors()[0]['msg'].removeprefix('Value error, ')}",
+                file=sys.stderr,
+            )
+            return 2
+        return 0
+
+    from onething.settings import SettingsError, load_settings
+
+    try:
+        registry = load_api_tokens(load_settings().data_dir)
+    except (SettingsError, AuthConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "list":
+        for e in registry.entries:
+            scope = e.hall or e.department or ("applicant" if e.id_number_sha256 else "")
+            print(f"{e.name}\t{e.role.value}\t{scope}")
+        return 0
+    plain = registry.token_of(args.name)
+    if plain is None:
+        print(
+            f"error: no entry {args.name!r} with a plain token in {registry.source}",
+            file=sys.stderr,
+        )
+        return 2
+    print(plain)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,225 @@
+"""One error body for every 4xx (and 5xx) the HTTP API answers.
+
+    {"error": {"code": "not_found", "message": "...", "fields": [{"field": "item_code",
+               "problem": "..."}]}}
+
+`field` is a dotted path into the request (`applicant.id_number`, `materials[2]`, or a
+path/query parameter name); `problem` says what is wrong. Neither ever carries the
+value that was sent: an ID number or a phone number must not come back in an error,
+a log line or a proxy's error log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError, RPCStatusCode
+
+from starter.client import ClientError, Conflict, NotFound
+
+__all__ = [
+    "ApiError",
+    "ErrorBody",
+    "ErrorDetail",
+    "FieldProblem",
+    "error_responses",
+    "field_path",
+    "install_error_handlers",
+]
+
+log = structlog.stdlib.get_logger("onething.api")
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="Dotted path of the offending input, e.g. `materials[2]`.")
+    problem: str = Field(description="What is wrong with it (never the value itself).")
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`, `forbidden`.")
+    message: str = Field(description="One human-readable sentence.")
+    fields: list[FieldProblem] = Field(default_factory=list)
+
+
+class ErrorBody(BaseModel):
+    """Every error answer of the API has this shape."""
+
+    error: ErrorDetail
+
+
+# Default code for each status; a raise may name a more specific one.
+_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
+}
+
+_DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed request (e.g. a codec payload that is not base64).",
+    401: "No bearer token, or a token this service does not know.",
+    403: "The token's role or scope does not allow this; `message` says why.",
+    404: "The application, item, task, bundle, guide or license does not exist.",
+    409: "The request does not fit the current state (e.g. a decision on a closed review).",
+    422: "Invalid input; `fields` names every offending field and the problem.",
+    503: "Temporal or the store does not answer.",
+}
+
+
+class ApiError(Exception):
+    """Raise anywhere in a route: becomes the one error body with this status."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: Iterable[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.code = code or _CODES.get(status_code, "error")
+        self.fields = [FieldProblem(field=f, problem=p) for f, p in fields]
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def field(
+        cls, status_code: int, field: str, problem: str, *, code: str | None = None
+    ) -> ApiError:
+        return cls(status_code, f"{field}: {problem}", code=code, fields=[(field, problem)])
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(
+            error=ErrorDetail(code=self.code, message=self.message, fields=self.fields)
+        )
+
+
+def error_responses(*statuses: int, explicit: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the given error statuses, all with `ErrorBody`.
+
+    `explicit`: for routes whose success is not JSON (text, images), name the JSON media
+    type of the error body outright (FastAPI would file it under the route's type)."""
+    if explicit:
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        return {
+            code: {
+                "description": _DESCRIPTIONS.get(code, "Error."),
+                "content": {"application/json": {"schema": ref}},
+            }
+            for code in statuses
+        }
+    return {
+        code: {"model": ErrorBody, "description": _DESCRIPTIONS.get(code, "Error.")}
+        for code in statuses
+    }
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """`("body", "materials", 2)` → `materials[2]`; `("query", "limit")` → `limit`."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        where = parts.pop(0)
+        if not parts:
+            return str(where)
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out or "body"
+
+
+def _validation_problems(errors: Sequence[Any]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for e in errors:
+        field = field_path(e.get("loc", ()))
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        if e.get("type") == "json_invalid":
+            field, msg = "body", "is not valid JSON"
+        # Model-level validators name their field as "field: problem".
+        head, sep, rest = msg.partition(": ")
+        if field == "body" and sep and re.fullmatch(r"[a-z_][a-z0-9_.\[\]]*", head):
+            field, msg = head, rest
+        problems.append((field, msg))
+    return problems
+
+
+def _json(error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error.body().model_dump(mode="json"),
+        status_code=error.status_code,
+        headers=error.headers or None,
+    )
+
+
+def from_client_error(exc: ClientError) -> ApiError:
+    """The typed client's refusals, as HTTP: NotFound 404, Conflict 409, else 422."""
+    cause = exc.__cause__
+    if isinstance(cause, RPCError) and cause.status in (
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+    ):
+        return ApiError(503, "Temporal does not answer; try again shortly", code="unavailable")
+    if isinstance(exc, NotFound):
+        return ApiError.field(404, exc.field, exc.problem)
+    if isinstance(exc, Conflict):
+        return ApiError.field(409, exc.field, exc.problem)
+    return ApiError.field(422, exc.field, exc.problem)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error the app can answer goes through `ErrorBody`."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _json(exc)
+
+    @app.exception_handler(ClientError)
+    async def _client_error(_: Request, exc: ClientError) -> JSONResponse:
+        return _json(from_client_error(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _validation_problems(exc.errors())
+        message = "; ".join(f"{f}: {p}" for f, p in problems) or "invalid request"
+        return _json(ApiError(422, message, fields=problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail
+        message = detail if isinstance(detail, str) else _CODES.get(exc.status_code, "error")
+        return _json(ApiError(exc.status_code, message, headers=dict(exc.headers or {}) or None))
+
+    @app.exception_handler(RPCError)
+    async def _rpc(request: Request, exc: RPCError) -> JSONResponse:
+        if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            return _json(ApiError(503, "Temporal does not answer; try again shortly"))
+        log.error("temporal refused a call", path=request.url.path, status=exc.status.name)
+        return _json(ApiError(500, "internal error"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The type only: an exception's text may carry request values.
+        log.error("unhandled error", path=request.url.path, error_type=type(exc).__name__)
+        return _json(ApiError(status.HTTP_500_INTERNAL_SERVER_ERROR, "internal error"))

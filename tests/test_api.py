@@ -1,0 +1,550 @@
+"""The HTTP API over a real worker and the time-skipping Temporal server: each operation,
+each role's allowed and refused cases, and the error bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from domain.catalog import Catalog
+from domain.people import resident_id_check_digit
+from onething.demo import DEMO_ITEM, demo_applicant, demo_submission
+from starter.api import create_app
+from starter.auth import TokenRegistry, id_number_sha256
+from store.db import make_engine
+from tests.conftest import CODEC, new_application_id, onething_client
+
+HALL = "yicheng-center"
+OTHER_ID = "11010519491231002X"
+assert OTHER_ID[-1] == resident_id_check_digit(OTHER_ID[:17])
+
+
+def _token(name: str) -> str:
+    return f"test-token-{name}-0123456789"
+
+
+ENTRIES: list[dict[str, Any]] = [
+    {"name": "clerk-yc", "role": "window_clerk", "hall": HALL},
+    {"name": "clerk-xh", "role": "window_clerk", "hall": "xiaohe"},
+    {"name": "rev-health", "role": "reviewer", "department": "health"},
+    {"name": "rev-market", "role": "reviewer", "department": "market"},
+    {"name": "insp-health", "role": "inspector", "department": "health"},
+    {"name": "sup", "role": "supervisor"},
+    {"name": "audit", "role": "auditor"},
+    {"name": "ops", "role": "operator"},
+    {
+        "name": "app-demo",
+        "role": "applicant",
+        "id_number_sha256": id_number_sha256(demo_applicant().id_number),
+    },
+    {"name": "app-other", "role": "applicant", "id_number_sha256": id_number_sha256(OTHER_ID)},
+]
+REGISTRY = TokenRegistry.from_document(
+    {"tokens": [{**e, "token": _token(e["name"])} for e in ENTRIES]}
+)
+
+
+def as_(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {_token(name)}"}
+
+
+def body_of(catalog: Catalog, application_id: str, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = demo_submission(catalog, application_id).model_dump(mode="json")
+    data.update(changes)
+    return data
+
+
+def assert_error(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert set(error) == {"code", "message", "fields"}
+    if field is not None:
+        assert field in [f["field"] for f in error["fields"]], error
+    return error
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+            yield http
+
+
+async def submitted(api: httpx.AsyncClient, catalog: Catalog, who: str = "clerk-yc") -> str:
+    application_id = new_application_id()
+    r = await api.post("/applications", json=body_of(catalog, application_id), headers=as_(who))
+    assert r.status_code == 201, r.text
+    return application_id
+
+
+async def under_review(api: httpx.AsyncClient, application_id: str) -> dict[str, Any]:
+    for _ in range(300):
+        r = await api.get(f"/applications/{application_id}/items/{DEMO_ITEM}", headers=as_("sup"))
+        if r.status_code == 200 and r.json()["status"] == "under_review":
+            body: dict[str, Any] = r.json()
+            return body
+        await asyncio.sleep(0.05)
+    raise AssertionError("the review never opened")
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+async def test_no_token_is_401_unknown_token_is_401(api: httpx.AsyncClient) -> None:
+    r = await api.get("/applications/abc-001")
+    error = assert_error(r, 401)
+    assert error["code"] == "unauthorized" and r.headers["www-authenticate"] == "Bearer"
+    r = await api.get("/tasks", headers={"Authorization": "Bearer not-a-known-token-at-all"})
+    assert assert_error(r, 401)["message"] == "unknown token"
+    r = await api.get("/tasks", headers={"Authorization": "Basic abc"})
+    assert_error(r, 401)
+
+
+async def test_me_names_role_and_scope(api: httpx.AsyncClient) -> None:
+    r = await api.get("/me", headers=as_("rev-health"))
+    assert r.json() == {
+        "name": "rev-health",
+        "role": "reviewer",
+        "hall": None,
+        "department": "health",
+    }
+
+
+# --------------------------------------------------------------------------- submit
+
+
+async def test_clerk_submits_201_then_the_same_id_200(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    application_id = new_application_id()
+    body = body_of(catalog, application_id)
+    first = await api.post("/applications", json=body, headers=as_("clerk-yc"))
+    assert first.status_code == 201, first.text
+    assert first.json()["created"] is True
+    assert first.headers["location"] == f"/applications/{application_id}"
+    again = await api.post("/applications", json=body, headers=as_("clerk-yc"))
+    assert again.status_code == 200
+    assert again.json() == {**first.json(), "created": False}
+    state = (await api.get(f"/applications/{application_id}", headers=as_("clerk-yc"))).json()
+    assert state["trail"][0]["actor"] == "clerk-yc"  # the clerk is recorded as accepting
+
+
+async def test_applicant_submits_only_for_themselves(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    application_id = new_application_id()
+    mine = body_of(catalog, application_id, channel="online")
+    r = await api.post("/applications", json=mine, headers=as_("app-demo"))
+    assert r.status_code == 201, r.text
+    r = await api.post(
+        "/applications", json=body_of(catalog, new_application_id()), headers=as_("app-other")
+    )
+    error = assert_error(r, 403)
+    assert "only their own" in error["message"]
+    # The ID is taken: someone else re-using it learns no more than that.
+    theirs = body_of(catalog, application_id)
+    theirs["applicant"] = {**theirs["applicant"], "id_number": OTHER_ID}
+    r = await api.post("/applications", json=theirs, headers=as_("app-other"))
+    assert_error(r, 409, "application_id")
+
+
+@pytest.mark.parametrize(
+    ("who", "reason"),
+    [
+        ("clerk-xh", "only at hall 'xiaohe'"),
+        ("rev-health", "only applicants and window clerks"),
+        ("sup", "only applicants and window clerks"),
+        ("ops", "only applicants and window clerks"),
+        ("audit", "auditors read but never change"),
+    ],
+)
+async def test_submit_refused_outside_scope(
+    api: httpx.AsyncClient, catalog: Catalog, who: str, reason: str
+) -> None:
+    r = await api.post(
+        "/applications", json=body_of(catalog, new_application_id()), headers=as_(who)
+    )
+    error = assert_error(r, 403)
+    assert error["code"] == "forbidden" and reason in error["message"]
+
+
+async def test_submit_unknown_item_404_names_item_code(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    body = body_of(catalog, new_application_id(), item_code="no-such-item")
+    error = assert_error(
+        await api.post("/applications", json=body, headers=as_("clerk-yc")), 404, "item_code"
+    )
+    assert "no-such-item" in error["message"]
+    body = body_of(catalog, new_application_id(), item_code=None, bundle_code="no-such-bundle")
+    assert_error(
+        await api.post("/applications", json=body, headers=as_("clerk-yc")), 404, "bundle_code"
+    )
+
+
+async def test_submit_material_the_item_does_not_need_422(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    body = body_of(catalog, new_application_id())
+    body["materials"] = [*body["materials"], "premises-proof"]
+    index = len(body["materials"]) - 1
+    error = assert_error(
+        await api.post("/applications", json=body, headers=as_("clerk-yc")),
+        422,
+        f"materials[{index}]",
+    )
+    assert "premises-proof" in error["fields"][0]["problem"]
+
+
+@pytest.mark.parametrize("bad", ["110105194912310021", "12345", "11010519491331002X"])
+async def test_malformed_id_number_422_never_echoes_it(
+    api: httpx.AsyncClient, catalog: Catalog, bad: str
+) -> None:
+    body = body_of(catalog, new_application_id())
+    body["applicant"] = {**body["applicant"], "id_number": bad}
+    r = await api.post("/applications", json=body, headers=as_("clerk-yc"))
+    error = assert_error(r, 422, "applicant.id_number")
+    assert error["code"] == "invalid"
+    assert bad not in r.text and bad[:12] not in r.text
+
+
+async def test_malformed_phone_and_shape_errors_name_their_fields(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    body = body_of(catalog, new_application_id())
+    body["applicant"] = {**body["applicant"], "phone": "12345"}
+    r = await api.post("/applications", json=body, headers=as_("clerk-yc"))
+    assert_error(r, 422, "applicant.phone")
+    assert "12345" not in r.text
+    both = body_of(catalog, new_application_id(), bundle_code="open-convenience-store")
+    r = await api.post("/applications", json=both, headers=as_("clerk-yc"))
+    error = assert_error(r, 422, "body")
+    assert "exactly one of item_code or bundle_code" in error["message"]
+    r = await api.post(
+        "/applications",
+        content=b"{not json",
+        headers={**as_("clerk-yc"), "Content-Type": "application/json"},
+    )
+    assert_error(r, 422, "body")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("clerk-yc", 200),
+        ("clerk-xh", 403),
+        ("rev-health", 200),
+        ("insp-health", 200),
+        ("rev-market", 403),
+        ("app-demo", 200),
+        ("app-other", 403),
+        ("sup", 200),
+        ("audit", 200),
+        ("ops", 200),
+    ],
+)
+async def test_read_application_by_role(
+    api: httpx.AsyncClient, catalog: Catalog, who: str, status: int
+) -> None:
+    application_id = await submitted(api, catalog)
+    r = await api.get(f"/applications/{application_id}", headers=as_(who))
+    if status == 200:
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["application_id"] == application_id and body["hall"] == HALL
+        assert demo_applicant().id_number not in r.text and demo_applicant().name not in r.text
+    else:
+        assert assert_error(r, 403)["code"] == "forbidden"
+
+
+async def test_unknown_application_404_bad_id_422(api: httpx.AsyncClient) -> None:
+    assert_error(await api.get("/applications/nobody-00000", headers=as_("sup")), 404)
+    assert_error(
+        await api.get("/applications/%24%24bad", headers=as_("sup")), 422, "application_id"
+    )
+    r = await api.get(f"/applications/nobody-00000/items/{DEMO_ITEM}", headers=as_("sup"))
+    assert_error(r, 404, "application_id")
+
+
+async def test_read_item_and_its_refusals(api: httpx.AsyncClient, catalog: Catalog) -> None:
+    application_id = await submitted(api, catalog)
+    item = await under_review(api, application_id)
+    assert item["item_code"] == DEMO_ITEM and item["review_task_id"]
+    r = await api.get(
+        f"/applications/{application_id}/items/{DEMO_ITEM}", headers=as_("rev-health")
+    )
+    assert r.status_code == 200
+    r = await api.get(f"/applications/{application_id}/items/no-such-item", headers=as_("sup"))
+    error = assert_error(r, 404, "item_code")
+    assert "no-such-item" in error["message"]
+    r = await api.get(
+        f"/applications/{application_id}/items/business-license-individual", headers=as_("sup")
+    )
+    assert_error(r, 404, "item_code")
+    r = await api.get(
+        f"/applications/{application_id}/items/{DEMO_ITEM}", headers=as_("rev-market")
+    )
+    assert_error(r, 403)
+
+
+# --------------------------------------------------------------------------- decide and follow
+
+
+async def test_review_decision_license_and_verification(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    application_id = await submitted(api, catalog)
+    await under_review(api, application_id)
+    path = f"/applications/{application_id}/items/{DEMO_ITEM}/decision"
+    approve = {"verdict": "approve"}
+
+    for who, reason in [
+        ("rev-market", "belongs to department 'health'"),
+        ("insp-health", "only a reviewer"),
+        ("clerk-yc", "only a reviewer"),
+        ("sup", "only a reviewer"),
+        ("audit", "auditors read but never change"),
+        ("app-demo", "only a reviewer"),
+    ]:
+        error = assert_error(await api.post(path, json=approve, headers=as_(who)), 403)
+        assert reason in error["message"], (who, error)
+
+    r = await api.post(path, json={"verdict": "reject"}, headers=as_("rev-health"))
+    assert_error(r, 422, "reason")
+    r = await api.post(path, json={"verdict": "maybe"}, headers=as_("rev-health"))
+    assert_error(r, 422, "verdict")
+
+    pending = await api.get(f"/applications/{application_id}/result", headers=as_("clerk-yc"))
+    assert pending.status_code == 202 and pending.json()["done"] is False
+
+    r = await api.post(path, json=approve, headers=as_("rev-health"))
+    assert r.status_code == 200, r.text
+    assert r.json()["decided_by"] == "rev-health" and r.json()["verdict"] == "approve"
+
+    result = await api.get(
+        f"/applications/{application_id}/result", params={"wait": 30}, headers=as_("app-demo")
+    )
+    assert result.status_code == 200, result.text
+    outcome = result.json()
+    assert outcome["status"] == "completed"
+    [item] = outcome["items"]
+    license = item["license"]
+    assert item["status"] == "issued" and license["number"]
+
+    # A second decision on the closed review: 409.
+    error = assert_error(await api.post(path, json=approve, headers=as_("rev-health")), 409)
+    assert error["fields"][0]["field"] == "item_code" and "no review is open" in error["message"]
+
+    # Anyone can verify the license, and learns nothing personal beyond a masked name.
+    r = await api.get(f"/licenses/{license['verification_code']}")
+    assert r.status_code == 200, r.text
+    verified = r.json()
+    assert verified["valid"] is True and verified["number"] == license["number"]
+    name = demo_applicant().name
+    assert verified["holder_hint"] == name[0] + "*" * (len(name) - 1) and name not in r.text
+    assert_error(await api.get("/licenses/XXXXunknownXX"), 404, "verification_code")
+    assert_error(await api.get("/licenses/no%20spaces"), 422, "verification_code")
+
+
+async def test_decision_on_unknown_application_and_item(api: httpx.AsyncClient) -> None:
+    r = await api.post(
+        f"/applications/nobody-00000/items/{DEMO_ITEM}/decision",
+        json={"verdict": "approve"},
+        headers=as_("rev-health"),
+    )
+    assert_error(r, 404, "application_id")
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+async def test_tasks_scoped_by_role_and_paged(api: httpx.AsyncClient, catalog: Catalog) -> None:
+    application_id = await submitted(api, catalog)
+    await under_review(api, application_id)
+    await under_review(api, await submitted(api, catalog))
+
+    r = await api.get("/tasks", headers=as_("rev-health"))
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["total"] >= 2 and page["items"]
+    assert {(t["department"], t["role"], t["status"]) for t in page["items"]} == {
+        ("health", "reviewer", "open")
+    }
+    r = await api.get(
+        "/tasks", params={"application_id": application_id}, headers=as_("rev-health")
+    )
+    [task] = r.json()["items"]
+    assert task["kind"] == "review" and task["item_code"] == DEMO_ITEM
+
+    r = await api.get("/tasks", headers=as_("rev-market"))
+    assert all(t["department"] == "market" for t in r.json()["items"])
+
+    first = (await api.get("/tasks", params={"limit": 1}, headers=as_("sup"))).json()
+    assert len(first["items"]) == 1 and first["next_offset"] == 1 and first["total"] >= 2
+    second = (await api.get("/tasks", params={"limit": 1, "offset": 1}, headers=as_("sup"))).json()
+    assert second["items"][0]["task_id"] != first["items"][0]["task_id"]
+    last = (
+        await api.get("/tasks", params={"offset": first["total"] - 1}, headers=as_("audit"))
+    ).json()
+    assert last["next_offset"] is None and len(last["items"]) == 1
+
+    for who, params, reason in [
+        ("rev-health", {"department": "market"}, "only department 'health'"),
+        ("rev-health", {"role": "inspector"}, "only reviewer tasks"),
+        ("clerk-yc", {"hall": "xiaohe"}, "only hall 'yicheng-center'"),
+        ("app-demo", {}, "for staff"),
+    ]:
+        error = assert_error(await api.get("/tasks", params=params, headers=as_(who)), 403)
+        assert reason in error["message"]
+    assert_error(await api.get("/tasks", params={"limit": 0}, headers=as_("sup")), 422, "limit")
+    assert_error(await api.get("/tasks", params={"status": "x"}, headers=as_("sup")), 422, "status")
+    assert_error(await api.get("/tasks"), 401)
+
+
+# --------------------------------------------------------------------------- catalog, guide
+
+
+async def test_catalog_items_paged_and_item_detail(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    page = (await api.get("/catalog/items", params={"limit": 5})).json()
+    assert page["total"] == len(catalog.items) and len(page["items"]) == 5
+    assert page["next_offset"] == 5
+    health = (await api.get("/catalog/items", params={"department": "health"})).json()
+    assert {i["department"] for i in health["items"]} == {"health"}
+    item = (await api.get(f"/catalog/items/{DEMO_ITEM}")).json()
+    assert item["code"] == DEMO_ITEM and item["materials"]
+    error = assert_error(await api.get("/catalog/items/no-such-item"), 404, "item_code")
+    assert "no-such-item" in error["message"]
+
+
+async def test_bundle_detail_has_one_form_materials_reductions(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    bundles = (await api.get("/catalog/bundles")).json()
+    assert bundles["total"] == len(catalog.bundles)
+    r = await api.get("/catalog/bundles/open-transport-company")
+    assert r.status_code == 200, r.text
+    detail = r.json()
+    assert detail["form_schema"]["type"] == "object" and detail["form_schema"]["properties"]
+    assert detail["materials"]["to_bring"]
+    rows = {row["measure"]: row for row in detail["reductions"]["rows"]}
+    assert rows["materials"]["bundle"] < rows["materials"]["one_by_one"]
+    assert_error(await api.get("/catalog/bundles/no-such-bundle"), 404, "bundle_code")
+
+
+async def test_guide_json_text_and_qr(api: httpx.AsyncClient) -> None:
+    guide = (await api.get("/guides/open-convenience-store")).json()
+    assert guide["kind"] == "bundle" and guide["url"].endswith("/guides/open-convenience-store")
+    near = (
+        await api.get(f"/guides/{DEMO_ITEM}", params={"latitude": 31.7, "longitude": 112.25})
+    ).json()
+    kms = [h["km"] for h in near["halls"]]
+    assert kms == sorted(kms)
+    text = await api.get(f"/guides/{DEMO_ITEM}/text")
+    assert text.headers["content-type"].startswith("text/plain") and "办事指南" in text.text
+    svg = await api.get(f"/guides/{DEMO_ITEM}/qr.svg")
+    assert svg.headers["content-type"] == "image/svg+xml" and "<svg" in svg.text
+    png = await api.get(f"/guides/{DEMO_ITEM}/qr.png")
+    assert png.content.startswith(b"\x89PNG")
+    assert_error(await api.get("/guides/no-such-thing"), 404, "code")
+    r = await api.get(f"/guides/{DEMO_ITEM}", params={"latitude": 31.7})
+    assert_error(r, 422, "longitude")
+    halls = (await api.get("/halls", params={"latitude": 31.7, "longitude": 112.25})).json()
+    assert halls and "km" in halls[0]
+
+
+# --------------------------------------------------------------------------- reports, codec, health
+
+
+@pytest.mark.parametrize("who", ["sup", "audit", "ops", "rev-health", "clerk-yc"])
+async def test_reports_for_staff(api: httpx.AsyncClient, who: str) -> None:
+    r = await api.get("/reports/reductions", headers=as_(who))
+    assert r.status_code == 200 and r.json()["bundles"]
+    r = await api.get("/reports/coverage", headers=as_(who))
+    assert r.status_code == 200 and 0 < r.json()["percent"] <= 100
+
+
+async def test_reports_refused_to_applicants_and_anonymous(api: httpx.AsyncClient) -> None:
+    error = assert_error(await api.get("/reports/coverage", headers=as_("app-demo")), 403)
+    assert "for staff" in error["message"]
+    assert_error(await api.get("/reports/reductions"), 401)
+
+
+async def test_codec_for_operators_and_auditors_only(api: httpx.AsyncClient) -> None:
+    plain = {
+        "payloads": [
+            {
+                "metadata": {"encoding": base64.b64encode(b"json/plain").decode()},
+                "data": base64.b64encode(b'"secret"').decode(),
+            }
+        ]
+    }
+    encoded = await api.post("/codec/encode", json=plain, headers=as_("ops"))
+    assert encoded.status_code == 200, encoded.text
+    assert encoded.json() != plain
+    decoded = await api.post("/codec/decode", json=encoded.json(), headers=as_("audit"))
+    assert decoded.json() == plain
+    for who in ("rev-health", "sup", "app-demo", "clerk-yc"):
+        error = assert_error(await api.post("/codec/decode", json=plain, headers=as_(who)), 403)
+        assert "operators and auditors" in error["message"]
+    assert_error(await api.post("/codec/decode", json=plain), 401)
+    bad = {"payloads": [{"metadata": {}, "data": "***"}]}
+    assert_error(await api.post("/codec/decode", json=bad, headers=as_("ops")), 400)
+
+
+async def test_healthz_ok(api: httpx.AsyncClient) -> None:
+    r = await api.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok", "temporal": "ok", "store": "ok"}
+
+
+async def test_healthz_503_when_the_store_is_down(
+    ts_env: WorkflowEnvironment, catalog: Catalog, tmp_path: Any
+) -> None:
+    from starter.client import OnethingClient
+
+    # A directory where the database file should be: SQLite cannot open it.
+    (tmp_path / "isdir.db").mkdir()
+    broken = make_engine(f"sqlite:///{tmp_path / 'isdir.db'}")
+    app = create_app(OnethingClient(ts_env.client, "none", catalog), broken, REGISTRY)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api.test"
+    ) as http:
+        r = await http.get("/healthz")
+    assert r.status_code == 503
+    assert r.json()["status"] == "degraded" and r.json()["store"].startswith("down")
+    assert r.json()["temporal"] == "ok"
+
+
+# --------------------------------------------------------------------------- OpenAPI
+
+
+async def test_openapi_describes_every_error(api: httpx.AsyncClient) -> None:
+    doc = (await api.get("/openapi.json")).json()
+    assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            statuses = set(op["responses"])
+            if op.get("parameters") or "requestBody" in op:
+                assert "422" in statuses, (method, path)
+            if op.get("security"):
+                assert {"401", "403"} <= statuses or path == "/me", (method, path)
+            for status, response in op["responses"].items():
+                if status.startswith("4"):
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
