@@ -207,6 +207,18 @@ def local_date(instant: datetime, policy: ClockPolicy) -> date:
     return instant.astimezone(ZoneInfo(policy.timezone)).date()
 
 
+def _segment_due(
+    calendar: WorkingCalendar, segment_start: datetime, remaining: int, policy: ClockPolicy
+) -> date:
+    """The due day of a segment that starts with `remaining` working days left."""
+    base = local_date(segment_start, policy)
+    due = calendar.shift_working_days(base, remaining)
+    if remaining == 0 and _close(due, policy) < segment_start:
+        # Started (or resumed) after the day's close with nothing left: next working day.
+        due = calendar.add_working_days(due, 1)
+    return due
+
+
 def compute_schedule(record: ClockRecord, calendar: WorkingCalendar) -> ClockSchedule:
     """The schedule of `record`; pure given the calendar. Runs in an activity."""
     policy = record.policy
@@ -214,9 +226,14 @@ def compute_schedule(record: ClockRecord, calendar: WorkingCalendar) -> ClockSch
     consumed = 0
     paused_since: datetime | None = None
     for pause in record.pauses:
-        counted = calendar.working_days_between(
-            local_date(segment_start, policy), local_date(pause.paused_at, policy)
-        )
+        left = record.budget_days - consumed
+        left += sum(e.days for e in record.extensions if e.decided_at <= pause.paused_at)
+        counted_from = local_date(segment_start, policy)
+        if left == 0:
+            # On the spot with nothing left: the due day itself (the next working day when the
+            # segment began on a day off or after hours) is not yet used up.
+            counted_from = max(counted_from, _segment_due(calendar, segment_start, 0, policy))
+        counted = calendar.working_days_between(counted_from, local_date(pause.paused_at, policy))
         consumed += max(counted, 0)
         if pause.resumed_at is None:
             paused_since = pause.paused_at
@@ -238,10 +255,7 @@ def compute_schedule(record: ClockRecord, calendar: WorkingCalendar) -> ClockSch
         )
     base = local_date(segment_start, policy)
     remaining = total - consumed
-    due_date = calendar.shift_working_days(base, remaining)
-    if remaining == 0 and _close(due_date, policy) < segment_start:
-        # Started (or resumed) after the day's close with nothing left: next working day.
-        due_date = calendar.add_working_days(due_date, 1)
+    due_date = _segment_due(calendar, segment_start, remaining, policy)
     due_at = _close(due_date, policy)
     warning_at: datetime | None = None
     warn_days = total * policy.warning_percent // 100

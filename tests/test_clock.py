@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -255,7 +256,7 @@ instants = st.datetimes(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=int(os.environ.get("CLOCK_EXAMPLES", "150")), deadline=None)
 @given(instants, st.integers(0, 40), st.integers(0, 40))
 def test_due_is_monotonic_in_budget(start: datetime, a: int, b: int) -> None:
     low, high = sorted((a, b))
@@ -264,7 +265,7 @@ def test_due_is_monotonic_in_budget(start: datetime, a: int, b: int) -> None:
     assert s_low.due_at <= s_high.due_at
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=int(os.environ.get("CLOCK_EXAMPLES", "150")), deadline=None)
 @given(instants, st.integers(0, 40), st.integers(0, 20 * 24), st.integers(0, 30 * 24))
 def test_due_instant_is_always_a_working_day_close(
     start: datetime, budget: int, pause_after_h: int, pause_for_h: int
@@ -284,3 +285,16 @@ def test_due_instant_is_always_a_working_day_close(
     # a pause never brings the due instant forward while the clock was not overdue
     if plain.due_at > paused_at:
         assert compute_schedule(paused, CAL).due_at >= plain.due_at
+
+
+def test_on_the_spot_started_on_a_holiday_and_paused_on_its_due_day() -> None:
+    # Found by hypothesis: received on New Year's Day, due the next working day; a pause on
+    # that day must not count the day as used up (it would turn the clock overdue).
+    record = ClockRecord(limit="p", budget_days=0, started_at=at("2025-01-01", "08:00"))
+    plain = compute_schedule(record, CAL)
+    assert plain.due_at == close("2025-01-02")
+    paused = record.pause("r", at("2025-01-02", "00:00")).resume(at("2025-01-02", "00:00"))
+    s = compute_schedule(paused, CAL)
+    assert s.consumed_days == 0 and s.due_at == close("2025-01-02")
+    late = record.pause("r", at("2025-01-03", "09:00")).resume(at("2025-01-06", "09:00"))
+    assert compute_schedule(late, CAL).remaining_days == -1  # one working day overdue

@@ -1,14 +1,14 @@
-"""Supervision cases: one per (workflow, limit, stage), on SQLite and on PostgreSQL."""
+"""Supervision cases: one per (workflow, limit, stage), on SQLite and on PostgreSQL
+(the shared `store_engine` fixture runs each test on both)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlmodel import SQLModel
 from temporalio.testing import ActivityEnvironment
 
@@ -36,30 +36,11 @@ def request(workflow_id: str, stage: int = 1) -> EscalationRequest:
     )
 
 
-def _postgres() -> Engine | None:
-    for user in ("postgres", "root"):
-        engine = create_engine(f"postgresql+psycopg://{user}@127.0.0.1:5432/test")
-        try:
-            with engine.connect() as c:
-                c.execute(text("select 1"))
-            return engine
-        except Exception:
-            engine.dispose()
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, store_engine: Engine) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        SQLModel.metadata.create_all(store_engine)
-        yield store_engine
-        return
-    pg = _postgres()
-    if pg is None:
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432/test")
-    SQLModel.metadata.create_all(pg, tables=[sv.SupervisionCase.__table__])  # type: ignore[attr-defined]
-    yield pg
-    pg.dispose()
+@pytest.fixture
+def engine(store_engine: Engine) -> Engine:
+    """The shared store (SQLite and PostgreSQL); our table, whatever its migrations say."""
+    SQLModel.metadata.create_all(store_engine, tables=[sv.SupervisionCase.__table__])  # type: ignore[attr-defined]
+    return store_engine
 
 
 def test_open_case_is_idempotent(engine: Engine) -> None:
@@ -99,9 +80,8 @@ def test_close_case_and_open_list(engine: Engine) -> None:
         sv.close_case(engine, 10**9, "x", T0)
 
 
-async def test_activity_returns_the_same_case_on_retry(store_engine: Engine) -> None:
-    SQLModel.metadata.create_all(store_engine)
-    acts = SupervisionActivities(store_engine)
+async def test_activity_returns_the_same_case_on_retry(engine: Engine) -> None:
+    acts = SupervisionActivities(engine)
     wf = f"wf-{uuid.uuid4().hex[:8]}"
     env = ActivityEnvironment()
     first = await env.run(acts.open_case, request(wf))

@@ -24,12 +24,16 @@ from activities.calendar import CalendarActivities
 from activities.supervision import SupervisionActivities
 from domain.calendar import WorkingCalendar
 from domain.clock import ClockEventKind, ClockPolicy, ClockSnapshot, ClockState, EscalationLevel
+from onething.devserver import executable
+from onething.temporal import data_converter
 from store import supervision as store_supervision
+from tests.conftest import CODEC
 from tests.test_clock_wf_support import ClockTestInput, ClockTestWorkflow, ExtendInput
 from workflows import search_attributes as sa
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar()
+SUPERVISION_TABLE = store_supervision.SupervisionCase.__table__  # type: ignore[attr-defined]
 POLICY = ClockPolicy(warning_percent=80, stage2_after_days=2)
 
 
@@ -64,15 +68,28 @@ def near(a: datetime | None, b: datetime) -> bool:
     return a is not None and abs(a - b) <= timedelta(seconds=2)
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def clock_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this module's own. Time is global to that server: a workflow
+    another test leaves waiting on an activity stops all skipping, and `result()` can skip years
+    ahead; the clock tests need time to move exactly when they say."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(executable("temporal-test-server")),
+        data_converter=data_converter(CODEC),
+    )
+    yield env
+    await env.shutdown()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def clock_queue(
-    ts_env: WorkflowEnvironment, store_engine: Engine, tmp_path: Path
+    clock_env: WorkflowEnvironment, store_engine: Engine, tmp_path: Path
 ) -> AsyncIterator[tuple[str, Path]]:
-    SQLModel.metadata.create_all(store_engine)  # our table, until init_db lists store.supervision
+    SQLModel.metadata.create_all(store_engine, tables=[SUPERVISION_TABLE])
     overrides = tmp_path / "calendar_overrides.json"
     queue = f"clock-{uuid.uuid4().hex[:8]}"
     async with Worker(
-        ts_env.client,
+        clock_env.client,
         task_queue=queue,
         workflows=[ClockTestWorkflow],
         activities=[
@@ -123,9 +140,9 @@ async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
 
 
 async def test_warning_overdue_and_two_escalations(
-    ts_env: WorkflowEnvironment, store_engine: Engine, clock_queue: tuple[str, Path]
+    clock_env: WorkflowEnvironment, store_engine: Engine, clock_queue: tuple[str, Path]
 ) -> None:
-    handle = await start(ts_env, clock_queue[0], budget=5)
+    handle = await start(clock_env, clock_queue[0], budget=5)
     first = await snap(handle)
     assert first.started_at is not None
     start_day = local(first.started_at)
@@ -136,19 +153,19 @@ async def test_warning_overdue_and_two_escalations(
     assert first.state is ClockState.NORMAL
     assert first.due_at == due and first.warning_at == warn and first.stage2_at == stage2
 
-    await skip_to(ts_env, warn + timedelta(minutes=1))
+    await skip_to(clock_env, warn + timedelta(minutes=1))
     s = await snap(handle)
     assert s.state is ClockState.WARNING
     assert [(e.kind, near(e.fired_at, warn)) for e in s.events] == [(ClockEventKind.WARNING, True)]
     assert await handle.query(ClockTestWorkflow.reminder_count) == 1
 
-    await skip_to(ts_env, due + timedelta(minutes=1))
+    await skip_to(clock_env, due + timedelta(minutes=1))
     s = await snap(handle)
     assert s.state is ClockState.OVERDUE and s.escalation_stage == 1
     assert near(s.events[-1].fired_at, due)
     assert s.events[-1].level is EscalationLevel.DEPARTMENT_SUPERVISOR
 
-    await skip_to(ts_env, stage2 + timedelta(days=20))
+    await skip_to(clock_env, stage2 + timedelta(days=20))
     s = await snap(handle)
     assert s.escalation_stage == 2
     assert near(s.events[-1].fired_at, stage2)
@@ -174,19 +191,19 @@ async def test_warning_overdue_and_two_escalations(
 
 
 async def test_pause_and_resume_move_the_boundaries(
-    ts_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
+    clock_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
 ) -> None:
-    handle = await start(ts_env, clock_queue[0], budget=5)
+    handle = await start(clock_env, clock_queue[0], budget=5)
     first = await snap(handle)
     assert first.started_at is not None and first.warning_at is not None
     start_day = local(first.started_at)
 
-    await skip_to(ts_env, first.started_at + timedelta(days=1))
+    await skip_to(clock_env, first.started_at + timedelta(days=1))
     await handle.execute_update(ClockTestWorkflow.pause, "expert review")
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(ClockTestWorkflow.pause, "twice")
     # Skip well past the original warning and due instants: nothing fires while paused.
-    await skip_to(ts_env, first.due_at + timedelta(days=3))  # type: ignore[operator]
+    await skip_to(clock_env, first.due_at + timedelta(days=3))  # type: ignore[operator]
     s = await snap(handle)
     assert s.paused and s.events == [] and s.state is ClockState.NORMAL
     await handle.execute_update(ClockTestWorkflow.resume)
@@ -202,7 +219,7 @@ async def test_pause_and_resume_move_the_boundaries(
     assert s.warning_at == expected_warn
     assert s.due_at > first.due_at  # type: ignore[operator]
 
-    await skip_to(ts_env, close(due_day) + timedelta(minutes=1))
+    await skip_to(clock_env, close(due_day) + timedelta(minutes=1))
     s = await snap(handle)
     assert [e.kind for e in s.events] == [ClockEventKind.WARNING, ClockEventKind.ESCALATION]
     assert near(s.events[0].fired_at, expected_warn)
@@ -211,14 +228,14 @@ async def test_pause_and_resume_move_the_boundaries(
 
 
 async def test_extension_after_warning_warns_again_and_moves_due(
-    ts_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
+    clock_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
 ) -> None:
-    handle = await start(ts_env, clock_queue[0], budget=5)
+    handle = await start(clock_env, clock_queue[0], budget=5)
     first = await snap(handle)
     assert first.started_at is not None and first.warning_at is not None
     start_day = local(first.started_at)
 
-    await skip_to(ts_env, first.warning_at + timedelta(minutes=5))
+    await skip_to(clock_env, first.warning_at + timedelta(minutes=5))
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(ClockTestWorkflow.extend, ExtendInput(days=0, reason="x"))
     await handle.execute_update(
@@ -231,7 +248,7 @@ async def test_extension_after_warning_warns_again_and_moves_due(
     assert s.due_at == due and s.warning_at == warn2
     assert s.state is ClockState.NORMAL
 
-    await skip_to(ts_env, due + timedelta(minutes=1))
+    await skip_to(clock_env, due + timedelta(minutes=1))
     s = await snap(handle)
     kinds = [(e.kind, e.total_days) for e in s.events]
     assert kinds == [
@@ -245,24 +262,24 @@ async def test_extension_after_warning_warns_again_and_moves_due(
 
 
 async def test_finishing_on_time_fires_nothing(
-    ts_env: WorkflowEnvironment, store_engine: Engine, clock_queue: tuple[str, Path]
+    clock_env: WorkflowEnvironment, store_engine: Engine, clock_queue: tuple[str, Path]
 ) -> None:
-    handle = await start(ts_env, clock_queue[0], budget=5)
+    handle = await start(clock_env, clock_queue[0], budget=5)
     result = await finish(handle)
     assert result.met is True and result.events == [] and result.state is ClockState.NORMAL
     assert store_supervision.cases_of(store_engine, handle.id) == []
 
 
 async def test_provisional_deadline_is_recomputed_when_the_year_is_announced(
-    ts_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
+    clock_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
 ) -> None:
-    now = local(await ts_env.get_current_time())
+    now = local(await clock_env.get_current_time())
     year = now.year + 1
     if not CAL.is_provisional(year):
         pytest.skip(f"{year} is published in this chinesecalendar")
     # Enough working days to reach into next year.
     budget = workdays_in(now, date(year, 1, 20))
-    handle = await start(ts_env, clock_queue[0], budget=budget)
+    handle = await start(clock_env, clock_queue[0], budget=budget)
     s = await snap(handle)
     assert s.provisional and year in s.provisional_years
     assert s.due_at is not None
@@ -278,7 +295,7 @@ async def test_provisional_deadline_is_recomputed_when_the_year_is_announced(
         if day.weekday() < 5:
             announced[str(year)]["holidays"][day.isoformat()] = "test holiday"  # type: ignore[index]
     clock_queue[1].write_text(json.dumps({"years": announced}), encoding="utf-8")
-    await ts_env.sleep(timedelta(days=8))  # past the weekly provisional refresh
+    await clock_env.sleep(timedelta(days=8))  # past the weekly provisional refresh
     s = await snap(handle)
     assert not s.provisional
     assert s.due_at is not None and local(s.due_at) > provisional_due
@@ -286,12 +303,12 @@ async def test_provisional_deadline_is_recomputed_when_the_year_is_announced(
 
 
 async def test_replay_ignores_a_new_override_file(
-    ts_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
+    clock_env: WorkflowEnvironment, clock_queue: tuple[str, Path]
 ) -> None:
-    handle = await start(ts_env, clock_queue[0], budget=3)
+    handle = await start(clock_env, clock_queue[0], budget=3)
     first = await snap(handle)
     await handle.execute_update(ClockTestWorkflow.extend, ExtendInput(days=2, reason="hearing"))
-    await skip_to(ts_env, first.stage2_at + timedelta(days=30))  # type: ignore[operator]
+    await skip_to(clock_env, first.stage2_at + timedelta(days=30))  # type: ignore[operator]
     before = await finish(handle)
     history = await handle.fetch_history()
     # A later calendar: every working day of the next months becomes a holiday.
@@ -302,7 +319,9 @@ async def test_replay_ignores_a_new_override_file(
         if d.weekday() < 5:
             announced.setdefault(d.year, {"holidays": {}})["holidays"][d.isoformat()] = "new"
     clock_queue[1].write_text(json.dumps({"years": announced}), encoding="utf-8")
-    replayer = Replayer(workflows=[ClockTestWorkflow], data_converter=ts_env.client.data_converter)
+    replayer = Replayer(
+        workflows=[ClockTestWorkflow], data_converter=clock_env.client.data_converter
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
     # And the live activity does see the new file, so only new computations change.
@@ -314,7 +333,7 @@ async def test_replay_ignores_a_new_override_file(
 async def test_clock_state_is_a_search_attribute(
     dev_env: WorkflowEnvironment, store_engine: Engine, tmp_path: Path
 ) -> None:
-    SQLModel.metadata.create_all(store_engine)
+    SQLModel.metadata.create_all(store_engine, tables=[SUPERVISION_TABLE])
     queue = f"clock-{uuid.uuid4().hex[:8]}"
     async with Worker(
         dev_env.client,
