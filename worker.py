@@ -1,4 +1,9 @@
-"""The onething worker: every workflow and every department's activities.
+"""The onething worker: every workflow, the central activities, and each department's queue.
+
+Activities that talk to a department's own systems (issuing and revoking its licenses) run on
+that department's task queue, `<task queue>.dept.<department>`, so a department can run its
+worker beside its systems (`onething worker --departments market,tax`). The embedded default
+runs one process that serves every queue.
 
 `python worker.py` (or `onething worker`) runs it against the configured Temporal.
 """
@@ -6,58 +11,132 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.catalog import CatalogActivities
+from activities.calendar import CalendarActivities
+from activities.catalog import CatalogActivities, current_catalog
+from activities.credit import CreditActivities
 from activities.licensing import LicensingActivities
+from activities.notify import NotifyActivities
+from activities.supervision import SupervisionActivities
 from activities.tasks import TaskActivities
 from workflows.application import ApplicationWorkflow
 from workflows.item import ItemWorkflow
 
 WORKFLOWS: list[type] = [ApplicationWorkflow, ItemWorkflow]
+MAX_CONCURRENT_ACTIVITIES = 32
 
 
-def activities(engine: Engine) -> list[Any]:
-    """Every activity, bound to the store it talks to."""
-    catalog, licensing, task_inbox = (
+def department_queue(task_queue: str, department: str) -> str:
+    """Must match `workflows.common.department_queue`, which derives it inside workflows."""
+    return f"{task_queue}.dept.{department}"
+
+
+def central_activities(engine: Engine) -> list[Any]:
+    """Activities of the service center's own systems, on the workflows' queue."""
+    catalog, credit, notify = (
         CatalogActivities(engine),
-        LicensingActivities(engine),
+        CreditActivities(engine),
+        NotifyActivities(engine),
+    )
+    inbox, supervision, calendar = (
         TaskActivities(engine),
+        SupervisionActivities(engine),
+        CalendarActivities(),
     )
     return [
         catalog.pin_catalog,
-        licensing.issue_license,
-        task_inbox.open_task,
-        task_inbox.close_task,
+        credit.credit_standing,
+        credit.record_credit,
+        notify.notify,
+        inbox.open_task,
+        inbox.close_task,
+        supervision.open_case,
+        calendar.compute_schedule,
+        calendar.compute_due,
     ]
 
 
-def build_worker(
-    client: Client, task_queue: str, engine: Engine, *, max_concurrent_activities: int = 32
-) -> Worker:
-    """A worker for all workflows and activities; activities are sync (store I/O) in threads."""
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=activities(engine),
-        activity_executor=ThreadPoolExecutor(max_workers=max_concurrent_activities),
-        max_concurrent_activities=max_concurrent_activities,
-    )
+def department_activities(engine: Engine) -> list[Any]:
+    """Activities of a department's licensing system."""
+    licensing = LicensingActivities(engine)
+    return [licensing.issue_license, licensing.revoke_license]
 
 
-async def run_worker() -> None:
+def all_departments(engine: Engine) -> list[str]:
+    return sorted({item.department for item in current_catalog(engine).items.values()})
+
+
+def build_workers(
+    client: Client,
+    task_queue: str,
+    engine: Engine,
+    *,
+    workflows: bool = True,
+    departments: Iterable[str] | None = None,
+) -> list[Worker]:
+    """Workers for the workflows' queue (with the central activities) and department queues.
+
+    `departments=None` serves every department of the catalog.
+    """
+    executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
+    workers = []
+    if workflows:
+        workers.append(
+            Worker(
+                client,
+                task_queue=task_queue,
+                workflows=WORKFLOWS,
+                activities=central_activities(engine),
+                activity_executor=executor,
+                max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+            )
+        )
+    for department in all_departments(engine) if departments is None else departments:
+        workers.append(
+            Worker(
+                client,
+                task_queue=department_queue(task_queue, department),
+                activities=department_activities(engine),
+                activity_executor=executor,
+                max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+            )
+        )
+    return workers
+
+
+@asynccontextmanager
+async def running(workers: list[Worker]) -> AsyncIterator[list[Worker]]:
+    """Run the workers for the duration of the block; shut down gracefully on exit."""
+    async with AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield workers
+
+
+async def run_worker(*, workflows: bool = True, departments: list[str] | None = None) -> None:
     from onething.runtime import open_runtime
 
     async with open_runtime() as runtime:
-        worker = build_worker(runtime.client, runtime.settings.task_queue, runtime.engine)
-        runtime.log.info("worker started", task_queue=runtime.settings.task_queue)
-        await worker.run()
+        workers = build_workers(
+            runtime.client,
+            runtime.settings.task_queue,
+            runtime.engine,
+            workflows=workflows,
+            departments=departments,
+        )
+        runtime.log.info(
+            "worker started",
+            task_queues=[w.task_queue for w in workers],
+        )
+        await asyncio.gather(*(w.run() for w in workers))
 
 
 if __name__ == "__main__":

@@ -7,46 +7,61 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.bundle import MaterialSet, as_bundle, one_set_of_materials
 from domain.catalog import Bundle, Catalog, CatalogError, Item, load_seed_catalog
+from store import catalog as catalog_store
 
 
 class PinCatalog(BaseModel):
-    item_code: str | None
-    bundle_code: str | None
+    target: str  # an item or bundle code
     version: str | None  # None: the current version
 
 
 class CatalogSnapshot(BaseModel):
-    """The items of one application as the pinned catalog version defines them."""
+    """The application's items as the pinned catalog version defines them, with what the
+    catalog derives from them (the one set of materials)."""
 
     model_config = ConfigDict(frozen=True)
 
     version: str
-    items: list[Item]  # in an order where every item follows the ones it depends on
-    bundle: Bundle | None = None
+    bundle: Bundle  # a one-member bundle for a single item
+    items: list[Item]  # every item follows the ones it depends on
+    materials: MaterialSet
+
+    def item(self, code: str) -> Item:
+        return next(item for item in self.items if item.code == code)
 
 
-def snapshot_of(catalog: Catalog, request: PinCatalog) -> CatalogSnapshot:
-    if request.bundle_code is not None:
-        bundle = catalog.bundle(request.bundle_code)
-        return CatalogSnapshot(
-            version=catalog.version, items=catalog.bundle_items(bundle.code), bundle=bundle
-        )
-    assert request.item_code is not None
-    return CatalogSnapshot(version=catalog.version, items=[catalog.item(request.item_code)])
+def snapshot_of(catalog: Catalog, target: str) -> CatalogSnapshot:
+    bundle = as_bundle(catalog, target)
+    return CatalogSnapshot(
+        version=catalog.version,
+        bundle=bundle,
+        items=[catalog.item(code) for code in bundle.order()],
+        materials=one_set_of_materials(catalog, bundle),
+    )
+
+
+def current_catalog(engine: Engine, version: str | None = None) -> Catalog:
+    """The pinned version, or the latest loaded; the shipped seed when the store has none."""
+    if version is not None:
+        return catalog_store.get_catalog(engine, version)
+    latest = catalog_store.get_latest_catalog(engine)
+    if latest is None:
+        seed = load_seed_catalog()
+        catalog_store.load_catalog(engine, seed)
+        return seed
+    return latest
 
 
 class CatalogActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def current(self, version: str | None) -> Catalog:
-        return load_seed_catalog()
-
     @activity.defn(name="pin_catalog")
     def pin_catalog(self, request: PinCatalog) -> CatalogSnapshot:
         try:
-            return snapshot_of(self.current(request.version), request)
+            return snapshot_of(current_catalog(self._engine, request.version), request.target)
         except CatalogError as exc:
-            # An unknown code will not become known by retrying.
+            # An unknown code or version will not become known by retrying.
             raise ApplicationError(str(exc), type="CatalogError", non_retryable=True) from exc

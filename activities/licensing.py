@@ -20,6 +20,13 @@ class IssueLicense(BaseModel):
     issued_at: datetime  # the workflow's decision instant, never the wall clock
 
 
+class RevokeLicense(BaseModel):
+    application_id: str
+    item_code: str
+    reason: str
+    revoked_at: datetime
+
+
 class LicensingActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -45,4 +52,15 @@ class LicensingActivities:
             verification_code=issued.verification_code,
             valid_from=issued.valid_from,
             status=issued.status,
+        )
+
+    @activity.defn(name="revoke_license")
+    def revoke_license(self, request: RevokeLicense) -> None:
+        """Idempotent: the registry keeps the first revocation's reason and time."""
+        licenses.revoke(
+            self._engine,
+            application_id=request.application_id,
+            item_code=request.item_code,
+            reason=request.reason,
+            at=request.revoked_at,
         )

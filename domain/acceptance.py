@@ -1,10 +1,12 @@
 """受理: the rule that decides, at the window, whether a submission is accepted.
 
+It reads the one set of materials derived from the catalog (`domain.bundle`):
 - a core material missing → refused, with one notice listing every missing material;
-- only deferrable materials missing, every item concerned admits deficiency and the
-  applicant signed the deficiency pledge (and may be offered it) → accepted with
-  deficiency, the missing ones to be supplemented later;
+- only deferrable materials missing, the applicant signed the deficiency pledge and
+  their credit allows it → accepted with deficiency, the rest supplemented later;
 - otherwise → accepted.
+Conditional materials ("only when applying through an agent", …) are the clerk's
+judgment at the window and are not checked here.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from domain.application import MissingMaterial
-from domain.catalog import Item, MaterialSource
+from domain.bundle import MaterialSet
 
 
 class AcceptanceVerdict(StrEnum):
@@ -30,66 +32,43 @@ class Acceptance(BaseModel):
     verdict: AcceptanceVerdict
     missing: list[MissingMaterial]
     reason: str
+    supplement_days: int | None = None  # with deficiency: the strictest item's limit
 
 
-def materials_asked_of_applicant(items: Iterable[Item]) -> list[MissingMaterial]:
-    """Every material the applicant must hand in for these items, once each.
-
-    Shared government data is never asked for; a material produced by an item of the
-    same application comes from that item, not from the applicant.
-    """
-    items = list(items)
-    produced_here = {item.code for item in items}
-    asked: dict[str, MissingMaterial] = {}
-    for item in items:
-        for material in item.materials:
-            if material.source is MaterialSource.SHARED_DATA:
-                continue
-            if (
-                material.source is MaterialSource.BUNDLE_ITEM
-                and material.produced_by in produced_here
-            ):
-                continue
-            seen = asked.get(material.code)
-            asked[material.code] = MissingMaterial(
-                code=material.code,
-                name=material.name,
-                item_codes=[*(seen.item_codes if seen else []), item.code],
-                core=material.core or (seen.core if seen else False),
-            )
-    return list(asked.values())
+def missing_materials(materials: MaterialSet, provided: Iterable[str]) -> list[MissingMaterial]:
+    have = set(provided)
+    return [
+        MissingMaterial(code=m.code, name=m.name, item_codes=list(m.needed_by), core=m.core)
+        for m in materials.to_bring
+        if m.code not in have and not m.condition
+    ]
 
 
 def assess(
-    items: Iterable[Item],
+    materials: MaterialSet,
     provided: Iterable[str],
     *,
     pledge_signed: bool,
-    deficiency_allowed: bool = True,
+    deficiency_allowed: bool,
 ) -> Acceptance:
     """Decide acceptance; `deficiency_allowed` is False for applicants whose credit bars it."""
-    items = list(items)
-    by_code = {item.code: item for item in items}
-    have = set(provided)
-    missing = [m for m in materials_asked_of_applicant(items) if m.code not in have]
+    missing = missing_materials(materials, provided)
     if not missing:
         return Acceptance(verdict=AcceptanceVerdict.ACCEPTED, missing=[], reason="材料齐全")
-    core = [m for m in missing if m.core]
-    if core:
+    if any(m.core for m in missing):
         return Acceptance(
             verdict=AcceptanceVerdict.REFUSED, missing=missing, reason="缺少核心材料, 不予受理"
         )
-    admits = all(by_code[code].admits_deficiency for m in missing for code in m.item_codes)
-    if admits and pledge_signed and deficiency_allowed:
+    if not pledge_signed:
+        reason = "缺少材料且申请人未签署容缺受理承诺书"
+    elif not deficiency_allowed:
+        reason = "申请人有失信记录(承诺未履行或虚假承诺), 信用修复前不适用容缺受理"
+    else:
+        days = [materials.material(m.code).supplement_days for m in missing]
         return Acceptance(
             verdict=AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY,
             missing=missing,
-            reason="容缺受理: 申请人已签署容缺承诺书",
+            reason="容缺受理: 申请人已签署容缺受理承诺书",
+            supplement_days=min(d for d in days if d is not None),
         )
-    if not admits:
-        reason = "所缺材料所属事项不适用容缺受理"
-    elif not deficiency_allowed:
-        reason = "申请人信用记录不适用容缺受理"
-    else:
-        reason = "申请人未签署容缺承诺书"
     return Acceptance(verdict=AcceptanceVerdict.REFUSED, missing=missing, reason=reason)

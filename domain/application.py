@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -68,20 +68,51 @@ class Submission(BaseModel):
 
 class ApplicationStatus(StrEnum):
     SUBMITTED = "submitted"
-    REFUSED = "refused"
+    REFUSED = "refused"  # 不予受理, with the missing-materials notice
+    AWAITING_SUPPLEMENT = "awaiting_supplement"  # accepted with deficiency, materials due
     IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    CANCELLED = "cancelled"
+    COMPLETED = "completed"  # every item issued (and inspected where the rule says)
+    REJECTED = "rejected"  # an item was rejected on review
+    STOPPED = "stopped"  # deficiency materials not supplemented in time
+    WITHDRAWN = "withdrawn"  # by the applicant
+    CANCELLED = "cancelled"  # by an operator
+
+    @property
+    def closed(self) -> bool:
+        return self not in OPEN_STATUSES
+
+
+OPEN_STATUSES = frozenset(
+    {
+        ApplicationStatus.SUBMITTED,
+        ApplicationStatus.AWAITING_SUPPLEMENT,
+        ApplicationStatus.IN_PROGRESS,
+    }
+)
+
+
+class ApprovalPath(StrEnum):
+    REVIEW = "review"  # a department reviewer decides
+    COMMITMENT = "commitment"  # 告知承诺: approved on the applicant's commitment, inspected after
 
 
 class ItemStatus(StrEnum):
     WAITING = "waiting"  # for an earlier item of the bundle
+    IN_PROGRESS = "in_progress"  # running as its own workflow (its Query has the details)
     UNDER_REVIEW = "under_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
+    CORRECTION_REQUESTED = "correction_requested"  # clock paused until the applicant corrects
+    APPROVED = "approved"  # waiting for deficient materials before issuance
     ISSUED = "issued"
+    INSPECTING = "inspecting"
+    RECTIFYING = "rectifying"
+    CLOSED = "closed"  # issued, and inspected where the rule asks
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+    STOPPED = "stopped"  # withdrawn, cancelled, or stopped before issuance
+
+    @property
+    def has_license(self) -> bool:
+        return self in {self.ISSUED, self.INSPECTING, self.RECTIFYING, self.CLOSED}
 
 
 class MissingMaterial(BaseModel):
@@ -94,21 +125,35 @@ class MissingMaterial(BaseModel):
 
 
 class MissingMaterialsNotice(BaseModel):
-    """一次性告知: one notice listing every missing material at once."""
+    """一次性告知: one notice listing every missing material at once.
+
+    On refusal it says what to bring next time; with deficiency acceptance (容缺受理通知书)
+    it says what to supplement, how, and by when.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     application_id: str
     missing: list[MissingMaterial]
     issued_at: datetime
+    supplement_by: datetime | None = None
+    consequence: str | None = None  # what happens if not supplemented in time
 
     def summary(self) -> str:
         return "缺少材料: " + "、".join(m.name for m in self.missing)
 
 
+OptionalReason = Annotated[str | None, Field(max_length=500)]
+
+
+def _has_text(value: str | None) -> bool:
+    return bool(value and value.strip())
+
+
 class ReviewVerdict(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
+    REQUEST_CORRECTION = "request_correction"  # the clock pauses until the applicant corrects
 
 
 class ReviewDecision(BaseModel):
@@ -118,13 +163,100 @@ class ReviewDecision(BaseModel):
 
     reviewer: Staff
     verdict: ReviewVerdict
-    reason: str | None = Field(None, max_length=500)
+    reason: OptionalReason = None
 
     @model_validator(mode="after")
-    def _reason_for_rejection(self) -> ReviewDecision:
-        if self.verdict is ReviewVerdict.REJECT and not (self.reason and self.reason.strip()):
-            raise ValueError("reason: a rejection must give the reason")
+    def _reason_required(self) -> ReviewDecision:
+        if self.verdict is not ReviewVerdict.APPROVE and not _has_text(self.reason):
+            raise ValueError(f"reason: {self.verdict.value} must give the reason")
         return self
+
+
+class Correction(BaseModel):
+    """The applicant's answer to a correction request (补正)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: Channel
+    note: str = Field(min_length=1, max_length=500)
+    received_by: Staff | None = None
+
+
+class Supplement(BaseModel):
+    """Deficient materials arriving after acceptance (补齐材料), by window, mail or online."""
+
+    model_config = ConfigDict(frozen=True)
+
+    materials: list[str] = Field(min_length=1, max_length=50)
+    channel: Channel
+    received_by: Staff | None = None
+
+
+class InspectionResult(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"  # rectification ordered; a second failure revokes
+    FALSE_COMMITMENT = "false_commitment"  # the commitment was untrue: revoke at once
+
+
+class InspectionReport(BaseModel):
+    """An inspector's on-site inspection (现场核查)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inspector: Staff
+    result: InspectionResult
+    findings: OptionalReason = None
+
+    @model_validator(mode="after")
+    def _findings_required(self) -> InspectionReport:
+        if self.result is not InspectionResult.PASSED and not _has_text(self.findings):
+            raise ValueError(f"findings: a {self.result.value} inspection must state the findings")
+        return self
+
+
+class LimitExtension(BaseModel):
+    """An authorized extension of a limit (e.g. Art. 42: ten more working days)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    decided_by: Staff
+    days: int = Field(ge=1, le=30)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ExtensionReceipt(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    limit: str
+    days: int
+
+
+class StopOrder(BaseModel):
+    """The application tells an item to stop (withdrawn, cancelled, deficiency lapsed)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    actor: str
+    role: str
+    revoke: bool = False  # revoke a license issued on trust
+
+
+class Withdrawal(BaseModel):
+    """The applicant withdraws the application (撤回申请)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Cancellation(BaseModel):
+    """An operator cancels the application (e.g. submitted in error)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    operator: Staff
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class TrailEntry(BaseModel):
@@ -154,11 +286,22 @@ class LicenseRecord(BaseModel):
     status: str = "issued"
 
 
+class ItemIssued(BaseModel):
+    """An item tells its application that its license is issued (later items may start)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_code: str
+    license: LicenseRecord
+    path: ApprovalPath
+
+
 class ItemOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     item_code: str
     status: ItemStatus
+    path: ApprovalPath | None = None
     license: LicenseRecord | None = None
     reason: str | None = None
 
@@ -172,3 +315,6 @@ class ApplicationOutcome(BaseModel):
     notice: MissingMaterialsNotice | None = None
     items: list[ItemOutcome] = Field(default_factory=list)
     reason: str | None = None
+
+    def license(self, item_code: str) -> LicenseRecord | None:
+        return next((i.license for i in self.items if i.item_code == item_code), None)

@@ -17,7 +17,7 @@ from onething.settings import Settings
 from onething.temporal import connect
 from starter.client import OnethingClient
 from starter.codec_endpoint import codec_app
-from worker import build_worker
+from worker import build_workers
 
 
 async def run_embedded(settings: Settings) -> None:
@@ -57,8 +57,8 @@ async def run_embedded(settings: Settings) -> None:
     try:
         await server.start()
         client = await connect(settings, codec)
-        worker = build_worker(client, settings.task_queue, engine)
-        worker_task = asyncio.create_task(worker.run())
+        workers = build_workers(client, settings.task_queue, engine)
+        worker_task = asyncio.gather(*(w.run() for w in workers))
         receipt = await OnethingClient(client, settings.task_queue, load_seed_catalog()).submit(
             demo_submission(load_seed_catalog())
         )
@@ -77,7 +77,7 @@ async def run_embedded(settings: Settings) -> None:
         )
         await stop.wait()
         log.info("stopping")
-        await worker.shutdown()
+        await asyncio.gather(*(w.shutdown() for w in workers))
         with contextlib.suppress(asyncio.CancelledError):
             await worker_task
     finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -23,13 +24,22 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.application import (
     ApplicationOutcome,
+    ApplicationStatus,
+    Cancellation,
+    Correction,
+    ExtensionReceipt,
+    InspectionReport,
     ItemStatus,
+    LimitExtension,
     ReviewDecision,
     Submission,
+    Supplement,
+    Withdrawal,
     application_workflow_id,
     item_workflow_id,
 )
-from domain.catalog import Catalog, CatalogError, Item
+from domain.bundle import as_bundle, one_set_of_materials
+from domain.catalog import Catalog, Item
 from workflows import search_attributes as sa
 from workflows.application import ApplicationState, ApplicationWorkflow
 from workflows.item import ItemState, ItemWorkflow
@@ -67,22 +77,28 @@ class OnethingClient:
 
     # -- the window -----------------------------------------------------------------------
 
-    def items_of(self, submission: Submission) -> list[Item]:
-        try:
-            if submission.bundle_code is not None:
-                return self.catalog.bundle_items(submission.bundle_code)
-            assert submission.item_code is not None
-            return [self.catalog.item(submission.item_code)]
-        except CatalogError as exc:
-            field = "bundle_code" if submission.bundle_code else "item_code"
-            raise NotFound(
-                field, f"{submission.target!r} is not in catalog {self.catalog.version}"
-            ) from exc
-
     def check(self, submission: Submission) -> list[Item]:
         """Refuse what the catalog does not know before anything is started."""
-        items = self.items_of(submission)
-        known = {m.code for item in items for m in item.materials}
+        field = "bundle_code" if submission.bundle_code else "item_code"
+        if (
+            submission.bundle_code is not None
+            and submission.bundle_code not in self.catalog.bundles
+        ):
+            raise NotFound(
+                field, f"{submission.target!r} is not a bundle of catalog {self.catalog.version}"
+            )
+        if submission.item_code is not None and submission.item_code not in self.catalog.items:
+            raise NotFound(
+                field, f"{submission.target!r} is not an item of catalog {self.catalog.version}"
+            )
+        if submission.catalog_version not in (None, self.catalog.version):
+            raise ClientError(
+                "catalog_version",
+                f"new applications pin the current version {self.catalog.version}",
+            )
+        bundle = as_bundle(self.catalog, submission.target)
+        items = [self.catalog.item(code) for code in bundle.order()]
+        known = one_set_of_materials(self.catalog, bundle).codes
         for index, code in enumerate(submission.materials):
             if code not in known:
                 raise ClientError(
@@ -181,16 +197,64 @@ class OnethingClient:
     async def decide(
         self, application_id: str, item_code: str, decision: ReviewDecision
     ) -> ItemStatus:
-        """A reviewer's decision; refused (and kept out of history) when it does not fit."""
-        handle = self.temporal.get_workflow_handle_for(
-            ItemWorkflow.run, item_workflow_id(application_id, item_code)
+        """A reviewer approves, rejects, or asks for a correction."""
+        return await self._update_item(application_id, item_code, ItemWorkflow.decide, decision)
+
+    async def correct(
+        self, application_id: str, item_code: str, correction: Correction
+    ) -> ItemStatus:
+        """The applicant's answer to a correction request; the item's clock resumes."""
+        return await self._update_item(application_id, item_code, ItemWorkflow.correct, correction)
+
+    async def inspect(
+        self, application_id: str, item_code: str, report: InspectionReport
+    ) -> ItemStatus:
+        """An inspector records the on-site inspection."""
+        return await self._update_item(application_id, item_code, ItemWorkflow.inspect, report)
+
+    async def extend(
+        self, application_id: str, item_code: str, extension: LimitExtension
+    ) -> ExtensionReceipt:
+        """A supervisor extends the item's running limit."""
+        return await self._update_item(application_id, item_code, ItemWorkflow.extend, extension)
+
+    async def supplement(self, application_id: str, supplement: Supplement) -> list[str]:
+        """Deficient materials arrive; returns the codes still awaited."""
+        return await self._update_application(
+            application_id, ApplicationWorkflow.supplement, supplement
         )
-        try:
-            return await handle.execute_update(ItemWorkflow.decide, decision)
-        except WorkflowUpdateFailedError as exc:
-            raise _refused(exc, "decision") from exc
-        except RPCError as exc:
-            raise _translate(exc, "item_code", f"{application_id}/{item_code}") from exc
+
+    async def withdraw(self, application_id: str, withdrawal: Withdrawal) -> ApplicationStatus:
+        return await self._update_application(
+            application_id, ApplicationWorkflow.withdraw, withdrawal
+        )
+
+    async def cancel(self, application_id: str, cancellation: Cancellation) -> ApplicationStatus:
+        return await self._update_application(
+            application_id, ApplicationWorkflow.cancel, cancellation
+        )
+
+    async def _update_application(self, application_id: str, update: Any, arg: Any) -> Any:
+        handle = self._application(application_id)
+        return await _execute_update(handle, update, arg, "application_id", application_id)
+
+    async def _update_item(self, application_id: str, item_code: str, update: Any, arg: Any) -> Any:
+        handle = self.temporal.get_workflow_handle(item_workflow_id(application_id, item_code))
+        return await _execute_update(
+            handle, update, arg, "item_code", f"{application_id}/{item_code}"
+        )
+
+
+async def _execute_update(
+    handle: WorkflowHandle[Any, Any], update: Any, arg: Any, field: str, value: str
+) -> Any:
+    """Run the Update; a refusal by its validator never enters history and becomes a Conflict."""
+    try:
+        return await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as exc:
+        raise _refused(exc, field) from exc
+    except RPCError as exc:
+        raise _translate(exc, field, value) from exc
 
 
 def _refused(exc: WorkflowUpdateFailedError, default_field: str) -> ClientError:

@@ -11,7 +11,14 @@ from sqlalchemy import Engine, event
 from sqlmodel import Session, SQLModel, create_engine
 
 # Every module that defines tables; imported before create_all so all tables exist.
-TABLE_MODULES = ("store.licenses", "store.tasks")
+TABLE_MODULES = (
+    "store.catalog",
+    "store.credit",
+    "store.licenses",
+    "store.notifications",
+    "store.supervision",
+    "store.tasks",
+)
 
 
 def make_engine(url: str) -> Engine:

@@ -80,3 +80,20 @@ def licenses_of(engine: Engine, application_id: str) -> list[License]:
 def verify(engine: Engine, verification_code: str) -> License | None:
     with session(engine) as s:
         return s.exec(select(License).where(License.verification_code == verification_code)).first()
+
+
+def revoke(
+    engine: Engine, *, application_id: str, item_code: str, reason: str, at: datetime
+) -> License | None:
+    """Mark the license revoked (once; a retry keeps the first reason and time)."""
+    with session(engine) as s:
+        license = s.exec(
+            select(License).where(
+                License.application_id == application_id, License.item_code == item_code
+            )
+        ).first()
+        if license is None or license.status == "revoked":
+            return license
+        license.status, license.revoked_at, license.revoked_reason = "revoked", at, reason
+        s.add(license)
+        return license

@@ -65,10 +65,10 @@ def catalog() -> Catalog:
 @asynccontextmanager
 async def running_worker(client: Client, engine: Engine) -> AsyncIterator[str]:
     """The production worker on a task queue of its own; yields the queue name."""
-    from worker import build_worker
+    from worker import build_workers, running
 
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with build_worker(client, task_queue, engine):
+    async with running(build_workers(client, task_queue, engine)):
         yield task_queue
 
 

@@ -68,7 +68,7 @@ async def test_accepted_reviewed_approved_and_licensed(
 
     assert outcome.status is ApplicationStatus.COMPLETED
     [item] = outcome.items
-    assert item.status is ItemStatus.ISSUED and item.license is not None
+    assert item.status is ItemStatus.CLOSED and item.license is not None
     [registered] = licenses.licenses_of(store_engine, application_id)
     assert registered.number == item.license.number
     assert registered.holder_name == demo_submission(catalog).applicant.name

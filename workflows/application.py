@@ -1,40 +1,63 @@
-"""ApplicationWorkflow: one application at the general window, from acceptance to result."""
+"""ApplicationWorkflow: one application at the general window, from acceptance to result.
+
+The steps a clerk would name: pin the catalog the application is handled under, look up
+the applicant's credit when a trust path is asked for, accept or refuse (one notice listing
+every missing material), collect deficient materials before their deadline, run the items
+in dependency order (independent ones in parallel, each a child workflow), and close.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 with workflow.unsafe.imports_passed_through():
     from activities.catalog import CatalogActivities, CatalogSnapshot, PinCatalog
+    from activities.credit import CreditActivities
+    from activities.licensing import LicensingActivities, RevokeLicense
     from domain.acceptance import Acceptance, AcceptanceVerdict, assess
     from domain.application import (
         ApplicationOutcome,
         ApplicationStatus,
+        ApprovalPath,
+        Cancellation,
+        Channel,
+        ItemIssued,
         ItemOutcome,
         ItemStatus,
+        LicenseRecord,
+        MissingMaterial,
         MissingMaterialsNotice,
+        StopOrder,
         Submission,
+        Supplement,
         TrailEntry,
+        Withdrawal,
         item_workflow_id,
     )
-    from domain.catalog import Item
+    from domain.catalog import DeficiencyConsequence, Item
+    from domain.clock import ClockEvent, ClockSnapshot
+    from domain.credit import CreditEntry, CreditRecordKind, CreditStanding, credit_subject
+    from domain.people import Role
     from workflows import search_attributes as sa
+    from workflows.clock import LegalClock
+    from workflows.common import Trail, department_queue, notify, run_activity
     from workflows.item import ItemCase, ItemWorkflow
-
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
 
 
 class ItemRef(BaseModel):
     item_code: str
+    name: str
+    department: str
     workflow_id: str
     status: ItemStatus
+    path: ApprovalPath | None = None
+    license: LicenseRecord | None = None
+    reason: str | None = None
 
 
 class ApplicationState(BaseModel):
@@ -43,11 +66,16 @@ class ApplicationState(BaseModel):
     application_id: str
     status: ApplicationStatus
     target: str
+    name: str | None
     channel: str
     hall: str
+    assisted: bool  # 帮办代办: an agent applied for the applicant
     catalog_version: str | None
     notice: MissingMaterialsNotice | None
+    outstanding: list[MissingMaterial]  # deficient materials still to be supplemented
+    supplement_clock: ClockSnapshot | None
     items: list[ItemRef]
+    trips: int  # in-person trips the applicant made
     trail: list[TrailEntry]
 
 
@@ -57,145 +85,514 @@ class ApplicationWorkflow:
         self._submission: Submission | None = None
         self._status = ApplicationStatus.SUBMITTED
         self._snapshot: CatalogSnapshot | None = None
+        self._standing: CreditStanding | None = None
         self._notice: MissingMaterialsNotice | None = None
+        self._outstanding: list[MissingMaterial] = []
+        self._supplement_clock: LegalClock | None = None
         self._items: dict[str, ItemRef] = {}
-        self._trail: list[TrailEntry] = []
+        self._children: dict[str, workflow.ChildWorkflowHandle[Any, ItemOutcome]] = {}
+        self._holding: set[str] = set()  # items waiting for the supplements before issuance
+        self._stop: StopOrder | None = None
+        self._end_status: ApplicationStatus | None = None
+        self._changes = 0  # bumped by every handler, so the item loop wakes
+        self._items_done = False
+        self._trips = 0
+        self._trail = Trail()
+
+    @property
+    def submission(self) -> Submission:
+        assert self._submission is not None
+        return self._submission
+
+    @property
+    def snapshot(self) -> CatalogSnapshot:
+        assert self._snapshot is not None
+        return self._snapshot
+
+    # -- the process -----------------------------------------------------------------------
 
     @workflow.run
     async def run(self, submission: Submission) -> ApplicationOutcome:
         self._submission = submission
-        self._snapshot = await self._pin_catalog(submission)
-        acceptance = self._assess(submission, self._snapshot)
+        self._trips = 1 if submission.channel is Channel.WINDOW else 0
+        self._snapshot = await self._pin_catalog()
+        self._standing = await self._look_up_credit()
+        acceptance = self._assess()
         if acceptance.verdict is AcceptanceVerdict.REFUSED:
-            return self._refuse(submission, acceptance)
-        self._accept(submission, acceptance)
-        outcomes = [await self._run_item(submission, item) for item in self._snapshot.items]
-        return self._close(submission, outcomes)
+            return await self._refuse(acceptance)
+        self._accept(acceptance)
+        if acceptance.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY:
+            await asyncio.gather(self._collect_supplements(acceptance), self._run_items())
+        else:
+            await self._run_items()
+        return self._close()
 
-    # -- steps a clerk would name --------------------------------------------------------
-
-    async def _pin_catalog(self, submission: Submission) -> CatalogSnapshot:
+    async def _pin_catalog(self) -> CatalogSnapshot:
         """The catalog version this application is handled under, for its whole life."""
-        return await workflow.execute_activity_method(
+        submission = self.submission
+        return await run_activity(
             CatalogActivities.pin_catalog,
-            PinCatalog(
-                item_code=submission.item_code,
-                bundle_code=submission.bundle_code,
-                version=submission.catalog_version,
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            PinCatalog(target=submission.target, version=submission.catalog_version),
             summary=f"pin catalog for {submission.target}",
         )
 
-    def _assess(self, submission: Submission, snapshot: CatalogSnapshot) -> Acceptance:
-        return assess(
-            snapshot.items,
-            submission.materials,
-            pledge_signed=submission.deficiency_pledge_signed,
-            # Deficiency acceptance arrives with the lifecycle issue; until then it is refused.
-            deficiency_allowed=False,
+    async def _look_up_credit(self) -> CreditStanding | None:
+        """Only an applicant asking for a trust path (deficiency, commitment) is looked up."""
+        submission = self.submission
+        if not (submission.commitment_signed or submission.deficiency_pledge_signed):
+            return None
+        return await run_activity(
+            CreditActivities.credit_standing,
+            credit_subject(submission.applicant.id_number),
+            summary="credit look-up",
         )
 
-    def _refuse(self, submission: Submission, acceptance: Acceptance) -> ApplicationOutcome:
+    def _assess(self) -> Acceptance:
+        submission = self.submission
+        return assess(
+            self.snapshot.materials,
+            submission.materials,
+            pledge_signed=submission.deficiency_pledge_signed,
+            deficiency_allowed=not self._barred,
+        )
+
+    async def _refuse(self, acceptance: Acceptance) -> ApplicationOutcome:
         """不予受理, with one notice that lists every missing material (一次性告知)."""
         self._notice = MissingMaterialsNotice(
-            application_id=submission.application_id,
+            application_id=self.submission.application_id,
             missing=acceptance.missing,
             issued_at=workflow.now(),
         )
         self._record("refused", detail=f"{acceptance.reason}; {self._notice.summary()}")
+        await notify(
+            self.submission.application_id,
+            "applicant",
+            "refused",
+            f"不予受理: {acceptance.reason}。{self._notice.summary()}",
+            key="refused",
+        )
         self._set_status(ApplicationStatus.REFUSED)
         return self._outcome(reason=acceptance.reason)
 
-    def _accept(self, submission: Submission, acceptance: Acceptance) -> None:
-        self._record("accepted", detail=acceptance.reason)
-        self._set_status(ApplicationStatus.IN_PROGRESS)
+    def _accept(self, acceptance: Acceptance) -> None:
+        """受理: the promised clock starts now."""
+        submission = self.submission
+        if submission.agent is not None:
+            self._record("submitted by an agent (帮办代办)", detail=submission.agent.redacted())
+        if submission.commitment_signed and self._barred:
+            self._record("commitment not offered", detail=self._standing_text())
+        self._record(acceptance.verdict.value, detail=acceptance.reason)
+        for item in self.snapshot.items:
+            self._items[item.code] = ItemRef(
+                item_code=item.code,
+                name=item.name,
+                department=item.department,
+                workflow_id=item_workflow_id(submission.application_id, item.code),
+                status=ItemStatus.WAITING,
+                path=self._path_for(item),
+            )
+        if acceptance.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY:
+            self._outstanding = list(acceptance.missing)
+            self._set_status(ApplicationStatus.AWAITING_SUPPLEMENT)
+        else:
+            self._set_status(ApplicationStatus.IN_PROGRESS)
 
-    async def _run_item(self, submission: Submission, item: Item) -> ItemOutcome:
-        assert self._snapshot is not None
-        child_id = item_workflow_id(submission.application_id, item.code)
-        self._items[item.code] = ItemRef(
-            item_code=item.code, workflow_id=child_id, status=ItemStatus.UNDER_REVIEW
+    async def _collect_supplements(self, acceptance: Acceptance) -> None:
+        """容缺受理: the missing materials must arrive before the supplement deadline."""
+        assert acceptance.supplement_days is not None
+        self._supplement_clock = LegalClock(
+            "supplement",
+            acceptance.supplement_days,
+            department="window",
+            subject=self.submission.application_id,
+            on_warning=self._remind_supplement,
+            on_escalation=self._supplement_overdue,
+            on_change=self._supplement_clock_changed,
         )
-        outcome = await workflow.execute_child_workflow(
+        await self._supplement_clock.run_until(
+            lambda: not self._outstanding or self._stop is not None or not self._still_needed()
+        )
+        if not self._outstanding:
+            self._record("materials complete")
+            if self._status is ApplicationStatus.AWAITING_SUPPLEMENT:
+                self._set_status(ApplicationStatus.IN_PROGRESS)
+            for code in sorted(self._holding):
+                if self._items[code].status not in _FINISHED:
+                    await self._children[code].signal(ItemWorkflow.supplemented)
+
+    async def _run_items(self) -> None:
+        """Items in dependency order; independent ones run in parallel as child workflows."""
+        running: dict[str, asyncio.Task[ItemOutcome]] = {}
+        stopped: set[str] = set()
+        while True:
+            if self._stop is None:
+                for item in self.snapshot.items:
+                    if self._ready(item):
+                        self._items[item.code].status = ItemStatus.IN_PROGRESS
+                        running[item.code] = asyncio.create_task(self._run_item(item))
+            else:
+                await self._pass_on_stop(stopped)
+            if not any(not task.done() for task in running.values()):
+                break
+            seen = self._changes
+
+            def woken(seen: int = seen) -> bool:
+                return self._changes != seen or any(t.done() for t in running.values())
+
+            await workflow.wait_condition(woken)
+            for code, task in list(running.items()):
+                if task.done():
+                    self._finish_item(code, task.result())
+                    del running[code]
+        self._items_done = True
+        self._changes += 1
+
+    def _ready(self, item: Item) -> bool:
+        """Not started, and every item it depends on has issued its license."""
+        ref = self._items[item.code]
+        if ref.status is not ItemStatus.WAITING:
+            return False
+        depends_on = self.snapshot.bundle.member(item.code).depends_on
+        blocked = [d for d in depends_on if self._items[d].status in _ENDED_WITHOUT_LICENSE]
+        if blocked:
+            ref.status = ItemStatus.STOPPED
+            ref.reason = f"前置事项未办结: {', '.join(blocked)}"
+            return False
+        return all(self._items[d].license is not None for d in depends_on)
+
+    async def _run_item(self, item: Item) -> ItemOutcome:
+        submission = self.submission
+        ref = self._items[item.code]
+        hold = any(item.code in m.item_codes for m in self._outstanding) and (
+            item.deficiency_consequence is DeficiencyConsequence.STOP
+        )
+        handle = await workflow.start_child_workflow(
             ItemWorkflow.run,
             ItemCase(
                 application_id=submission.application_id,
+                application_workflow_id=workflow.info().workflow_id,
                 item=item,
-                catalog_version=self._snapshot.version,
+                catalog_version=self.snapshot.version,
                 hall=submission.hall,
                 holder_name=submission.applicant.enterprise_name or submission.applicant.name,
+                credit_subject=credit_subject(submission.applicant.id_number),
+                path=ref.path or ApprovalPath.REVIEW,
+                hold_until_supplemented=hold,
+                licenses_from_bundle=[r.license for r in self._items.values() if r.license],
             ),
-            id=child_id,
+            id=ref.workflow_id,
             static_summary=f"{item.name} ({item.code})",
-            static_details=f"申请 {submission.application_id} · 部门 {item.department}",
+            static_details=(
+                f"申请 {submission.application_id} · {self.snapshot.bundle.name} · "
+                f"{item.department_name} · {ref.path.value if ref.path else ''}"
+            ),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.APPLICATION_STATUS, "in_progress"),
+                    SearchAttributePair(sa.ITEMS, [item.code]),
+                    SearchAttributePair(sa.DEPARTMENTS, [item.department]),
+                    SearchAttributePair(sa.HALL, submission.hall),
+                    SearchAttributePair(sa.CATALOG_VERSION, self.snapshot.version),
+                ]
+            ),
         )
-        self._items[item.code] = ItemRef(
-            item_code=item.code, workflow_id=child_id, status=outcome.status
-        )
-        return outcome
+        self._children[item.code] = handle
+        if hold:
+            self._holding.add(item.code)
+        self._changes += 1  # a stop order may now reach it
+        return await handle
 
-    def _close(self, submission: Submission, outcomes: list[ItemOutcome]) -> ApplicationOutcome:
-        rejected = [o for o in outcomes if o.status is ItemStatus.REJECTED]
-        status = ApplicationStatus.REJECTED if rejected else ApplicationStatus.COMPLETED
-        reason = "; ".join(f"{o.item_code}: {o.reason}" for o in rejected) or None
+    def _finish_item(self, code: str, outcome: ItemOutcome) -> None:
+        ref = self._items[code]
+        ref.status, ref.reason = outcome.status, outcome.reason
+        ref.license = outcome.license or ref.license
+
+    async def _pass_on_stop(self, stopped: set[str]) -> None:
+        """Tell running items to stop; revoke what was issued on trust when the pledge broke."""
+        order = self._stop
+        assert order is not None
+        for code, ref in self._items.items():
+            if code in stopped:
+                continue
+            handle = self._children.get(code)
+            if handle is None:
+                if ref.status is ItemStatus.IN_PROGRESS:
+                    continue  # starting right now: told once its handle exists
+                if ref.status is ItemStatus.WAITING:
+                    ref.status, ref.reason = ItemStatus.STOPPED, order.reason
+                stopped.add(code)
+                continue
+            on_trust = order.revoke and any(code in m.item_codes for m in self._outstanding)
+            finished = ref.status in _FINISHED
+            if finished:
+                if on_trust and ref.license is not None and ref.status is not ItemStatus.REVOKED:
+                    await self._revoke_finished(ref, order.reason)
+            elif ref.license is None or on_trust:
+                await handle.signal(
+                    ItemWorkflow.stop, order.model_copy(update={"revoke": on_trust})
+                )
+            stopped.add(code)
+
+    async def _revoke_finished(self, ref: ItemRef, reason: str) -> None:
+        await run_activity(
+            LicensingActivities.revoke_license,
+            RevokeLicense(
+                application_id=self.submission.application_id,
+                item_code=ref.item_code,
+                reason=reason,
+                revoked_at=workflow.now(),
+            ),
+            task_queue=department_queue(ref.department),
+            summary=f"revoke {ref.item_code}",
+        )
+        ref.status = ItemStatus.REVOKED
+        self._record("license revoked", detail=reason)
+
+    def _close(self) -> ApplicationOutcome:
+        if self._end_status is not None:
+            status = self._end_status
+        elif any(r.status is ItemStatus.REJECTED for r in self._items.values()):
+            status = ApplicationStatus.REJECTED
+        else:
+            status = ApplicationStatus.COMPLETED
+        reasons = [f"{r.item_code}: {r.reason}" for r in self._items.values() if r.reason]
+        reason = self._stop.reason if self._stop else "; ".join(reasons) or None
         self._record(status.value, detail=reason)
         self._set_status(status)
-        return self._outcome(items=outcomes, reason=reason)
+        return self._outcome(reason=reason)
 
-    # -- reading ------------------------------------------------------------------------
+    # -- the deficiency clock --------------------------------------------------------------
 
-    @workflow.query(description="The application's status, items, notice and decision trail.")
+    async def _supplement_clock_changed(self, snap: ClockSnapshot) -> None:
+        if self._notice is None and snap.due_at is not None:
+            self._notice = MissingMaterialsNotice(
+                application_id=self.submission.application_id,
+                missing=list(self._outstanding),
+                issued_at=workflow.now(),
+                supplement_by=snap.due_at,
+                consequence="逾期未补齐的, 终止办理, 已先行发放的许可予以撤销, 并记入信用记录",
+            )
+            await notify(
+                self.submission.application_id,
+                "applicant",
+                "deficiency_notice",
+                f"容缺受理通知: {self._notice.summary()}; 请于 {snap.due_at.isoformat()} 前补齐"
+                f"(窗口、邮寄或网上提交)。{self._notice.consequence}",
+                key="deficiency-notice",
+            )
+        if snap.stopped_at is None and snap.due_at is not None:
+            clock: list[SearchAttributeUpdate[Any]] = [
+                sa.CLOCK_STATE.value_set(snap.state.value),
+                sa.DUE_AT.value_set(snap.due_at),
+            ]
+            workflow.upsert_search_attributes(clock)
+
+    async def _remind_supplement(self, event: ClockEvent) -> None:
+        await notify(
+            self.submission.application_id,
+            "applicant",
+            "supplement_reminder",
+            f"请于 {event.due_at.isoformat()} 前补齐: "
+            + "、".join(m.name for m in self._outstanding),
+            key="supplement-reminder",
+        )
+        self._record("supplement reminder", detail=f"due {event.due_at.isoformat()}")
+
+    async def _supplement_overdue(self, event: ClockEvent) -> None:
+        """The pledge is broken: stop, record it in the credit record, revoke what was trusted."""
+        if event.stage != 1 or self._stop is not None:
+            return
+        reason = "容缺材料逾期未补齐: " + "、".join(m.name for m in self._outstanding)
+        self._stop = StopOrder(reason=reason, actor="system", role="system", revoke=True)
+        self._end_status = ApplicationStatus.STOPPED
+        self._changes += 1
+        self._record("escalated: supplement overdue", detail=reason)
+        workflow.upsert_search_attributes(
+            [sa.ESCALATED.value_set(True), sa.APPLICATION_STATUS.value_set("stopped")]
+        )
+        await run_activity(
+            CreditActivities.record_credit,
+            CreditEntry(
+                subject=credit_subject(self.submission.applicant.id_number),
+                kind=CreditRecordKind.BROKEN_PLEDGE,
+                application_id=self.submission.application_id,
+                item_code=None,
+                recorded_at=workflow.now(),
+                detail=reason,
+            ),
+            summary="record the broken pledge",
+        )
+        await notify(
+            self.submission.application_id,
+            "applicant",
+            "stopped",
+            f"终止办理: {reason}。已记入信用记录。",
+            key="stopped",
+        )
+
+    def _still_needed(self) -> bool:
+        """Supplements matter while an item needing them runs or holds a license."""
+        if not self._items_done:
+            return True
+        needing = {code for m in self._outstanding for code in m.item_codes}
+        return any(self._items[c].license is not None for c in needing if c in self._items)
+
+    # -- what the window, the applicant and operators send ---------------------------------
+
+    @workflow.update(description="Deficient materials arrive (window, mail or online).")
+    def supplement(self, supplement: Supplement) -> list[str]:
+        arrived = set(supplement.materials)
+        self._outstanding = [m for m in self._outstanding if m.code not in arrived]
+        if supplement.channel is Channel.WINDOW:
+            self._trips += 1
+        clerk = supplement.received_by
+        self._record(
+            f"supplement received by {supplement.channel.value}",
+            actor=clerk.staff_id if clerk else supplement.channel.value,
+            role=clerk.role.value if clerk else "applicant",
+            detail=", ".join(sorted(arrived)),
+        )
+        self._changes += 1
+        return [m.code for m in self._outstanding]
+
+    @supplement.validator
+    def _validate_supplement(self, supplement: Supplement) -> None:
+        if self._status is not ApplicationStatus.AWAITING_SUPPLEMENT or self._stop is not None:
+            raise ValueError(
+                f"status: no materials are awaited (application is {self._status.value})"
+            )
+        outstanding = {m.code for m in self._outstanding}
+        for index, code in enumerate(supplement.materials):
+            if code not in outstanding:
+                raise ValueError(
+                    f"materials[{index}]: {code!r} is not awaited; awaited: {sorted(outstanding)}"
+                )
+
+    @workflow.update(description="The applicant withdraws; issued licenses stay valid.")
+    def withdraw(self, withdrawal: Withdrawal) -> ApplicationStatus:
+        self._stop_with(
+            StopOrder(reason=withdrawal.reason, actor="applicant", role="applicant"),
+            ApplicationStatus.WITHDRAWN,
+        )
+        return ApplicationStatus.WITHDRAWN
+
+    @withdraw.validator
+    def _validate_withdraw(self, withdrawal: Withdrawal) -> None:
+        self._check_open()
+
+    @workflow.update(description="An operator cancels; issued licenses stay valid.")
+    def cancel(self, cancellation: Cancellation) -> ApplicationStatus:
+        operator = cancellation.operator
+        self._stop_with(
+            StopOrder(
+                reason=cancellation.reason, actor=operator.staff_id, role=operator.role.value
+            ),
+            ApplicationStatus.CANCELLED,
+        )
+        return ApplicationStatus.CANCELLED
+
+    @cancel.validator
+    def _validate_cancel(self, cancellation: Cancellation) -> None:
+        if cancellation.operator.role is not Role.OPERATOR:
+            role = cancellation.operator.role.value
+            raise ValueError(f"operator.role: only an operator may cancel, not {role}")
+        self._check_open()
+
+    @workflow.signal(description="An item's license is issued; items depending on it may start.")
+    def item_issued(self, issued: ItemIssued) -> None:
+        ref = self._items[issued.item_code]
+        ref.status, ref.license = ItemStatus.ISSUED, issued.license
+        self._changes += 1
+
+    @workflow.query(description="Status, items, outstanding materials, clocks, trips and trail.")
     def state(self) -> ApplicationState:
-        submission = self._submission
-        assert submission is not None
+        submission = self.submission
+        clock = self._supplement_clock
         return ApplicationState(
             application_id=submission.application_id,
             status=self._status,
             target=submission.target,
+            name=self._snapshot.bundle.name if self._snapshot else None,
             channel=submission.channel.value,
             hall=submission.hall,
+            assisted=submission.agent is not None,
             catalog_version=self._snapshot.version if self._snapshot else None,
             notice=self._notice,
+            outstanding=self._outstanding,
+            supplement_clock=clock.snapshot() if clock and clock.record else None,
             items=list(self._items.values()),
-            trail=self._trail,
+            trips=self._trips,
+            trail=self._trail.entries,
         )
 
-    # -- bookkeeping --------------------------------------------------------------------
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    @property
+    def _barred(self) -> bool:
+        return self._standing is not None and self._standing.barred
+
+    def _standing_text(self) -> str:
+        return self._standing.explain() if self._standing else ""
+
+    def _path_for(self, item: Item) -> ApprovalPath:
+        wants = self.submission.commitment_signed and item.admits_commitment
+        return ApprovalPath.COMMITMENT if wants and not self._barred else ApprovalPath.REVIEW
+
+    def _check_open(self) -> None:
+        if self._status.closed or self._stop is not None:
+            raise ValueError(f"status: the application is already {self._status.value}")
+
+    def _stop_with(self, order: StopOrder, status: ApplicationStatus) -> None:
+        self._stop, self._end_status = order, status
+        self._record(status.value, actor=order.actor, role=order.role, detail=order.reason)
+        self._changes += 1
 
     def _set_status(self, status: ApplicationStatus) -> None:
         self._status = status
-        updates = [sa.APPLICATION_STATUS.value_set(status.value)]
-        if self._snapshot is not None:
-            updates.append(sa.CATALOG_VERSION.value_set(self._snapshot.version))
+        updates: list[SearchAttributeUpdate[Any]] = [sa.APPLICATION_STATUS.value_set(status.value)]
+        if status.closed:
+            updates += [sa.CLOCK_STATE.value_unset(), sa.DUE_AT.value_unset()]
         workflow.upsert_search_attributes(updates)
-        workflow.set_current_details(f"状态: {status.value}")
+        workflow.set_current_details(f"{self.submission.application_id}: {status.value}")
 
-    def _outcome(
-        self, items: list[ItemOutcome] | None = None, reason: str | None = None
-    ) -> ApplicationOutcome:
-        assert self._submission is not None
+    def _outcome(self, reason: str | None = None) -> ApplicationOutcome:
         return ApplicationOutcome(
-            application_id=self._submission.application_id,
+            application_id=self.submission.application_id,
             status=self._status,
             catalog_version=self._snapshot.version if self._snapshot else None,
             notice=self._notice,
-            items=items or [],
+            items=[
+                ItemOutcome(
+                    item_code=r.item_code,
+                    status=r.status,
+                    path=r.path,
+                    license=r.license,
+                    reason=r.reason,
+                )
+                for r in self._items.values()
+            ],
             reason=reason,
         )
 
-    def _record(self, action: str, detail: str | None = None) -> None:
-        submission = self._submission
-        assert submission is not None
-        clerk = submission.accepted_by
-        self._trail.append(
-            TrailEntry(
-                at=workflow.now(),
-                action=action,
-                actor=clerk.staff_id if clerk else submission.channel.value,
-                role=clerk.role.value if clerk else "system",
-                rule=self._snapshot.version if self._snapshot else None,
-                detail=detail,
-            )
+    def _record(
+        self,
+        action: str,
+        *,
+        actor: str | None = None,
+        role: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        clerk = self.submission.accepted_by
+        self._trail.record(
+            action,
+            actor=actor or (clerk.staff_id if clerk else self.submission.channel.value),
+            role=role or (clerk.role.value if clerk else "system"),
+            rule=self._snapshot.version if self._snapshot else None,
+            detail=detail,
         )
+
+
+_ENDED_WITHOUT_LICENSE = frozenset({ItemStatus.REJECTED, ItemStatus.STOPPED})
+_FINISHED = frozenset(
+    {ItemStatus.CLOSED, ItemStatus.REJECTED, ItemStatus.REVOKED, ItemStatus.STOPPED}
+)

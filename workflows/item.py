@@ -1,182 +1,576 @@
-"""ItemWorkflow: one service item of an application, from review to license."""
+"""ItemWorkflow: one service item of an application, from approval to license and inspection.
+
+Two approval paths:
+- review: a reviewer of the item's department approves, rejects, or asks for a correction
+  (the clock pauses until the applicant corrects), within the item's promised limit;
+- commitment (告知承诺 / 信用审批、先入后核): approved at once on the applicant's
+  commitment, the license issued, and an inspector checks on site afterwards.
+Inspection: pass closes it; fail orders rectification, then re-inspection; a second fail,
+or a commitment found false, revokes the license, writes a credit record and opens a
+supervision case.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.licensing import IssueLicense, LicensingActivities
+    from activities.credit import CreditActivities
+    from activities.licensing import IssueLicense, LicensingActivities, RevokeLicense
+    from activities.supervision import SupervisionActivities
     from activities.tasks import CloseTask, OpenTask, TaskActivities
     from domain.application import (
+        ApprovalPath,
+        Channel,
+        Correction,
+        ExtensionReceipt,
+        InspectionReport,
+        InspectionResult,
+        ItemIssued,
         ItemOutcome,
         ItemStatus,
         LicenseRecord,
+        LimitExtension,
         ReviewDecision,
         ReviewVerdict,
+        StopOrder,
         TrailEntry,
     )
-    from domain.catalog import Item
-    from domain.people import Role
-
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
+    from domain.catalog import InspectionTiming, Item
+    from domain.clock import (
+        ClockEvent,
+        ClockSnapshot,
+        EscalationLevel,
+        EscalationRequest,
+    )
+    from domain.credit import CreditEntry, CreditRecordKind
+    from domain.people import Role, Staff
+    from workflows import search_attributes as sa
+    from workflows.clock import LegalClock
+    from workflows.common import Trail, department_queue, notify, run_activity
 
 
 class ItemCase(BaseModel):
-    """What the item workflow needs; the item is the catalog version the application pinned."""
+    """What the item workflow needs; the item is as the application's pinned catalog says."""
 
     model_config = ConfigDict(frozen=True)
 
     application_id: str
+    application_workflow_id: str
     item: Item
     catalog_version: str
     hall: str
     holder_name: str
+    credit_subject: str
+    path: ApprovalPath
+    hold_until_supplemented: bool = False  # deficiency outstanding, rule: issue after materials
+    licenses_from_bundle: list[LicenseRecord] = Field(default_factory=list)
+
+
+class StaffTaskRef(BaseModel):
+    task_id: str
+    kind: str
+    role: Role
+    department: str
 
 
 class ItemState(BaseModel):
     item_code: str
     status: ItemStatus
-    review_task_id: str | None
+    path: ApprovalPath | None
+    open_task: StaffTaskRef | None
+    clock: ClockSnapshot | None
     license: LicenseRecord | None
+    trips: int
     trail: list[TrailEntry]
 
 
 @workflow.defn
 class ItemWorkflow:
     def __init__(self) -> None:
+        self._case: ItemCase | None = None
         self._status = ItemStatus.WAITING
         self._decision: ReviewDecision | None = None
+        self._report: InspectionReport | None = None
+        self._correction_pending = False
+        self._supplemented = False
+        self._stop: StopOrder | None = None
         self._license: LicenseRecord | None = None
-        self._trail: list[TrailEntry] = []
-        self._case: ItemCase | None = None
-        self._review_task_id: str | None = None
+        self._task: StaffTaskRef | None = None
+        self._task_opened = False
+        self._step_status = ItemStatus.WAITING
+        self._clock: LegalClock | None = None
+        self._trips = 0
+        self._trail = Trail()
+
+    @property
+    def case(self) -> ItemCase:
+        assert self._case is not None
+        return self._case
+
+    @property
+    def item(self) -> Item:
+        return self.case.item
+
+    # -- the process, as a clerk would tell it --------------------------------------------
 
     @workflow.run
     async def run(self, case: ItemCase) -> ItemOutcome:
         self._case = case
-        decision = await self._review(case)
-        if decision.verdict is ReviewVerdict.REJECT:
-            self._status = ItemStatus.REJECTED
-            return ItemOutcome(
-                item_code=case.item.code, status=self._status, reason=decision.reason
-            )
-        self._status = ItemStatus.APPROVED
-        await self._issue_license(case)
-        return ItemOutcome(item_code=case.item.code, status=self._status, license=self._license)
+        self._supplemented = not case.hold_until_supplemented
+        if case.path is ApprovalPath.COMMITMENT:
+            self._record("approved on commitment", detail="告知承诺: 申请人已签署承诺书, 信用良好")
+        elif not await self._review():
+            return self._outcome()
+        inspect_first = self.item.inspection.timing is InspectionTiming.BEFORE_ISSUANCE
+        if inspect_first and not await self._inspect(before_issuance=True):
+            return self._outcome()
+        if not await self._wait_for_supplements():
+            return self._outcome()
+        await self._issue_license()
+        if self.item.inspection.timing is InspectionTiming.AFTER_ISSUANCE:
+            await self._inspect(before_issuance=False)
+        if self._status is ItemStatus.ISSUED:
+            self._status = ItemStatus.CLOSED
+        return self._outcome()
 
-    # -- steps ---------------------------------------------------------------------------
-
-    async def _review(self, case: ItemCase) -> ReviewDecision:
-        """A reviewer of the item's department decides within the promised limit."""
-        self._review_task_id = f"{workflow.info().workflow_id}/review"
-        await workflow.execute_activity_method(
-            TaskActivities.open_task,
-            OpenTask(
-                task_id=self._review_task_id,
-                application_id=case.application_id,
-                workflow_id=workflow.info().workflow_id,
-                item_code=case.item.code,
-                kind="review",
-                department=case.item.department,
-                role=Role.REVIEWER.value,
-                hall=case.hall,
-                due_at=None,
-                opened_at=workflow.now(),
+    async def _review(self) -> bool:
+        """A reviewer of the department decides within the promised limit; True if approved."""
+        decision = await self._staff_step(
+            "review",
+            Role.REVIEWER,
+            self.item.promised_days,
+            ItemStatus.UNDER_REVIEW,
+            lambda: (
+                self._decision is not None
+                and self._decision.verdict is not (ReviewVerdict.REQUEST_CORRECTION)
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary=f"open review task at {case.item.department}",
         )
-        self._status = ItemStatus.UNDER_REVIEW
-        workflow.set_current_details(f"等待{case.item.department_name}审查: {case.item.name}")
-        await workflow.wait_condition(lambda: self._decision is not None)
+        if not decision:
+            return False
         assert self._decision is not None
-        await workflow.execute_activity_method(
-            TaskActivities.close_task,
-            CloseTask(
-                task_id=self._review_task_id,
-                outcome=self._decision.verdict.value,
-                closed_by=self._decision.reviewer.staff_id,
-                closed_at=workflow.now(),
-            ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary="close review task",
-        )
-        return self._decision
+        if self._decision.verdict is ReviewVerdict.REJECT:
+            self._status = ItemStatus.REJECTED
+            await notify(
+                self.case.application_id,
+                "applicant",
+                "rejected",
+                f"{self.item.name}: 不予许可。理由: {self._decision.reason}",
+                key="rejected",
+            )
+            return False
+        self._status = ItemStatus.APPROVED
+        return True
 
-    async def _issue_license(self, case: ItemCase) -> None:
-        if case.item.produces is None:
+    async def _inspect(self, *, before_issuance: bool) -> bool:
+        """On-site inspection; a failure orders rectification and one re-inspection.
+
+        True when the item may go on (passed); False when it ended (rejected or revoked).
+        """
+        rule = self.item.inspection
+        for attempt in (1, 2):
+            self._report = None
+            limit = rule.within_days if attempt == 1 else rule.rectification_days
+            inspected = await self._staff_step(
+                "inspection" if attempt == 1 else "re-inspection",
+                Role.INSPECTOR,
+                limit or self.item.promised_days,
+                ItemStatus.INSPECTING if attempt == 1 else ItemStatus.RECTIFYING,
+                lambda: self._report is not None,
+            )
+            if not inspected:
+                return False
+            assert self._report is not None
+            result = self._report.result
+            if result is InspectionResult.PASSED:
+                if not before_issuance:
+                    self._status = ItemStatus.ISSUED
+                return True
+            if result is InspectionResult.FAILED and attempt == 1:
+                await notify(
+                    self.case.application_id,
+                    "applicant",
+                    "rectification",
+                    f"{self.item.name}: 现场核查未通过, 责令在{rule.rectification_days}个工作日内"
+                    f"整改, 届时复查。问题: {self._report.findings}",
+                    key="rectification",
+                )
+                self._record("rectification ordered", detail=self._report.findings)
+                continue
+            break
+        assert self._report is not None
+        if before_issuance:
+            self._status = ItemStatus.REJECTED
+            self._record("rejected after inspection", detail=self._report.findings)
+            return False
+        await self._revoke_for_inspection(self._report)
+        return False
+
+    async def _wait_for_supplements(self) -> bool:
+        """Items whose rule says 'issue after the materials arrive' wait for the supplements."""
+        if self._supplemented:
+            return True
+        self._status = ItemStatus.APPROVED
+        workflow.set_current_details(f"{self.item.name}: 已批准, 待补齐容缺材料后发证")
+        await workflow.wait_condition(lambda: self._supplemented or self._stop is not None)
+        return await self._handle_stop() is None
+
+    async def _issue_license(self) -> None:
+        if self.item.produces is None:
+            self._status = ItemStatus.ISSUED
             return
-        self._license = await workflow.execute_activity_method(
+        self._license = await run_activity(
             LicensingActivities.issue_license,
             IssueLicense(
-                application_id=case.application_id,
-                item_code=case.item.code,
-                license_kind=case.item.produces,
-                holder_name=case.holder_name,
+                application_id=self.case.application_id,
+                item_code=self.item.code,
+                license_kind=self.item.produces,
+                holder_name=self.case.holder_name,
                 issued_at=workflow.now(),
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary=f"issue {case.item.produces}",
+            task_queue=department_queue(self.item.department),
+            summary=f"issue {self.item.produces}",
         )
         self._status = ItemStatus.ISSUED
-        self._record("license issued", "system", "system", detail=self._license.number)
+        self._record("license issued", detail=self._license.number)
+        # Later items of the bundle may start now (their material is this license).
+        parent = workflow.get_external_workflow_handle(self.case.application_workflow_id)
+        await parent.signal(
+            "item_issued",
+            ItemIssued(item_code=self.item.code, license=self._license, path=self.case.path),
+        )
 
-    # -- staff actions -------------------------------------------------------------------
+    async def _revoke_for_inspection(self, report: InspectionReport) -> None:
+        false_commitment = report.result is InspectionResult.FALSE_COMMITMENT
+        reason = ("承诺不实" if false_commitment else "整改后复查仍不合格") + f": {report.findings}"
+        await self._revoke(reason)
+        await run_activity(
+            CreditActivities.record_credit,
+            CreditEntry(
+                subject=self.case.credit_subject,
+                kind=(
+                    CreditRecordKind.FALSE_COMMITMENT
+                    if false_commitment
+                    else CreditRecordKind.REVOCATION
+                ),
+                application_id=self.case.application_id,
+                item_code=self.item.code,
+                recorded_at=workflow.now(),
+                detail=reason,
+            ),
+            summary="write credit record",
+        )
+        now = workflow.now()
+        await run_activity(
+            SupervisionActivities.open_case,
+            EscalationRequest(
+                workflow_id=workflow.info().workflow_id,
+                limit="revocation",
+                stage=2,
+                level=EscalationLevel.SUPERVISION_OFFICE,
+                department=self.item.department,
+                subject=f"{self.case.application_id}/{self.item.code}",
+                due_at=now,
+                boundary_at=now,
+                escalated_at=now,
+                total_days=0,
+            ),
+            summary="hand the revocation to supervision",
+        )
+        workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
 
-    @workflow.update(description="A department reviewer approves or rejects (with a reason).")
+    async def _revoke(self, reason: str) -> None:
+        await run_activity(
+            LicensingActivities.revoke_license,
+            RevokeLicense(
+                application_id=self.case.application_id,
+                item_code=self.item.code,
+                reason=reason,
+                revoked_at=workflow.now(),
+            ),
+            task_queue=department_queue(self.item.department),
+            summary="revoke the license",
+        )
+        self._status = ItemStatus.REVOKED
+        self._record("license revoked", detail=reason)
+        await notify(
+            self.case.application_id,
+            "applicant",
+            "revoked",
+            f"{self.item.name}: 许可证已撤销。理由: {reason}",
+            key=f"revoked-{self.item.code}",
+        )
+
+    # -- one human step: a task in the inbox, a legal clock, a decision --------------------
+
+    async def _staff_step(
+        self,
+        kind: str,
+        role: Role,
+        days: int,
+        status: ItemStatus,
+        decided: Callable[[], bool],
+    ) -> bool:
+        """Open the task, count its limit (reminding and escalating), wait for the decision or
+        a stop order, close the task. True when decided."""
+        self._step_status = status
+        self._task = StaffTaskRef(
+            task_id=f"{workflow.info().workflow_id}/{kind}",
+            kind=kind,
+            role=role,
+            department=self.item.department,
+        )
+        self._task_opened = False
+        self._clock = LegalClock(
+            kind,
+            days,
+            department=self.item.department,
+            subject=f"{self.case.application_id}/{self.item.code}",
+            on_warning=self._remind,
+            on_escalation=self._escalated,
+            on_change=self._clock_changed,
+        )
+        workflow.set_current_details(f"{self.item.name}: 等待{self.item.department_name}{kind}")
+        await self._clock.run_until(lambda: decided() or self._stop is not None)
+        task, self._task = self._task, None
+        stopped = await self._handle_stop()
+        await run_activity(
+            TaskActivities.close_task,
+            CloseTask(
+                task_id=task.task_id,
+                outcome=stopped or self._last_outcome(),
+                closed_by=self._last_actor(),
+                closed_at=workflow.now(),
+            ),
+            summary=f"close {kind} task",
+        )
+        return stopped is None
+
+    async def _clock_changed(self, snap: ClockSnapshot) -> None:
+        """The first schedule opens the task with its due instant; later ones show in the UI."""
+        if self._task is not None and not self._task_opened:
+            self._task_opened = True
+            await run_activity(
+                TaskActivities.open_task,
+                OpenTask(
+                    task_id=self._task.task_id,
+                    application_id=self.case.application_id,
+                    workflow_id=workflow.info().workflow_id,
+                    item_code=self.item.code,
+                    kind=self._task.kind,
+                    department=self._task.department,
+                    role=self._task.role.value,
+                    hall=self.case.hall,
+                    due_at=snap.due_at,
+                    opened_at=workflow.now(),
+                ),
+                summary=f"open {self._task.kind} task at {self.item.department}",
+            )
+            self._status = self._step_status  # decisions are taken once the task is open
+        running = snap.stopped_at is None
+        workflow.upsert_search_attributes(
+            [
+                sa.CLOCK_STATE.value_set(snap.state.value if running else "stopped"),
+                sa.DUE_AT.value_set(snap.due_at)
+                if running and snap.due_at
+                else sa.DUE_AT.value_unset(),
+            ]
+        )
+        if running:
+            workflow.set_current_details(f"{self.item.name}: {snap.summary()}")
+
+    async def _remind(self, event: ClockEvent) -> None:
+        assert self._task is not None
+        await notify(
+            self.case.application_id,
+            f"{self._task.role.value}:{self.item.department}",
+            "warning",
+            f"{self.item.name} {self._task.kind} 即将到期 ({event.due_at.isoformat()})",
+            key=f"{self._task.kind}-warning-{event.total_days}",
+        )
+        self._record(f"{self._task.kind} warning", detail=f"due {event.due_at.isoformat()}")
+
+    async def _escalated(self, event: ClockEvent) -> None:
+        level = event.level.value if event.level else ""
+        self._record(f"escalated stage {event.stage}", detail=f"{event.limit} overdue → {level}")
+        workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
+
+    async def _handle_stop(self) -> str | None:
+        """Act on a stop order from the application; returns its outcome word, if any."""
+        order = self._stop
+        if order is None:
+            return None
+        if order.revoke and self._license is not None and self._status is not ItemStatus.REVOKED:
+            await self._revoke(order.reason)
+        elif self._status is not ItemStatus.REVOKED:
+            self._status = ItemStatus.STOPPED
+            self._record("stopped", actor=order.actor, role=order.role, detail=order.reason)
+        return "stopped"
+
+    # -- what staff and the application send ----------------------------------------------
+
+    @workflow.update(description="A reviewer approves, rejects, or asks for a correction.")
     def decide(self, decision: ReviewDecision) -> ItemStatus:
-        self._decision = decision
+        reviewer = decision.reviewer
         self._record(
             f"review {decision.verdict.value}",
-            decision.reviewer.staff_id,
-            decision.reviewer.role.value,
+            actor=reviewer.staff_id,
+            role=reviewer.role.value,
             detail=decision.reason,
         )
+        if decision.verdict is ReviewVerdict.REQUEST_CORRECTION:
+            assert self._clock is not None and decision.reason is not None
+            self._clock.pause(f"补正: {decision.reason}")
+            self._status = ItemStatus.CORRECTION_REQUESTED
+        self._decision = decision
         return self._status
 
     @decide.validator
     def _validate_decide(self, decision: ReviewDecision) -> None:
-        case = self._case
-        if case is None or self._status is not ItemStatus.UNDER_REVIEW or self._decision:
-            raise ValueError(f"no review is open for this item (status {self._status.value})")
-        if decision.reviewer.role is not Role.REVIEWER:
-            raise ValueError(f"reviewer.role: must be reviewer, not {decision.reviewer.role.value}")
-        if decision.reviewer.department != case.item.department:
+        if self._status is not ItemStatus.UNDER_REVIEW or self._task is None:
             raise ValueError(
-                f"reviewer.department: {decision.reviewer.department!r} may not decide on "
-                f"{case.item.code}, which belongs to {case.item.department!r}"
+                f"status: no review is open for this item (it is {self._status.value})"
+            )
+        self._check_staff(decision.reviewer, Role.REVIEWER, "reviewer")
+
+    @workflow.update(description="The applicant answers a correction request; the clock resumes.")
+    def correct(self, correction: Correction) -> ItemStatus:
+        assert self._clock is not None
+        self._clock.resume()
+        self._decision = None
+        self._status = ItemStatus.UNDER_REVIEW
+        if correction.channel is Channel.WINDOW:
+            self._trips += 1
+        actor = correction.received_by
+        self._record(
+            "correction received",
+            actor=actor.staff_id if actor else correction.channel.value,
+            role=actor.role.value if actor else "applicant",
+            detail=correction.note,
+        )
+        return self._status
+
+    @correct.validator
+    def _validate_correct(self, correction: Correction) -> None:
+        if self._status is not ItemStatus.CORRECTION_REQUESTED:
+            raise ValueError(f"status: no correction was requested (item is {self._status.value})")
+
+    @workflow.update(description="An inspector records the on-site inspection result.")
+    def inspect(self, report: InspectionReport) -> ItemStatus:
+        self._report = report
+        self._record(
+            f"inspection {report.result.value}",
+            actor=report.inspector.staff_id,
+            role=report.inspector.role.value,
+            detail=report.findings,
+        )
+        return self._status
+
+    @inspect.validator
+    def _validate_inspect(self, report: InspectionReport) -> None:
+        if self._status not in (ItemStatus.INSPECTING, ItemStatus.RECTIFYING) or self._report:
+            raise ValueError(
+                f"status: no inspection is open for this item (it is {self._status.value})"
+            )
+        self._check_staff(report.inspector, Role.INSPECTOR, "inspector")
+        if (
+            report.result is InspectionResult.FALSE_COMMITMENT
+            and self.case.path is not ApprovalPath.COMMITMENT
+        ):
+            raise ValueError(
+                "result: false_commitment applies only to items approved on commitment"
             )
 
-    @workflow.query(description="This item's status, review task, license and decision trail.")
+    @workflow.update(description="A supervisor extends the running limit, with a reason.")
+    def extend(self, extension: LimitExtension) -> ExtensionReceipt:
+        assert self._clock is not None
+        by = extension.decided_by
+        self._clock.extend(extension.days, extension.reason, by=by.staff_id)
+        self._record(
+            f"{self._clock.limit} extended by {extension.days} working days",
+            actor=by.staff_id,
+            role=by.role.value,
+            detail=extension.reason,
+        )
+        return ExtensionReceipt(limit=self._clock.limit, days=extension.days)
+
+    @extend.validator
+    def _validate_extend(self, extension: LimitExtension) -> None:
+        if self._clock is None or self._task is None:
+            raise ValueError("status: no limit is running for this item")
+        if extension.decided_by.role is not Role.SUPERVISOR:
+            raise ValueError("decided_by.role: only a supervisor may extend a limit")
+        self._clock.validate_extend(extension.days, extension.reason)
+
+    @workflow.signal(description="The application's deficient materials have all arrived.")
+    def supplemented(self) -> None:
+        self._supplemented = True
+
+    @workflow.signal(description="The application stops this item (withdrawn, cancelled, lapsed).")
+    def stop(self, order: StopOrder) -> None:
+        self._stop = self._stop or order
+
+    @workflow.query(description="Status, open task, running clock, license and decision trail.")
     def state(self) -> ItemState:
         return ItemState(
-            item_code=self._case.item.code if self._case else "",
+            item_code=self.item.code,
             status=self._status,
-            review_task_id=self._review_task_id,
+            path=self.case.path,
+            open_task=self._task,
+            clock=self._clock.snapshot() if self._clock and self._clock.record else None,
             license=self._license,
-            trail=self._trail,
+            trips=self._trips,
+            trail=self._trail.entries,
         )
 
-    def _record(self, action: str, actor: str, role: str, detail: str | None = None) -> None:
-        case = self._case
-        self._trail.append(
-            TrailEntry(
-                at=workflow.now(),
-                action=action,
-                actor=actor,
-                role=role,
-                item_code=case.item.code if case else None,
-                rule=f"{case.catalog_version}/{case.item.code}" if case else None,
-                detail=detail,
+    # -- small helpers ---------------------------------------------------------------------
+
+    def _check_staff(self, staff: Staff, role: Role, field: str) -> None:
+        if staff.role is not role:
+            raise ValueError(f"{field}.role: must be {role.value}, not {staff.role.value}")
+        if staff.department != self.item.department:
+            raise ValueError(
+                f"{field}.department: {staff.department!r} may not act on {self.item.code}, "
+                f"which belongs to {self.item.department!r}"
             )
+
+    def _last_outcome(self) -> str:
+        if self._report is not None:
+            return self._report.result.value
+        return self._decision.verdict.value if self._decision else "closed"
+
+    def _last_actor(self) -> str:
+        if self._report is not None:
+            return self._report.inspector.staff_id
+        return self._decision.reviewer.staff_id if self._decision else "system"
+
+    def _record(
+        self, action: str, *, actor: str = "system", role: str = "system", detail: str | None = None
+    ) -> None:
+        self._trail.record(
+            action,
+            actor=actor,
+            role=role,
+            item_code=self.item.code,
+            rule=f"{self.case.catalog_version}/{self.item.code}",
+            detail=detail,
+        )
+
+    def _outcome(self) -> ItemOutcome:
+        reason = None
+        if self._status is ItemStatus.REJECTED:
+            reason = (self._report.findings if self._report else None) or (
+                self._decision.reason if self._decision else None
+            )
+        elif self._stop is not None:
+            reason = self._stop.reason
+        return ItemOutcome(
+            item_code=self.item.code,
+            status=self._status,
+            path=self.case.path,
+            license=self._license,
+            reason=reason,
         )

@@ -1,0 +1,94 @@
+"""What every onething workflow shares: activity options, queues, the decision trail."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar, overload
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notify import Notice, NotifyActivities
+    from domain.application import TrailEntry
+
+T = TypeVar("T")
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Store and department systems may be down for a while: retry with backoff, never give up.
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+
+
+def department_queue(department: str) -> str:
+    """The task queue of a department's own systems, beside the workflows' queue."""
+    return f"{workflow.info().task_queue}.dept.{department}"
+
+
+@overload
+async def run_activity(
+    fn: Callable[..., Awaitable[T]], arg: Any, *, summary: str, task_queue: str | None = None
+) -> T: ...
+@overload
+async def run_activity(
+    fn: Callable[..., T], arg: Any, *, summary: str, task_queue: str | None = None
+) -> T: ...
+async def run_activity(
+    fn: Callable[..., Any], arg: Any, *, summary: str, task_queue: str | None = None
+) -> Any:
+    """Run an activity method with the shared timeout and retry policy."""
+    return await workflow.execute_activity_method(
+        fn,
+        arg,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=ACTIVITY_RETRY,
+        task_queue=task_queue,
+        summary=summary,
+    )
+
+
+async def notify(application_id: str, recipient: str, kind: str, message: str, *, key: str) -> None:
+    """Record a notice in the outbox; `key` makes a replayed or retried notice one notice."""
+    await run_activity(
+        NotifyActivities.notify,
+        Notice(
+            key=f"{workflow.info().workflow_id}/{key}",
+            application_id=application_id,
+            recipient=recipient,
+            kind=kind,
+            message=message,
+            at=workflow.now(),
+        ),
+        summary=f"notify {recipient}: {kind}",
+    )
+
+
+class Trail:
+    """The decision trail: who decided what, when, under which rule."""
+
+    def __init__(self) -> None:
+        self.entries: list[TrailEntry] = []
+
+    def record(
+        self,
+        action: str,
+        *,
+        actor: str = "system",
+        role: str = "system",
+        item_code: str | None = None,
+        rule: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.entries.append(
+            TrailEntry(
+                at=workflow.now(),
+                action=action,
+                actor=actor,
+                role=role,
+                item_code=item_code,
+                rule=rule,
+                detail=detail,
+            )
+        )
