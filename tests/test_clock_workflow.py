@@ -112,21 +112,25 @@ async def start(
     )
 
 
-async def snap(handle: WorkflowHandle[ClockTestWorkflow, ClockSnapshot]) -> ClockSnapshot:
-    """The clock's snapshot once its current schedule is computed (an activity away)."""
-    for _ in range(100):
+async def snap(
+    handle: WorkflowHandle[ClockTestWorkflow, ClockSnapshot], events: int | None = None
+) -> ClockSnapshot:
+    """The clock's snapshot once its current schedule is computed (an activity away) and, if
+    `events` is given, once that many events fired (the worker may still be on its task)."""
+    for _ in range(400):
         s = await handle.query(ClockTestWorkflow.snapshot)
-        if s.due_at is not None and s.schedule_version == s.record_version:
+        computed = s.due_at is not None and s.schedule_version == s.record_version
+        if computed and (events is None or len(s.events) >= events):
             return s
-        await asyncio.sleep(0.05)
-    raise AssertionError("the clock never computed its schedule")
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the clock never got there: {s}")
 
 
 async def finish(handle: WorkflowHandle[ClockTestWorkflow, ClockSnapshot]) -> ClockSnapshot:
     """Signal the work done and read the final snapshot. Not `handle.result()`: on the
     time-skipping server that call may skip years ahead, which later tests would inherit."""
     await handle.signal(ClockTestWorkflow.finish)
-    for _ in range(200):
+    for _ in range(400):
         if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
             return await handle.query(ClockTestWorkflow.snapshot)
         await asyncio.sleep(0.02)
@@ -154,19 +158,19 @@ async def test_warning_overdue_and_two_escalations(
     assert first.due_at == due and first.warning_at == warn and first.stage2_at == stage2
 
     await skip_to(clock_env, warn + timedelta(minutes=1))
-    s = await snap(handle)
+    s = await snap(handle, events=1)
     assert s.state is ClockState.WARNING
     assert [(e.kind, near(e.fired_at, warn)) for e in s.events] == [(ClockEventKind.WARNING, True)]
     assert await handle.query(ClockTestWorkflow.reminder_count) == 1
 
     await skip_to(clock_env, due + timedelta(minutes=1))
-    s = await snap(handle)
+    s = await snap(handle, events=2)
     assert s.state is ClockState.OVERDUE and s.escalation_stage == 1
     assert near(s.events[-1].fired_at, due)
     assert s.events[-1].level is EscalationLevel.DEPARTMENT_SUPERVISOR
 
     await skip_to(clock_env, stage2 + timedelta(days=20))
-    s = await snap(handle)
+    s = await snap(handle, events=3)
     assert s.escalation_stage == 2
     assert near(s.events[-1].fired_at, stage2)
     assert s.events[-1].level is EscalationLevel.SUPERVISION_OFFICE
@@ -220,7 +224,7 @@ async def test_pause_and_resume_move_the_boundaries(
     assert s.due_at > first.due_at  # type: ignore[operator]
 
     await skip_to(clock_env, close(due_day) + timedelta(minutes=1))
-    s = await snap(handle)
+    s = await snap(handle, events=2)
     assert [e.kind for e in s.events] == [ClockEventKind.WARNING, ClockEventKind.ESCALATION]
     assert near(s.events[0].fired_at, expected_warn)
     assert near(s.events[1].fired_at, close(due_day))
@@ -236,6 +240,7 @@ async def test_extension_after_warning_warns_again_and_moves_due(
     start_day = local(first.started_at)
 
     await skip_to(clock_env, first.warning_at + timedelta(minutes=5))
+    await snap(handle, events=1)  # the first warning fired
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(ClockTestWorkflow.extend, ExtendInput(days=0, reason="x"))
     await handle.execute_update(
@@ -249,7 +254,7 @@ async def test_extension_after_warning_warns_again_and_moves_due(
     assert s.state is ClockState.NORMAL
 
     await skip_to(clock_env, due + timedelta(minutes=1))
-    s = await snap(handle)
+    s = await snap(handle, events=3)
     kinds = [(e.kind, e.total_days) for e in s.events]
     assert kinds == [
         (ClockEventKind.WARNING, 5),
