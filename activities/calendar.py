@@ -33,17 +33,17 @@ class CalendarActivities:
     """
 
     def __init__(self, overrides_path: Path | None = None) -> None:
-        self._path = overrides_path or DEFAULT_OVERRIDES_PATH
+        self._path = overrides_path
         self._stamp: tuple[int, int] | None = None
-        self._calendar = WorkingCalendar()
+        self._calendar: WorkingCalendar | None = None
 
     def calendar(self) -> WorkingCalendar:
         try:
-            st = os.stat(self._path)
+            st = os.stat(self._path or DEFAULT_OVERRIDES_PATH)
             stamp: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
         except FileNotFoundError:
             stamp = None
-        if stamp != self._stamp:
+        if self._calendar is None or stamp != self._stamp:
             self._calendar = WorkingCalendar(load_overrides(self._path))
             self._stamp = stamp
         return self._calendar

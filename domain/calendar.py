@@ -170,18 +170,21 @@ def parse_overrides(text: str) -> CalendarOverrides:
 
 
 def load_overrides(path: Path | None = None) -> CalendarOverrides:
-    """Read the override file; a missing file means no overrides."""
-    path = path or DEFAULT_OVERRIDES_PATH
+    """Read the override file. The project's own file may be absent (no overrides); a file
+    named explicitly must exist, or a typo would silently drop an announced year."""
+    target = path or DEFAULT_OVERRIDES_PATH
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return CalendarOverrides()
+        text = target.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        if path is None or path == DEFAULT_OVERRIDES_PATH:
+            return CalendarOverrides()
+        raise CalendarError(f"override file {target} does not exist") from exc
     except OSError as exc:
-        raise CalendarError(f"cannot read override file {path}: {exc.strerror}") from exc
+        raise CalendarError(f"cannot read override file {target}: {exc.strerror}") from exc
     try:
         return parse_overrides(text)
     except CalendarError as exc:
-        raise CalendarError(f"{exc} [{path}]") from exc
+        raise CalendarError(f"{exc} [{target}]") from exc
 
 
 class YearReport(BaseModel):

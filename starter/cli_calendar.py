@@ -17,7 +17,6 @@ from typing import Annotated, NoReturn
 import typer
 
 from domain.calendar import (
-    DEFAULT_OVERRIDES_PATH,
     CalendarError,
     WorkingCalendar,
     YearSource,
@@ -35,11 +34,12 @@ calendar_app = typer.Typer(
 )
 
 OverridesOpt = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--overrides",
         envvar="ONETHING_CALENDAR_OVERRIDES",
-        help="Override file for years announced after the chinesecalendar release.",
+        help="Override file for years announced after the chinesecalendar release "
+        "(default: the project's domain/data/calendar_overrides.json).",
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -50,7 +50,7 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _calendar(path: Path) -> WorkingCalendar:
+def _calendar(path: Path | None) -> WorkingCalendar:
     try:
         return WorkingCalendar(load_overrides(path))
     except CalendarError as exc:
@@ -90,7 +90,7 @@ def _year(text: str) -> int:
 def workdays(
     start: Annotated[str, typer.Argument(metavar="FROM", help="Start date, YYYY-MM-DD.")],
     days: Annotated[str, typer.Argument(metavar="N", help="Working days to add (0 = same day).")],
-    overrides: OverridesOpt = DEFAULT_OVERRIDES_PATH,
+    overrides: OverridesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The N-th working day after FROM (FROM itself is not counted)."""
@@ -114,7 +114,7 @@ def workdays(
 @calendar_app.command()
 def check(
     year: Annotated[str, typer.Argument(metavar="YEAR", help="The year, e.g. 2027.")],
-    overrides: OverridesOpt = DEFAULT_OVERRIDES_PATH,
+    overrides: OverridesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Whether YEAR is published (package or override file) or provisional, and its days off."""

@@ -132,7 +132,8 @@ def test_override_file_round_trip(tmp_path: Path) -> None:
     cal = WorkingCalendar.from_file(path)
     assert cal.is_working_day(date(2027, 10, 9))  # a Saturday
     assert not cal.is_working_day(date(2027, 10, 1))
-    assert load_overrides(tmp_path / "missing.json") == CalendarOverrides()
+    with pytest.raises(CalendarError, match="does not exist"):
+        load_overrides(tmp_path / "missing.json")  # named explicitly: a typo must not pass
 
 
 def test_shipped_override_file_is_consistent() -> None:

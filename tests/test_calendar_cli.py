@@ -81,6 +81,7 @@ def test_override_file_makes_a_year_published(tmp_path: Path) -> None:
         (["workdays", "9999-12-20", "30"], "beyond the year 9999"),
         (["check", "twenty"], "YEAR must be a year"),
         (["check", "10000"], "between 1900 and 9998"),
+        (["check", "2027", "--overrides", "/nonexistent/o.json"], "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args: list[str], fragment: str) -> None:

@@ -87,6 +87,7 @@ async def clock_queue(
 ) -> AsyncIterator[tuple[str, Path]]:
     SQLModel.metadata.create_all(store_engine, tables=[SUPERVISION_TABLE])
     overrides = tmp_path / "calendar_overrides.json"
+    overrides.write_text('{"years": {}}', encoding="utf-8")
     queue = f"clock-{uuid.uuid4().hex[:8]}"
     async with Worker(
         clock_env.client,
@@ -345,7 +346,7 @@ async def test_clock_state_is_a_search_attribute(
         task_queue=queue,
         workflows=[ClockTestWorkflow],
         activities=[
-            CalendarActivities(tmp_path / "none.json").compute_schedule,
+            CalendarActivities().compute_schedule,
             SupervisionActivities(store_engine).open_case,
         ],
     ):
