@@ -403,12 +403,13 @@ class ClockSnapshot(BaseModel):
     # The schedule shown is current when the versions agree (else a recomputation is under way).
     record_version: int | None = None
     schedule_version: int | None = None
+    timezone: str = "Asia/Shanghai"  # the service center's, for showing instants
 
     def summary(self) -> str:
         """One line for the Web UI's current details."""
         if self.due_at is None:
             return f"{self.limit}: not started"
-        due = self.due_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+        due = self.due_at.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M")
         text = f"{self.limit}: {self.state.value}, due {due}"
         if self.provisional:
             text += " (provisional)"
@@ -455,6 +456,7 @@ def snapshot(
         met=met,
         record_version=record.version if record is not None else None,
         schedule_version=schedule.version if schedule is not None else None,
+        timezone=record.policy.timezone if record is not None else "Asia/Shanghai",
     )
 
 
