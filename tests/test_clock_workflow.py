@@ -189,10 +189,14 @@ async def test_warning_overdue_and_two_escalations(
     assert result.met is False and result.escalation_stage == 2
     assert result.state is ClockState.OVERDUE
 
-    # One timer per boundary (warning, due, stage 2), never one per day.
+    # One timer per boundary (warning, due, stage 2), never one per day; a provisional
+    # schedule (late December runs reach into an unpublished year) adds a weekly refresh.
     history = await handle.fetch_history()
     timers = [e for e in history.events if e.HasField("timer_started_event_attributes")]
-    assert len(timers) == 3
+    refreshes = (
+        (stage2 - first.started_at) // POLICY.provisional_refresh if first.provisional else 0
+    )
+    assert 3 <= len(timers) <= 3 + refreshes
 
 
 async def test_pause_and_resume_move_the_boundaries(
@@ -208,7 +212,8 @@ async def test_pause_and_resume_move_the_boundaries(
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update(ClockTestWorkflow.pause, "twice")
     # Skip well past the original warning and due instants: nothing fires while paused.
-    await skip_to(clock_env, first.due_at + timedelta(days=3))  # type: ignore[operator]
+    assert first.due_at is not None
+    await skip_to(clock_env, first.due_at + timedelta(days=3))
     s = await snap(handle)
     assert s.paused and s.events == [] and s.state is ClockState.NORMAL
     await handle.execute_update(ClockTestWorkflow.resume)
@@ -314,7 +319,8 @@ async def test_replay_ignores_a_new_override_file(
     handle = await start(clock_env, clock_queue[0], budget=3)
     first = await snap(handle)
     await handle.execute_update(ClockTestWorkflow.extend, ExtendInput(days=2, reason="hearing"))
-    await skip_to(clock_env, first.stage2_at + timedelta(days=30))  # type: ignore[operator]
+    assert first.stage2_at is not None
+    await skip_to(clock_env, first.stage2_at + timedelta(days=30))
     before = await finish(handle)
     history = await handle.fetch_history()
     # A later calendar: every working day of the next months becomes a holiday.
