@@ -378,6 +378,7 @@ _KIND_WORDS: tuple[tuple[str, str], ...] = (
     ("approv", "decision"),
     ("commit", "commitment"),
     ("credit", "credit"),
+    ("correct", "correction"),
     ("withdraw", "withdrawal"),
     ("cancel", "cancellation"),
     ("accept", "accepted"),
@@ -391,13 +392,15 @@ _ACTOR_KEYS = (
     "clerk",
     "actor",
     "staff",
+    "operator",
     "by",
     "decided_by",
     "accepted_by",
+    "received_by",
 )
 _VERDICT_KEYS = ("verdict", "result", "outcome", "decision", "passed")
 # Generic payloads only ever contribute these keys (never names, ID or phone numbers).
-_REASON_KEYS = ("reason", "note", "remarks")
+_REASON_KEYS = ("reason", "findings", "note", "remarks")
 
 
 def _kind_of(name: str, default: str) -> str:
@@ -475,9 +478,16 @@ async def _decode(converter: DataConverter, payloads: Payloads) -> list[Any]:
 
 
 class _TrailReader:
-    def __init__(self, history: WorkflowHistory, converter: DataConverter) -> None:
+    def __init__(
+        self,
+        history: WorkflowHistory,
+        converter: DataConverter,
+        internal_signals: frozenset[str] = frozenset(),
+    ) -> None:
         self.history = history
         self.converter = converter
+        self.internal_signals = internal_signals
+        self.extension_updates = False
         self.rows: list[TrailRow] = []
         self.ctx = _Context(workflow_id=history.workflow_id, workflow_type="")
         self.scheduled: dict[int, tuple[str, Any]] = {}  # activity event id -> (type, input)
@@ -588,7 +598,9 @@ class _TrailReader:
             self.ctx.catalog_version = version
         status = typed.get(sa.APPLICATION_STATUS)
         if status:
-            kind = _status_kind(status)
+            kind = _status_kind(
+                status, accepted_before=any(r.kind == "accepted" for r in self.rows)
+            )
             clerk = self.ctx.clerk
             actor, role = "system", "system"
             if kind in ("accepted", "refused"):
@@ -623,6 +635,11 @@ class _TrailReader:
     async def on_workflow_execution_signaled_event_attributes(
         self, event: HistoryEvent, attrs: Any
     ) -> None:
+        internal = attrs.external_workflow_execution.workflow_id or (
+            attrs.signal_name in self.internal_signals
+        )
+        if internal:  # one workflow of the application telling another; not a decision
+            return
         args = await _decode(self.converter, attrs.input)
         self._human(event, attrs.signal_name, args, default_kind="signal")
 
@@ -634,18 +651,36 @@ class _TrailReader:
         verdict = _pick(arg, _VERDICT_KEYS)
         reason = _pick(arg, _REASON_KEYS)
         kind = _kind_of(name, default_kind)
+        self.extension_updates |= kind == "extension"
         action = name if verdict is None else f"{name}: {verdict}"
         if kind == "decision" and verdict is not None:
             action = f"review {verdict}"
+        actor, role = staff.get("staff_id"), staff.get("role")
+        if not actor and isinstance(arg, Mapping):
+            if isinstance(arg.get("actor"), str) and isinstance(arg.get("role"), str):
+                actor, role = arg["actor"], arg["role"]
+            elif "channel" in arg or kind in ("withdrawal", "correction", "supplement"):
+                # Handed in by the applicant (online, by mail) with no staff in between.
+                actor, role = str(arg.get("channel") or "applicant"), "applicant"
+        details = []
+        if isinstance(arg, Mapping):
+            if isinstance(arg.get("days"), int):
+                details.append(f"{arg['days']} working days")
+            materials = arg.get("materials")
+            if isinstance(materials, list) and all(isinstance(m, str) for m in materials):
+                details.append("materials: " + ", ".join(materials))
+        department = _pick(staff, ("department",))
+        if department:
+            details.append(f"department {department}")
         undecodable = _pick(arg, ("undecodable",))
         return self.row(
             event,
             kind,
             action,
-            actor=str(staff.get("staff_id") or "unknown"),
-            role=str(staff.get("role") or "unknown"),
+            actor=str(actor or "unknown"),
+            role=str(role or "unknown"),
             reason=reason,
-            detail=undecodable or _pick(staff, ("department",)),
+            detail=undecodable or "; ".join(details) or None,
         )
 
     # -- system steps: activities ------------------------------------------------------
@@ -683,6 +718,10 @@ class _TrailReader:
             )
 
     def _extensions(self, event: HistoryEvent, record: Mapping[str, Any]) -> None:
+        """Extensions recorded on the legal clock; only when no extension update said so
+        already (a clock extended by other means still shows)."""
+        if self.extension_updates:
+            return
         limit = str(record.get("limit"))
         extensions = record.get("extensions") or []
         seen = self.ctx.extensions_seen.get(limit, 0)
@@ -719,20 +758,24 @@ class _TrailReader:
             )
 
 
-_STATUS_KINDS = frozenset(
-    {"accepted", "refused", "status", "completed", "rejected", "revocation", "withdrawal"}
-)
+_STATUS_KINDS = frozenset({"accepted", "refused", "status", "completed", "rejected", "stopped"})
 _ROLES = frozenset(
     {"applicant", "window_clerk", "reviewer", "inspector", "supervisor", "auditor", "operator"}
 )
 
 
-def _status_kind(status: str) -> str:
-    if status in ("in_progress", "accepted") or status.startswith("accepted"):
-        return "accepted"
-    if status in ("completed", "rejected"):
-        return status
-    return _kind_of(status, "status")
+def _status_kind(status: str, *, accepted_before: bool) -> str:
+    """The trail kind of an application status; statuses that only echo a decision recorded
+    elsewhere (withdrawn, cancelled: the update row) stay plain status rows."""
+    if status in _OPEN_AFTER_ACCEPTANCE:
+        return "status" if accepted_before else "accepted"
+    if status in ("refused", "completed", "rejected", "stopped", "revoked"):
+        return "revocation" if status == "revoked" else status
+    return "status"
+
+
+# The first of these statuses is the acceptance (with deficiency, or outright).
+_OPEN_AFTER_ACCEPTANCE = frozenset({"in_progress", "awaiting_supplement", "accepted"})
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -749,8 +792,15 @@ async def _trail_of(
 ) -> DecisionTrail:
     rows: list[TrailRow] = []
     application_id: str | None = None
+    # Signals the application's own workflows send each other (parent <-> child).
+    internal = frozenset(
+        e.signal_external_workflow_execution_initiated_event_attributes.signal_name
+        for h in histories
+        for e in h.events
+        if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
+    )
     for history in histories:
-        reader = _TrailReader(history, converter)
+        reader = _TrailReader(history, converter, internal)
         rows += await reader.read()
         application_id = application_id or reader.ctx.application_id
     order = {h.workflow_id: i for i, h in enumerate(histories)}
