@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
 
 from domain.bundle import (
     BUNDLE_FORM_CODE,
     Acceptance,
     Measure,
+    MergedField,
     as_bundle,
     assess_submission,
     bundle_steps,
@@ -29,6 +31,7 @@ from domain.catalog import (
     BundleMember,
     Catalog,
     CatalogError,
+    FieldType,
     MaterialSource,
     load_seed_catalog,
     validate_catalog,
@@ -205,6 +208,56 @@ def test_assess_conditional_material_does_not_block() -> None:
 
 
 # --------------------------------------------------------------------------- the seed
+
+
+def _sample(field: MergedField, data: st.DataObject) -> Any:
+    if field.type is FieldType.ENUM:
+        return data.draw(st.sampled_from(list(field.options or ())))
+    if field.type is FieldType.INTEGER:
+        return data.draw(st.integers(0, 10_000))
+    if field.type is FieldType.NUMBER:
+        return data.draw(st.floats(0, 1e6, allow_nan=False))
+    if field.type is FieldType.BOOLEAN:
+        return data.draw(st.booleans())
+    if field.type is FieldType.DATE:
+        return data.draw(st.dates()).isoformat()
+    if field.pattern:
+        return data.draw(st.from_regex(field.pattern, fullmatch=True))
+    return data.draw(st.text(min_size=1, max_size=min(field.max_length or 20, 20)))
+
+
+def _nest(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        node = out
+        *groups, leaf = key.split(".")
+        for g in groups:
+            node = node.setdefault(g, {})
+        node[leaf] = value
+    return out
+
+
+SEED_TARGETS = sorted(load_seed_catalog().bundles) + sorted(load_seed_catalog().items)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(SEED_TARGETS), st.data())
+def test_prop_one_form_schema_accepts_a_filled_form_and_refuses_gaps(
+    target: str, data: st.DataObject
+) -> None:
+    seed = load_seed_catalog()
+    form = one_form(seed, as_bundle(seed, target))
+    schema = form.json_schema()
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    filled = _nest({f.key: _sample(f, data) for f in form.fields})
+    assert list(validator.iter_errors(filled)) == []
+    required = [f for f in form.fields if f.required]
+    if required:
+        gone = data.draw(st.sampled_from(required))
+        partial = _nest({f.key: _sample(f, data) for f in form.fields if f is not gone})
+        assert list(validator.iter_errors(partial)) != []
+    assert list(validator.iter_errors({**filled, "unknown": 1})) != []
 
 
 def test_seed_transport_company_materials() -> None:
