@@ -353,6 +353,10 @@ class Catalog(_Frozen):
         except KeyError:
             raise UnknownCodeError("hall", code, self.version) from None
 
+    def bundles_with(self, item_code: str) -> list[Bundle]:
+        """The bundles an item is part of (catalog order)."""
+        return [b for b in self.bundles.values() if item_code in b.item_codes]
+
     def bundle_items(self, code: str) -> list[Item]:
         """The bundle's items in DAG order: every item after the ones it depends on."""
         return [self.item(c) for c in self.bundle(code).order()]

@@ -181,6 +181,7 @@ class ServiceGuide(_Frozen):
     form: tuple[MergedField, ...]
     halls: tuple[GuideHall, ...]  # nearest first when a point was given
     reductions: BundleReductions | None = None  # bundles only
+    part_of: tuple[tuple[str, str], ...] = ()  # items only: (code, name) of bundles with it
     notes: tuple[str, ...] = ()
 
     def form_schema(self) -> dict[str, Any]:
@@ -262,6 +263,7 @@ def build_guide(
         form=form.fields,
         halls=guide_halls,
         reductions=None if single else reductions(catalog, bundle),
+        part_of=tuple((b.code, b.name) for b in catalog.bundles_with(code)) if single else (),
         notes=tuple(notes),
     )
 
@@ -322,6 +324,9 @@ def render_guide(guide: ServiceGuide) -> str:
         lines.append("")
         lines.append("说明:")
         lines.extend(f"  - {n}" for n in guide.notes)
+    if guide.part_of:
+        lines.append("")
+        lines.append("也可作为“一件事”联办: " + "、".join(f"{n} [{c}]" for c, n in guide.part_of))
     if guide.reductions is not None:
         lines.append("")
         lines.append("与逐项办理相比:")

@@ -53,6 +53,14 @@ def test_bundle_guide_convenience_store() -> None:
     assert ServiceGuide.model_validate_json(g.model_dump_json()) == g
 
 
+def test_item_guide_names_the_bundles_it_is_part_of() -> None:
+    g = build_guide(SEED, "tobacco-retail-license")
+    assert g.part_of == (("open-convenience-store", "开办便利店"), ("open-supermarket", "开办超市"))
+    assert "也可作为“一件事”联办: 开办便利店 [open-convenience-store]、开办超市" in render_guide(g)
+    assert build_guide(SEED, "open-supermarket").part_of == ()
+    assert build_guide(SEED, "nurse-practice-registration").part_of == ()
+
+
 def test_item_guide_nurse_registration() -> None:
     g = build_guide(SEED, "nurse-practice-registration")
     assert g.kind == "item" and g.reductions is None
