@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from click.testing import Result
 from typer.testing import CliRunner
 
 from domain.catalog import load_seed_catalog, seed_catalog_text
@@ -23,7 +24,7 @@ def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
-def run(*args: str, ok: bool = True) -> typer.testing.Result:  # type: ignore[name-defined]
+def run(*args: str, ok: bool = True) -> Result:
     result = runner.invoke(app, list(args))
     if ok:
         assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
