@@ -488,6 +488,7 @@ class _TrailReader:
         self.converter = converter
         self.internal_signals = internal_signals
         self.extension_updates = False
+        self.last_status: str | None = None
         self.rows: list[TrailRow] = []
         self.ctx = _Context(workflow_id=history.workflow_id, workflow_type="")
         self.scheduled: dict[int, tuple[str, Any]] = {}  # activity event id -> (type, input)
@@ -540,6 +541,16 @@ class _TrailReader:
             ctx.channel = arg.get("channel")
         typed = decode_typed_search_attributes(attrs.search_attributes)
         ctx.catalog_version = ctx.catalog_version or typed.get(sa.CATALOG_VERSION)
+        if isinstance(arg, Mapping) and arg.get("path") == "commitment":
+            # 告知承诺: the item is approved on the applicant's signed commitment, no review.
+            self.row(
+                event,
+                "commitment",
+                "approved on commitment",
+                actor="system",
+                role="system",
+                detail="applicant signed the commitment; credit standing allows it",
+            )
 
     async def on_workflow_execution_completed_event_attributes(
         self, event: HistoryEvent, attrs: Any
@@ -554,16 +565,18 @@ class _TrailReader:
             missing = "缺少材料: " + "、".join(
                 str(m.get("name") or m.get("code")) for m in notice["missing"]
             )
-        # The outcome explains the last status change (refused, rejected, ...).
-        status_rows = [r for r in self.rows if r.event_id and r.kind in _STATUS_KINDS]
-        if status_rows and (reason or missing):
-            last = status_rows[-1]
-            last.reason = last.reason or reason or missing
-            if missing and last.detail is None:
-                last.detail = missing
-        if self.ctx.workflow_type and "item" in self.ctx.workflow_type.lower() and reason:
-            # Item outcomes carry the reviewer's reason, already on the decision row.
+        # The outcome explains the last status change (refused, rejected, stopped, ...); a
+        # missing-materials notice explains only a refusal (after a deficiency acceptance
+        # the notice lists what was deferred, not why the application ended).
+        status_rows = [r for r in self.rows if r.kind in _STATUS_KINDS]
+        if not status_rows:
             return
+        last = status_rows[-1]
+        if last.kind == "refused" and missing:
+            last.detail = last.detail or missing
+            last.reason = last.reason or reason or missing
+        elif reason and last.kind != "completed":
+            last.reason = last.reason or reason
 
     async def on_workflow_execution_terminated_event_attributes(
         self, event: HistoryEvent, attrs: Any
@@ -606,11 +619,16 @@ class _TrailReader:
             if kind in ("accepted", "refused"):
                 if clerk:
                     actor, role = str(clerk.get("staff_id")), str(clerk.get("role"))
-                else:
+                else:  # no clerk in between: handed in online or by mail
                     actor = self.ctx.channel or "system"
-            previous = [r for r in self.rows if r.kind in _STATUS_KINDS]
-            if not previous or previous[-1].action != status:
-                self.row(event, kind, status, actor=actor, role=role, item_code=None)
+                    role = "applicant" if actor in ("online", "mail") else "system"
+            if status != self.last_status:
+                self.last_status = status
+                action = status
+                if kind == "accepted":
+                    deficient = status == "awaiting_supplement"
+                    action = "accepted with deficiency" if deficient else "accepted"
+                self.row(event, kind, action, actor=actor, role=role, item_code=None)
         if typed.get(sa.ESCALATED) and not any(r.kind == "escalation" for r in self.rows):
             self.row(event, "escalation", "escalated (search attribute)")
 
@@ -691,31 +709,37 @@ class _TrailReader:
         activity_type = attrs.activity_type.name
         [arg, *_] = await _decode(self.converter, attrs.input) or [None]
         self.scheduled[event.event_id] = (activity_type, arg)
-        if activity_type == "supervision.open_case" and isinstance(arg, Mapping):
-            stage, level = arg.get("stage"), arg.get("level")
-            self.row(
-                event,
-                "escalation",
-                f"escalation stage {stage} to {level}",
-                at=_parse_time(arg.get("escalated_at")) or _when(event),
-                reason=f"{arg.get('limit')} limit overdue (due {arg.get('due_at')})",
-                detail=str(arg.get("department") or "") or None,
-            )
+        if not isinstance(arg, Mapping):
             return
-        if activity_type == "clock.compute_schedule" and isinstance(arg, Mapping):
+        if activity_type == "supervision.open_case":
+            self._escalation(event, arg)
+        elif activity_type == "clock.compute_schedule":
             self._extensions(event, arg)
-            return
-        kind = _kind_of(activity_type, "")
-        if kind in ("revocation", "inspection", "supplement", "credit"):
-            staff = _find_staff(arg) or {}
+        elif activity_type == "revoke_license":
+            self.row(event, "revocation", "license revoked", reason=_pick(arg, _REASON_KEYS))
+        elif activity_type == "record_credit":
             self.row(
                 event,
-                kind,
-                activity_type,
-                actor=str(staff.get("staff_id") or "system"),
-                role=str(staff.get("role") or "system"),
-                reason=_pick(arg, _REASON_KEYS),
+                "credit",
+                f"credit record: {arg.get('kind')}",
+                reason=_pick(arg, ("detail", "reason")),
             )
+
+    def _escalation(self, event: HistoryEvent, arg: Mapping[str, Any]) -> None:
+        stage, level, limit = arg.get("stage"), arg.get("level"), arg.get("limit")
+        overdue = arg.get("due_at") != arg.get("escalated_at") or arg.get("total_days")
+        self.row(
+            event,
+            "escalation",
+            f"escalation stage {stage} to {level}",
+            at=_parse_time(arg.get("escalated_at")) or _when(event),
+            reason=(
+                f"{limit} limit overdue (due {arg.get('due_at')})"
+                if overdue
+                else f"{limit}: handed to supervision"
+            ),
+            detail=str(arg.get("department") or "") or None,
+        )
 
     def _extensions(self, event: HistoryEvent, record: Mapping[str, Any]) -> None:
         """Extensions recorded on the legal clock; only when no extension update said so

@@ -17,7 +17,7 @@ from onething.metrics import parse_bind, telemetry_runtime
 from starter.client import OnethingClient
 from tests.conftest import running_worker
 from tests.histories.record import fresh_store
-from tests.histories.scenarios import refused
+from tests.histories.scenarios import Run, refused
 
 
 def free_port() -> int:
@@ -45,9 +45,8 @@ async def test_worker_metrics_are_served_for_prometheus(
     )
     async with running_worker(client, sqlite_store) as task_queue:
         # A refusal runs to completion without a person: one activity, then done.
-        await refused(
-            OnethingClient(client, task_queue, catalog), catalog, f"M{uuid.uuid4().hex[:10]}"
-        )
+        onething = OnethingClient(client, task_queue, catalog)
+        await refused(Run(onething, catalog, f"M{uuid.uuid4().hex[:10]}", ts_env))
         async with httpx.AsyncClient() as http:
             response = await http.get(f"http://{bind}/metrics", timeout=5)
 

@@ -33,7 +33,7 @@ from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
 from starter.audit import export_histories
 from starter.client import OnethingClient
-from tests.histories.scenarios import SCENARIOS, Scenario
+from tests.histories.scenarios import SCENARIOS, Run, Scenario
 
 HERE = Path(__file__).resolve().parent
 KEYRING = HERE / "test-keyring.json"
@@ -88,7 +88,7 @@ async def _record_one(
 
     async with running_worker(env.client, engine) as task_queue:
         client = OnethingClient(env.client, task_queue, catalog)
-        expected = await scenario.run(client, catalog, scenario.application_id)
+        expected = await scenario.run(Run(client, catalog, scenario.application_id, env))
     target = out / scenario.name
     if target.exists():
         shutil.rmtree(target)

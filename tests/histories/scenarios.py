@@ -1,27 +1,48 @@
 """Lifecycle scenarios whose histories are recorded under tests/histories/<name>/.
 
-Each scenario drives a real worker through the typed client and returns the decision
-trail it expects: what it did, by whom, in what role. `record.py` stores that beside the
-histories; tests compare it with what `starter.audit.decision_trail` reads back.
+Each scenario drives a real worker through the typed client (on the time-skipping server,
+so limits of weeks pass in a moment) and returns the decision trail it expects: what it
+did, by whom, in what role, per workflow. `record.py` stores that beside the histories;
+tests compare it with what `starter.audit.decision_trail` reads back.
 
-To add a scenario: write an async function (client, catalog) -> list[Expect], add it to
-SCENARIOS with a fixed application ID, and rerun `python -m tests.histories.record`.
+To add a scenario: write an async function (Run) -> list[Expect], add it to SCENARIOS with
+a fixed application ID, and rerun `python -m tests.histories.record NAME`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import BaseModel
+from temporalio.testing import WorkflowEnvironment
 
-from domain.application import ItemStatus, ReviewDecision, ReviewVerdict, Submission
+from domain.application import (
+    Cancellation,
+    Channel,
+    Correction,
+    InspectionReport,
+    InspectionResult,
+    ItemStatus,
+    LimitExtension,
+    ReviewDecision,
+    ReviewVerdict,
+    Submission,
+    Supplement,
+    Withdrawal,
+)
+from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog
-from domain.people import Role, Staff
+from domain.people import Applicant, Role, Staff, resident_id_check_digit
 from onething.demo import DEMO_ITEM, demo_submission
 from starter.audit import DecisionTrail
 from starter.client import ClientError, Conflict, OnethingClient
+from workflows.item import ItemState
+
+DAY = timedelta(days=1)
 
 # Only these kinds are compared: status rows the lead may add for bookkeeping are not
 # decisions, but every one of these is.
@@ -39,6 +60,11 @@ DECISION_KINDS = frozenset(
         "completed",
         "rejected",
         "commitment",
+        "stopped",
+        "credit",
+        "correction",
+        "withdrawal",
+        "cancellation",
     }
 )
 
@@ -53,6 +79,12 @@ class Expect(BaseModel):
     reason: str | None = None
 
 
+# Reasons are compared where a person or a rule gave them.
+REASON_KINDS = frozenset(
+    {"decision", "refused", "rejected", "inspection", "extension", "withdrawal", "cancellation"}
+)
+
+
 def observed(trail: DecisionTrail) -> list[Expect]:
     """The trail as a scenario states it: decision rows only, in order."""
     return [
@@ -61,11 +93,20 @@ def observed(trail: DecisionTrail) -> list[Expect]:
             actor=r.actor,
             role=r.role,
             item_code=r.item_code,
-            reason=r.reason if r.kind in ("decision", "refused", "rejected") else None,
+            reason=r.reason if r.kind in REASON_KINDS else None,
         )
         for r in trail.rows
         if r.kind in DECISION_KINDS
     ]
+
+
+def per_workflow(rows: list[Expect]) -> dict[str | None, list[Expect]]:
+    """Rows per item (None: the application); items of a bundle run in parallel, so only
+    the order within one workflow is fixed."""
+    grouped: dict[str | None, list[Expect]] = {}
+    for row in rows:
+        grouped.setdefault(row.item_code, []).append(row)
+    return grouped
 
 
 def reviewer(catalog: Catalog, department: str | None = None) -> Staff:
@@ -95,48 +136,144 @@ async def wait_for_review(client: OnethingClient, application_id: str, item_code
 # -- scenarios ------------------------------------------------------------------------------
 
 
-async def approved(client: OnethingClient, catalog: Catalog, application_id: str) -> list[Expect]:
-    """Accepted at the window, approved by the reviewer, license issued."""
-    await client.submit(at_window(demo_submission(catalog, application_id)))
-    await wait_for_review(client, application_id, DEMO_ITEM)
-    await client.decide(
-        application_id,
-        DEMO_ITEM,
-        ReviewDecision(reviewer=reviewer(catalog), verdict=ReviewVerdict.APPROVE),
+@dataclass(frozen=True)
+class Run:
+    client: OnethingClient
+    catalog: Catalog
+    application_id: str
+    env: WorkflowEnvironment
+
+
+def applicant_for(application_id: str) -> Applicant:
+    """A made-up applicant per scenario: credit records of one never bar another."""
+    first17 = f"42068419900101{zlib.crc32(application_id.encode()) % 1000:03d}"
+    return Applicant(
+        name="测试", id_number=first17 + resident_id_check_digit(first17), phone="13900000001"
     )
-    await client.result(application_id)
+
+
+def lifecycle_submission(
+    run: Run,
+    target: str,
+    *,
+    leave_out: tuple[str, ...] = (),
+    commitment: bool = False,
+    pledge: bool = False,
+) -> Submission:
+    """The one set of materials for `target`, less `leave_out`, handed in at the window."""
+    materials = one_set_of_materials(run.catalog, as_bundle(run.catalog, target))
+    target_field = "bundle_code" if target in run.catalog.bundles else "item_code"
+    return Submission.model_validate(
+        {
+            "application_id": run.application_id,
+            target_field: target,
+            "applicant": applicant_for(run.application_id),
+            "materials": [
+                m.code for m in materials.to_bring if not m.condition and m.code not in leave_out
+            ],
+            "commitment_signed": commitment,
+            "deficiency_pledge_signed": pledge,
+            "accepted_by": CLERK,
+        }
+    )
+
+
+def staff(role: Role, department: str) -> Staff:
+    return Staff(staff_id=f"{role.value}-{department}", role=role, department=department)
+
+
+async def item_in(run: Run, item_code: str, *statuses: ItemStatus) -> ItemState:
+    for _ in range(400):
+        try:
+            state = await run.client.item_state(run.application_id, item_code)
+        except ClientError:
+            state = None
+        if state is not None and state.status in statuses and state.open_task is not None:
+            return state
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{run.application_id}/{item_code} never reached {statuses}")
+
+
+async def approve(run: Run, item_code: str) -> Expect:
+    await item_in(run, item_code, ItemStatus.UNDER_REVIEW)
+    reviewer = staff(Role.REVIEWER, run.catalog.item(item_code).department)
+    await run.client.decide(
+        run.application_id,
+        item_code,
+        ReviewDecision(reviewer=reviewer, verdict=ReviewVerdict.APPROVE),
+    )
+    return Expect(kind="decision", actor=reviewer.staff_id, role="reviewer", item_code=item_code)
+
+
+async def inspect(
+    run: Run, item_code: str, result: InspectionResult, findings: str | None = None
+) -> Expect:
+    await item_in(run, item_code, ItemStatus.INSPECTING, ItemStatus.RECTIFYING)
+    inspector = staff(Role.INSPECTOR, run.catalog.item(item_code).department)
+    await run.client.inspect(
+        run.application_id,
+        item_code,
+        InspectionReport(inspector=inspector, result=result, findings=findings),
+    )
+    return Expect(
+        kind="inspection",
+        actor=inspector.staff_id,
+        role="inspector",
+        item_code=item_code,
+        reason=findings,
+    )
+
+
+ACCEPTED = Expect(kind="accepted", actor=CLERK.staff_id, role="window_clerk")
+
+
+def license_of(item_code: str) -> Expect:
+    return Expect(kind="license", item_code=item_code)
+
+
+async def approved(run: Run) -> list[Expect]:
+    """Accepted at the window, approved by the reviewer, license issued."""
+    await run.client.submit(at_window(demo_submission(run.catalog, run.application_id)))
+    await wait_for_review(run.client, run.application_id, DEMO_ITEM)
+    await run.client.decide(
+        run.application_id,
+        DEMO_ITEM,
+        ReviewDecision(reviewer=reviewer(run.catalog), verdict=ReviewVerdict.APPROVE),
+    )
+    await run.client.result(run.application_id)
     return [
-        Expect(kind="accepted", actor=CLERK.staff_id, role="window_clerk"),
+        ACCEPTED,
         Expect(kind="decision", actor="rev-007", role="reviewer", item_code=DEMO_ITEM),
-        Expect(kind="license", item_code=DEMO_ITEM),
+        license_of(DEMO_ITEM),
         Expect(kind="completed"),
     ]
 
 
-async def refused(client: OnethingClient, catalog: Catalog, application_id: str) -> list[Expect]:
+async def refused(run: Run) -> list[Expect]:
     """Core materials missing: refused with one notice listing them all."""
-    full = at_window(demo_submission(catalog, application_id))
-    core = {m.code for m in catalog.item(DEMO_ITEM).materials if m.core and m.asked_for}
-    await client.submit(
+    full = at_window(demo_submission(run.catalog, run.application_id))
+    core = {m.code for m in run.catalog.item(DEMO_ITEM).materials if m.core and m.asked_for}
+    await run.client.submit(
         full.model_copy(update={"materials": [c for c in full.materials if c not in core]})
     )
-    outcome = await client.result(application_id)
+    outcome = await run.client.result(run.application_id)
     return [
         Expect(kind="refused", actor=CLERK.staff_id, role="window_clerk", reason=outcome.reason),
     ]
 
 
-async def rejected(client: OnethingClient, catalog: Catalog, application_id: str) -> list[Expect]:
+async def rejected(run: Run) -> list[Expect]:
     """A wrong-department decision is refused by the validator (not in history); then a
     rejection with its reason."""
-    await client.submit(at_window(demo_submission(catalog, application_id)))
-    await wait_for_review(client, application_id, DEMO_ITEM)
+    client, app = run.client, run.application_id
+    await client.submit(at_window(demo_submission(run.catalog, app)))
+    await wait_for_review(client, app, DEMO_ITEM)
     try:
         await client.decide(
-            application_id,
+            app,
             DEMO_ITEM,
             ReviewDecision(
-                reviewer=reviewer(catalog, department="tax"), verdict=ReviewVerdict.APPROVE
+                reviewer=reviewer(run.catalog, department="tax"), verdict=ReviewVerdict.APPROVE
             ),
         )
     except Conflict:
@@ -145,13 +282,13 @@ async def rejected(client: OnethingClient, catalog: Catalog, application_id: str
         raise AssertionError("a wrong-department decision was accepted")
     reason = "执业证书已过期"
     await client.decide(
-        application_id,
+        app,
         DEMO_ITEM,
-        ReviewDecision(reviewer=reviewer(catalog), verdict=ReviewVerdict.REJECT, reason=reason),
+        ReviewDecision(reviewer=reviewer(run.catalog), verdict=ReviewVerdict.REJECT, reason=reason),
     )
-    await client.result(application_id)
+    await client.result(app)
     return [
-        Expect(kind="accepted", actor=CLERK.staff_id, role="window_clerk"),
+        ACCEPTED,
         Expect(
             kind="decision", actor="rev-007", role="reviewer", item_code=DEMO_ITEM, reason=reason
         ),
@@ -159,7 +296,207 @@ async def rejected(client: OnethingClient, catalog: Catalog, application_id: str
     ]
 
 
-ScenarioRun = Callable[[OnethingClient, Catalog, str], Awaitable[list[Expect]]]
+async def commitment_inspected(run: Run) -> list[Expect]:
+    """开办便利店 on commitment: the food license approved on the applicant's commitment and
+    issued at once, the others reviewed; inspections after issuance pass; completed."""
+    await run.client.submit(lifecycle_submission(run, "open-convenience-store", commitment=True))
+    business = await approve(run, "business-license-individual")
+    tobacco = await approve(run, "tobacco-retail-license")
+    tobacco_inspected = await inspect(run, "tobacco-retail-license", InspectionResult.PASSED)
+    await item_in(run, "food-business-license", ItemStatus.INSPECTING)
+    await run.env.sleep(10 * DAY)  # the inspector comes within the limit
+    food_inspected = await inspect(run, "food-business-license", InspectionResult.PASSED)
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        business,
+        license_of("business-license-individual"),
+        tobacco,
+        tobacco_inspected,  # the tobacco rule inspects before issuance
+        license_of("tobacco-retail-license"),
+        Expect(kind="commitment", item_code="food-business-license"),
+        license_of("food-business-license"),
+        food_inspected,
+        Expect(kind="completed"),
+    ]
+
+
+async def deficiency_supplemented(run: Run) -> list[Expect]:
+    """容缺受理: accepted without the equipment layout; approved; the layout arrives by mail
+    two days later; issued, inspected, completed."""
+    code = "food-business-license"
+    await run.client.submit(
+        lifecycle_submission(run, code, leave_out=("equipment-layout",), pledge=True)
+    )
+    decision = await approve(run, code)
+    await run.env.sleep(2 * DAY)
+    await run.client.supplement(
+        run.application_id, Supplement(materials=["equipment-layout"], channel=Channel.MAIL)
+    )
+    inspected = await inspect(run, code, InspectionResult.PASSED)
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        decision,
+        Expect(kind="supplement", actor="mail", role="applicant"),
+        license_of(code),
+        inspected,
+        Expect(kind="completed"),
+    ]
+
+
+async def deficiency_lapsed(run: Run) -> list[Expect]:
+    """Issued first on commitment with a material deferred; the supplement deadline passes:
+    escalation, the application stops, the license issued on trust is revoked, and a
+    broken-pledge credit record is written."""
+    item = run.catalog.item("public-venue-hygiene-license")
+    deferrable = next(m.code for m in item.materials if m.deferrable)
+    await run.client.submit(
+        lifecycle_submission(run, item.code, leave_out=(deferrable,), pledge=True, commitment=True)
+    )
+    await item_in(run, item.code, ItemStatus.INSPECTING)  # issued on trust
+    await run.env.sleep(20 * DAY)  # past the supplement deadline
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        Expect(kind="commitment", item_code=item.code),
+        license_of(item.code),
+        Expect(kind="escalation"),
+        Expect(kind="stopped"),
+        Expect(kind="credit"),
+        Expect(kind="revocation", item_code=item.code),
+    ]
+
+
+async def inspection_failed_twice(run: Run) -> list[Expect]:
+    """On commitment, the inspection fails, rectification is ordered, the re-inspection
+    fails: the license is revoked, a credit record written, supervision takes the case."""
+    code = "food-business-license"
+    await run.client.submit(lifecycle_submission(run, code, commitment=True))
+    first = await inspect(run, code, InspectionResult.FAILED, "冷藏设备不足")
+    await item_in(run, code, ItemStatus.RECTIFYING)
+    await run.env.sleep(7 * DAY)
+    second = await inspect(run, code, InspectionResult.FAILED, "仍未整改")
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        Expect(kind="commitment", item_code=code),
+        license_of(code),
+        first,
+        second,
+        Expect(kind="revocation", item_code=code),
+        Expect(kind="credit", item_code=code),
+        Expect(kind="escalation", item_code=code),
+        Expect(kind="completed"),
+    ]
+
+
+async def review_overdue(run: Run) -> list[Expect]:
+    """The review runs past its promised limit: escalated to the department's supervisor,
+    then to the supervision office; the work goes on and is approved."""
+    await run.client.submit(lifecycle_submission(run, DEMO_ITEM))
+    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
+    await run.env.sleep(20 * DAY)  # past due: stage 1
+    await run.env.sleep(10 * DAY)  # five more working days: stage 2
+    decision = await approve(run, DEMO_ITEM)
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        Expect(kind="escalation", item_code=DEMO_ITEM),
+        Expect(kind="escalation", item_code=DEMO_ITEM),
+        decision,
+        license_of(DEMO_ITEM),
+        Expect(kind="completed"),
+    ]
+
+
+async def correction_extended(run: Run) -> list[Expect]:
+    """The reviewer asks for a correction (the clock pauses), the applicant corrects online,
+    a supervisor extends the limit by ten working days, the reviewer approves."""
+    department = run.catalog.item(DEMO_ITEM).department
+    client, app = run.client, run.application_id
+    await client.submit(lifecycle_submission(run, DEMO_ITEM))
+    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
+    reviewer_ = staff(Role.REVIEWER, department)
+    await client.decide(
+        app,
+        DEMO_ITEM,
+        ReviewDecision(
+            reviewer=reviewer_, verdict=ReviewVerdict.REQUEST_CORRECTION, reason="体检报告超过6个月"
+        ),
+    )
+    await run.env.sleep(20 * DAY)  # the applicant's time does not count
+    await client.correct(
+        app, DEMO_ITEM, Correction(channel=Channel.ONLINE, note="已上传新体检报告")
+    )
+    supervisor = staff(Role.SUPERVISOR, department)
+    await client.extend(
+        app, DEMO_ITEM, LimitExtension(decided_by=supervisor, days=10, reason="需专家评审")
+    )
+    decision = await approve(run, DEMO_ITEM)
+    await client.result(app)
+    return [
+        ACCEPTED,
+        Expect(
+            kind="decision",
+            actor=reviewer_.staff_id,
+            role="reviewer",
+            item_code=DEMO_ITEM,
+            reason="体检报告超过6个月",
+        ),
+        Expect(kind="correction", actor="online", role="applicant", item_code=DEMO_ITEM),
+        Expect(
+            kind="extension",
+            actor=supervisor.staff_id,
+            role="supervisor",
+            item_code=DEMO_ITEM,
+            reason="需专家评审",
+        ),
+        decision,
+        license_of(DEMO_ITEM),
+        Expect(kind="completed"),
+    ]
+
+
+async def withdrawn(run: Run) -> list[Expect]:
+    """The applicant withdraws after the business license is issued: it stays valid, the
+    rest of the bundle stops."""
+    await run.client.submit(lifecycle_submission(run, "open-convenience-store"))
+    business = await approve(run, "business-license-individual")
+    await item_in(run, "food-business-license", ItemStatus.UNDER_REVIEW)
+    await run.client.withdraw(run.application_id, Withdrawal(reason="选址变更"))
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        business,
+        license_of("business-license-individual"),
+        Expect(kind="withdrawal", actor="applicant", role="applicant", reason="选址变更"),
+    ]
+
+
+async def cancelled(run: Run) -> list[Expect]:
+    """An operator cancels (a reviewer may not: refused, not in history)."""
+    await run.client.submit(lifecycle_submission(run, DEMO_ITEM))
+    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
+    try:
+        await run.client.cancel(
+            run.application_id,
+            Cancellation(operator=staff(Role.REVIEWER, "health"), reason="误提交"),
+        )
+    except Conflict:
+        pass
+    else:
+        raise AssertionError("a reviewer cancelled an application")
+    operator = staff(Role.OPERATOR, "ops")
+    await run.client.cancel(run.application_id, Cancellation(operator=operator, reason="误提交"))
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        Expect(kind="cancellation", actor=operator.staff_id, role="operator", reason="误提交"),
+    ]
+
+
+ScenarioRun = Callable[[Run], Awaitable[list[Expect]]]
 
 
 @dataclass(frozen=True)
@@ -173,4 +510,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("approved", "rec-approved", approved),
     Scenario("refused", "rec-refused", refused),
     Scenario("rejected", "rec-rejected", rejected),
+    Scenario("commitment_inspected", "rec-commitment_inspected", commitment_inspected),
+    Scenario("deficiency_supplemented", "rec-deficiency_supplemented", deficiency_supplemented),
+    Scenario("deficiency_lapsed", "rec-deficiency_lapsed", deficiency_lapsed),
+    Scenario("inspection_failed_twice", "rec-inspection_failed_twice", inspection_failed_twice),
+    Scenario("review_overdue", "rec-review_overdue", review_overdue),
+    Scenario("correction_extended", "rec-correction_extended", correction_extended),
+    Scenario("withdrawn", "rec-withdrawn", withdrawn),
+    Scenario("cancelled", "rec-cancelled", cancelled),
 )
