@@ -145,7 +145,19 @@ class CalendarOverrides(BaseModel):
             for day in sorted(data.workdays):
                 if day.weekday() < 5 and day not in data.holidays:
                     found.append(f"{year}: make-up workday {day} is a weekday, already a workday")
+            for day in _fixed_statutory_days(year):
+                off = day in data.holidays or day.weekday() >= 5
+                if not off or day in data.workdays:
+                    found.append(f"{year}: statutory holiday {day} is not a day off")
         return found
+
+
+def _fixed_statutory_days(year: int) -> list[date]:
+    """The statutory days off that never move: 元旦, 劳动节 (two days from 2025), 国庆节."""
+    days = [date(year, 1, 1), date(year, 5, 1), *(date(year, 10, d) for d in (1, 2, 3))]
+    if year >= 2025:
+        days.append(date(year, 5, 2))
+    return sorted(days)
 
 
 def parse_overrides(text: str) -> CalendarOverrides:

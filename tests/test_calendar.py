@@ -108,7 +108,11 @@ def test_override_year_replaces_provisional() -> None:
         years={
             2027: YearOverride(
                 source="test notice",
-                holidays={date(2027, 1, 1): "New Year's Day", date(2027, 2, 11): "Spring Festival"},
+                holidays={
+                    date(2027, 1, 1): "New Year's Day",
+                    date(2027, 2, 11): "Spring Festival",
+                    date(2027, 10, 1): "National Day",
+                },
                 workdays={date(2027, 2, 20): "Spring Festival"},
             )
         }
@@ -125,8 +129,8 @@ def test_override_year_replaces_provisional() -> None:
 def test_override_file_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "o.json"
     path.write_text(
-        '{"years": {"2027": {"source": "n", "holidays": {"2027-10-01": "National Day"},'
-        ' "workdays": {"2027-10-09": "National Day"}}}}',
+        '{"years": {"2027": {"source": "n", "holidays": {"2027-10-01": "National Day",'
+        ' "2027-01-01": "New Year\'s Day"}, "workdays": {"2027-10-09": "National Day"}}}}',
         encoding="utf-8",
     )
     cal = WorkingCalendar.from_file(path)
@@ -134,6 +138,27 @@ def test_override_file_round_trip(tmp_path: Path) -> None:
     assert not cal.is_working_day(date(2027, 10, 1))
     with pytest.raises(CalendarError, match="does not exist"):
         load_overrides(tmp_path / "missing.json")  # named explicitly: a typo must not pass
+
+
+def test_an_announced_year_must_give_the_fixed_statutory_days_off() -> None:
+    with pytest.raises(CalendarError, match="statutory holiday 2027-10-01 is not a day off"):
+        parse_overrides('{"years": {"2027": {"holidays": {"2027-01-01": "New Year"}}}}')
+    with pytest.raises(CalendarError, match="statutory holiday 2026-05-01 is not a day off"):
+        parse_overrides(
+            '{"years": {"2026": {"holidays": {"2026-01-01": "x", "2026-10-01": "x",'
+            ' "2026-10-02": "x"}}}}'
+        )
+
+
+def test_published_years_pass_the_override_checks() -> None:
+    from chinese_calendar.constants import holidays, workdays
+
+    for year in range(2004, 2027):
+        data = YearOverride(
+            holidays={d: n for d, n in holidays.items() if d.year == year},
+            workdays={d: n for d, n in workdays.items() if d.year == year},
+        )
+        assert CalendarOverrides(years={year: data}).problems() == [], year
 
 
 def test_shipped_override_file_is_consistent() -> None:

@@ -56,7 +56,11 @@ def test_override_file_makes_a_year_published(tmp_path: Path) -> None:
                 "years": {
                     "2027": {
                         "source": "test notice",
-                        "holidays": {"2027-02-01": "Spring Festival"},
+                        "holidays": {
+                            "2027-01-01": "New Year's Day",
+                            "2027-02-01": "Spring Festival",
+                            "2027-10-01": "National Day",
+                        },
                         "workdays": {"2027-02-06": "Spring Festival"},
                     }
                 }

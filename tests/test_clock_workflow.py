@@ -64,6 +64,15 @@ def local(instant: datetime) -> date:
     return instant.astimezone(SH).date()
 
 
+def announce(year: int) -> dict[str, dict[str, str]]:
+    """An override entry for `year` that says what the calendar says now (a valid start)."""
+    report = CAL.check_year(year)
+    return {
+        "holidays": {d.isoformat(): "as before" for d in report.holidays},
+        "workdays": {d.isoformat(): "as before" for d in report.makeup_workdays},
+    }
+
+
 def near(a: datetime | None, b: datetime) -> bool:
     return a is not None and abs(a - b) <= timedelta(seconds=2)
 
@@ -297,14 +306,11 @@ async def test_provisional_deadline_is_recomputed_when_the_year_is_announced(
     provisional_due = local(s.due_at)
     # The State Council announces every provisional year the clock touches (as the fixed rules
     # said), and next year adds a week off just before the provisional due day.
-    announced: dict[str, dict[str, object]] = {}
-    for y in s.provisional_years:
-        days = {d.isoformat(): "statutory" for d in CAL.check_year(y).holidays}
-        announced[str(y)] = {"source": "test notice", "holidays": days}
+    announced = {y: announce(y) for y in s.provisional_years}
     for i in range(7):
         day = provisional_due - timedelta(days=i)
         if day.weekday() < 5:
-            announced[str(year)]["holidays"][day.isoformat()] = "test holiday"  # type: ignore[index]
+            announced[year]["holidays"][day.isoformat()] = "test holiday"
     clock_queue[1].write_text(json.dumps({"years": announced}), encoding="utf-8")
     await clock_env.sleep(timedelta(days=8))  # past the weekly provisional refresh
     s = await snap(handle)
@@ -329,7 +335,8 @@ async def test_replay_ignores_a_new_override_file(
     announced: dict[int, dict[str, dict[str, str]]] = {}
     for d in days:
         if d.weekday() < 5:
-            announced.setdefault(d.year, {"holidays": {}})["holidays"][d.isoformat()] = "new"
+            year = announced.setdefault(d.year, announce(d.year))
+            year["holidays"][d.isoformat()] = "new"
     clock_queue[1].write_text(json.dumps({"years": announced}), encoding="utf-8")
     replayer = Replayer(
         workflows=[ClockTestWorkflow], data_converter=clock_env.client.data_converter
