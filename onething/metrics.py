@@ -13,11 +13,20 @@ it once at start-up and keep it for the life of the process.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-__all__ = ["ALERT_METRICS", "DEFAULT_BIND", "METRICS_BIND_ENV", "parse_bind", "telemetry_runtime"]
+__all__ = [
+    "ALERT_METRICS",
+    "DEFAULT_BIND",
+    "METRICS_BIND_ENV",
+    "metrics_bind",
+    "parse_bind",
+    "telemetry_runtime",
+]
 
 DEFAULT_BIND = "127.0.0.1:9464"
 METRICS_BIND_ENV = "ONETHING_METRICS_BIND"
@@ -43,6 +52,18 @@ def parse_bind(bind: str) -> str:
     ):
         raise ValueError(f"metrics bind address {bind!r} must be host:port, e.g. {DEFAULT_BIND}")
     return bind
+
+
+def metrics_bind(environ: Mapping[str, str] = os.environ, default: str | None = None) -> str | None:
+    """The bind address from `ONETHING_METRICS_BIND` (`off` or empty: no metrics), else
+    `default`. Raises ValueError with one line when the value is not host:port."""
+    value = environ.get(METRICS_BIND_ENV)
+    if value is None:
+        return default
+    value = value.strip()
+    if value.lower() in ("", "off", "none", "0"):
+        return None
+    return parse_bind(value)
 
 
 def telemetry_runtime(bind: str = DEFAULT_BIND) -> Runtime:

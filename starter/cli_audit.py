@@ -92,8 +92,8 @@ def export_cmd(
     except HistoryNotFound as exc:
         raise _fail(str(exc)) from None
     for line in lines:
-        console.print(line, highlight=False)
-    console.print(f"{len(lines)} histories written to {target}", highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
+    console.print(f"{len(lines)} histories written to {target}", highlight=False, soft_wrap=True)
 
 
 @app.command("replay")

@@ -13,7 +13,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from onething.metrics import parse_bind, telemetry_runtime
+from onething.metrics import (
+    DEFAULT_BIND,
+    METRICS_BIND_ENV,
+    metrics_bind,
+    parse_bind,
+    telemetry_runtime,
+)
 from starter.client import OnethingClient
 from tests.conftest import running_worker
 from tests.histories.record import fresh_store
@@ -70,6 +76,9 @@ async def test_worker_metrics_are_served_for_prometheus(
 
 def test_bind_address_is_checked() -> None:
     assert parse_bind("0.0.0.0:9464") == "0.0.0.0:9464"
+    assert metrics_bind({}, default=DEFAULT_BIND) == DEFAULT_BIND
+    assert metrics_bind({METRICS_BIND_ENV: "off"}, default=DEFAULT_BIND) is None
+    assert metrics_bind({METRICS_BIND_ENV: " 0.0.0.0:9500 "}) == "0.0.0.0:9500"
     for bad in ("9464", "localhost", "host:99999", "a b:1"):
         with pytest.raises(ValueError, match="host:port"):
             parse_bind(bad)
