@@ -260,13 +260,20 @@ class ReplayReport:
     workflow_id: str
     workflow_type: str
     divergence: str | None = None
+    # The payloads cannot be decoded (a key missing from the keyring): nothing was replayed.
+    undecodable: str | None = None
 
     @property
     def clean(self) -> bool:
-        return self.divergence is None
+        return self.divergence is None and self.undecodable is None
 
     def line(self) -> str:
-        verdict = CLEAN if self.clean else f"DIVERGES: {self.divergence}"
+        if self.undecodable:
+            verdict = f"CANNOT DECODE: {self.undecodable}"
+        elif self.divergence:
+            verdict = f"DIVERGES: {self.divergence}"
+        else:
+            verdict = CLEAN
         return f"{self.path} ({self.workflow_type} {self.workflow_id}): {verdict}"
 
 
@@ -301,6 +308,19 @@ def _event_name(event: HistoryEvent) -> str:
     return EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
 
 
+async def _undecodable(history: WorkflowHistory, converter: DataConverter) -> str | None:
+    """Why the start input cannot be decoded (wrong keys), or None: a replay with payloads
+    it cannot read would fail with no useful message."""
+    started = _started(history)
+    if not started.input.payloads or converter.payload_codec is None:
+        return None
+    try:
+        await converter.payload_codec.decode(list(started.input.payloads))
+    except Exception as exc:  # the codec says which key is missing
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 async def replay(
     paths: Path | Iterable[Path],
     data_converter: DataConverter,
@@ -323,6 +343,10 @@ async def replay(
     reports: list[ReplayReport] = []
     for path, history in load_histories(paths):
         workflow_type = _started(history).workflow_type.name
+        problem = await _undecodable(history, data_converter)
+        if problem:
+            reports.append(ReplayReport(path, history.workflow_id, workflow_type, None, problem))
+            continue
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         failure = result.replay_failure
         reports.append(

@@ -6,6 +6,7 @@ Mounted by the main CLI as `app.add_typer(cli_audit.app, name="audit")`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -49,8 +50,8 @@ def _converter() -> DataConverter:
 
     try:
         return data_converter(open_codec(load_settings()))
-    except (SettingsError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+    except (SettingsError, ValueError, OSError) as exc:
+        raise _fail(f"cannot load the payload keys: {exc}") from None
 
 
 async def _client() -> Client:
@@ -61,7 +62,7 @@ async def _client() -> Client:
     try:
         settings = load_settings()
         return await connect(settings, open_codec(settings))
-    except (SettingsError, ValueError) as exc:
+    except (SettingsError, ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
     except RuntimeError as exc:  # cannot reach Temporal
         raise _fail(f"cannot connect to Temporal: {exc}") from None
@@ -104,14 +105,20 @@ def replay_cmd(
 ) -> None:
     """Replay histories against today's workflow code; exit 1 if any diverges."""
     converter = _converter()
+    # The report carries each failure; the SDK's own traceback per failure is noise here.
+    sdk_log = logging.getLogger("temporalio")
+    level = sdk_log.level
+    sdk_log.setLevel(logging.CRITICAL)
     try:
         reports = asyncio.run(replay(paths, converter))
     except HistoryNotFound as exc:
         raise _fail(str(exc)) from None
+    finally:
+        sdk_log.setLevel(level)
     if not reports:
         raise _fail("no history files found")
     for report in reports:
-        mark = "[green]ok[/]" if report.clean else "[bold red]DIVERGES[/]"
+        mark = "[green]ok[/]" if report.clean else "[bold red]FAIL[/]"
         console.print(f"{mark} {report.line()}", highlight=False, soft_wrap=True)
     diverged = [r for r in reports if not r.clean]
     console.print(

@@ -7,6 +7,7 @@ such application can exist, re-record: `python -m tests.histories.record`).
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import typer
 from sqlalchemy import Engine
 from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
@@ -152,7 +154,10 @@ def test_cli_replays_trails_and_fails_on_divergence(
     monkeypatch.delenv("ONETHING_CODEC_KEYS", raising=False)
     runner = CliRunner()
 
-    ok = runner.invoke(audit_app, ["replay", str(HERE / "approved")])
+    # Mounted the way the main CLI mounts it: `onething audit ...`.
+    onething = typer.Typer()
+    onething.add_typer(audit_app, name="audit")
+    ok = runner.invoke(onething, ["audit", "replay", str(HERE / "approved")])
     assert ok.exit_code == 0, ok.output
     assert "2 of 2 histories replay cleanly" in ok.output
 
@@ -179,6 +184,12 @@ def test_cli_replays_trails_and_fails_on_divergence(
     assert bad.exit_code == 1, bad.output
     assert "DIVERGES" in bad.output and "open_case_file" in bad.output
     assert "1 of 2 histories replay cleanly" in bad.output
+
+    # Without the key the payloads were sealed with: said so, nothing replayed.
+    monkeypatch.setenv("ONETHING_CODEC_KEYS", f"other:{base64.b64encode(bytes(32)).decode()}")
+    wrong_key = runner.invoke(audit_app, ["replay", str(HERE / "refused")])
+    assert wrong_key.exit_code == 1
+    assert "CANNOT DECODE" in wrong_key.output and "'test-histories'" in wrong_key.output
 
     missing = runner.invoke(audit_app, ["replay", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "neither a history file nor a directory" in missing.output
