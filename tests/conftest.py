@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -18,7 +24,8 @@ from onething.codec import EncryptionCodec, Keyring
 from onething.devserver import executable
 from onething.temporal import data_converter, register_search_attributes
 from starter.client import OnethingClient
-from store.db import init_db, make_engine
+from store import migrate
+from store.db import make_engine
 from workflows import search_attributes as sa
 
 CODEC = EncryptionCodec(Keyring.generate("test-key"))
@@ -49,12 +56,68 @@ async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wor
     await env.shutdown()
 
 
-@pytest.fixture(scope="session")
-def store_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('store') / 'onething.db'}")
-    init_db(engine)
-    yield engine
-    engine.dispose()
+# The PostgreSQL on this machine (trust auth); each test session works in a schema of its own.
+POSTGRES_URL = os.environ.get(
+    "ONETHING_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_SCHEMA_PREFIX = "onething_test_"
+_STALE_AFTER_S = 6 * 3600
+
+
+def _postgres_admin() -> Engine | None:
+    engine = create_engine(POSTGRES_URL, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError:
+        engine.dispose()
+        return None
+    return engine
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards; yields a URL whose
+    search_path is that schema, so parallel and repeated runs never share a table.
+    Skips the test when PostgreSQL is not reachable."""
+    admin = _postgres_admin()
+    if admin is None:
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    now = int(time.time())
+    schema = f"{_SCHEMA_PREFIX}{now}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with admin.begin() as connection:
+        # Schemas of runs that died before their clean-up; old enough not to be running.
+        for (stale,) in connection.execute(
+            text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"),
+            {"p": _SCHEMA_PREFIX + "%"},
+        ):
+            born = stale.removeprefix(_SCHEMA_PREFIX).split("_", 1)[0]
+            if born.isdigit() and now - int(born) > _STALE_AFTER_S:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{stale}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def store_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """The store at the newest migration, once on SQLite and once on PostgreSQL."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'onething.db'}"
+        else:
+            url = stack.enter_context(postgres_schema())
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        migrate.upgrade(engine)
+        yield engine
 
 
 @pytest.fixture(scope="session")

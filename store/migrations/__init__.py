@@ -1,0 +1,1 @@
+"""Alembic migrations of the store: `store.migrate.upgrade` or `onething db upgrade` run them."""

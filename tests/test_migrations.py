@@ -1,0 +1,134 @@
+"""Store migrations: a fresh store, a store the old init_db made, concurrent start-ups,
+and the guard that models and migrations never drift apart — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+from sqlmodel import SQLModel
+
+from store import licenses, migrate
+from store.db import make_engine
+from tests.conftest import postgres_schema
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind, of this test alone."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture
+def empty_engine(empty_url: str) -> Iterator[Engine]:
+    engine = make_engine(empty_url)
+    yield engine
+    engine.dispose()
+
+
+def drift(engine: Engine) -> list[object]:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, migrate.table_metadata()))
+
+
+def test_one_head_and_the_models_match_the_migrations(empty_engine: Engine) -> None:
+    assert len(migrate.heads()) == 1, "two revisions share a parent: merge them"
+    assert migrate.current(empty_engine) is None
+    assert migrate.upgrade(empty_engine) == migrate.heads()[0]
+    differences = drift(empty_engine)
+    assert not differences, (
+        "models and migrations differ; write a revision with "
+        f'`python -m store.migrate revision "what changed"`: {differences}'
+    )
+
+
+def test_upgrade_again_is_a_no_op(empty_engine: Engine) -> None:
+    head = migrate.upgrade(empty_engine)
+    licenses.issue_license(
+        empty_engine,
+        application_id="A-1",
+        item_code="ITEM",
+        license_kind="business",
+        holder_name="宜城某某商贸有限公司",
+        valid_from=datetime(2026, 11, 27, tzinfo=UTC),
+    )
+    assert migrate.upgrade(empty_engine) == head
+    assert [lic.item_code for lic in licenses.licenses_of(empty_engine, "A-1")] == ["ITEM"]
+
+
+def test_store_made_by_the_old_init_db_is_adopted_with_its_rows(empty_engine: Engine) -> None:
+    # What init_db did before migrations: create_all of the tables it knew (licenses, tasks).
+    from store.tasks import StaffTask
+
+    old_tables = [licenses.License.__table__, StaffTask.__table__]  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(empty_engine, tables=old_tables)
+    issued = licenses.issue_license(
+        empty_engine,
+        application_id="A-OLD",
+        item_code="ITEM",
+        license_kind="business",
+        holder_name="老数据",
+        valid_from=datetime(2026, 1, 5, tzinfo=UTC),
+    )
+    assert migrate.current(empty_engine) is None
+
+    assert migrate.upgrade(empty_engine) == migrate.heads()[0]
+    assert not drift(empty_engine)
+    [kept] = licenses.licenses_of(empty_engine, "A-OLD")
+    assert kept.number == issued.number and kept.holder_name == "老数据"
+
+
+def test_store_made_by_create_all_of_every_table_is_adopted(empty_engine: Engine) -> None:
+    migrate.table_metadata().create_all(empty_engine)
+    assert migrate.upgrade(empty_engine) == migrate.heads()[0]
+    assert not drift(empty_engine)
+
+
+def test_downgrade_to_nothing_and_up_again(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        command.downgrade(migrate.alembic_config(connection), "base")
+        connection.commit()
+    assert set(inspect(empty_engine).get_table_names()) <= {"alembic_version"}
+    assert migrate.upgrade(empty_engine) == migrate.heads()[0]
+    assert not drift(empty_engine)
+
+
+def test_processes_starting_together_migrate_once(empty_url: str) -> None:
+    """API and workers call upgrade at start-up at the same moment: the lock serializes them."""
+    results: list[str | None] = []
+    errors: list[BaseException] = []
+
+    def start_up() -> None:
+        engine = make_engine(empty_url)  # an engine of its own, as in another process
+        try:
+            results.append(migrate.upgrade(engine))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=start_up) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors
+    assert results == migrate.heads() * 4
+
+
+def test_upgrade_takes_a_url_too(empty_url: str) -> None:
+    assert migrate.upgrade(empty_url) == migrate.heads()[0]
+    assert migrate.current(empty_url) == migrate.heads()[0]
