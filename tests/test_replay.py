@@ -7,6 +7,7 @@ such application can exist, re-record: `python -m tests.histories.record`).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -24,6 +25,7 @@ from typer.testing import CliRunner
 from domain.application import ItemOutcome
 from domain.catalog import Catalog
 from onething.demo import demo_applicant
+from onething.devserver import executable
 from starter.audit import MANIFEST, decision_trail, export_histories, load_histories, replay
 from starter.cli_audit import app as audit_app
 from tests.conftest import onething_client
@@ -110,14 +112,15 @@ async def test_export_replay_and_trail_of_a_live_application(
     ts_env: WorkflowEnvironment, sqlite_store: Engine, catalog: Catalog, tmp_path: Path
 ) -> None:
     application_id = f"A{uuid.uuid4().hex[:10]}"
+    out = tmp_path / "export"
     async with onething_client(ts_env, sqlite_store, catalog) as client:
         expected = await approved(Run(client, catalog, application_id, ts_env))
-        exported = await export_histories(ts_env.client, application_id, tmp_path)
+        exported = await export_histories(ts_env.client, application_id, out)
         live_trail = await decision_trail(application_id, client=ts_env.client)
 
     assert [e.workflow_type for e in exported] == ["ApplicationWorkflow", "ItemWorkflow"]
     assert exported[1].parent_workflow_id == exported[0].workflow_id
-    manifest = json.loads((tmp_path / MANIFEST).read_text("utf-8"))
+    manifest = json.loads((out / MANIFEST).read_text("utf-8"))
     assert [h["workflow_id"] for h in manifest["histories"]] == [e.workflow_id for e in exported]
     # The same format the CLI and Web UI download write: {"events": [...]}.
     for e in exported:
@@ -130,13 +133,38 @@ async def test_export_replay_and_trail_of_a_live_application(
         for secret in (person.name, person.id_number, person.phone):
             assert secret not in text
 
-    reports = await replay(tmp_path, ts_env.client.data_converter)
+    reports = await replay(out, ts_env.client.data_converter)
     assert [r.clean for r in reports] == [True, True], [r.line() for r in reports]
-    assert [h.workflow_id for _, h in load_histories(tmp_path)] == sorted(
+    assert [h.workflow_id for _, h in load_histories(out)] == sorted(
         e.workflow_id for e in exported
     )
 
-    file_trail = await decision_trail(tmp_path, data_converter=ts_env.client.data_converter)
+    # The Temporal CLI's own download of the same workflow: same format, replays too.
+    cli = await asyncio.create_subprocess_exec(
+        str(executable("temporal")),
+        "workflow",
+        "show",
+        "--address",
+        ts_env.client.service_client.config.target_host,
+        "--namespace",
+        ts_env.client.namespace,
+        "--workflow-id",
+        exported[0].workflow_id,
+        "--output",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    downloaded, _ = await cli.communicate()
+    assert cli.returncode == 0
+    cli_doc = json.loads(downloaded)
+    ours = json.loads(exported[0].path.read_text("utf-8"))
+    assert [e["eventType"] for e in cli_doc["events"]] == [e["eventType"] for e in ours["events"]]
+    (tmp_path / "from-cli").mkdir()
+    (tmp_path / "from-cli" / "application.json").write_bytes(downloaded)
+    [from_cli] = await replay(tmp_path / "from-cli", ts_env.client.data_converter)
+    assert from_cli.clean, from_cli.line()
+
+    file_trail = await decision_trail(out, data_converter=ts_env.client.data_converter)
     assert observed(live_trail) == expected
     assert file_trail == live_trail
     [decision] = [r for r in live_trail.rows if r.kind == "decision"]
