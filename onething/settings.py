@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +42,16 @@ class Settings(BaseSettings):
     codec_keys: str = Field("", validation_alias="ONETHING_CODEC_KEYS")
     codec_keys_file: Path | None = Field(None, validation_alias="ONETHING_CODEC_KEYS_FILE")
 
+    # A secured cluster or Temporal Cloud. TLS is on when TEMPORAL_TLS says so, or when a
+    # certificate, CA or API key is given (unset: auto); PEM files, read at connect time.
+    temporal_tls: bool | None = Field(None, validation_alias="TEMPORAL_TLS")
+    temporal_tls_cert: Path | None = Field(None, validation_alias="TEMPORAL_TLS_CERT")
+    temporal_tls_key: Path | None = Field(None, validation_alias="TEMPORAL_TLS_KEY")
+    temporal_tls_ca: Path | None = Field(None, validation_alias="TEMPORAL_TLS_CA")
+    temporal_tls_server_name: str = Field("", validation_alias="TEMPORAL_TLS_SERVER_NAME")
+    temporal_api_key: SecretStr | None = Field(None, validation_alias="TEMPORAL_API_KEY")
+    temporal_api_key_file: Path | None = Field(None, validation_alias="TEMPORAL_API_KEY_FILE")
+
     @field_validator("temporal_address")
     @classmethod
     def _host_port(cls, value: str) -> str:
@@ -63,6 +73,74 @@ class Settings(BaseSettings):
             raise ValueError("must start with sqlite:// or postgresql://")
         return value
 
+    @field_validator("temporal_tls_cert", "temporal_tls_key", "temporal_tls_ca")
+    @classmethod
+    def _pem_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        value = value.expanduser()
+        try:
+            head = value.read_bytes()[:4096]
+        except OSError as exc:
+            raise ValueError(f"cannot read the file: {exc.strerror or exc}") from None
+        if b"-----BEGIN " not in head:
+            raise ValueError("is not a PEM file (no -----BEGIN line)")
+        return value
+
+    @field_validator("temporal_api_key_file")
+    @classmethod
+    def _key_file(cls, value: Path | None) -> Path | None:
+        if value is None:
+            return None
+        value = value.expanduser()
+        try:
+            text = value.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read the file: {exc.strerror or exc}") from None
+        if not text or any(c.isspace() for c in text):
+            raise ValueError("must hold one API key, no spaces")
+        return value
+
+    @field_validator("temporal_api_key")
+    @classmethod
+    def _api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if any(c.isspace() for c in value.get_secret_value().strip()):
+            raise ValueError("must be one API key, no spaces")
+        return SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _tls_consistent(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both or none")
+        if self.temporal_api_key is not None and self.temporal_api_key_file is not None:
+            raise ValueError("set TEMPORAL_API_KEY or TEMPORAL_API_KEY_FILE, not both")
+        secured = self.temporal_tls_cert or self.temporal_tls_ca or self.temporal_tls_server_name
+        if self.temporal_tls is False and secured:
+            raise ValueError("TEMPORAL_TLS=false contradicts the TEMPORAL_TLS_* files given")
+        return self
+
+    @property
+    def api_key(self) -> str | None:
+        """The Temporal API key (Temporal Cloud), from TEMPORAL_API_KEY or its file."""
+        if self.temporal_api_key is not None:
+            return self.temporal_api_key.get_secret_value()
+        if self.temporal_api_key_file is not None:
+            return self.temporal_api_key_file.read_text().strip()
+        return None
+
+    @property
+    def tls_enabled(self) -> bool:
+        if self.temporal_tls is not None:
+            return self.temporal_tls
+        return bool(
+            self.temporal_tls_cert
+            or self.temporal_tls_ca
+            or self.temporal_tls_server_name
+            or self.api_key
+        )
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -81,6 +159,9 @@ class Settings(BaseSettings):
         return self.codec_keys_file or self.data_dir / "codec-keys.json"
 
 
+_SECRET_VARIABLES = {"TEMPORAL_API_KEY", "ONETHING_CODEC_KEYS"}
+
+
 def load_settings() -> Settings:
     """Read and validate the environment; raise `SettingsError` with one clear line."""
     try:
@@ -88,9 +169,15 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
-            variable = str(error["loc"][0]) if error["loc"] else "settings"
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{variable}={error.get('input')!r}: {message}")
+            if not error["loc"]:  # a rule across variables: its message names them
+                problems.append(message)
+                continue
+            variable = str(error["loc"][0])
+            if variable in _SECRET_VARIABLES:  # never echo a secret into a log line
+                problems.append(f"{variable}: {message}")
+            else:
+                problems.append(f"{variable}={error.get('input')!r}: {message}")
         raise SettingsError("invalid setting " + "; ".join(problems)) from None
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.service import TLSConfig
 
 from onething.codec import data_converter_with_codec
 from onething.settings import Settings
@@ -18,11 +21,31 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
     return pydantic_data_converter if codec is None else data_converter_with_codec(codec)
 
 
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS for a secured cluster or Temporal Cloud: the client certificate (mTLS), the CA that
+    signed the server's certificate (else the system's roots) and the name to verify; False
+    for a plain connection (the embedded dev server)."""
+    if not settings.tls_enabled:
+        return False
+
+    def read(path: Path | None) -> bytes | None:
+        return path.read_bytes() if path is not None else None
+
+    return TLSConfig(
+        server_root_ca_cert=read(settings.temporal_tls_ca),
+        client_cert=read(settings.temporal_tls_cert),
+        client_private_key=read(settings.temporal_tls_key),
+        domain=settings.temporal_tls_server_name or None,
+    )
+
+
 async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(codec),
+        tls=tls_config(settings),
+        api_key=settings.api_key,
     )
 
 
