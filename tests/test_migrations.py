@@ -3,6 +3,7 @@ and the guard that models and migrations never drift apart — on SQLite and Pos
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -132,3 +133,47 @@ def test_processes_starting_together_migrate_once(empty_url: str) -> None:
 def test_upgrade_takes_a_url_too(empty_url: str) -> None:
     assert migrate.upgrade(empty_url) == migrate.heads()[0]
     assert migrate.current(empty_url) == migrate.heads()[0]
+
+
+def test_db_commands_upgrade_and_report(empty_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from starter.cli_db import db_app
+
+    runner = CliRunner()
+    env = {"DATABASE_URL": empty_url}
+    behind = runner.invoke(db_app, ["current", "--check"], env=env)
+    assert behind.exit_code == 1 and "needs `onething db upgrade`" in behind.output
+
+    done = runner.invoke(db_app, ["upgrade"], env=env)
+    assert done.exit_code == 0, done.output
+    assert f"upgraded from nothing to {migrate.heads()[0]}" in done.output
+    again = runner.invoke(db_app, ["upgrade"], env=env)
+    assert again.exit_code == 0 and "already at revision" in again.output
+
+    report = runner.invoke(db_app, ["current", "--check", "--json"], env=env)
+    assert report.exit_code == 0, report.output
+    assert json.loads(report.output) == {
+        "store": empty_url,
+        "current": migrate.heads()[0],
+        "head": migrate.heads()[0],
+        "up_to_date": True,
+    }
+
+
+def test_db_command_errors_are_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from starter.cli_db import db_app
+
+    runner = CliRunner()
+    wrong = runner.invoke(db_app, ["upgrade"], env={"DATABASE_URL": "mysql://x"})
+    assert wrong.exit_code == 2 and "DATABASE_URL" in wrong.output
+    refused = runner.invoke(
+        db_app,
+        ["current"],
+        env={"DATABASE_URL": "postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none"},
+    )
+    assert refused.exit_code == 1
+    assert "s3cret" not in refused.output and "Traceback" not in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
