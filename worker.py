@@ -46,17 +46,15 @@ def central_activities(engine: Engine) -> list[Any]:
         CreditActivities(engine),
         NotifyActivities(engine),
     )
-    inbox, supervision, calendar = (
-        TaskActivities(engine),
-        SupervisionActivities(engine),
-        CalendarActivities(),
-    )
+    calendar = CalendarActivities()
+    inbox, supervision = TaskActivities(engine, calendar), SupervisionActivities(engine)
     return [
         catalog.pin_catalog,
         credit.credit_standing,
         credit.record_credit,
         notify.notify,
         inbox.open_task,
+        inbox.open_staff_task,
         inbox.close_task,
         supervision.open_case,
         calendar.compute_schedule,

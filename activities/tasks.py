@@ -8,6 +8,8 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.calendar import CalendarActivities
+from domain.clock import ClockRecord, ClockSchedule, compute_schedule
 from store import tasks
 
 
@@ -24,6 +26,13 @@ class OpenTask(BaseModel):
     opened_at: datetime
 
 
+class OpenStaffTask(BaseModel):
+    """Open a task whose due instant is its clock's: one activity computes both."""
+
+    task: OpenTask
+    clock: ClockRecord
+
+
 class CloseTask(BaseModel):
     task_id: str
     outcome: str
@@ -32,8 +41,16 @@ class CloseTask(BaseModel):
 
 
 class TaskActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, calendar: CalendarActivities | None = None) -> None:
         self._engine = engine
+        self._calendar = calendar or CalendarActivities()
+
+    @activity.defn(name="open_staff_task")
+    def open_staff_task(self, request: OpenStaffTask) -> ClockSchedule:
+        """The task's first clock schedule, and the task opened with that due instant."""
+        schedule = compute_schedule(request.clock, self._calendar.calendar())
+        self.open_task(request.task.model_copy(update={"due_at": schedule.due_at}))
+        return schedule
 
     @activity.defn(name="open_task")
     def open_task(self, request: OpenTask) -> None:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -254,7 +256,24 @@ async def _execute_update(
     except WorkflowUpdateFailedError as exc:
         raise _refused(exc, field) from exc
     except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND and (closed := await _closed_as(handle)):
+            raise Conflict("status", f"{value} is {closed}: nothing more can be done") from exc
         raise _translate(exc, field, value) from exc
+
+
+async def _closed_as(handle: WorkflowHandle[Any, Any]) -> str | None:
+    """How the workflow closed (completed, terminated, ...), or None if running or absent."""
+    client = handle._client
+    try:
+        described = await client.workflow_service.describe_workflow_execution(
+            DescribeWorkflowExecutionRequest(
+                namespace=client.namespace, execution=WorkflowExecution(workflow_id=handle.id)
+            )
+        )
+    except RPCError:
+        return None
+    status = WorkflowExecutionStatus(described.workflow_execution_info.status)
+    return None if status is WorkflowExecutionStatus.RUNNING else status.name.lower()
 
 
 def _refused(exc: WorkflowUpdateFailedError, default_field: str) -> ClientError:

@@ -31,14 +31,32 @@ from workflows import search_attributes as sa
 CODEC = EncryptionCodec(Keyring.generate("test-key"))
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server: long timers skip at once."""
+async def _time_skipping_server() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(executable("temporal-test-server")),
         data_converter=data_converter(CODEC),
     )
     await register_search_attributes(env.client)
+    return env
+
+
+# Time skips for a whole server: a workflow that another test left waiting on an activity
+# (its worker gone) stops skipping for everyone after it. So a test module gets a server of
+# its own, and a test that skips far gets one of its own (`fresh_ts_env`).
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The test module's time-skipping server."""
+    env = await _time_skipping_server()
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fresh_ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of the test's own, for tests that skip days and weeks."""
+    env = await _time_skipping_server()
     yield env
     await env.shutdown()
 

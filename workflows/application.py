@@ -278,6 +278,7 @@ class ApplicationWorkflow:
                 credit_subject=credit_subject(submission.applicant.id_number),
                 path=ref.path or ApprovalPath.REVIEW,
                 hold_until_supplemented=hold,
+                has_dependents=any(item.code in m.depends_on for m in self.snapshot.bundle.members),
                 licenses_from_bundle=[r.license for r in self._items.values() if r.license],
             ),
             id=ref.workflow_id,

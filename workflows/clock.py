@@ -45,6 +45,7 @@ from workflows.search_attributes import CLOCK_STATE, DUE_AT, ESCALATED
 
 EventHandler = Callable[[ClockEvent], Awaitable[None]]
 ChangeHandler = Callable[[ClockSnapshot], Awaitable[None]]
+ScheduleComputer = Callable[[ClockRecord], Awaitable[ClockSchedule]]
 
 # Computing a schedule is quick and local; retry for long (a broken override file gets fixed).
 DEFAULT_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
@@ -64,6 +65,9 @@ class LegalClock:
             search attributes; each upsert is a billable action, so this fires sparingly).
         open_supervision_cases: call the supervision activity on each escalation stage.
         task_queue: where the calendar and supervision activities run (default: the workflow's).
+        first_schedule: computes the first schedule in place of the calendar activity, for a
+            caller that folds it into an activity it runs anyway (opening the staff task with
+            its due instant); it must return what the calendar activity would.
     """
 
     def __init__(
@@ -81,6 +85,7 @@ class LegalClock:
         task_queue: str | None = None,
         activity_timeout: timedelta = timedelta(seconds=30),
         retry_policy: RetryPolicy = DEFAULT_RETRY,
+        first_schedule: ScheduleComputer | None = None,
     ) -> None:
         if budget_days < 0:
             raise ClockError("budget must not be negative")
@@ -96,6 +101,7 @@ class LegalClock:
         self._task_queue = task_queue
         self._timeout = activity_timeout
         self._retry = retry_policy
+        self._first_schedule = first_schedule
         self._record: ClockRecord | None = None
         self._schedule: ClockSchedule | None = None
         self._fired = FiredMarks()
@@ -225,6 +231,8 @@ class LegalClock:
         return self.snapshot()
 
     async def _compute(self, record: ClockRecord) -> ClockSchedule:
+        if self._schedule is None and self._first_schedule is not None:
+            return await self._first_schedule(record)
         result: ClockSchedule = await workflow.execute_activity(
             COMPUTE_SCHEDULE_ACTIVITY,
             record,

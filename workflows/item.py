@@ -13,15 +13,17 @@ supervision case.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
     from activities.licensing import IssueLicense, LicensingActivities, RevokeLicense
     from activities.supervision import SupervisionActivities
-    from activities.tasks import CloseTask, OpenTask, TaskActivities
+    from activities.tasks import CloseTask, OpenStaffTask, OpenTask, TaskActivities
     from domain.application import (
         ApprovalPath,
         Channel,
@@ -42,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.catalog import InspectionTiming, Item
     from domain.clock import (
         ClockEvent,
+        ClockRecord,
+        ClockSchedule,
         ClockSnapshot,
         EscalationLevel,
         EscalationRequest,
@@ -67,6 +71,7 @@ class ItemCase(BaseModel):
     credit_subject: str
     path: ApprovalPath
     hold_until_supplemented: bool = False  # deficiency outstanding, rule: issue after materials
+    has_dependents: bool = False  # later items of the bundle wait for this license
     licenses_from_bundle: list[LicenseRecord] = Field(default_factory=list)
 
 
@@ -100,8 +105,6 @@ class ItemWorkflow:
         self._stop: StopOrder | None = None
         self._license: LicenseRecord | None = None
         self._task: StaffTaskRef | None = None
-        self._task_opened = False
-        self._step_status = ItemStatus.WAITING
         self._clock: LegalClock | None = None
         self._trips = 0
         self._trail = Trail()
@@ -236,6 +239,8 @@ class ItemWorkflow:
         )
         self._status = ItemStatus.ISSUED
         self._record("license issued", detail=self._license.number)
+        if not self.case.has_dependents:
+            return  # the application learns of it when this item closes
         # Later items of the bundle may start now (their material is this license).
         parent = workflow.get_external_workflow_handle(self.case.application_workflow_id)
         await parent.signal(
@@ -316,14 +321,22 @@ class ItemWorkflow:
     ) -> bool:
         """Open the task, count its limit (reminding and escalating), wait for the decision or
         a stop order, close the task. True when decided."""
-        self._step_status = status
-        self._task = StaffTaskRef(
+        task = StaffTaskRef(
             task_id=f"{workflow.info().workflow_id}/{kind}",
             kind=kind,
             role=role,
             department=self.item.department,
         )
-        self._task_opened = False
+
+        async def open_task_with_its_schedule(record: ClockRecord) -> ClockSchedule:
+            schedule = await run_activity(
+                TaskActivities.open_staff_task,
+                OpenStaffTask(task=self._open_task_request(task), clock=record),
+                summary=f"open {kind} task at {self.item.department}",
+            )
+            self._task, self._status = task, status  # decisions are taken once it is open
+            return schedule
+
         self._clock = LegalClock(
             kind,
             days,
@@ -332,10 +345,11 @@ class ItemWorkflow:
             on_warning=self._remind,
             on_escalation=self._escalated,
             on_change=self._clock_changed,
+            first_schedule=open_task_with_its_schedule,
         )
         workflow.set_current_details(f"{self.item.name}: 等待{self.item.department_name}{kind}")
         await self._clock.run_until(lambda: decided() or self._stop is not None)
-        task, self._task = self._task, None
+        self._task = None
         stopped = await self._handle_stop()
         await run_activity(
             TaskActivities.close_task,
@@ -349,38 +363,29 @@ class ItemWorkflow:
         )
         return stopped is None
 
-    async def _clock_changed(self, snap: ClockSnapshot) -> None:
-        """The first schedule opens the task with its due instant; later ones show in the UI."""
-        if self._task is not None and not self._task_opened:
-            self._task_opened = True
-            await run_activity(
-                TaskActivities.open_task,
-                OpenTask(
-                    task_id=self._task.task_id,
-                    application_id=self.case.application_id,
-                    workflow_id=workflow.info().workflow_id,
-                    item_code=self.item.code,
-                    kind=self._task.kind,
-                    department=self._task.department,
-                    role=self._task.role.value,
-                    hall=self.case.hall,
-                    due_at=snap.due_at,
-                    opened_at=workflow.now(),
-                ),
-                summary=f"open {self._task.kind} task at {self.item.department}",
-            )
-            self._status = self._step_status  # decisions are taken once the task is open
-        running = snap.stopped_at is None
-        workflow.upsert_search_attributes(
-            [
-                sa.CLOCK_STATE.value_set(snap.state.value if running else "stopped"),
-                sa.DUE_AT.value_set(snap.due_at)
-                if running and snap.due_at
-                else sa.DUE_AT.value_unset(),
-            ]
+    def _open_task_request(self, task: StaffTaskRef) -> OpenTask:
+        return OpenTask(
+            task_id=task.task_id,
+            application_id=self.case.application_id,
+            workflow_id=workflow.info().workflow_id,
+            item_code=self.item.code,
+            kind=task.kind,
+            department=task.department,
+            role=task.role.value,
+            hall=self.case.hall,
+            due_at=None,  # the activity sets it from the schedule it computes
+            opened_at=workflow.now(),
         )
-        if running:
-            workflow.set_current_details(f"{self.item.name}: {snap.summary()}")
+
+    async def _clock_changed(self, snap: ClockSnapshot) -> None:
+        """The running clock's state and due instant, for operators' queries in the Web UI."""
+        if snap.stopped_at is not None:
+            return  # the next step (or the close) says what comes next; an upsert costs
+        clock: list[SearchAttributeUpdate[Any]] = [sa.CLOCK_STATE.value_set(snap.state.value)]
+        if snap.due_at is not None:
+            clock.append(sa.DUE_AT.value_set(snap.due_at))
+        workflow.upsert_search_attributes(clock)
+        workflow.set_current_details(f"{self.item.name}: {snap.summary()}")
 
     async def _remind(self, event: ClockEvent) -> None:
         assert self._task is not None

@@ -1,0 +1,47 @@
+"""Temporal Cloud billable actions, counted from histories as Temporal's pricing counts them.
+
+Workflow start 1, child workflow start 2, each activity attempt 1, each timer 1 (a
+`wait_condition` timeout too), each signal 1, each accepted update 1 (rejected updates
+never reach history: callers count them), each search-attribute upsert 1.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHistory
+
+
+def billable_actions(history: WorkflowHistory, *, is_child: bool = False) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for event in history.events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED and not is_child:
+            counts["workflow_start"] += 1
+        elif kind == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            counts["child_start"] += 2
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            counts["activity_attempts"] += event.activity_task_started_event_attributes.attempt
+        elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
+            counts["timers"] += 1
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            counts["signals"] += 1
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            counts["updates"] += 1
+        elif kind == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            counts["search_attribute_upserts"] += 1
+    return counts
+
+
+async def application_actions(client: Client, workflow_id: str) -> Counter[str]:
+    """Billable actions of an application: its workflow and every item workflow it started."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    total = billable_actions(history)
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+            started = event.child_workflow_execution_started_event_attributes
+            child_id = started.workflow_execution.workflow_id
+            child = await client.get_workflow_handle(child_id).fetch_history()
+            total += billable_actions(child, is_child=True)
+    return total

@@ -1,0 +1,528 @@
+"""The lifecycle scenarios of a "one thing" application, on the time-skipping server.
+
+Each asserts the outcome, the licenses, the credit records, the supervision cases and the
+decision trail, and reports the billable Temporal actions it cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from domain.application import (
+    ApplicationStatus,
+    ApprovalPath,
+    Cancellation,
+    Channel,
+    Correction,
+    InspectionReport,
+    InspectionResult,
+    ItemStatus,
+    LimitExtension,
+    ReviewDecision,
+    ReviewVerdict,
+    Submission,
+    Supplement,
+    TrailEntry,
+    Withdrawal,
+    application_workflow_id,
+    item_workflow_id,
+)
+from domain.bundle import as_bundle, one_set_of_materials
+from domain.catalog import Catalog
+from domain.clock import ClockSnapshot, ClockState
+from domain.credit import CreditEntry, CreditRecordKind, credit_subject
+from domain.people import Applicant, Role, Staff, resident_id_check_digit
+from onething.costs import application_actions
+from onething.demo import demo_applicant
+from starter.client import ClientError, Conflict, OnethingClient
+from store import credit, licenses, notifications, supervision
+from tests.conftest import new_application_id, onething_client
+from tests.costs_report import SCENARIO_COSTS
+from workflows.item import ItemState
+
+T = TypeVar("T")
+DAY = timedelta(days=1)
+
+
+# -- helpers: what a window clerk, a reviewer and an inspector do -----------------------------
+
+
+def submission(
+    catalog: Catalog,
+    target: str,
+    *,
+    leave_out: tuple[str, ...] = (),
+    commitment: bool = False,
+    pledge: bool = False,
+    applicant_seed: str | None = None,
+) -> Submission:
+    """Everything the one set of materials asks for, less `leave_out`."""
+    materials = one_set_of_materials(catalog, as_bundle(catalog, target))
+    applicant = demo_applicant()
+    if applicant_seed is not None:  # a different person, for credit-record isolation
+        first17 = f"42068419900101{zlib.crc32(applicant_seed.encode()) % 1000:03d}"
+        applicant = Applicant(
+            name="测试", id_number=first17 + resident_id_check_digit(first17), phone="13900000001"
+        )
+    return Submission(
+        application_id=new_application_id(),
+        **({"bundle_code": target} if target in catalog.bundles else {"item_code": target}),
+        applicant=applicant,
+        materials=[
+            m.code for m in materials.to_bring if not m.condition and m.code not in leave_out
+        ],
+        commitment_signed=commitment,
+        deficiency_pledge_signed=pledge,
+    )
+
+
+def staff(role: Role, department: str) -> Staff:
+    return Staff(staff_id=f"{role.value}-{department}", role=role, department=department)
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], what: str) -> T:
+    for _ in range(300):
+        try:
+            value = await probe()
+        except ClientError:
+            value = None  # type: ignore[assignment]
+        if value is not None and ok(value):
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def item_in(
+    client: OnethingClient, application_id: str, item_code: str, *statuses: ItemStatus
+) -> ItemState:
+    return await eventually(
+        lambda: client.item_state(application_id, item_code),
+        lambda s: s.status in statuses and s.open_task is not None,
+        f"{item_code} in {statuses}",
+    )
+
+
+async def approve(client: OnethingClient, catalog: Catalog, application_id: str, item: str) -> None:
+    await item_in(client, application_id, item, ItemStatus.UNDER_REVIEW)
+    department = catalog.item(item).department
+    await client.decide(
+        application_id,
+        item,
+        ReviewDecision(reviewer=staff(Role.REVIEWER, department), verdict=ReviewVerdict.APPROVE),
+    )
+
+
+async def inspect(
+    client: OnethingClient,
+    catalog: Catalog,
+    application_id: str,
+    item: str,
+    result: InspectionResult,
+    findings: str | None = None,
+) -> None:
+    await item_in(client, application_id, item, ItemStatus.INSPECTING, ItemStatus.RECTIFYING)
+    await client.inspect(
+        application_id,
+        item,
+        InspectionReport(
+            inspector=staff(Role.INSPECTOR, catalog.item(item).department),
+            result=result,
+            findings=findings,
+        ),
+    )
+
+
+async def report_cost(env: WorkflowEnvironment, scenario: str, application_id: str) -> int:
+    counts = await application_actions(env.client, application_workflow_id(application_id))
+    SCENARIO_COSTS[scenario] = counts
+    return sum(counts.values())
+
+
+def trail_actions(trail: list[TrailEntry]) -> list[str]:
+    return [entry.action for entry in trail]
+
+
+# -- the scenarios ---------------------------------------------------------------------------
+
+
+async def test_convenience_store_by_commitment_licensed_at_once_then_inspected(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    """开办便利店: the food license on commitment, the others reviewed at once; every license
+    issued within minutes; the post-issuance inspection passes; closed."""
+    sub = submission(catalog, "open-convenience-store", commitment=True)
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await approve(client, catalog, app, "business-license-individual")
+        await approve(client, catalog, app, "tobacco-retail-license")
+        await inspect(client, catalog, app, "tobacco-retail-license", InspectionResult.PASSED)
+        food = await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
+        state = await client.state(app)
+        await fresh_ts_env.sleep(10 * DAY)  # the inspector comes within the 30 working days
+        await inspect(client, catalog, app, "food-business-license", InspectionResult.PASSED)
+        outcome = await client.result(app)
+        cost = await report_cost(fresh_ts_env, "open-convenience-store by commitment", app)
+
+    assert outcome.status is ApplicationStatus.COMPLETED
+    assert {i.item_code: i.status for i in outcome.items} == {
+        "business-license-individual": ItemStatus.CLOSED,
+        "food-business-license": ItemStatus.CLOSED,
+        "tobacco-retail-license": ItemStatus.CLOSED,
+    }
+    assert food.path is ApprovalPath.COMMITMENT and food.license is not None
+    accepted_at = next(e.at for e in state.trail if e.action == "accepted")
+    issued = [i.license for i in outcome.items]
+    assert all(
+        lic is not None and lic.valid_from - accepted_at < timedelta(minutes=15) for lic in issued
+    )
+    assert len(licenses.licenses_of(store_engine, app)) == 3
+    assert credit.records_of(store_engine, app) == []
+    assert all(not supervision.cases_of(store_engine, r.workflow_id) for r in state.items)
+    assert cost <= 40, f"a whole convenience-store application costs {cost} actions"
+
+
+async def test_food_license_deficiency_supplemented_by_mail_then_issued(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "food-business-license", leave_out=("equipment-layout",), pledge=True)
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        state = await eventually(
+            lambda: client.state(app),
+            lambda s: s.notice is not None and s.notice.supplement_by is not None,
+            "deficiency notice",
+        )
+        assert state.status is ApplicationStatus.AWAITING_SUPPLEMENT
+        assert [m.code for m in state.outstanding] == ["equipment-layout"]
+        await approve(client, catalog, app, "food-business-license")
+        # Approved, but the rule says: issue only once the materials are in.
+        await asyncio.sleep(0.3)
+        assert licenses.licenses_of(store_engine, app) == []
+        await fresh_ts_env.sleep(2 * DAY)
+        with pytest.raises(Conflict, match=r"materials\[0\]: 'premises-proof' is not awaited"):
+            await client.supplement(
+                app, Supplement(materials=["premises-proof"], channel=Channel.MAIL)
+            )
+        remaining = await client.supplement(
+            app, Supplement(materials=["equipment-layout"], channel=Channel.MAIL)
+        )
+        assert remaining == []
+        await inspect(client, catalog, app, "food-business-license", InspectionResult.PASSED)
+        outcome = await client.result(app)
+        state = await client.state(app)
+        await report_cost(fresh_ts_env, "food-business-license with deficiency, supplemented", app)
+
+    assert outcome.status is ApplicationStatus.COMPLETED
+    assert outcome.license("food-business-license") is not None
+    assert state.notice is not None and state.notice.supplement_by is not None
+    assert "supplement received by mail" in trail_actions(state.trail)
+    assert state.trips == 1  # the supplement came by mail: no second trip
+    assert credit.records_of(store_engine, app) == []
+    kinds = [n.kind for n in notifications.notifications_of(store_engine, app)]
+    assert kinds == ["deficiency_notice"]  # two days in: well before the reminder
+
+
+async def test_deficiency_deadline_missed_stops_records_credit_and_revokes_trusted_license(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    """公共场所卫生许可 issues first on commitment (rule: revoke if not supplemented)."""
+    item = catalog.item("public-venue-hygiene-license")
+    deferrable = next(m.code for m in item.materials if m.deferrable)
+    sub = submission(
+        catalog,
+        item.code,
+        leave_out=(deferrable,),
+        pledge=True,
+        commitment=True,
+        applicant_seed="lapse",
+    )
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await item_in(client, app, item.code, ItemStatus.INSPECTING)  # issued on trust
+        await fresh_ts_env.sleep(20 * DAY)  # past the supplement deadline
+        outcome = await client.result(app)
+        state = await client.state(app)
+        await report_cost(fresh_ts_env, "deficiency deadline missed", app)
+
+    assert outcome.status is ApplicationStatus.STOPPED
+    assert outcome.reason is not None and "逾期未补齐" in outcome.reason
+    [registered] = licenses.licenses_of(store_engine, app)
+    assert registered.status == "revoked" and registered.revoked_reason
+    assert [r.kind for r in credit.records_of(store_engine, app)] == ["broken_pledge"]
+    cases = supervision.cases_of(store_engine, application_workflow_id(app))
+    assert [(c.limit_name, c.stage) for c in cases] == [("supplement", 1)]
+    assert "escalated: supplement overdue" in trail_actions(state.trail)
+    assert "stopped" in [n.kind for n in notifications.notifications_of(store_engine, app)]
+
+
+async def test_commitment_inspection_failing_twice_revokes_with_credit_record_and_supervision(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "food-business-license", commitment=True, applicant_seed="twice")
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await inspect(
+            client, catalog, app, "food-business-license", InspectionResult.FAILED, "冷藏设备不足"
+        )
+        rectifying = await item_in(client, app, "food-business-license", ItemStatus.RECTIFYING)
+        await fresh_ts_env.sleep(7 * DAY)
+        await inspect(
+            client, catalog, app, "food-business-license", InspectionResult.FAILED, "仍未整改"
+        )
+        outcome = await client.result(app)
+        item = await client.item_state(app, "food-business-license")
+        await report_cost(fresh_ts_env, "commitment inspection fails twice", app)
+
+    assert rectifying.open_task is not None and rectifying.open_task.kind == "re-inspection"
+    assert outcome.status is ApplicationStatus.COMPLETED
+    assert item.status is ItemStatus.REVOKED
+    [registered] = licenses.licenses_of(store_engine, app)
+    assert registered.status == "revoked" and "仍未整改" in (registered.revoked_reason or "")
+    assert [r.kind for r in credit.records_of(store_engine, app)] == ["revocation"]
+    cases = supervision.cases_of(store_engine, item_workflow_id(app, "food-business-license"))
+    assert [(c.limit_name, c.stage) for c in cases] == [("revocation", 2)]
+    assert [e.action for e in item.trail] == [
+        "approved on commitment",
+        "license issued",
+        "inspection failed",
+        "rectification ordered",
+        "inspection failed",
+        "license revoked",
+    ]
+
+
+async def test_refused_bundle_lists_every_missing_material_once(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "open-beauty-salon", leave_out=("operator-id", "premises-proof"))
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        outcome = await client.result(sub.application_id)
+        await report_cost(fresh_ts_env, "refused with one notice", sub.application_id)
+
+    assert outcome.status is ApplicationStatus.REFUSED
+    assert outcome.notice is not None
+    assert sorted(m.code for m in outcome.notice.missing) == ["operator-id", "premises-proof"]
+    assert all(m.core for m in outcome.notice.missing)
+    assert licenses.licenses_of(store_engine, sub.application_id) == []
+
+
+async def test_review_overdue_warns_escalates_twice_then_approves(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    code = "nurse-practice-registration"  # promised: 10 working days
+    sub = submission(catalog, code)
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        opened = (await item_in(client, app, code, ItemStatus.UNDER_REVIEW)).clock
+        assert opened is not None and opened.warning_at and opened.due_at and opened.stage2_at
+
+        async def clock_after(
+            instant: datetime, ok: Callable[[ClockSnapshot], bool]
+        ) -> ClockSnapshot:
+            await fresh_ts_env.sleep(
+                instant - await fresh_ts_env.get_current_time() + timedelta(minutes=1)
+            )
+            state = await eventually(
+                lambda: client.item_state(app, code),
+                lambda s: s.clock is not None and ok(s.clock),
+                f"clock at {instant}",
+            )
+            assert state.clock is not None
+            return state.clock
+
+        warned = await clock_after(opened.warning_at, lambda c: c.state is ClockState.WARNING)
+        overdue = await clock_after(opened.due_at, lambda c: c.escalation_stage == 1)
+        stage2 = await clock_after(opened.stage2_at, lambda c: c.escalation_stage == 2)
+        await approve(client, catalog, app, code)
+        outcome = await client.result(app)
+        item = await client.item_state(app, code)
+        await report_cost(fresh_ts_env, "review overdue, two escalation stages", app)
+
+    assert warned.state is ClockState.WARNING and overdue.state is ClockState.OVERDUE
+    # Each boundary fired at its working-day instant, computed once at the start.
+    assert [(e.kind.value, e.stage, e.at) for e in stage2.events] == [
+        ("warning", 0, opened.warning_at),
+        ("escalation", 1, opened.due_at),
+        ("escalation", 2, opened.stage2_at),
+    ]
+    assert outcome.status is ApplicationStatus.COMPLETED  # escalation never cancels the work
+    cases = supervision.cases_of(store_engine, item_workflow_id(app, code))
+    assert [(c.limit_name, c.stage, c.level) for c in cases] == [
+        ("review", 1, "department_supervisor"),
+        ("review", 2, "supervision_office"),
+    ]
+    actions = [e.action for e in item.trail]
+    assert actions[:3] == ["review warning", "escalated stage 1", "escalated stage 2"]
+    assert "review approve" in actions
+    reminders = [
+        n for n in notifications.notifications_of(store_engine, app) if n.kind == "warning"
+    ]
+    assert [n.recipient for n in reminders] == [f"reviewer:{catalog.item(code).department}"]
+
+
+async def test_correction_pauses_the_clock_and_an_extension_moves_the_due_instant(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    code = "nurse-practice-registration"
+    department = catalog.item(code).department
+    sub = submission(catalog, code)
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        before = await item_in(client, app, code, ItemStatus.UNDER_REVIEW)
+        await client.decide(
+            app,
+            code,
+            ReviewDecision(
+                reviewer=staff(Role.REVIEWER, department),
+                verdict=ReviewVerdict.REQUEST_CORRECTION,
+                reason="体检报告超过6个月",
+            ),
+        )
+        await fresh_ts_env.sleep(20 * DAY)  # the applicant takes four weeks: not counted
+        paused = await client.item_state(app, code)
+        await client.correct(app, code, Correction(channel=Channel.ONLINE, note="已上传新体检报告"))
+        with pytest.raises(Conflict, match=r"decided_by\.role"):
+            await client.extend(
+                app,
+                code,
+                LimitExtension(
+                    decided_by=staff(Role.REVIEWER, department), days=10, reason="需专家评审"
+                ),
+            )
+        receipt = await client.extend(
+            app,
+            code,
+            LimitExtension(
+                decided_by=staff(Role.SUPERVISOR, department), days=10, reason="需专家评审"
+            ),
+        )
+        extended = await eventually(
+            lambda: client.item_state(app, code),
+            lambda s: (
+                s.clock is not None
+                and s.clock.total_days == 20
+                and s.clock.record_version == s.clock.schedule_version
+            ),
+            "extended schedule",
+        )
+        await approve(client, catalog, app, code)
+        await client.result(app)
+
+    assert before.clock is not None and paused.clock is not None and extended.clock is not None
+    assert paused.clock.paused and paused.clock.state is not ClockState.OVERDUE
+    assert [p.reason for p in paused.clock.pauses] == ["补正: 体检报告超过6个月"]
+    assert receipt.limit == "review" and receipt.days == 10
+    # Four weeks of waiting for the applicant counted at most the day the review began.
+    assert extended.clock.remaining_days is not None and extended.clock.remaining_days >= 19
+    assert extended.clock.due_at is not None and before.clock.due_at is not None
+    assert extended.clock.due_at > before.clock.due_at + timedelta(days=20)
+    assert not supervision.cases_of(store_engine, item_workflow_id(app, code))
+
+
+async def test_withdrawal_mid_way_keeps_issued_license_and_stops_the_rest(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "open-convenience-store")
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await approve(client, catalog, app, "business-license-individual")
+        await item_in(client, app, "food-business-license", ItemStatus.UNDER_REVIEW)
+        assert (
+            await client.withdraw(app, Withdrawal(reason="选址变更")) is ApplicationStatus.WITHDRAWN
+        )
+        with pytest.raises(Conflict, match="status"):
+            await client.withdraw(app, Withdrawal(reason="again"))
+        outcome = await client.result(app)
+        await report_cost(fresh_ts_env, "withdrawn mid-way", app)
+
+    assert outcome.status is ApplicationStatus.WITHDRAWN and outcome.reason == "选址变更"
+    statuses = {i.item_code: i.status for i in outcome.items}
+    assert statuses["business-license-individual"] is ItemStatus.CLOSED
+    assert statuses["food-business-license"] is ItemStatus.STOPPED
+    assert statuses["tobacco-retail-license"] is ItemStatus.STOPPED
+    [kept] = licenses.licenses_of(store_engine, app)
+    assert kept.item_code == "business-license-individual" and kept.status == "issued"
+
+
+async def test_cancellation_by_an_operator_only(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "nurse-practice-registration")
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await item_in(client, app, "nurse-practice-registration", ItemStatus.UNDER_REVIEW)
+        with pytest.raises(Conflict, match=r"operator\.role"):
+            await client.cancel(
+                app, Cancellation(operator=staff(Role.REVIEWER, "health"), reason="误提交")
+            )
+        await client.cancel(
+            app, Cancellation(operator=staff(Role.OPERATOR, "ops"), reason="误提交")
+        )
+        outcome = await client.result(app)
+        with pytest.raises(Conflict):
+            await client.cancel(app, Cancellation(operator=staff(Role.OPERATOR, "ops"), reason="x"))
+
+    assert outcome.status is ApplicationStatus.CANCELLED
+    assert outcome.items[0].status is ItemStatus.STOPPED
+    assert licenses.licenses_of(store_engine, app) == []
+
+
+async def test_broken_pledge_on_record_bars_deficiency_and_commitment(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    from datetime import UTC, datetime
+
+    seed = f"barred{new_application_id()[-6:]}"
+    first = submission(catalog, "food-business-license", commitment=True, applicant_seed=seed)
+    credit.record(
+        store_engine,
+        CreditEntry(
+            subject=credit_subject(first.applicant.id_number),
+            kind=CreditRecordKind.BROKEN_PLEDGE,
+            application_id="earlier-application",
+            item_code=None,
+            recorded_at=datetime(2026, 6, 1, tzinfo=UTC),
+            detail="容缺材料逾期未补齐",
+        ),
+    )
+    deficient = submission(
+        catalog,
+        "food-business-license",
+        leave_out=("equipment-layout",),
+        pledge=True,
+        applicant_seed=seed,
+    )
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(first)
+        reviewed = await item_in(
+            client, first.application_id, "food-business-license", ItemStatus.UNDER_REVIEW
+        )
+        await client.submit(deficient)
+        refused = await client.result(deficient.application_id)
+        await client.cancel(
+            first.application_id,
+            Cancellation(operator=staff(Role.OPERATOR, "ops"), reason="test over"),
+        )
+
+    assert reviewed.path is ApprovalPath.REVIEW  # commitment not offered
+    assert refused.status is ApplicationStatus.REFUSED
+    assert refused.notice is not None and [m.code for m in refused.notice.missing] == [
+        "equipment-layout"
+    ]
