@@ -153,8 +153,19 @@ def trail_cmd(
         sys.stdout.write(trail.model_dump_json(indent=2) + "\n")
         return
     table = Table(title=f"decision trail of {trail.application_id or source}")
-    for column in ("time (Asia/Shanghai)", "kind", "action", "actor", "role", "rule", "reason"):
-        table.add_column(column, overflow="fold")
+    columns = (
+        "time (Asia/Shanghai)",
+        "kind",
+        "action",
+        "actor",
+        "role",
+        "rule",
+        "reason",
+        "detail",
+    )
+    for column in columns:
+        # Codes and instants are read whole; prose may fold.
+        table.add_column(column, overflow="fold", no_wrap=column.startswith(("time", "rule")))
     for row in trail.rows:
         table.add_row(
             row.at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M:%S"),
@@ -164,5 +175,6 @@ def trail_cmd(
             row.role,
             row.rule or "",
             row.reason or "",
+            row.detail or "",
         )
     console.print(table)
