@@ -164,8 +164,8 @@ def trail_cmd(
         "detail",
     )
     for column in columns:
-        # Codes and instants are read whole; prose may fold.
-        table.add_column(column, overflow="fold", no_wrap=column.startswith(("time", "rule")))
+        # Instants are read whole; the rest may fold on a narrow terminal.
+        table.add_column(column, overflow="fold", no_wrap=column.startswith("time"))
     for row in trail.rows:
         table.add_row(
             row.at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M:%S"),
