@@ -194,6 +194,7 @@ def test_cli_replays_trails_and_fails_on_divergence(
     rows = json.loads(trail.output)["rows"]
     assert [r["kind"] for r in rows if r["kind"] == "decision"] == ["decision"]
 
+    monkeypatch.setenv("COLUMNS", "200")  # the table is meant for a wide terminal
     table = runner.invoke(audit_app, ["trail", str(HERE / "refused")])
     assert table.exit_code == 0 and "refused" in table.output and "clerk-001" in table.output
 
