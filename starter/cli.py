@@ -1,4 +1,8 @@
-"""`onething`: the command line for operators, staff and scripts."""
+"""`onething`: the command line for operators, staff and scripts.
+
+Every operation a person at a window, a reviewer, an inspector or a supervisor performs is
+here; tables on a terminal, `--json` for scripts. Bad input gets one line naming the field.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -14,11 +19,27 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
-from domain.application import ReviewDecision, ReviewVerdict, Submission
-from domain.catalog import load_seed_catalog
+from domain.application import (
+    Cancellation,
+    Channel,
+    Correction,
+    InspectionReport,
+    InspectionResult,
+    LimitExtension,
+    ReviewDecision,
+    ReviewVerdict,
+    Submission,
+    Supplement,
+    Withdrawal,
+)
 from domain.people import Role, Staff
 from onething.settings import Settings, SettingsError, load_settings
+from starter.cli_audit import app as audit_app
+from starter.cli_calendar import calendar_app
+from starter.cli_catalog import register as register_catalog_commands
+from starter.cli_db import db_app
 from starter.client import ClientError, OnethingClient
 
 app = typer.Typer(
@@ -27,9 +48,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+register_catalog_commands(app)
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -44,38 +71,75 @@ def settings_or_exit() -> Settings:
         raise fail(str(exc)) from None
 
 
-def run_async(make: Callable[[], Awaitable[T]]) -> T:
+def validated(make: Callable[[], T]) -> T:
+    """Build an input model; a bad value is one line naming the field, never echoing it."""
     try:
-        return asyncio.run(make())  # type: ignore[arg-type]
-    except ClientError as exc:
-        raise fail(str(exc)) from None
+        return make()
+    except ValidationError as exc:
+        raise fail(
+            "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: "
+                f"{e['msg'].removeprefix('Value error, ')}"
+                for e in exc.errors()
+            )
+        ) from None
 
 
-def show(model: BaseModel, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(model.model_dump_json(indent=2) + "\n")
-        return
-    table = Table(show_header=False, box=None)
-    for key, value in model.model_dump(mode="json").items():
-        table.add_row(
-            f"[bold]{key}[/]",
-            json.dumps(value, ensure_ascii=False)
-            if isinstance(value, (dict, list))
-            else str(value),
-        )
-    console.print(table)
+@contextmanager
+def store() -> Iterator[Engine]:
+    from onething.runtime import open_store
+
+    engine = open_store(settings_or_exit())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
-async def _client() -> OnethingClient:
+def with_client(action: Callable[[OnethingClient], Awaitable[T]]) -> T:
+    """Connect as a backend service would, run `action`, turn refusals into one line."""
+    from activities.catalog import current_catalog
     from onething.runtime import open_codec
     from onething.temporal import connect
 
     settings = settings_or_exit()
-    client = await connect(settings, open_codec(settings))
-    return OnethingClient(client, settings.task_queue, load_seed_catalog())
+
+    async def go() -> T:
+        with store() as engine:
+            client = await connect(settings, open_codec(settings))
+            return await action(
+                OnethingClient(client, settings.task_queue, current_catalog(engine))
+            )
+
+    try:
+        return asyncio.run(go())
+    except ClientError as exc:
+        raise fail(str(exc)) from None
+    except RuntimeError as exc:  # Temporal not reachable
+        raise fail(f"Temporal at {settings.temporal_address}: {exc}") from None
 
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+def emit(value: Any, as_json: bool) -> None:
+    """A model or a plain value, as JSON or as a readable table."""
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not isinstance(data, dict):
+        console.print(str(data), highlight=False)
+        return
+    table = Table(show_header=False, box=None)
+    for key, item in data.items():
+        shown = json.dumps(item, ensure_ascii=False) if isinstance(item, dict | list) else str(item)
+        table.add_row(f"[bold]{key}[/]", shown)
+    console.print(table)
+
+
+def staff(staff_id: str, role: Role, department: str | None = None) -> Staff:
+    return validated(lambda: Staff(staff_id=staff_id, role=role, department=department))
+
+
+# -- running the service ---------------------------------------------------------------------
 
 
 @app.command()
@@ -83,17 +147,36 @@ def dev() -> None:
     """Everything `make run` starts: dev server, Web UI, codec endpoint, worker, a demo."""
     from onething.embedded import run_embedded
 
-    settings = settings_or_exit()
-    asyncio.run(run_embedded(settings))
+    asyncio.run(run_embedded(settings_or_exit()))
 
 
 @app.command()
-def worker() -> None:
-    """Run a worker for every workflow and activity against the configured Temporal."""
+def worker(
+    departments: Annotated[
+        str | None,
+        typer.Option(help="Serve only these departments' queues, e.g. market,tax."),
+    ] = None,
+    workflows: Annotated[
+        bool, typer.Option("--workflows/--no-workflows", help="Also run the workflows.")
+    ] = True,
+) -> None:
+    """Run a worker: the workflows and central activities, and department queues."""
     from worker import run_worker
 
     settings_or_exit()
-    asyncio.run(run_worker())
+    chosen = [d.strip() for d in departments.split(",") if d.strip()] if departments else None
+    asyncio.run(run_worker(workflows=workflows, departments=chosen))
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (OpenAPI at /docs) against the configured Temporal and store."""
+    from starter.api import serve_api
+
+    serve_api(settings_or_exit())
+
+
+# -- the window and the applicant ------------------------------------------------------------
 
 
 @app.command()
@@ -101,65 +184,184 @@ def submit(
     file: Annotated[Path, typer.Argument(help="A JSON submission (see README).", exists=True)],
     as_json: JsonOpt = False,
 ) -> None:
-    """Submit an application; submitting the same application ID again starts nothing new."""
-    try:
-        submission = Submission.model_validate_json(file.read_bytes())
-    except ValidationError as exc:
-        raise fail(_validation_line(exc)) from None
-
-    async def go() -> Any:
-        client = await _client()
-        return await client.submit(submission)
-
-    receipt = run_async(go)
+    """Submit an application; the same application ID again starts nothing new."""
+    submission = validated(lambda: Submission.model_validate_json(file.read_bytes()))
+    receipt = with_client(lambda c: c.submit(submission))
     if as_json:
-        sys.stdout.write(json.dumps(receipt.__dict__) + "\n")
+        emit(receipt.__dict__, as_json=True)
     else:
         word = "submitted" if receipt.created else "already submitted (nothing new started)"
         console.print(f"{receipt.application_id}: {word}; workflow {receipt.workflow_id}")
 
 
 @app.command()
-def status(application_id: str, as_json: JsonOpt = False) -> None:
-    """The application's status, items, notice and decision trail."""
+def status(
+    application_id: str,
+    item: Annotated[str | None, typer.Option(help="One item's state instead.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The application's status, items, notice, trips and decision trail."""
+    if item is not None:
+        emit(with_client(lambda c: c.item_state(application_id, item)), as_json)
+        return
+    state = with_client(lambda c: c.state(application_id))
+    if as_json:
+        emit(state, as_json=True)
+        return
+    console.print(
+        f"[bold]{state.application_id}[/] {state.name or state.target}: [bold]{state.status}[/] "
+        f"(catalog {state.catalog_version}, hall {state.hall}, trips {state.trips})"
+    )
+    items = Table("item", "department", "path", "status", "license")
+    for ref in state.items:
+        items.add_row(
+            ref.item_code,
+            ref.department,
+            ref.path or "",
+            ref.status,
+            ref.license.number if ref.license else "",
+        )
+    console.print(items)
+    if state.outstanding:
+        console.print("awaited: " + "、".join(m.name for m in state.outstanding))
+    trail = Table("when", "action", "actor", "role", "detail")
+    for entry in state.trail:
+        trail.add_row(
+            entry.at.isoformat(timespec="seconds"),
+            entry.action,
+            entry.actor,
+            entry.role,
+            entry.detail or "",
+        )
+    console.print(trail)
 
-    async def go() -> BaseModel:
-        return await (await _client()).state(application_id)
 
-    show(run_async(go), as_json)
+@app.command()
+def supplement(
+    application_id: str,
+    materials: Annotated[list[str], typer.Argument(help="Material codes that arrived.")],
+    channel: Annotated[Channel, typer.Option(help="window, mail or online")] = Channel.WINDOW,
+    clerk: Annotated[
+        str | None, typer.Option(help="Staff ID of the clerk who received them.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record deficient materials that arrived; prints what is still awaited."""
+    received_by = staff(clerk, Role.WINDOW_CLERK) if clerk else None
+    arrived = validated(
+        lambda: Supplement(materials=materials, channel=channel, received_by=received_by)
+    )
+    emit({"awaited": with_client(lambda c: c.supplement(application_id, arrived))}, as_json)
+
+
+@app.command()
+def correct(
+    application_id: str,
+    item_code: str,
+    note: Annotated[str, typer.Option(help="What was corrected.")],
+    channel: Annotated[Channel, typer.Option()] = Channel.ONLINE,
+) -> None:
+    """The applicant answers a reviewer's correction request; the item's clock resumes."""
+    correction = validated(lambda: Correction(channel=channel, note=note))
+    emit(with_client(lambda c: c.correct(application_id, item_code, correction)), False)
+
+
+@app.command()
+def withdraw(application_id: str, reason: Annotated[str, typer.Option()]) -> None:
+    """The applicant withdraws; licenses already issued stay valid."""
+    withdrawal = validated(lambda: Withdrawal(reason=reason))
+    emit(with_client(lambda c: c.withdraw(application_id, withdrawal)), False)
+
+
+# -- staff -----------------------------------------------------------------------------------
+
+
+@app.command()
+def tasks(
+    department: Annotated[str | None, typer.Option()] = None,
+    role: Annotated[Role | None, typer.Option()] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open tasks in the staff inbox, soonest due first."""
+    from store.tasks import open_tasks
+
+    with store() as engine:
+        rows = open_tasks(engine, department=department, role=role.value if role else None)
+    if as_json:
+        emit([r.model_dump(mode="json") for r in rows], as_json=True)
+        return
+    table = Table("due", "application", "item", "kind", "department", "role")
+    for r in rows:
+        due = r.due_at.isoformat(timespec="minutes") if r.due_at else ""
+        table.add_row(due, r.application_id, r.item_code or "", r.kind, r.department or "", r.role)
+    console.print(table)
 
 
 @app.command()
 def decide(
     application_id: str,
     item_code: str,
-    verdict: Annotated[ReviewVerdict, typer.Argument(help="approve or reject")],
+    verdict: Annotated[ReviewVerdict, typer.Argument(help="approve, reject or request_correction")],
     reviewer: Annotated[str, typer.Option(help="Reviewer's staff ID.")],
     department: Annotated[str, typer.Option(help="Reviewer's department code.")],
-    reason: Annotated[str | None, typer.Option(help="Required for a rejection.")] = None,
+    reason: Annotated[str | None, typer.Option(help="Required unless approving.")] = None,
 ) -> None:
-    """A department reviewer approves or rejects an item."""
-    try:
-        decision = ReviewDecision(
-            reviewer=Staff(staff_id=reviewer, role=Role.REVIEWER, department=department),
-            verdict=verdict,
-            reason=reason,
+    """A department reviewer decides on an item."""
+    decision = validated(
+        lambda: ReviewDecision(
+            reviewer=staff(reviewer, Role.REVIEWER, department), verdict=verdict, reason=reason
         )
-    except ValidationError as exc:
-        raise fail(_validation_line(exc)) from None
-
-    async def go() -> Any:
-        return await (await _client()).decide(application_id, item_code, decision)
-
-    console.print(f"{application_id}/{item_code}: {run_async(go)}")
-
-
-def _validation_line(exc: ValidationError) -> str:
-    """One line per problem: the field and what is wrong, never the value (may be personal)."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {e['msg'].removeprefix('Value error, ')}"
-        for e in exc.errors()
     )
+    emit(with_client(lambda c: c.decide(application_id, item_code, decision)), False)
+
+
+@app.command()
+def inspect(
+    application_id: str,
+    item_code: str,
+    result: Annotated[InspectionResult, typer.Argument(help="passed, failed or false_commitment")],
+    inspector: Annotated[str, typer.Option(help="Inspector's staff ID.")],
+    department: Annotated[str, typer.Option(help="Inspector's department code.")],
+    findings: Annotated[str | None, typer.Option(help="Required unless passed.")] = None,
+) -> None:
+    """An inspector records the on-site inspection."""
+    report = validated(
+        lambda: InspectionReport(
+            inspector=staff(inspector, Role.INSPECTOR, department), result=result, findings=findings
+        )
+    )
+    emit(with_client(lambda c: c.inspect(application_id, item_code, report)), False)
+
+
+@app.command()
+def extend(
+    application_id: str,
+    item_code: str,
+    days: Annotated[int, typer.Argument(help="Working days to add.")],
+    reason: Annotated[str, typer.Option()],
+    supervisor: Annotated[str, typer.Option(help="Supervisor's staff ID.")],
+    department: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """A supervisor extends the item's running limit (e.g. Art. 42: ten more working days)."""
+    extension = validated(
+        lambda: LimitExtension(
+            decided_by=staff(supervisor, Role.SUPERVISOR, department), days=days, reason=reason
+        )
+    )
+    emit(with_client(lambda c: c.extend(application_id, item_code, extension)), False)
+
+
+@app.command()
+def cancel(
+    application_id: str,
+    reason: Annotated[str, typer.Option()],
+    operator: Annotated[str, typer.Option(help="Operator's staff ID.")],
+) -> None:
+    """An operator cancels the application; licenses already issued stay valid."""
+    cancellation = validated(
+        lambda: Cancellation(operator=staff(operator, Role.OPERATOR), reason=reason)
+    )
+    emit(with_client(lambda c: c.cancel(application_id, cancellation)), False)
 
 
 def main() -> None:
