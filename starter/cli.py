@@ -154,18 +154,25 @@ def dev() -> None:
 def worker(
     departments: Annotated[
         str | None,
-        typer.Option(help="Serve only these departments' queues, e.g. market,tax."),
+        typer.Option(help="Serve only these departments' queues (e.g. market,tax), no workflows."),
     ] = None,
-    workflows: Annotated[
-        bool, typer.Option("--workflows/--no-workflows", help="Also run the workflows.")
-    ] = True,
+    workflows_only: Annotated[
+        bool, typer.Option("--workflows-only", help="Only the workflows and central activities.")
+    ] = False,
 ) -> None:
-    """Run a worker: the workflows and central activities, and department queues."""
+    """Run a worker; with neither option it serves the workflows and every department queue."""
     from worker import run_worker
 
     settings_or_exit()
-    chosen = [d.strip() for d in departments.split(",") if d.strip()] if departments else None
-    asyncio.run(run_worker(workflows=workflows, departments=chosen))
+    if departments is not None and workflows_only:
+        raise fail("--departments and --workflows-only exclude each other")
+    if departments is not None:
+        chosen = [d.strip() for d in departments.split(",") if d.strip()]
+        if not chosen:
+            raise fail("--departments: name at least one department code")
+        asyncio.run(run_worker(workflows=False, departments=chosen))
+    else:
+        asyncio.run(run_worker(workflows=True, departments=[] if workflows_only else None))
 
 
 @app.command()
