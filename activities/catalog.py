@@ -61,7 +61,9 @@ class CatalogActivities:
     @activity.defn(name="pin_catalog")
     def pin_catalog(self, request: PinCatalog) -> CatalogSnapshot:
         try:
-            return snapshot_of(current_catalog(self._engine, request.version), request.target)
+            snapshot = snapshot_of(current_catalog(self._engine, request.version), request.target)
         except CatalogError as exc:
             # An unknown code or version will not become known by retrying.
             raise ApplicationError(str(exc), type="CatalogError", non_retryable=True) from exc
+        activity.logger.info("catalog pinned", extra={"catalog_version": snapshot.version})
+        return snapshot

@@ -17,19 +17,25 @@ from structlog.typing import EventDict, WrappedLogger
 
 from onething.settings import LogFormat
 
-_TEMPORAL_KEYS = ("workflow_id", "run_id", "workflow_type", "activity_type", "attempt")
+# Keys of the SDK's workflow/activity info worth a log line, and the name each gets.
+_TEMPORAL_KEYS = {
+    "workflow_id": "workflow_id",
+    "run_id": "run_id",
+    "workflow_run_id": "run_id",
+    "workflow_type": "workflow_type",
+    "activity_type": "activity_type",
+    "attempt": "attempt",
+}
 
 
 def _temporal_context(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
-    record = event.get("_record")
-    if record is None:
-        return event
+    """Flatten the SDK's `temporal_workflow` / `temporal_activity` extras into the event."""
     for extra in ("temporal_workflow", "temporal_activity"):
-        info = getattr(record, extra, None)
+        info = event.pop(extra, None)
         if isinstance(info, dict):
-            for key in _TEMPORAL_KEYS:
-                if key in info and key not in event:
-                    event[key] = info[key]
+            for key, name in _TEMPORAL_KEYS.items():
+                if key in info:
+                    event.setdefault(name, info[key])
     return event
 
 
@@ -47,7 +53,7 @@ def configure_logging(fmt: LogFormat = LogFormat.AUTO, level: str = "INFO") -> N
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, _temporal_context],
+        foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _temporal_context],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,

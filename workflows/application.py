@@ -555,6 +555,10 @@ class ApplicationWorkflow:
             updates += [sa.CLOCK_STATE.value_unset(), sa.DUE_AT.value_unset()]
         workflow.upsert_search_attributes(updates)
         workflow.set_current_details(f"{self.submission.application_id}: {status.value}")
+        # Replay-safe logger; identifiers only, never the applicant's personal data.
+        workflow.logger.info(
+            "application %s", status.value, extra={"target": self.submission.target}
+        )
 
     def _outcome(self, reason: str | None = None) -> ApplicationOutcome:
         return ApplicationOutcome(

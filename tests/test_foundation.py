@@ -1,0 +1,87 @@
+"""The foundation: settings refuse wrong values in one line; logs carry workflow and run IDs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from domain.catalog import Catalog
+from onething.demo import demo_submission
+from onething.logs import configure_logging
+from onething.settings import LogFormat, SettingsError, load_settings
+from tests.conftest import ROOT, new_application_id, onething_client
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("TEMPORAL_ADDRESS", "localhost", "must be host:port"),
+        ("ONETHING_LOG_FORMAT", "xml", "'auto', 'console' or 'json'"),
+        ("DATABASE_URL", "mysql://x", "must start with sqlite:// or postgresql://"),
+        ("ONETHING_UI_PORT", "99999", "less than or equal to 65535"),
+        ("ONETHING_LOG_LEVEL", "loud", "must be one of DEBUG"),
+    ],
+)
+def test_a_wrong_setting_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, problem: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith(f"invalid setting {variable}=")
+    assert problem in message
+
+
+def test_the_cli_stops_at_start_up_with_that_line_and_no_traceback() -> None:
+    env = {**os.environ, "TEMPORAL_ADDRESS": "nowhere"}
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.cli", "status", "x"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "TEMPORAL_ADDRESS" in lines[0] and "Traceback" not in done.stderr
+
+
+async def test_workflow_and_activity_logs_carry_workflow_and_run_ids(
+    ts_env: WorkflowEnvironment,
+    store_engine: Engine,
+    catalog: Catalog,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(LogFormat.JSON, "INFO")
+    try:
+        submission = demo_submission(catalog, new_application_id())
+        missing_all = submission.model_copy(update={"materials": []})  # refused at once
+        async with onething_client(ts_env, store_engine, catalog) as client:
+            receipt = await client.submit(missing_all)
+            await client.result(receipt.application_id)
+            history = await ts_env.client.get_workflow_handle(receipt.workflow_id).fetch_history()
+    finally:
+        logging.getLogger().handlers.clear()
+
+    events = [
+        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    refused = [e for e in events if e.get("event") == "application refused"]
+    assert refused, "the workflow logged its refusal"
+    assert refused[0]["workflow_id"] == receipt.workflow_id
+    assert refused[0]["run_id"] == history.run_id
+    [pinned] = [e for e in events if e.get("event") == "catalog pinned"]
+    assert pinned["workflow_id"] == receipt.workflow_id and pinned["run_id"] == history.run_id
+    assert pinned["activity_type"] == "pin_catalog" and pinned["catalog_version"] == catalog.version
+    for personal in (submission.applicant.name, submission.applicant.id_number):
+        assert all(personal not in json.dumps(e, ensure_ascii=False) for e in events)
