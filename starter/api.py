@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections import OrderedDict
-from collections.abc import Collection, Generator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -23,21 +24,30 @@ from fastapi import Depends, FastAPI, Path, Query, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, func, text
 from sqlmodel import col, select
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 
 from domain.application import (
     APPLICATION_ID_PATTERN,
     ApplicationOutcome,
     ApplicationStatus,
+    Cancellation,
+    Channel,
+    Correction,
+    ExtensionReceipt,
+    InspectionReport,
+    InspectionResult,
     ItemStatus,
+    LimitExtension,
     ReviewDecision,
     ReviewVerdict,
     Submission,
+    Supplement,
+    Withdrawal,
     application_workflow_id,
 )
 from domain.bundle import (
@@ -74,7 +84,7 @@ from domain.guide import (
     qr_svg,
     render_guide,
 )
-from domain.people import Role
+from domain.people import Role, Staff
 from onething.settings import Settings
 from starter import auth
 from starter.auth import Principal, TaskFilter, TokenRegistry, sha256_hex
@@ -98,11 +108,35 @@ __all__ = [
 T = TypeVar("T")
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+EXAMPLE_APPLICATION_ID = "example-0001"
 ApplicationId = Annotated[
-    str, Path(pattern=APPLICATION_ID_PATTERN, description="The caller's application ID.")
+    str,
+    Path(
+        pattern=APPLICATION_ID_PATTERN,
+        description="The caller's application ID.",
+        examples=[EXAMPLE_APPLICATION_ID],
+    ),
 ]
-ItemCode = Annotated[str, Path(pattern=CODE_PATTERN, description="A catalog item code.")]
-CatalogCode = Annotated[str, Path(pattern=CODE_PATTERN, description="An item or bundle code.")]
+ItemCode = Annotated[
+    str,
+    Path(
+        pattern=CODE_PATTERN,
+        description="A catalog item code.",
+        examples=["nurse-practice-registration"],
+    ),
+]
+CatalogCode = Annotated[
+    str,
+    Path(
+        pattern=CODE_PATTERN,
+        description="An item or bundle code.",
+        examples=["open-transport-company", "nurse-practice-registration"],
+    ),
+]
+BundleCode = Annotated[
+    str,
+    Path(pattern=CODE_PATTERN, description="A bundle code.", examples=["open-transport-company"]),
+]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")]
 
@@ -169,6 +203,14 @@ def page_of(rows: Sequence[T], total: int, limit: int, offset: int) -> Page[T]:
     )
 
 
+class SubmissionIn(Submission):
+    """A submission as the API takes it: the pledges are JSON booleans, never 0/1 or "yes"
+    (a signature is not something to guess from a number)."""
+
+    commitment_signed: StrictBool = False
+    deficiency_pledge_signed: StrictBool = False
+
+
 class SubmitReceiptOut(BaseModel):
     application_id: str
     workflow_id: str
@@ -176,27 +218,114 @@ class SubmitReceiptOut(BaseModel):
     href: str = Field(description="Where to read the application.")
 
 
+def _reason_unless(field: str, verdict: str, ok: str) -> dict[str, Any]:
+    """JSON Schema: `field` must hold text unless `verdict` is `ok` (as the validators say)."""
+    return {
+        "if": {"properties": {verdict: {"not": {"const": ok}}}, "required": [verdict]},
+        "then": {
+            "required": [field],
+            "properties": {field: {"type": "string", "pattern": r"\S"}},
+        },
+    }
+
+
 class DecisionIn(BaseModel):
     """A reviewer's decision; the reviewer is the caller's token."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            **_reason_unless("reason", "verdict", "approve"),
+            "examples": [{"verdict": "approve"}, {"verdict": "reject", "reason": "证明材料不符"}],
+        },
+    )
 
     verdict: ReviewVerdict
-    reason: str | None = Field(None, max_length=500, description="Required for a rejection.")
+    reason: str | None = Field(None, max_length=500, description="Required unless approving.")
 
     @model_validator(mode="after")
     def _reason(self) -> DecisionIn:
-        if self.verdict is ReviewVerdict.REJECT and not (self.reason and self.reason.strip()):
-            raise ValueError("reason: a rejection must give the reason")
+        if self.verdict is not ReviewVerdict.APPROVE and not (self.reason and self.reason.strip()):
+            raise ValueError(f"reason: {self.verdict.value} must give the reason")
         return self
 
 
-class DecisionOut(BaseModel):
+class InspectionIn(BaseModel):
+    """An on-site inspection's result; the inspector is the caller's token."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            **_reason_unless("findings", "result", "passed"),
+            "examples": [{"result": "passed"}, {"result": "failed", "findings": "后厨未设隔油池"}],
+        },
+    )
+
+    result: InspectionResult
+    findings: str | None = Field(None, max_length=500, description="Required unless passed.")
+
+    @model_validator(mode="after")
+    def _findings(self) -> InspectionIn:
+        if self.result is not InspectionResult.PASSED and not (
+            self.findings and self.findings.strip()
+        ):
+            raise ValueError(f"findings: a {self.result.value} inspection must state the findings")
+        return self
+
+
+ANSWER_CHANNEL_DOC = (
+    "How it arrived. Applicants: online (default) or mail; window clerks: window (default) or mail."
+)
+
+
+class CorrectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    channel: Channel | None = Field(None, description=ANSWER_CHANNEL_DOC)
+
+
+class SupplementIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"materials": ["nurse-health-exam"]}]}
+    )
+
+    materials: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=50
+    )
+    channel: Channel | None = Field(None, description=ANSWER_CHANNEL_DOC)
+
+
+class ExtensionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(ge=1, le=30, description="Working days to add to the running limit.")
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
+class ItemActionOut(BaseModel):
     application_id: str
     item_code: str
-    verdict: ReviewVerdict
-    decided_by: str
-    status: ItemStatus = Field(description="The item's status as the decision was recorded.")
+    action: str
+    by: str
+    status: ItemStatus = Field(description="The item's status as the action was recorded.")
+
+
+class SupplementOut(BaseModel):
+    application_id: str
+    outstanding: list[str] = Field(description="Material codes still awaited.")
+
+
+class ApplicationActionOut(BaseModel):
+    application_id: str
+    status: ApplicationStatus
+    by: str
 
 
 class Pending(BaseModel):
@@ -313,10 +442,10 @@ class _Refs:
 
 
 def _departments(catalog: Catalog, state: ApplicationState) -> set[str]:
-    codes = {i.item_code for i in state.items}
-    with contextlib.suppress(CatalogError):
-        codes |= set(as_bundle(catalog, state.target).item_codes)
-    return {catalog.items[c].department for c in codes if c in catalog.items}
+    codes = _items_of_target(catalog, state)
+    return {i.department for i in state.items} | {
+        catalog.items[c].department for c in codes if c in catalog.items
+    }
 
 
 def _items_of_target(catalog: Catalog, state: ApplicationState) -> set[str]:
@@ -324,6 +453,22 @@ def _items_of_target(catalog: Catalog, state: ApplicationState) -> set[str]:
     with contextlib.suppress(CatalogError):
         codes |= set(as_bundle(catalog, state.target).item_codes)
     return codes
+
+
+CLOSED_ITEM_STATUSES = frozenset(
+    {ItemStatus.CLOSED, ItemStatus.REJECTED, ItemStatus.REVOKED, ItemStatus.STOPPED}
+)
+
+
+def _channel(principal: Principal, asked: Channel | None) -> tuple[Channel, Staff | None]:
+    """How an applicant's answer arrived, and the clerk who received it (if at a window)."""
+    if principal.role is Role.WINDOW_CLERK:
+        if asked is Channel.ONLINE:
+            raise ApiError.field(422, "channel", "a window clerk receives at the window or by mail")
+        return asked or Channel.WINDOW, principal.staff()
+    if asked is Channel.WINDOW:
+        raise ApiError.field(422, "channel", "what arrives at a window is recorded by its clerk")
+    return asked or Channel.ONLINE, None
 
 
 def _catalog_item(catalog: Catalog, code: str, field: str = "item_code") -> Item:
@@ -406,8 +551,10 @@ def create_app(
             200: {"model": SubmitReceiptOut, "description": "Submitted before; nothing new."},
             **error_responses(401, 403, 404, 409, 422, 503),
         },
+        openapi_extra=_submission_examples(catalog),
     )
-    async def submit(submission: Submission, principal: Caller, response: Response) -> Any:
+    async def submit(body: SubmissionIn, principal: Caller, response: Response) -> Any:
+        submission = Submission.model_validate(body.model_dump())
         auth.may_submit(
             principal,
             hall=submission.hall,
@@ -465,27 +612,22 @@ def create_app(
         wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait.")] = 0,
     ) -> Any:
         state = await readable_state(principal, application_id)
-        handle = client.temporal.get_workflow_handle(application_workflow_id(application_id))
-        description = await handle.describe()
-        if description.status == WorkflowExecutionStatus.RUNNING:
-            if wait <= 0:
-                return JSONResponse(
-                    Pending(application_id=application_id, status=state.status).model_dump(
-                        mode="json"
-                    ),
-                    status_code=202,
-                )
+        if not state.status.closed:
             try:
+                if wait <= 0:
+                    raise TimeoutError
                 return await asyncio.wait_for(client.result(application_id), timeout=wait)
             except TimeoutError:
                 state = await client.state(application_id)
-                return JSONResponse(
-                    Pending(application_id=application_id, status=state.status).model_dump(
-                        mode="json"
-                    ),
-                    status_code=202,
-                )
-        return await client.result(application_id)
+                if not state.status.closed:
+                    pending = Pending(application_id=application_id, status=state.status)
+                    return JSONResponse(pending.model_dump(mode="json"), status_code=202)
+        # Closed: the workflow returns its outcome once its items have wound down.
+        try:
+            return await asyncio.wait_for(client.result(application_id), timeout=max(wait, 5))
+        except TimeoutError:
+            pending = Pending(application_id=application_id, status=state.status)
+            return JSONResponse(pending.model_dump(mode="json"), status_code=202)
 
     @app.get(
         "/applications/{application_id}/items/{item_code}",
@@ -511,55 +653,265 @@ def create_app(
                 404, "item_code", f"{item_code!r} has not started yet (an earlier item runs first)"
             ) from None
 
-    @app.post(
-        "/applications/{application_id}/items/{item_code}/decision",
-        tags=["staff"],
-        response_model=DecisionOut,
-        summary="A reviewer of the item's department approves or rejects it",
-        description="The reviewer is the caller. 409 when no review is open for the item.",
-        responses=error_responses(401, 403, 404, 409, 422, 503),
-    )
-    async def decide(
-        application_id: ApplicationId, item_code: ItemCode, body: DecisionIn, principal: Caller
-    ) -> Any:
-        if principal.role is Role.AUDITOR or principal.role is Role.APPLICANT:
-            auth.may_decide(principal, item_department="")
+    # -- acting on an item ------------------------------------------------------------------
+
+    async def item_in(application_id: str, item_code: str) -> tuple[ApplicationState, str]:
+        """The application (404 if unknown) and the item's department (404 if the item
+        is not part of it)."""
         state = await client.state(application_id)
         item = _catalog_item(catalog, item_code)
         if item_code not in _items_of_target(catalog, state):
             raise ApiError.field(
                 404, "item_code", f"{item_code!r} is not an item of application {application_id}"
             )
-        auth.may_decide(principal, item_department=item.department)
+        ref = next((i for i in state.items if i.item_code == item_code), None)
+        return state, ref.department if ref else item.department
+
+    async def item_update(
+        application_id: str,
+        item_code: str,
+        step: str,
+        open_in: Collection[ItemStatus],
+        call: Callable[[], Awaitable[T]],
+    ) -> T:
+        """Run an item Update; 409 when the item is not at `step` (or has not started)."""
         try:
             current = await client.item_state(application_id, item_code)
         except NotFound:
             raise ApiError.field(
-                409, "item_code", f"no review is open for {item_code!r} yet"
+                409, "item_code", f"{item_code!r} has not started yet: no {step} is open"
             ) from None
-        if current.status is not ItemStatus.UNDER_REVIEW:
+        if current.status not in open_in:
             raise ApiError.field(
                 409,
                 "item_code",
-                f"no review is open for {item_code!r} (status {current.status.value})",
+                f"no {step} is open for {item_code!r} (it is {current.status.value})",
                 code="task_closed",
             )
+        try:
+            return await call()
+        except NotFound:
+            raise ApiError.field(409, "item_code", f"the {step} closed meanwhile") from None
+        except Conflict as exc:
+            raise ApiError.field(409, exc.field, exc.problem, code="task_closed") from None
+
+    item_errors = error_responses(401, 403, 404, 409, 422, 503)
+
+    @app.post(
+        "/applications/{application_id}/items/{item_code}/decision",
+        tags=["staff"],
+        response_model=ItemActionOut,
+        summary="A reviewer of the item's department approves, rejects or asks for correction",
+        description=(
+            "The reviewer is the caller. `reason` is required unless the verdict is approve. "
+            "409 when no review is open for the item."
+        ),
+        responses=item_errors,
+    )
+    async def decide(
+        application_id: ApplicationId, item_code: ItemCode, body: DecisionIn, principal: Caller
+    ) -> Any:
+        if principal.role is not Role.REVIEWER:
+            auth.may_decide(principal, item_department="")
+        _, department = await item_in(application_id, item_code)
+        auth.may_decide(principal, item_department=department)
         decision = ReviewDecision(
             reviewer=principal.staff(), verdict=body.verdict, reason=body.reason
         )
-        try:
-            status = await client.decide(application_id, item_code, decision)
-        except NotFound:
-            raise ApiError.field(409, "item_code", "the review closed meanwhile") from None
-        except Conflict as exc:
-            raise ApiError.field(409, exc.field, exc.problem, code="task_closed") from None
-        return DecisionOut(
+        status: ItemStatus = await item_update(
+            application_id,
+            item_code,
+            "review",
+            {ItemStatus.UNDER_REVIEW},
+            lambda: client.decide(application_id, item_code, decision),
+        )
+        return ItemActionOut(
             application_id=application_id,
             item_code=item_code,
-            verdict=body.verdict,
-            decided_by=principal.name,
+            action=f"review {body.verdict.value}",
+            by=principal.name,
             status=status,
         )
+
+    @app.post(
+        "/applications/{application_id}/items/{item_code}/correction",
+        tags=["applications"],
+        response_model=ItemActionOut,
+        summary="The applicant's correction (补正) after a reviewer asked for one",
+        description=(
+            "By the applicant (online or by mail) or a window clerk of the hall (at the "
+            "window). The item's clock resumes. 409 when no correction was requested."
+        ),
+        responses=item_errors,
+    )
+    async def correct(
+        application_id: ApplicationId, item_code: ItemCode, body: CorrectionIn, principal: Caller
+    ) -> Any:
+        state, _ = await item_in(application_id, item_code)
+        await auth.may_act_for_applicant(
+            principal,
+            hall=state.hall,
+            applicant_ref=lambda: refs.of(application_id),
+            what="correct",
+        )
+        channel, received_by = _channel(principal, body.channel)
+        correction = Correction(channel=channel, note=body.note, received_by=received_by)
+        status: ItemStatus = await item_update(
+            application_id,
+            item_code,
+            "correction",
+            {ItemStatus.CORRECTION_REQUESTED},
+            lambda: client.correct(application_id, item_code, correction),
+        )
+        return ItemActionOut(
+            application_id=application_id,
+            item_code=item_code,
+            action="correction received",
+            by=principal.name,
+            status=status,
+        )
+
+    @app.post(
+        "/applications/{application_id}/items/{item_code}/inspection",
+        tags=["staff"],
+        response_model=ItemActionOut,
+        summary="An inspector of the item's department records the on-site inspection",
+        description=(
+            "`findings` is required unless the result is passed. A failure orders "
+            "rectification; a second failure (or a false commitment) revokes the license."
+        ),
+        responses=item_errors,
+    )
+    async def inspect(
+        application_id: ApplicationId, item_code: ItemCode, body: InspectionIn, principal: Caller
+    ) -> Any:
+        if principal.role is not Role.INSPECTOR:
+            auth.may_inspect(principal, item_department="")
+        _, department = await item_in(application_id, item_code)
+        auth.may_inspect(principal, item_department=department)
+        report = InspectionReport(
+            inspector=principal.staff(), result=body.result, findings=body.findings
+        )
+        status: ItemStatus = await item_update(
+            application_id,
+            item_code,
+            "inspection",
+            {ItemStatus.INSPECTING, ItemStatus.RECTIFYING},
+            lambda: client.inspect(application_id, item_code, report),
+        )
+        return ItemActionOut(
+            application_id=application_id,
+            item_code=item_code,
+            action=f"inspection {body.result.value}",
+            by=principal.name,
+            status=status,
+        )
+
+    @app.post(
+        "/applications/{application_id}/items/{item_code}/extension",
+        tags=["staff"],
+        response_model=ExtensionReceipt,
+        summary="A supervisor extends the item's running limit (e.g. Art. 42: 10 days)",
+        responses=item_errors,
+    )
+    async def extend(
+        application_id: ApplicationId, item_code: ItemCode, body: ExtensionIn, principal: Caller
+    ) -> Any:
+        auth.may_extend(principal)
+        await item_in(application_id, item_code)
+        extension = LimitExtension(decided_by=principal.staff(), days=body.days, reason=body.reason)
+        return await item_update(
+            application_id,
+            item_code,
+            "limit",
+            set(ItemStatus) - CLOSED_ITEM_STATUSES,
+            lambda: client.extend(application_id, item_code, extension),
+        )
+
+    # -- acting on the application ------------------------------------------------------
+
+    async def application_update(call: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await call()
+        except NotFound:
+            raise ApiError.field(409, "application_id", "the application has ended") from None
+        except Conflict as exc:
+            raise ApiError.field(409, exc.field, exc.problem) from None
+
+    @app.post(
+        "/applications/{application_id}/supplement",
+        tags=["applications"],
+        response_model=SupplementOut,
+        summary="Deficient materials arrive (补齐材料); answers the codes still awaited",
+        description=(
+            "By the applicant (online or by mail) or a window clerk of the hall. A code "
+            "that is no material of the application: 422; one not awaited: 409."
+        ),
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def supplement(
+        application_id: ApplicationId, body: SupplementIn, principal: Caller
+    ) -> Any:
+        state = await client.state(application_id)
+        await auth.may_act_for_applicant(
+            principal,
+            hall=state.hall,
+            applicant_ref=lambda: refs.of(application_id),
+            what="supplement",
+        )
+        with contextlib.suppress(CatalogError):
+            known = one_set_of_materials(catalog, as_bundle(catalog, state.target)).codes
+            for index, code in enumerate(body.materials):
+                if code not in known:
+                    raise ApiError.field(
+                        422,
+                        f"materials[{index}]",
+                        f"{code!r} is not a material of {state.target!r}",
+                    )
+        channel, received_by = _channel(principal, body.channel)
+        arrived = Supplement(materials=body.materials, channel=channel, received_by=received_by)
+        outstanding: list[str] = await application_update(
+            lambda: client.supplement(application_id, arrived)
+        )
+        return SupplementOut(application_id=application_id, outstanding=outstanding)
+
+    @app.post(
+        "/applications/{application_id}/withdrawal",
+        tags=["applications"],
+        response_model=ApplicationActionOut,
+        summary="The applicant withdraws the application (撤回); issued licenses stay valid",
+        description="By the applicant or a window clerk of the hall. 409 once it has ended.",
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def withdraw(application_id: ApplicationId, body: ReasonIn, principal: Caller) -> Any:
+        state = await client.state(application_id)
+        await auth.may_act_for_applicant(
+            principal,
+            hall=state.hall,
+            applicant_ref=lambda: refs.of(application_id),
+            what="withdraw",
+        )
+        status: ApplicationStatus = await application_update(
+            lambda: client.withdraw(application_id, Withdrawal(reason=body.reason))
+        )
+        return ApplicationActionOut(application_id=application_id, status=status, by=principal.name)
+
+    @app.post(
+        "/applications/{application_id}/cancellation",
+        tags=["staff"],
+        response_model=ApplicationActionOut,
+        summary="An operator cancels the application (e.g. submitted in error)",
+        description="Issued licenses stay valid. 409 once it has ended.",
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def cancel(application_id: ApplicationId, body: ReasonIn, principal: Caller) -> Any:
+        auth.may_cancel(principal)
+        await client.state(application_id)
+        cancellation = Cancellation(operator=principal.staff(), reason=body.reason)
+        status: ApplicationStatus = await application_update(
+            lambda: client.cancel(application_id, cancellation)
+        )
+        return ApplicationActionOut(application_id=application_id, status=status, by=principal.name)
 
     # -- staff ----------------------------------------------------------------------------
 
@@ -702,9 +1054,7 @@ def create_app(
         summary="A bundle with its one form (JSON Schema), one set of materials, reductions",
         responses=error_responses(404, 422),
     )
-    async def get_bundle(
-        bundle_code: Annotated[str, Path(pattern=CODE_PATTERN)],
-    ) -> Any:
+    async def get_bundle(bundle_code: BundleCode) -> Any:
         bundle = catalog.bundles.get(bundle_code)
         if bundle is None:
             raise ApiError.field(
@@ -906,7 +1256,58 @@ def create_app(
         )
         add_codec_cors(app, codec_origins)
 
+    _complete_openapi(app)
     return app
+
+
+def _submission_examples(catalog: Catalog) -> dict[str, Any]:
+    """A valid submission (made-up applicant) for the OpenAPI document and its users."""
+    from onething.demo import DEMO_ITEM, demo_submission
+
+    if DEMO_ITEM not in catalog.items:
+        return {}
+    example = demo_submission(catalog, EXAMPLE_APPLICATION_ID).model_dump(
+        mode="json", exclude_none=True
+    )
+    return {
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {"window": {"summary": "At the general window", "value": example}}
+                }
+            }
+        }
+    }
+
+
+def _complete_openapi(app: FastAPI) -> None:
+    """Declare path parameters a mounted router uses without naming them (the codec
+    routes' `{namespace}`), so the document describes every request it accepts."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for path, operations in schema.get("paths", {}).items():
+            names = re.findall(r"{([^}]+)}", path)
+            for op in operations.values():
+                params = op.setdefault("parameters", [])
+                declared = {p["name"] for p in params if p.get("in") == "path"}
+                params.extend(
+                    {
+                        "name": name,
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1, "title": name.title()},
+                    }
+                    for name in names
+                    if name not in declared
+                )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- running it

@@ -393,12 +393,53 @@ def may_read_item(principal: Principal, *, item_department: str) -> None:
         raise forbid(principal, f"this item belongs to department {item_department!r}")
 
 
-def may_decide(principal: Principal, *, item_department: str) -> None:
+def _department_staff(principal: Principal, role: Role, item_department: str, what: str) -> None:
     _no_auditor(principal)
-    if principal.role is not Role.REVIEWER:
-        raise forbid(principal, "only a reviewer of the item's department decides on it")
+    if principal.role is not role:
+        raise forbid(principal, f"only {role.value}s of the item's department {what}")
     if item_department != principal.department:
         raise forbid(principal, f"this item belongs to department {item_department!r}")
+
+
+def may_decide(principal: Principal, *, item_department: str) -> None:
+    _department_staff(principal, Role.REVIEWER, item_department, "decide on it")
+
+
+def may_inspect(principal: Principal, *, item_department: str) -> None:
+    _department_staff(principal, Role.INSPECTOR, item_department, "record its inspection")
+
+
+def may_extend(principal: Principal) -> None:
+    _no_auditor(principal)
+    if principal.role is not Role.SUPERVISOR:
+        raise forbid(principal, "only a supervisor extends a limit")
+
+
+def may_cancel(principal: Principal) -> None:
+    _no_auditor(principal)
+    if principal.role is not Role.OPERATOR:
+        raise forbid(principal, "only an operator cancels an application")
+
+
+async def may_act_for_applicant(
+    principal: Principal,
+    *,
+    hall: str,
+    applicant_ref: Callable[[], Awaitable[str | None]],
+    what: str,
+) -> None:
+    """What the applicant does (supplement, correct, withdraw): the applicant themselves,
+    or a window clerk of the hall the application was made at, on their behalf."""
+    _no_auditor(principal)
+    if principal.role is Role.APPLICANT:
+        if await applicant_ref() != principal.applicant_ref:
+            raise forbid(principal, f"an applicant may {what} only their own applications")
+        return
+    if principal.role is Role.WINDOW_CLERK:
+        if hall != principal.hall:
+            raise forbid(principal, f"this application was not made at {principal.hall!r}")
+        return
+    raise forbid(principal, f"only the applicant or a window clerk of the hall may {what}")
 
 
 def may_read_reports(principal: Principal) -> None:

@@ -207,6 +207,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI's answer to a body that is not UTF-8: for the caller, invalid JSON.
+            return _json(ApiError.field(422, "body", "is not valid JSON (UTF-8 expected)"))
         detail = exc.detail
         message = detail if isinstance(detail, str) else _CODES.get(exc.status_code, "error")
         return _json(ApiError(exc.status_code, message, headers=dict(exc.headers or {}) or None))
