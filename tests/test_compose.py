@@ -10,12 +10,14 @@ department queue. Image tags must be the Temporal versions the suite itself runs
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 import os
 import re
 import shutil
 import subprocess
 import tomllib
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,12 +26,15 @@ import jsonschema
 import pytest
 import typer
 import yaml
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import load_seed_catalog
 from onething.devserver import executable
 from onething.settings import Settings, SettingsError, load_settings
 from onething.temporal import search_attribute_flags
 from starter.codec_endpoint import CODEC_PREFIX, DEFAULT_UI_ORIGINS
+from workflows import search_attributes as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -334,6 +339,34 @@ def test_search_attributes_are_ours_and_fit_sql_visibility(compose: dict[str, An
         per_type[kind] = per_type.get(kind, 0) + 1
     for kind, count in per_type.items():
         assert count <= SQL_VISIBILITY_LIMITS[kind], f"too many {kind} attributes for SQL"
+
+
+async def test_setup_step_registers_the_namespace_and_our_attributes(
+    compose: dict[str, Any], dev_env: WorkflowEnvironment
+) -> None:
+    """deploy/temporal/setup-namespace.sh, as temporal-setup runs it, against the dev server
+    (the same `temporal` CLI admin-tools ships): twice, since every `up` runs it again."""
+    namespace = f"setup-{uuid.uuid4().hex[:8]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPORAL_")}
+    env.update(environment(compose["services"]["temporal-setup"]))
+    env.update(
+        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        TEMPORAL_NAMESPACE=namespace,
+        PATH=f"{executable('temporal').parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    script = ROOT / "deploy" / "temporal" / "setup-namespace.sh"
+    for _ in range(2):
+        command = ["sh", str(script)]
+        done = await asyncio.to_thread(
+            subprocess.run, command, env=env, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    listed = await dev_env.client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    registered = dict(listed.custom_attributes)
+    for key in sa.ALL:
+        assert registered.get(key.name) == key.indexed_value_type, key.name
 
 
 def test_department_workers_serve_every_department(compose: dict[str, Any]) -> None:

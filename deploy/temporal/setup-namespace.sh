@@ -23,12 +23,23 @@ else
     --description "onething: applications of the service center"
 fi
 
+# A new namespace reaches the frontend's namespace cache some seconds after its creation.
+tries=0
+until temporal operator search-attribute list --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 120 ]; then
+    echo "namespace $TEMPORAL_NAMESPACE did not become ready in 2 minutes" >&2
+    exit 1
+  fi
+  sleep 1
+done
+
 for pair in $ONETHING_SEARCH_ATTRIBUTES; do
   name=${pair%%=*}
   type=${pair#*=}
   if out=$(temporal operator search-attribute create --namespace "$TEMPORAL_NAMESPACE" \
     --name "$name" --type "$type" 2>&1); then
-    echo "search attribute $name ($type) created"
+    echo "search attribute $name ($type) registered"
   else
     case "$out" in
       *"already exists"*|*"already registered"*) echo "search attribute $name exists" ;;
