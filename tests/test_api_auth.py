@@ -1,0 +1,213 @@
+"""The token document: formats, refusals, the embedded default, and the helper command."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from domain.catalog import Catalog
+from domain.people import Role
+from onething.demo import demo_applicant
+from onething.settings import Settings
+from starter.api import ApiSettings, build_api
+from starter.auth import (
+    AuthConfigError,
+    AuthSettings,
+    TokenRegistry,
+    id_number_sha256,
+    load_api_tokens,
+    sha256_hex,
+)
+from tests.conftest import ROOT
+
+TOKEN = "a-token-of-at-least-16-chars"
+
+
+def registry(*entries: dict[str, Any]) -> TokenRegistry:
+    return TokenRegistry.from_document({"tokens": list(entries)})
+
+
+def test_json_and_toml_give_the_same_principals() -> None:
+    toml = f"""
+[[tokens]]
+name = "clerk-1"
+role = "window_clerk"
+hall = "yicheng-center"
+token = "{TOKEN}"
+
+[[tokens]]
+name = "rev-1"
+role = "reviewer"
+department = "health"
+token_sha256 = "{sha256_hex("another-token-0123456789")}"
+"""
+    from_toml = TokenRegistry.from_text(toml, toml=True)
+    from_json = TokenRegistry.from_text(
+        json.dumps(
+            {
+                "tokens": [
+                    {
+                        "name": "clerk-1",
+                        "role": "window_clerk",
+                        "hall": "yicheng-center",
+                        "token": TOKEN,
+                    },
+                    {
+                        "name": "rev-1",
+                        "role": "reviewer",
+                        "department": "health",
+                        "token_sha256": sha256_hex("another-token-0123456789"),
+                    },
+                ]
+            }
+        )
+    )
+    for reg in (from_toml, from_json):
+        clerk = reg.authenticate(TOKEN)
+        assert clerk is not None and clerk.role is Role.WINDOW_CLERK
+        assert clerk.hall == "yicheng-center" and clerk.staff().staff_id == "clerk-1"
+        reviewer = reg.authenticate("another-token-0123456789")
+        assert reviewer is not None and reviewer.department == "health"
+        assert reg.authenticate("another-token-012345678") is None
+        assert reg.token_of("rev-1") is None  # only its hash is known
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"name": "r", "role": "reviewer", "token": TOKEN}, "a reviewer needs department"),
+        ({"name": "c", "role": "window_clerk", "token": TOKEN}, "a window_clerk needs hall"),
+        ({"name": "a", "role": "applicant", "token": TOKEN}, "needs id_number_sha256"),
+        (
+            {"name": "s", "role": "supervisor", "hall": "x", "token": TOKEN},
+            "a supervisor has no hall",
+        ),
+        ({"name": "s", "role": "supervisor"}, "exactly one of token or token_sha256"),
+        ({"name": "s", "role": "supervisor", "token": "short"}, "at least 16"),
+        ({"name": "s", "role": "boss", "token": TOKEN}, "tokens[0].role"),
+        ({"name": "s p", "role": "auditor", "token": TOKEN}, "tokens[0].name"),
+        ({"name": "s", "role": "auditor", "token": TOKEN, "extra": 1}, "tokens[0].extra"),
+    ],
+)
+def test_wrong_entries_are_refused_with_one_line(entry: dict[str, Any], problem: str) -> None:
+    with pytest.raises(AuthConfigError) as caught:
+        registry(entry)
+    message = str(caught.value)
+    assert problem in message and "\n" not in message
+    assert TOKEN not in message
+
+
+def test_duplicates_and_bad_documents() -> None:
+    same_name = {"name": "x", "role": "auditor", "token": TOKEN}
+    with pytest.raises(AuthConfigError, match=r"tokens\[1\]\.name: 'x' is used twice"):
+        registry(same_name, {**same_name, "token": TOKEN + "-2"})
+    with pytest.raises(AuthConfigError, match=r"tokens\[1\]: the same token is used twice"):
+        registry(same_name, {**same_name, "name": "y"})
+    with pytest.raises(AuthConfigError, match="not valid JSON"):
+        TokenRegistry.from_text("{", source="ONETHING_API_TOKENS")
+    with pytest.raises(AuthConfigError, match="not valid TOML"):
+        TokenRegistry.from_text("[[tokens]", toml=True)
+    with pytest.raises(AuthConfigError, match="tokens"):
+        TokenRegistry.from_document({"tokens": []})
+
+
+def test_applicant_reference_is_the_id_numbers_sha256() -> None:
+    id_number = demo_applicant().id_number
+    assert id_number_sha256(id_number) == sha256_hex(id_number)
+    assert id_number_sha256(id_number.lower()) == sha256_hex(id_number)  # x → X
+    with pytest.raises(ValueError):
+        id_number_sha256("123")
+
+
+def test_sources_env_then_file_then_embedded_default(tmp_path: Path) -> None:
+    inline = json.dumps({"tokens": [{"name": "ops", "role": "operator", "token": TOKEN}]})
+    reg = load_api_tokens(tmp_path, env=AuthSettings(tokens=inline))
+    assert reg.source == "ONETHING_API_TOKENS" and reg.authenticate(TOKEN) is not None
+
+    file = tmp_path / "tokens.toml"
+    file.write_text(f'[[tokens]]\nname = "aud"\nrole = "auditor"\ntoken = "{TOKEN}"\n')
+    reg = load_api_tokens(tmp_path, env=AuthSettings(tokens_file=file))
+    principal = reg.authenticate(TOKEN)
+    assert principal is not None and principal.role is Role.AUDITOR
+    with pytest.raises(AuthConfigError, match="cannot read"):
+        load_api_tokens(tmp_path, env=AuthSettings(tokens_file=tmp_path / "missing.json"))
+
+    data_dir = tmp_path / "data"
+    reg = load_api_tokens(data_dir, env=AuthSettings())
+    default = data_dir / "api-tokens.json"
+    assert stat.S_IMODE(default.stat().st_mode) == 0o600
+    roles = {e.role for e in reg.entries}
+    assert roles == set(Role)
+    demo = next(e for e in reg.entries if e.role is Role.APPLICANT)
+    assert demo.id_number_sha256 == id_number_sha256(demo_applicant().id_number)
+    # Read again, not made anew: the tokens stay what they were.
+    again = load_api_tokens(data_dir, env=AuthSettings())
+    assert again.token_of("supervisor") == reg.token_of("supervisor") is not None
+
+
+def run_auth(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "starter.auth", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_helper_command(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "ONETHING_DATA_DIR": str(tmp_path)}
+    env.pop("ONETHING_API_TOKENS", None)
+    env.pop("ONETHING_API_TOKENS_FILE", None)
+    listed = run_auth("list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "clerk-yicheng-center\twindow_clerk\tyicheng-center" in listed.stdout
+    token = run_auth("token", "supervisor", env=env)
+    stored = json.loads((tmp_path / "api-tokens.json").read_text())
+    assert token.stdout.strip() == next(
+        e["token"] for e in stored["tokens"] if e["name"] == "supervisor"
+    )
+    assert token.stdout.strip() not in listed.stdout  # `list` never shows a token
+    assert run_auth("token", "nobody", env=env).returncode == 2
+    hashed = run_auth("hash-id", env=env, stdin=demo_applicant().id_number + "\n")
+    assert hashed.stdout.strip() == id_number_sha256(demo_applicant().id_number)
+    bad = run_auth("hash-id", env=env, stdin="110105194912310021\n")
+    assert bad.returncode == 2 and "110105194912310021" not in bad.stderr
+    new = json.loads(run_auth("new", env=env).stdout)
+    assert sha256_hex(new["token"]) == new["token_sha256"]
+
+
+async def test_build_api_from_settings(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog, tmp_path: Path
+) -> None:
+    """What `onething api` and `onething dev` serve: tokens from the embedded default."""
+    settings = Settings(ONETHING_DATA_DIR=tmp_path)
+    app = build_api(
+        settings,
+        ts_env.client,
+        store_engine,
+        catalog=catalog,
+        api=ApiSettings(ONETHING_API_PUBLIC_URL="https://guide.example.gov.cn/"),
+    )
+    tokens = json.loads((tmp_path / "api-tokens.json").read_text())["tokens"]
+    supervisor = next(e["token"] for e in tokens if e["name"] == "supervisor")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+        me = await http.get("/me", headers={"Authorization": f"Bearer {supervisor}"})
+        guide = await http.get("/guides/open-transport-company")
+    assert me.json()["role"] == "supervisor"
+    assert guide.json()["url"] == "https://guide.example.gov.cn/guides/open-transport-company"
