@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -39,14 +40,14 @@ def department_queue(task_queue: str, department: str) -> str:
     return f"{task_queue}.dept.{department}"
 
 
-def central_activities(engine: Engine) -> list[Any]:
+def central_activities(engine: Engine, calendar_overrides: Path | None = None) -> list[Any]:
     """Activities of the service center's own systems, on the workflows' queue."""
     catalog, credit, notify = (
         CatalogActivities(engine),
         CreditActivities(engine),
         NotifyActivities(engine),
     )
-    calendar = CalendarActivities()
+    calendar = CalendarActivities(calendar_overrides)
     inbox, supervision = TaskActivities(engine, calendar), SupervisionActivities(engine)
     return [
         catalog.pin_catalog,
@@ -79,6 +80,7 @@ def build_workers(
     *,
     workflows: bool = True,
     departments: Iterable[str] | None = None,
+    calendar_overrides: Path | None = None,
 ) -> list[Worker]:
     """Workers for the workflows' queue (with the central activities) and department queues.
 
@@ -92,7 +94,7 @@ def build_workers(
                 client,
                 task_queue=task_queue,
                 workflows=WORKFLOWS,
-                activities=central_activities(engine),
+                activities=central_activities(engine, calendar_overrides),
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             )
@@ -123,12 +125,17 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
     from onething.runtime import open_runtime
 
     async with open_runtime() as runtime:
+        known = all_departments(runtime.engine)
+        unknown = sorted(set(departments or ()) - set(known))
+        if unknown:
+            raise SystemExit(f"error: --departments: unknown {unknown}; known: {', '.join(known)}")
         workers = build_workers(
             runtime.client,
             runtime.settings.task_queue,
             runtime.engine,
             workflows=workflows,
             departments=departments,
+            calendar_overrides=runtime.settings.calendar_overrides,
         )
         runtime.log.info(
             "worker started",

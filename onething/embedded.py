@@ -12,7 +12,7 @@ from domain.catalog import load_seed_catalog
 from onething.demo import demo_submission
 from onething.devserver import DevServer
 from onething.logs import configure_logging, get_logger
-from onething.runtime import open_codec, open_store
+from onething.runtime import metrics_runtime, open_codec, open_store
 from onething.settings import Settings
 from onething.temporal import connect
 from starter.client import OnethingClient
@@ -56,8 +56,10 @@ async def run_embedded(settings: Settings) -> None:
     codec_task = asyncio.create_task(codec_server.serve())
     try:
         await server.start()
-        client = await connect(settings, codec)
-        workers = build_workers(client, settings.task_queue, engine)
+        client = await connect(settings, codec, metrics_runtime(settings))
+        workers = build_workers(
+            client, settings.task_queue, engine, calendar_overrides=settings.calendar_overrides
+        )
         worker_task = asyncio.gather(*(w.run() for w in workers))
         receipt = await OnethingClient(client, settings.task_queue, load_seed_catalog()).submit(
             demo_submission(load_seed_catalog())
@@ -69,6 +71,8 @@ async def run_embedded(settings: Settings) -> None:
             f"  Temporal address  {server.address}   (state: {settings.data_dir / 'temporal.db'})\n"
             f"  Store             {settings.store_url}\n"
             f"  Codec endpoint    {codec_url}\n"
+            f"  Metrics           "
+            f"{'off' if settings.metrics_bind == 'off' else f'http://{settings.metrics_bind}/metrics'}\n"
             f"  Demo application  {receipt.application_id} "
             f"({'started' if receipt.created else 'already there'}): "
             f"onething status {receipt.application_id}\n"

@@ -9,12 +9,15 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import Engine
 from temporalio.client import Client
+from temporalio.runtime import Runtime as TemporalRuntime
 
 from onething.codec import EncryptionCodec, Keyring, load_keyring
 from onething.logs import configure_logging, get_logger
+from onething.metrics import telemetry_runtime
 from onething.settings import Settings, load_settings
 from onething.temporal import connect
-from store.db import init_db, make_engine
+from store import migrate
+from store.db import make_engine
 
 
 @dataclass
@@ -36,9 +39,15 @@ def open_codec(settings: Settings) -> EncryptionCodec:
 
 
 def open_store(settings: Settings) -> Engine:
+    """The store, migrated to the schema this code expects."""
     engine = make_engine(settings.store_url)
-    init_db(engine)
+    migrate.upgrade(engine)
     return engine
+
+
+def metrics_runtime(settings: Settings) -> TemporalRuntime | None:
+    """The SDK's Prometheus metrics at http://<ONETHING_METRICS_BIND>/metrics, unless off."""
+    return None if settings.metrics_bind == "off" else telemetry_runtime(settings.metrics_bind)
 
 
 @asynccontextmanager
@@ -50,7 +59,7 @@ async def open_runtime(settings: Settings | None = None) -> AsyncIterator[Runtim
     codec = open_codec(settings)
     if codec.keyring.created:
         log.info("created a local payload key", path=str(codec.keyring.source))
-    client = await connect(settings, codec)
+    client = await connect(settings, codec, metrics_runtime(settings))
     try:
         yield Runtime(settings=settings, engine=engine, codec=codec, client=client, log=log)
     finally:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     temporal_tls_server_name: str = Field("", validation_alias="TEMPORAL_TLS_SERVER_NAME")
     temporal_api_key: SecretStr | None = Field(None, validation_alias="TEMPORAL_API_KEY")
     temporal_api_key_file: Path | None = Field(None, validation_alias="TEMPORAL_API_KEY_FILE")
+    # Prometheus metrics of the SDK (host:port), or "off".
+    metrics_bind: str = Field("127.0.0.1:9464", validation_alias="ONETHING_METRICS_BIND")
+    calendar_overrides: Path | None = Field(None, validation_alias="ONETHING_CALENDAR_OVERRIDES")
 
     @field_validator("temporal_address")
     @classmethod
@@ -64,6 +67,23 @@ class Settings(BaseSettings):
     def _name(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}", value):
             raise ValueError("must be letters, digits, '.', '_' or '-'")
+        return value
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _metrics_bind(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() in ("", "off", "none", "0"):
+            return "off"
+        if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):\d{1,5}", value):
+            raise ValueError("must be host:port (e.g. 127.0.0.1:9464) or off")
+        return value
+
+    @field_validator("calendar_overrides")
+    @classmethod
+    def _overrides_exist(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file")
         return value
 
     @field_validator("database_url")

@@ -9,6 +9,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from onething.codec import data_converter_with_codec
@@ -39,9 +40,13 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, codec: PayloadCodec | None = None) -> Client:
+async def connect(
+    settings: Settings, codec: PayloadCodec | None = None, runtime: Runtime | None = None
+) -> Client:
+    """A client with our converter (and codec); `runtime` carries the metrics exporter."""
     return await Client.connect(
         settings.temporal_address,
+        runtime=runtime,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(codec),
         tls=tls_config(settings),
