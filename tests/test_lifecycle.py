@@ -526,3 +526,37 @@ async def test_broken_pledge_on_record_bars_deficiency_and_commitment(
     assert refused.notice is not None and [m.code for m in refused.notice.missing] == [
         "equipment-layout"
     ]
+
+
+async def test_false_commitment_revokes_at_first_inspection_and_agent_is_recorded(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    from domain.people import Agent
+
+    sub = submission(catalog, "food-business-license", commitment=True, applicant_seed="false")
+    first17 = "42068419850505100"
+    agent = Agent(
+        name="代办员", id_number=first17 + resident_id_check_digit(first17), phone="13900000002"
+    )
+    sub = sub.model_copy(update={"agent": agent})
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await inspect(
+            client,
+            catalog,
+            app,
+            "food-business-license",
+            InspectionResult.FALSE_COMMITMENT,
+            "承诺的冷链设备并不存在",
+        )
+        outcome = await client.result(app)
+        state = await client.state(app)
+
+    assert state.assisted
+    [by_agent] = [e for e in state.trail if e.action == "submitted by an agent (帮办代办)"]
+    assert by_agent.detail is not None and agent.name not in by_agent.detail  # redacted
+    assert outcome.items[0].status is ItemStatus.REVOKED
+    assert [r.kind for r in credit.records_of(store_engine, app)] == ["false_commitment"]
+    [registered] = licenses.licenses_of(store_engine, app)
+    assert registered.status == "revoked" and "承诺不实" in (registered.revoked_reason or "")
