@@ -307,6 +307,7 @@ class ApplicationWorkflow:
         ref = self._items[code]
         ref.status, ref.reason = outcome.status, outcome.reason
         ref.license = outcome.license or ref.license
+        self._show_details()
 
     async def _pass_on_stop(self, stopped: set[str]) -> None:
         """Tell running items to stop; revoke what was issued on trust when the pledge broke."""
@@ -381,6 +382,7 @@ class ApplicationWorkflow:
                 f"(窗口、邮寄或网上提交)。{self._notice.consequence}",
                 key="deficiency-notice",
             )
+        self._show_details()
         if snap.stopped_at is None and snap.due_at is not None:
             clock: list[SearchAttributeUpdate[Any]] = [
                 sa.CLOCK_STATE.value_set(snap.state.value),
@@ -504,6 +506,7 @@ class ApplicationWorkflow:
         ref = self._items[issued.item_code]
         ref.status, ref.license = ItemStatus.ISSUED, issued.license
         self._changes += 1
+        self._show_details()
 
     @workflow.query(description="Status, items, outstanding materials, clocks, trips and trail.")
     def state(self) -> ApplicationState:
@@ -554,11 +557,24 @@ class ApplicationWorkflow:
         if status.closed:
             updates += [sa.CLOCK_STATE.value_unset(), sa.DUE_AT.value_unset()]
         workflow.upsert_search_attributes(updates)
-        workflow.set_current_details(f"{self.submission.application_id}: {status.value}")
+        self._show_details()
         # Replay-safe logger; identifiers only, never the applicant's personal data.
         workflow.logger.info(
             "application %s", status.value, extra={"target": self.submission.target}
         )
+
+    def _show_details(self) -> None:
+        """One line in the Web UI: what the application waits for, and until when."""
+        line = f"{self.submission.application_id} {self._status.value}"
+        clock = self._supplement_clock
+        if self._status is ApplicationStatus.AWAITING_SUPPLEMENT and self._outstanding:
+            due = clock.snapshot().summary() if clock and clock.record else ""
+            line += ": 待补齐 " + "、".join(m.name for m in self._outstanding) + f" ({due})"
+        elif not self._status.closed and self._items:
+            waiting = [r.name for r in self._items.values() if r.status not in _FINISHED]
+            issued = [r.name for r in self._items.values() if r.license is not None]
+            line += f": 办理中 {'、'.join(waiting) or '-'}; 已发证 {'、'.join(issued) or '-'}"
+        workflow.set_current_details(line)
 
     def _outcome(self, reason: str | None = None) -> ApplicationOutcome:
         return ApplicationOutcome(
