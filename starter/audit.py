@@ -37,6 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer, WorkflowRunner
 
 from domain.application import application_workflow_id
+from domain.people import Agent
 from workflows import search_attributes as sa
 
 __all__ = [
@@ -478,6 +479,7 @@ class _Context:
     target: str | None = None
     clerk: dict[str, Any] | None = None
     channel: str | None = None
+    agent: str | None = None  # 帮办代办: who applied for the applicant, redacted
     extensions_seen: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -486,6 +488,16 @@ class _Context:
         if self.catalog_version and code:
             return f"{self.catalog_version}/{code}"
         return self.catalog_version or code
+
+
+def _redacted_agent(agent: Mapping[str, Any]) -> str:
+    """The agent as logs and the Web UI may show them (surname, last four ID digits)."""
+    try:
+        shown = Agent.model_validate(agent).redacted()
+    except ValueError:
+        return "details withheld"
+    organisation = agent.get("organisation")
+    return f"{shown}, {organisation}" if organisation else shown
 
 
 def _when(event: HistoryEvent) -> datetime:
@@ -563,6 +575,8 @@ class _TrailReader:
             clerk = arg.get("accepted_by")
             ctx.clerk = dict(clerk) if isinstance(clerk, Mapping) else None
             ctx.channel = arg.get("channel")
+            if isinstance(arg.get("agent"), Mapping):
+                ctx.agent = _redacted_agent(arg["agent"])
         typed = decode_typed_search_attributes(attrs.search_attributes)
         ctx.catalog_version = ctx.catalog_version or typed.get(sa.CATALOG_VERSION)
         if isinstance(arg, Mapping) and arg.get("path") == "commitment":
@@ -652,7 +666,16 @@ class _TrailReader:
                 if kind == "accepted":
                     deficient = status == "awaiting_supplement"
                     action = "accepted with deficiency" if deficient else "accepted"
-                self.row(event, kind, action, actor=actor, role=role, item_code=None)
+                agent = self.ctx.agent if kind in ("accepted", "refused") else None
+                self.row(
+                    event,
+                    kind,
+                    action,
+                    actor=actor,
+                    role=role,
+                    item_code=None,
+                    detail=f"submitted by an agent (帮办代办): {agent}" if agent else None,
+                )
         if typed.get(sa.ESCALATED) and not any(r.kind == "escalation" for r in self.rows):
             self.row(event, "escalation", "escalated (search attribute)")
 

@@ -36,7 +36,7 @@ from domain.application import (
 )
 from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog
-from domain.people import Applicant, Role, Staff, resident_id_check_digit
+from domain.people import Agent, Applicant, Role, Staff, resident_id_check_digit
 from onething.demo import DEMO_ITEM, demo_submission
 from starter.audit import DecisionTrail
 from starter.client import ClientError, Conflict, OnethingClient
@@ -496,6 +496,33 @@ async def cancelled(run: Run) -> list[Expect]:
     ]
 
 
+async def false_commitment_by_agent(run: Run) -> list[Expect]:
+    """An agent applies for the applicant (帮办代办) on commitment; the inspection finds the
+    commitment untrue: the license is revoked at once, a credit record written, and the
+    case handed to supervision."""
+    code = "food-business-license"
+    first17 = "42068419850505100"
+    agent = Agent(
+        name="代办员", id_number=first17 + resident_id_check_digit(first17), phone="13900000002"
+    )
+    submission = lifecycle_submission(run, code, commitment=True)
+    await run.client.submit(submission.model_copy(update={"agent": agent}))
+    inspected = await inspect(
+        run, code, InspectionResult.FALSE_COMMITMENT, "承诺的冷链设备并不存在"
+    )
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        Expect(kind="commitment", item_code=code),
+        license_of(code),
+        inspected,
+        Expect(kind="revocation", item_code=code),
+        Expect(kind="credit", item_code=code),
+        Expect(kind="escalation", item_code=code),
+        Expect(kind="completed"),
+    ]
+
+
 ScenarioRun = Callable[[Run], Awaitable[list[Expect]]]
 
 
@@ -518,4 +545,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("correction_extended", "rec-correction_extended", correction_extended),
     Scenario("withdrawn", "rec-withdrawn", withdrawn),
     Scenario("cancelled", "rec-cancelled", cancelled),
+    Scenario(
+        "false_commitment_by_agent", "rec-false_commitment_by_agent", false_commitment_by_agent
+    ),
 )
