@@ -6,6 +6,7 @@ Mounted by the main CLI as `app.add_typer(cli_audit.app, name="audit")`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
@@ -102,6 +103,7 @@ def replay_cmd(
     paths: Annotated[
         list[Path], typer.Argument(help="History files or directories (e.g. an export).")
     ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Replay histories against today's workflow code; exit 1 if any diverges."""
     converter = _converter()
@@ -117,10 +119,24 @@ def replay_cmd(
         sdk_log.setLevel(level)
     if not reports:
         raise _fail("no history files found")
+    diverged = [r for r in reports if not r.clean]
+    if as_json:
+        rows = [
+            {
+                "path": str(r.path),
+                "workflow_id": r.workflow_id,
+                "workflow_type": r.workflow_type,
+                "clean": r.clean,
+                "divergence": r.divergence,
+                "undecodable": r.undecodable,
+            }
+            for r in reports
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        raise typer.Exit(1 if diverged else 0)
     for report in reports:
         mark = "[green]ok[/]" if report.clean else "[bold red]FAIL[/]"
         console.print(f"{mark} {report.line()}", highlight=False, soft_wrap=True)
-    diverged = [r for r in reports if not r.clean]
     console.print(
         f"{len(reports) - len(diverged)} of {len(reports)} histories replay cleanly",
         highlight=False,

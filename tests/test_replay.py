@@ -213,6 +213,9 @@ def test_cli_replays_trails_and_fails_on_divergence(
     assert bad.exit_code == 1, bad.output
     assert "DIVERGES" in bad.output and "open_case_file" in bad.output
     assert "1 of 2 histories replay cleanly" in bad.output
+    as_json = runner.invoke(audit_app, ["replay", str(tmp_path), "--json"])
+    assert as_json.exit_code == 1
+    assert [r["clean"] for r in json.loads(as_json.output)] == [True, False]
 
     # Without the key the payloads were sealed with: said so, nothing replayed.
     monkeypatch.setenv("ONETHING_CODEC_KEYS", f"other:{base64.b64encode(bytes(32)).decode()}")
