@@ -11,7 +11,14 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,9 +52,16 @@ class Settings(BaseSettings):
     # A secured cluster or Temporal Cloud. TLS is on when TEMPORAL_TLS says so, or when a
     # certificate, CA or API key is given (unset: auto); PEM files, read at connect time.
     temporal_tls: bool | None = Field(None, validation_alias="TEMPORAL_TLS")
-    temporal_tls_cert: Path | None = Field(None, validation_alias="TEMPORAL_TLS_CERT")
-    temporal_tls_key: Path | None = Field(None, validation_alias="TEMPORAL_TLS_KEY")
-    temporal_tls_ca: Path | None = Field(None, validation_alias="TEMPORAL_TLS_CA")
+    # The second names are the Temporal SDKs' and CLI's environment configuration.
+    temporal_tls_cert: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_CLIENT_CERT_PATH")
+    )
+    temporal_tls_key: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CLIENT_KEY_PATH")
+    )
+    temporal_tls_ca: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_CA", "TEMPORAL_TLS_SERVER_CA_CERT_PATH")
+    )
     temporal_tls_server_name: str = Field("", validation_alias="TEMPORAL_TLS_SERVER_NAME")
     temporal_api_key: SecretStr | None = Field(None, validation_alias="TEMPORAL_API_KEY")
     temporal_api_key_file: Path | None = Field(None, validation_alias="TEMPORAL_API_KEY_FILE")
@@ -180,6 +194,13 @@ class Settings(BaseSettings):
 
 
 _SECRET_VARIABLES = {"TEMPORAL_API_KEY", "ONETHING_CODEC_KEYS"}
+# Variables read under two names: an error names both, whichever was set.
+_OTHER_NAMES = {
+    choices.choices[0]: "/".join(str(c) for c in choices.choices)
+    for field in Settings.model_fields.values()
+    if isinstance(choices := field.validation_alias, AliasChoices)
+    and isinstance(choices.choices[0], str)
+}
 
 
 def load_settings() -> Settings:
@@ -193,7 +214,7 @@ def load_settings() -> Settings:
             if not error["loc"]:  # a rule across variables: its message names them
                 problems.append(message)
                 continue
-            variable = str(error["loc"][0])
+            variable = _OTHER_NAMES.get(str(error["loc"][0]), str(error["loc"][0]))
             if variable in _SECRET_VARIABLES:  # never echo a secret into a log line
                 problems.append(f"{variable}: {message}")
             else:

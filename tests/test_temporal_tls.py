@@ -194,6 +194,9 @@ def environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
         "TEMPORAL_TLS_SERVER_NAME",
         "TEMPORAL_API_KEY",
         "TEMPORAL_API_KEY_FILE",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH",
+        "TEMPORAL_TLS_CLIENT_KEY_PATH",
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
     ):
         monkeypatch.delenv(name, raising=False)
     yield monkeypatch
@@ -205,16 +208,30 @@ async def answers(settings: Settings) -> bool:
     return True
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA"),
+        # The Temporal SDKs' and CLI's environment configuration names work too.
+        (
+            "TEMPORAL_TLS_CLIENT_CERT_PATH",
+            "TEMPORAL_TLS_CLIENT_KEY_PATH",
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        ),
+    ],
+    ids=["ours", "sdk-envconfig"],
+)
 async def test_mutual_tls_from_settings(
-    environ: pytest.MonkeyPatch, pki: Pki, mtls_address: str
+    environ: pytest.MonkeyPatch, pki: Pki, mtls_address: str, names: tuple[str, str, str]
 ) -> None:
+    cert, key, ca = names
     environ.setenv("TEMPORAL_ADDRESS", mtls_address)
-    environ.setenv("TEMPORAL_TLS_CERT", str(pki.client_cert))
-    environ.setenv("TEMPORAL_TLS_KEY", str(pki.client_key))
-    environ.setenv("TEMPORAL_TLS_CA", str(pki.ca))
+    environ.setenv(cert, str(pki.client_cert))
+    environ.setenv(key, str(pki.client_key))
+    environ.setenv(ca, str(pki.ca))
     environ.setenv("TEMPORAL_TLS_SERVER_NAME", "localhost")
     settings = load_settings()
-    assert settings.tls_enabled
+    assert settings.tls_enabled and settings.temporal_tls_cert == pki.client_cert
     assert await answers(settings)
 
 
@@ -274,6 +291,7 @@ def test_embedded_default_is_plain(environ: pytest.MonkeyPatch) -> None:
         ({"TEMPORAL_TLS_CERT": "{client_cert}"}, "TEMPORAL_TLS_KEY"),
         ({"TEMPORAL_TLS_CA": "/nonexistent/ca.pem"}, "TEMPORAL_TLS_CA"),
         ({"TEMPORAL_TLS_CA": "{not_pem}"}, "TEMPORAL_TLS_CA"),
+        ({"TEMPORAL_TLS_SERVER_CA_CERT_PATH": "{not_pem}"}, "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
         ({"TEMPORAL_TLS": "false", "TEMPORAL_TLS_CA": "{ca}"}, "TEMPORAL_TLS=false"),
         ({"TEMPORAL_API_KEY": "two words"}, "TEMPORAL_API_KEY"),
         ({"TEMPORAL_API_KEY": "k", "TEMPORAL_API_KEY_FILE": "{ca}"}, "TEMPORAL_API_KEY_FILE"),
