@@ -97,6 +97,22 @@ def test_store_made_by_create_all_of_every_table_is_adopted(empty_engine: Engine
     assert not drift(empty_engine)
 
 
+def test_each_revision_applies_on_top_of_the_one_before(empty_engine: Engine) -> None:
+    """A store left at an older revision keeps its rows when brought to the newest."""
+    assert migrate.upgrade(empty_engine, "0001") == "0001"
+    issued = licenses.issue_license(
+        empty_engine,
+        application_id="A-0001",
+        item_code="ITEM",
+        license_kind="business",
+        holder_name="宜城",
+        valid_from=datetime(2026, 3, 2, tzinfo=UTC),
+    )
+    assert migrate.upgrade(empty_engine) == migrate.heads()[0]
+    assert [lic.number for lic in licenses.licenses_of(empty_engine, "A-0001")] == [issued.number]
+    assert not drift(empty_engine)
+
+
 def test_downgrade_to_nothing_and_up_again(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine)
     with empty_engine.connect() as connection:
