@@ -12,11 +12,13 @@ Paging: lists take `limit` (1-200, default 50) and `offset` (default 0) and answ
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import uvicorn
@@ -28,8 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, func, text
 from sqlmodel import col, select
+from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
 from temporalio.converter import PayloadCodec
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.application import (
     APPLICATION_ID_PATTERN,
@@ -94,6 +100,7 @@ from starter.errors import ApiError, error_responses, install_error_handlers
 from store import licenses as license_store
 from store.db import session
 from store.tasks import StaffTask
+from workflows import search_attributes as sa
 from workflows.application import ApplicationState
 from workflows.item import ItemState
 
@@ -108,6 +115,7 @@ __all__ = [
 T = TypeVar("T")
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+DEPARTMENT_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 EXAMPLE_APPLICATION_ID = "example-0001"
 ApplicationId = Annotated[
     str,
@@ -201,6 +209,27 @@ def page_of(rows: Sequence[T], total: int, limit: int, offset: int) -> Page[T]:
         offset=offset,
         next_offset=following if following < total else None,
     )
+
+
+class CursorPage(BaseModel, Generic[T]):
+    items: list[T]
+    limit: int
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null last.")
+
+
+class ApplicationSummary(BaseModel):
+    """One application in a list, from its search attributes (never personal data)."""
+
+    application_id: str
+    status: str | None
+    bundle_code: str | None
+    item_codes: list[str]
+    departments: list[str]
+    hall: str | None
+    channel: str | None
+    escalated: bool | None
+    started_at: datetime | None
+    closed_at: datetime | None
 
 
 class SubmissionIn(Submission):
@@ -583,6 +612,79 @@ def create_app(
             workflow_id=receipt.workflow_id,
             created=receipt.created,
             href=href,
+        )
+
+    @app.get(
+        "/applications",
+        tags=["applications"],
+        response_model=CursorPage[ApplicationSummary],
+        summary="Applications, newest first, by cursor (staff)",
+        description=(
+            "Window clerks list their hall's applications, reviewers and inspectors those "
+            "involving their department; supervisors, auditors and operators all. Paged by "
+            "`cursor` (from `next_cursor`). Needs a Temporal server with visibility (501 "
+            "on one without, such as the time-skipping test server)."
+        ),
+        responses=error_responses(401, 403, 422, 501, 503),
+    )
+    async def list_applications(
+        principal: Caller,
+        limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
+        cursor: Annotated[str | None, Query(max_length=4096, pattern=r"^[A-Za-z0-9_\-]+$")] = None,
+        status: Annotated[ApplicationStatus | None, Query()] = None,
+        hall: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+        department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
+        item_code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+        bundle_code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+        escalated: Annotated[bool | None, Query()] = None,
+    ) -> Any:
+        scope = auth.application_scope(
+            principal, auth.ApplicationFilter(hall=hall, department=department)
+        )
+        # Every value below matched a strict pattern or an enum: nothing to escape.
+        clauses = ["WorkflowType = 'ApplicationWorkflow'"]
+        for key, value in (
+            (sa.APPLICATION_STATUS.name, status.value if status else None),
+            (sa.HALL.name, scope.hall),
+            (sa.DEPARTMENTS.name, scope.department),
+            (sa.ITEMS.name, item_code),
+            (sa.BUNDLE.name, bundle_code),
+        ):
+            if value is not None:
+                clauses.append(f"{key} = '{value}'")
+        if escalated is not None:
+            clauses.append(f"{sa.ESCALATED.name} = {'true' if escalated else 'false'}")
+        token = b""
+        if cursor:
+            try:
+                token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            except ValueError:
+                raise ApiError.field(422, "cursor", "is not a cursor this API gave") from None
+        try:
+            response = await client.temporal.workflow_service.list_workflow_executions(
+                ListWorkflowExecutionsRequest(
+                    namespace=client.temporal.namespace,
+                    page_size=limit,
+                    next_page_token=token,
+                    query=" AND ".join(clauses),
+                ),
+                retry=True,
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.INVALID_ARGUMENT and cursor:
+                raise ApiError.field(422, "cursor", "is not a cursor this API gave") from None
+            if exc.status == RPCStatusCode.UNIMPLEMENTED:
+                raise ApiError(
+                    501, "this Temporal server cannot list workflows", code="not_implemented"
+                ) from None
+            raise
+        following = response.next_page_token
+        return CursorPage[ApplicationSummary](
+            items=[_summary(info) for info in response.executions],
+            limit=limit,
+            next_cursor=base64.urlsafe_b64encode(following).decode().rstrip("=")
+            if following
+            else None,
         )
 
     @app.get(
@@ -1258,6 +1360,31 @@ def create_app(
 
     _complete_openapi(app)
     return app
+
+
+def _summary(info: WorkflowExecutionInfo) -> ApplicationSummary:
+    fields = info.search_attributes.indexed_fields
+
+    def attribute(key: SearchAttributeKey[Any]) -> Any:
+        payload = fields.get(key.name)
+        # Search attributes are plain JSON: never encrypted, never personal data.
+        return json.loads(payload.data) if payload is not None and payload.data else None
+
+    started = info.start_time.ToDatetime(UTC) if info.HasField("start_time") else None
+    closed = info.close_time.ToDatetime(UTC) if info.HasField("close_time") else None
+
+    return ApplicationSummary(
+        application_id=info.execution.workflow_id.removeprefix("application-"),
+        status=attribute(sa.APPLICATION_STATUS),
+        bundle_code=attribute(sa.BUNDLE),
+        item_codes=attribute(sa.ITEMS) or [],
+        departments=attribute(sa.DEPARTMENTS) or [],
+        hall=attribute(sa.HALL),
+        channel=attribute(sa.CHANNEL),
+        escalated=attribute(sa.ESCALATED),
+        started_at=started,
+        closed_at=closed,
+    )
 
 
 def _submission_examples(catalog: Catalog) -> dict[str, Any]:

@@ -482,6 +482,30 @@ def task_scope(principal: Principal, asked: TaskFilter) -> TaskFilter:
     raise forbid(principal, "may not list tasks")
 
 
+@dataclass(frozen=True)
+class ApplicationFilter:
+    hall: str | None = None
+    department: str | None = None
+
+
+def application_scope(principal: Principal, asked: ApplicationFilter) -> ApplicationFilter:
+    """Which applications a caller may list: clerks their hall's, reviewers and inspectors
+    those involving their department. Applicants are not listed (their ID number is no
+    search attribute, by design): they read their applications by ID."""
+    if principal.reads_all:
+        return asked
+    role = principal.role
+    if role is Role.WINDOW_CLERK:
+        if asked.hall not in (None, principal.hall):
+            raise forbid(principal, f"may list only hall {principal.hall!r}")
+        return ApplicationFilter(hall=principal.hall, department=asked.department)
+    if role in (Role.REVIEWER, Role.INSPECTOR):
+        if asked.department not in (None, principal.department):
+            raise forbid(principal, f"may list only department {principal.department!r}")
+        return ApplicationFilter(hall=asked.hall, department=principal.department)
+    raise forbid(principal, "applicants read their applications by ID; listing is for staff")
+
+
 # --------------------------------------------------------------------------- command line
 
 

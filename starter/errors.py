@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from temporalio.service import RPCError, RPCStatusCode
 
 from starter.client import ClientError, Conflict, NotFound
@@ -69,6 +70,7 @@ _CODES: dict[int, str] = {
     422: "invalid",
     429: "too_many_requests",
     500: "internal",
+    501: "not_implemented",
     503: "unavailable",
 }
 
@@ -79,6 +81,7 @@ _DESCRIPTIONS: dict[int, str] = {
     404: "The application, item, task, bundle, guide or license does not exist.",
     409: "The request does not fit the current state (e.g. a decision on a closed review).",
     422: "Invalid input; `fields` names every offending field and the problem.",
+    501: "The Temporal server lacks what this needs (e.g. listing without visibility).",
     503: "Temporal or the store does not answer.",
 }
 
@@ -188,6 +191,15 @@ def from_client_error(exc: ClientError) -> ApiError:
     return ApiError.field(422, exc.field, exc.problem)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error the app can answer goes through `ErrorBody`."""
 
@@ -206,13 +218,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json(ApiError(422, message, fields=problems))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
             # FastAPI's answer to a body that is not UTF-8: for the caller, invalid JSON.
             return _json(ApiError.field(422, "body", "is not valid JSON (UTF-8 expected)"))
         detail = exc.detail
         message = detail if isinstance(detail, str) else _CODES.get(exc.status_code, "error")
-        return _json(ApiError(exc.status_code, message, headers=dict(exc.headers or {}) or None))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route on the path; name every method it has.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return _json(ApiError(exc.status_code, message, headers=headers or None))
 
     @app.exception_handler(RPCError)
     async def _rpc(request: Request, exc: RPCError) -> JSONResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import stat
 import subprocess
@@ -154,41 +155,49 @@ def test_sources_env_then_file_then_embedded_default(tmp_path: Path) -> None:
     assert again.token_of("supervisor") == reg.token_of("supervisor") is not None
 
 
-def run_auth(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "starter.auth", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+def test_helper_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from starter.auth import main
+
+    monkeypatch.setenv("ONETHING_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ONETHING_API_TOKENS", raising=False)
+    monkeypatch.delenv("ONETHING_API_TOKENS_FILE", raising=False)
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, listed, _ = run("list")
+    assert code == 0 and "clerk-yicheng-center\twindow_clerk\tyicheng-center" in listed
+    _, token, _ = run("token", "supervisor")
+    stored = json.loads((tmp_path / "api-tokens.json").read_text())
+    assert token.strip() == next(e["token"] for e in stored["tokens"] if e["name"] == "supervisor")
+    assert token.strip() not in listed  # `list` never shows a token
+    assert run("token", "nobody")[0] == 2
+    _, hashed, _ = run("hash-id", stdin=demo_applicant().id_number + "\n")
+    assert hashed.strip() == id_number_sha256(demo_applicant().id_number)
+    code, _, err = run("hash-id", stdin="110105194912310021\n")
+    assert code == 2 and "110105194912310021" not in err
+    new = json.loads(run("new")[1])
+    assert sha256_hex(new["token"]) == new["token_sha256"]
 
 
-def test_helper_command(tmp_path: Path) -> None:
+def test_helper_runs_as_a_module(tmp_path: Path) -> None:
     import os
 
-    env = {**os.environ, "ONETHING_DATA_DIR": str(tmp_path)}
-    env.pop("ONETHING_API_TOKENS", None)
-    env.pop("ONETHING_API_TOKENS_FILE", None)
-    listed = run_auth("list", env=env)
-    assert listed.returncode == 0, listed.stderr
-    assert "clerk-yicheng-center\twindow_clerk\tyicheng-center" in listed.stdout
-    token = run_auth("token", "supervisor", env=env)
-    stored = json.loads((tmp_path / "api-tokens.json").read_text())
-    assert token.stdout.strip() == next(
-        e["token"] for e in stored["tokens"] if e["name"] == "supervisor"
+    done = subprocess.run(
+        [sys.executable, "-m", "starter.auth", "new"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ONETHING_DATA_DIR": str(tmp_path)},
+        cwd=ROOT,
+        timeout=60,
+        check=True,
     )
-    assert token.stdout.strip() not in listed.stdout  # `list` never shows a token
-    assert run_auth("token", "nobody", env=env).returncode == 2
-    hashed = run_auth("hash-id", env=env, stdin=demo_applicant().id_number + "\n")
-    assert hashed.stdout.strip() == id_number_sha256(demo_applicant().id_number)
-    bad = run_auth("hash-id", env=env, stdin="110105194912310021\n")
-    assert bad.returncode == 2 and "110105194912310021" not in bad.stderr
-    new = json.loads(run_auth("new", env=env).stdout)
-    assert sha256_hex(new["token"]) == new["token_sha256"]
+    assert set(json.loads(done.stdout)) == {"token", "token_sha256"}
 
 
 async def test_build_api_from_settings(

@@ -1,6 +1,6 @@
 """Schemathesis over the API's own OpenAPI document: generated requests (valid and not)
-against the app served by uvicorn on loopback, with a real worker and the time-skipping
-Temporal server. A 500 is a bug; so is an answer the document does not describe."""
+against the app served by uvicorn on loopback, with a real worker and a Temporal dev
+server. A 500 is a bug; so is an answer the document does not describe."""
 
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from onething.devserver import executable
-from onething.temporal import data_converter, register_search_attributes
+from onething.temporal import data_converter
 from starter.api import ApiSettings, api_server, create_app
 from tests.conftest import CODEC, onething_client
 from tests.test_api import REGISTRY, _token
+from workflows import search_attributes as sa
 
 # Every check but `positive_data_acceptance`: an ID number's check digit and "latitude
 # with longitude" are rules a JSON Schema cannot state, so schema-valid data may be refused.
@@ -102,15 +103,15 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def own_time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
-    """A server of its own: a result awaited here skips time for this run's workflows only,
-    not for the timers every other test left running on the shared one."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(executable("temporal-test-server")),
+async def own_dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server of its own: it can list workflows (visibility), and what this run
+    starts stays out of every other test's way."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(executable("temporal")),
         data_converter=data_converter(CODEC),
+        search_attributes=sa.ALL,
     )
     try:
-        await register_search_attributes(env.client)
         yield env
     finally:
         await env.shutdown()
@@ -123,7 +124,7 @@ async def test_schemathesis_finds_no_server_error(
         pytest.skip("one store is enough for the fuzzing run")
     command = _schemathesis()
     async with (
-        own_time_skipping_server() as env,
+        own_dev_server() as env,
         onething_client(env, store_engine, catalog) as client,
     ):
         app = create_app(client, store_engine, REGISTRY, codec=CODEC)
