@@ -19,6 +19,8 @@ import contextlib
 import fcntl
 import importlib
 import pkgutil
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,11 +155,17 @@ def _revision(message: str) -> None:
         with engine.connect() as connection:
             config = alembic_config(connection)
             known = list(ScriptDirectory.from_config(config).walk_revisions())
-            command.revision(
+            script = command.revision(
                 config, message=message, autogenerate=True, rev_id=f"{len(known) + 1:04d}"
             )
             connection.commit()
         engine.dispose()
+    # Leave the new file as `make lint` wants it.
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    paths = [s.path for s in (script if isinstance(script, list) else [script]) if s is not None]
+    if ruff and paths:
+        subprocess.run([ruff, "check", "--fix", "--quiet", *paths], check=False)
+        subprocess.run([ruff, "format", "--quiet", *paths], check=False)
 
 
 if __name__ == "__main__":
