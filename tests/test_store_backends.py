@@ -95,12 +95,7 @@ def test_task_inbox_order_is_the_same_on_both(store_engine: Engine) -> None:
         )
     order = [t.task_id for t in tasks.open_tasks(store_engine, department=department)]
     expected = [f"{department}-{n}" for n in (2, 1, 0, 3)]
-    if store_engine.dialect.name == "sqlite" and order != expected:
-        # Found here: SQLite sorts NULL first, PostgreSQL last. The fix belongs in
-        # store/tasks.py open_tasks: order_by(col(StaffTask.due_at).asc().nulls_last(), ...);
-        # then this test passes on both.
-        pytest.xfail("store.tasks.open_tasks puts undated tasks first on SQLite")
-    assert order == expected
+    assert order == expected  # undated tasks last, on SQLite as on PostgreSQL
 
 
 def test_store_is_at_the_newest_migration(store_engine: Engine) -> None:
