@@ -458,11 +458,16 @@ class _Refs:
             return self._cache[application_id]
         handle = self._client.get_workflow_handle(application_workflow_id(application_id))
         ref: str | None = None
-        async for event in handle.fetch_history_events(page_size=1):
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            [submission] = await self._client.data_converter.decode(payloads, [Submission])
-            ref = sha256_hex(submission.applicant.id_number)
-            break
+        try:
+            async for event in handle.fetch_history_events(page_size=1):
+                payloads = event.workflow_execution_started_event_attributes.input.payloads
+                [submission] = await self._client.data_converter.decode(payloads, [Submission])
+                ref = sha256_hex(submission.applicant.id_number)
+                break
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return None  # history gone (retention): nobody can prove ownership any more
         if ref is not None:
             self._cache[application_id] = ref
             if len(self._cache) > self._size:
