@@ -69,4 +69,5 @@ def open_tasks(
     if role is not None:
         query = query.where(StaffTask.role == role)
     with session(engine) as s:
-        return list(s.exec(query.order_by(col(StaffTask.due_at).asc().nulls_last(), col(StaffTask.created_at))))
+        soonest_first = (col(StaffTask.due_at).asc().nulls_last(), col(StaffTask.created_at))
+        return list(s.exec(query.order_by(*soonest_first)))
