@@ -1069,7 +1069,11 @@ def create_app(
                     select(StaffTask)
                     .where(*conditions)
                     .order_by(
-                        col(StaffTask.due_at), col(StaffTask.created_at), col(StaffTask.task_id)
+                        # Dated first on every store (SQLite and PostgreSQL differ on NULLs).
+                        col(StaffTask.due_at).is_(None),
+                        col(StaffTask.due_at),
+                        col(StaffTask.created_at),
+                        col(StaffTask.task_id),
                     )
                     .offset(offset)
                     .limit(limit)

@@ -653,6 +653,10 @@ async def test_tasks_scoped_by_role_and_paged(api: httpx.AsyncClient, catalog: C
     ).json()
     assert last["next_offset"] is None and len(last["items"]) == 1
 
+    everything = (await api.get("/tasks", params={"limit": 200}, headers=as_("sup"))).json()
+    dues = [t["due_at"] for t in everything["items"]]
+    assert dues == sorted(dues, key=lambda d: (d is None, d or ""))  # dated first, on any store
+
     for who, params, reason in [
         ("rev-health", {"department": "market"}, "only department 'health'"),
         ("rev-health", {"role": "inspector"}, "only reviewer tasks"),
