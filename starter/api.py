@@ -14,17 +14,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import html
 import json
 import re
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import structlog
 import uvicorn
 from fastapi import Depends, FastAPI, Path, Query, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,13 +99,15 @@ from starter import auth
 from starter.auth import Principal, TaskFilter, TokenRegistry, sha256_hex
 from starter.client import Conflict, NotFound, OnethingClient
 from starter.codec_endpoint import DEFAULT_UI_ORIGINS, add_codec_cors, codec_router
-from starter.errors import ApiError, error_responses, install_error_handlers
+from starter.errors import ApiError, BodyLimit, error_responses, install_error_handlers
 from store import licenses as license_store
 from store.db import session
 from store.tasks import StaffTask
 from workflows import search_attributes as sa
 from workflows.application import ApplicationState
 from workflows.item import ItemState
+
+log = structlog.stdlib.get_logger("onething.api")
 
 __all__ = [
     "ApiSettings",
@@ -148,6 +153,7 @@ BundleCode = Annotated[
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")]
 
+MAX_BODY_BYTES = 1 << 20  # a submission is a few KiB; a megabyte is plenty
 Latitude = Annotated[float | None, Query(ge=-90, le=90)]
 Longitude = Annotated[float | None, Query(ge=-180, le=180)]
 AUTH_ERRORS = (401, 403)
@@ -165,7 +171,9 @@ async def current_principal(
 ) -> Principal:
     """The caller, from the bearer token and the app's token registry (401 otherwise)."""
     registry: TokenRegistry = request.app.state.tokens
-    return await auth.authenticate(registry, request)
+    principal = await auth.authenticate(registry, request)
+    request.state.caller = principal.name  # for the access log: a name, never the token
+    return principal
 
 
 Caller = Annotated[Principal, Depends(current_principal)]
@@ -556,6 +564,23 @@ def create_app(
     )
     app.state.tokens = tokens
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        """One line per request: the route's template (not its values), status, caller."""
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        log.info(
+            "api request",
+            method=request.method,
+            route=getattr(route, "path", None) or "(no route)",
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+            caller=getattr(request.state, "caller", None),
+        )
+        return response
 
     # -- applications ---------------------------------------------------------------------
 
@@ -1200,18 +1225,30 @@ def create_app(
         tags=["guides"],
         response_model=ServiceGuide,
         summary="The service guide of an item or bundle (public; what the QR code opens)",
-        description="With latitude and longitude, halls come nearest first with distances.",
-        responses=error_responses(404, 422),
+        description=(
+            "With latitude and longitude, halls come nearest first with distances. A browser "
+            "(`Accept: text/html`, as after scanning the QR code) gets a printable page."
+        ),
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **error_responses(404, 422),
+        },
     )
     async def get_guide(
-        code: CatalogCode, latitude: Latitude = None, longitude: Longitude = None
+        request: Request,
+        code: CatalogCode,
+        latitude: Latitude = None,
+        longitude: Longitude = None,
     ) -> Any:
-        return build_guide(
+        guide = build_guide(
             catalog,
             guide_code(code),
             base_url=base_url,
             near=near_point(latitude, longitude),
         )
+        if "text/html" in request.headers.get("accept", ""):
+            return HTMLResponse(_guide_page(guide))
+        return guide
 
     @app.get(
         "/guides/{code}/text",
@@ -1396,6 +1433,20 @@ def _summary(info: WorkflowExecutionInfo) -> ApplicationSummary:
     )
 
 
+def _guide_page(guide: ServiceGuide) -> str:
+    """The guide as a small page for a phone that scanned the doorplate."""
+    text = html.escape(render_guide(guide))
+    title = html.escape(guide.name)
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{title} · 办事指南</title>"
+        "<style>body{font:16px/1.6 system-ui,sans-serif;margin:1em}"
+        "pre{white-space:pre-wrap;font:inherit}</style></head>"
+        f"<body><h1>{title}</h1><pre>{text}</pre></body></html>"
+    )
+
+
 def _submission_examples(catalog: Catalog) -> dict[str, Any]:
     """A valid submission (made-up applicant) for the OpenAPI document and its users."""
     from onething.demo import DEMO_ITEM, demo_submission
@@ -1428,6 +1479,18 @@ def _complete_openapi(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             names = re.findall(r"{([^}]+)}", path)
             for op in operations.values():
+                if "requestBody" in op:
+                    op["responses"].setdefault(
+                        "413",
+                        {
+                            "description": f"The body is over {MAX_BODY_BYTES} bytes.",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorBody"}
+                                }
+                            },
+                        },
+                    )
                 params = op.setdefault("parameters", [])
                 declared = {p["name"] for p in params if p.get("in") == "path"}
                 params.extend(

@@ -22,12 +22,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
 
 from starter.client import ClientError, Conflict, NotFound
 
 __all__ = [
     "ApiError",
+    "BodyLimit",
     "ErrorBody",
     "ErrorDetail",
     "FieldProblem",
@@ -168,6 +170,42 @@ def _validation_problems(errors: Sequence[Any]) -> list[tuple[str, str]]:
     return problems
 
 
+class BodyTooLarge(Exception):
+    """Raised while reading a request body past the limit (see `BodyLimit`)."""
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with the one error body (413): by the
+    declared Content-Length at once, or while reading a body sent without one."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _json(self.too_large())(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise BodyTooLarge
+            return message
+
+        await self.app(scope, counted, send)
+
+    def too_large(self) -> ApiError:
+        return ApiError.field(413, "body", f"is over {self.max_bytes} bytes")
+
+
 def _json(error: ApiError) -> JSONResponse:
     return JSONResponse(
         error.body().model_dump(mode="json"),
@@ -219,6 +257,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, BodyTooLarge):
+            return _json(ApiError.field(413, "body", "is too large"))
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
             # FastAPI's answer to a body that is not UTF-8: for the caller, invalid JSON.
             return _json(ApiError.field(422, "body", "is not valid JSON (UTF-8 expected)"))

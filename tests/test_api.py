@@ -719,6 +719,9 @@ async def test_guide_json_text_and_qr(api: httpx.AsyncClient) -> None:
     assert_error(await api.get("/guides/no-such-thing"), 404, "code")
     r = await api.get(f"/guides/{DEMO_ITEM}", params={"latitude": 31.7})
     assert_error(r, 422, "longitude")
+    page = await api.get(f"/guides/{DEMO_ITEM}", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<title>护士执业注册" in page.text and "需要准备的材料" in page.text
     halls = (await api.get("/halls", params={"latitude": 31.7, "longitude": 112.25})).json()
     assert halls and "km" in halls[0]
 
@@ -783,6 +786,31 @@ async def test_healthz_503_when_the_store_is_down(
     assert r.status_code == 503
     assert r.json()["status"] == "degraded" and r.json()["store"].startswith("down")
     assert r.json()["temporal"] == "ok"
+
+
+async def test_oversized_body_413_and_wrong_method_405(api: httpx.AsyncClient) -> None:
+    r = await api.post(
+        "/applications",
+        content=b'{"form": "' + b"x" * (2 << 20) + b'"}',
+        headers={**as_("clerk-yc"), "Content-Type": "application/json"},
+    )
+    assert_error(r, 413, "body")
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        yield b'{"form": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}'
+
+    r = await api.post(
+        "/applications",
+        content=chunks(),
+        headers={**as_("clerk-yc"), "Content-Type": "application/json"},
+    )
+    assert_error(r, 413, "body")
+    r = await api.delete("/applications", headers=as_("ops"))
+    assert_error(r, 405)
+    assert r.headers["allow"] == "GET, POST"
 
 
 # --------------------------------------------------------------------------- OpenAPI
