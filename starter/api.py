@@ -619,6 +619,10 @@ def create_app(
             hall=submission.hall,
             applicant_ref=sha256_hex(submission.applicant.id_number),
         )
+        if principal.role is Role.APPLICANT and submission.channel is Channel.WINDOW:
+            raise ApiError.field(
+                422, "channel", "what is handed in at a window is submitted by its clerk"
+            )
         if principal.role is Role.WINDOW_CLERK:
             submission = submission.model_copy(update={"accepted_by": principal.staff()})
         elif submission.accepted_by is not None:

@@ -87,7 +87,10 @@ async def api(
 
 async def submitted(api: httpx.AsyncClient, catalog: Catalog, who: str = "clerk-yc") -> str:
     application_id = new_application_id()
-    r = await api.post("/applications", json=body_of(catalog, application_id), headers=as_(who))
+    body = body_of(catalog, application_id)
+    if who.startswith("app-"):
+        body["channel"] = "online"  # an applicant's own submission never comes by a window
+    r = await api.post("/applications", json=body, headers=as_(who))
     assert r.status_code == 201, r.text
     return application_id
 
@@ -169,6 +172,9 @@ async def test_applicant_submits_only_for_themselves(
     api: httpx.AsyncClient, catalog: Catalog
 ) -> None:
     application_id = new_application_id()
+    at_window = body_of(catalog, application_id)
+    r = await api.post("/applications", json=at_window, headers=as_("app-demo"))
+    assert_error(r, 422, "channel")
     mine = body_of(catalog, application_id, channel="online")
     r = await api.post("/applications", json=mine, headers=as_("app-demo"))
     assert r.status_code == 201, r.text
@@ -178,7 +184,7 @@ async def test_applicant_submits_only_for_themselves(
     error = assert_error(r, 403)
     assert "only their own" in error["message"]
     # The ID is taken: someone else re-using it learns no more than that.
-    theirs = body_of(catalog, application_id)
+    theirs = body_of(catalog, application_id, channel="online")
     theirs["applicant"] = {**theirs["applicant"], "id_number": OTHER_ID}
     r = await api.post("/applications", json=theirs, headers=as_("app-other"))
     assert_error(r, 409, "application_id")
