@@ -28,6 +28,7 @@ import uvicorn
 from fastapi import Depends, FastAPI, Path, Query, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -513,6 +514,45 @@ def _channel(principal: Principal, asked: Channel | None) -> tuple[Channel, Staf
     return asked or Channel.ONLINE, None
 
 
+def _operation_id(route: APIRoute) -> str:
+    """Operation IDs are the handlers' names (`submit`, `get_application`, `decide`, ...)."""
+    if route.path_format.startswith("/codec"):
+        namespaced = "{namespace}" in route.path_format
+        return f"codec_{route.name}" + ("_in_namespace" if namespaced else "")
+    return route.name
+
+
+def _links(to: dict[str, str], **parameters: str) -> dict[str, Any]:
+    return {
+        name: {"operationId": operation, "parameters": parameters} for name, operation in to.items()
+    }
+
+
+# OpenAPI links: where a response's values lead (clients and stateful testers follow them).
+_BY_APPLICATION = {"application_id": "$response.body#/application_id"}
+_RECEIPT_LINKS = _links(
+    {
+        "GetApplication": "get_application",
+        "GetResult": "get_result",
+        "Supplement": "supplement",
+        "Withdraw": "withdraw",
+        "Cancel": "cancel",
+    },
+    **_BY_APPLICATION,
+)
+_ITEM_LINKS = _links(
+    {
+        "GetItem": "get_item",
+        "Decide": "decide",
+        "Correct": "correct",
+        "Inspect": "inspect",
+        "Extend": "extend",
+    },
+    **_BY_APPLICATION,
+    item_code="$response.body#/items/0/item_code",
+)
+
+
 def _catalog_item(catalog: Catalog, code: str, field: str = "item_code") -> Item:
     try:
         return catalog.item(code)
@@ -544,6 +584,7 @@ def create_app(
     refs = _Refs(client.temporal)
 
     app = FastAPI(
+        generate_unique_id_function=_operation_id,
         title="onething API",
         version="1",
         summary="高效办成一件事: applications, staff tasks, catalog, service guide, licenses.",
@@ -607,7 +648,12 @@ def create_app(
             "recorded as the accepting clerk."
         ),
         responses={
-            200: {"model": SubmitReceiptOut, "description": "Submitted before; nothing new."},
+            201: {"description": "Submitted; the application starts.", "links": _RECEIPT_LINKS},
+            200: {
+                "model": SubmitReceiptOut,
+                "description": "Submitted before; nothing new.",
+                "links": _RECEIPT_LINKS,
+            },
             **error_responses(401, 403, 404, 409, 422, 503),
         },
         openapi_extra=_submission_examples(catalog),
@@ -726,7 +772,10 @@ def create_app(
         tags=["applications"],
         response_model=ApplicationState,
         summary="An application's status, items, notice and decision trail",
-        responses=error_responses(401, 403, 404, 422, 503),
+        responses={
+            200: {"description": "The application as it stands.", "links": _ITEM_LINKS},
+            **error_responses(401, 403, 404, 422, 503),
+        },
     )
     async def get_application(application_id: ApplicationId, principal: Caller) -> Any:
         return await readable_state(principal, application_id)

@@ -836,3 +836,7 @@ async def test_openapi_describes_every_error(api: httpx.AsyncClient) -> None:
                 if status.startswith("4"):
                     schema = response["content"]["application/json"]["schema"]
                     assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
+    operations = {op["operationId"] for ops in doc["paths"].values() for op in ops.values()}
+    assert {"submit", "get_application", "decide", "list_tasks", "verify_license"} <= operations
+    submitted = doc["paths"]["/applications"]["post"]["responses"]["201"]["links"]
+    assert {link["operationId"] for link in submitted.values()} <= operations

@@ -31,6 +31,7 @@ from workflows import search_attributes as sa
 # with longitude" are rules a JSON Schema cannot state, so schema-valid data may be refused.
 EXCLUDED_CHECKS = "positive_data_acceptance"
 MAX_EXAMPLES = int(os.environ.get("ONETHING_SCHEMATHESIS_EXAMPLES", "12"))
+PHASES = os.environ.get("ONETHING_SCHEMATHESIS_PHASES", "examples,coverage,fuzzing")
 
 
 def config_toml() -> str:
