@@ -19,7 +19,7 @@ import json
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Collection, Generator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Generator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -115,6 +115,7 @@ __all__ = [
     "api_server",
     "build_api",
     "create_app",
+    "embedded_api",
     "serve_api",
 ]
 
@@ -1605,6 +1606,35 @@ def api_server(
         app, host=api.host, port=api.port, log_level="warning", lifespan="off", access_log=False
     )
     return _EmbeddedServer(config) if embedded else uvicorn.Server(config)
+
+
+@contextlib.asynccontextmanager
+async def embedded_api(
+    settings: Settings,
+    temporal: Client,
+    engine: Engine,
+    *,
+    codec: PayloadCodec | None = None,
+    api: ApiSettings | None = None,
+) -> AsyncIterator[str]:
+    """Serve the API inside another process (`onething dev`) while the block runs; yields
+    its base URL. Signals stay with the embedding process."""
+    api = api or ApiSettings()
+    server = api_server(
+        build_api(settings, temporal, engine, codec=codec, api=api), api, embedded=True
+    )
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()  # the error that stopped it (e.g. the port is taken)
+                raise RuntimeError(f"the API stopped at start-up on {api.host}:{api.port}")
+            await asyncio.sleep(0.02)
+        yield api.base_url
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def run_api(settings: Settings, api: ApiSettings | None = None) -> None:

@@ -220,3 +220,27 @@ async def test_build_api_from_settings(
         guide = await http.get("/guides/open-transport-company")
     assert me.json()["role"] == "supervisor"
     assert guide.json()["url"] == "https://guide.example.gov.cn/guides/open-transport-company"
+
+
+async def test_embedded_api_serves_over_http_while_the_block_runs(
+    ts_env: WorkflowEnvironment, store_engine: Engine, tmp_path: Path
+) -> None:
+    """What `onething dev` wraps around its wait: the API on a real loopback port."""
+    import socket
+
+    from starter.api import embedded_api
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(ONETHING_DATA_DIR=tmp_path)
+    api = ApiSettings(ONETHING_API_PORT=port)
+    async with embedded_api(settings, ts_env.client, store_engine, api=api) as url:
+        assert url == f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=url) as http:
+            health = await http.get("/healthz")
+            refused = await http.get("/tasks")
+    assert health.json()["status"] == "ok" and refused.status_code == 401
+    with pytest.raises(httpx.ConnectError):
+        async with httpx.AsyncClient(base_url=url) as http:
+            await http.get("/healthz")
