@@ -1,0 +1,84 @@
+"""A tiny `onething bench` run: the report's structure and sanity, never its timing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from starter.bench import BenchReport, bench_app, percentiles
+
+pytestmark = pytest.mark.devserver
+
+
+def test_percentiles_are_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    p = percentiles(values)
+    assert p is not None
+    assert (p.p50, p.p95, p.p99, p.max, p.count) == (50.0, 95.0, 99.0, 100.0, 100)
+    assert percentiles([]) is None
+
+
+def test_a_tiny_commitment_run_reports_every_figure(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(
+        bench_app,
+        [
+            "--applications",
+            "5",
+            "--concurrency",
+            "5",
+            "--bare-workflows",
+            "10",
+            "--open-applications",
+            "10",
+            "--warmup",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "events/s ratio" in result.output
+    report = BenchReport.model_validate(json.loads(out.read_text()))
+
+    assert report.target == "open-convenience-store"
+    assert report.machine.nproc >= 1 and report.machine.cpu_model
+    bare, run = report.bare, report.run
+    assert (bare.runs, bare.completed, bare.failed) == (10, 10, 0)
+    assert (run.runs, run.completed, run.failed) == (5, 5, 0)
+    # The bare workflow is exactly start + activity + signal + timer.
+    assert bare.billable_actions_per_run == 4
+    assert bare.billable_breakdown_per_run == {
+        "activity_attempts": 1.0,
+        "signals": 1.0,
+        "timers": 1.0,
+        "workflow_start": 1.0,
+    }
+    # A whole 开办便利店 on commitment, its inspections included, within the budget.
+    assert 20 <= run.billable_actions_per_run <= 40
+    assert run.billable_breakdown_per_run["child_start"] == 6  # three items, 2 each
+    assert run.events_per_run > bare.events_per_run
+    assert run.history_events == round(run.events_per_run * run.runs)
+    assert run.latency_all_licenses_s is not None and run.latency_completed_s is not None
+    assert run.latency_all_licenses_s.count == 5
+    assert 0 < run.latency_all_licenses_s.p50 <= run.latency_completed_s.p99
+    assert run.latency_all_licenses_s.p50 <= run.latency_all_licenses_s.p95
+    assert report.events_per_s_ratio == pytest.approx(
+        run.history_events_per_s / bare.history_events_per_s, rel=0.01
+    )
+    assert run.worker_cpu_s > 0 and run.worker_peak_rss_mib > 50
+    assert report.memory is not None
+    assert report.memory.open_applications == report.memory.waiting_on_staff == 10
+    assert 50 < report.memory.worker_rss_mib <= report.memory.worker_peak_rss_mib
+    assert {t.name.split(" ")[0] for t in report.targets} >= {"history", "commitment", "billable"}
+    assert report.staff_errors.get("gave up", 0) == 0
+
+
+def test_bench_refuses_a_target_that_is_not_in_the_catalog() -> None:
+    result = CliRunner().invoke(bench_app, ["--bundle", "open-moon-base", "--quiet"])
+    assert result.exit_code == 2
+    assert "open-moon-base" in result.output
