@@ -35,6 +35,7 @@ import hashlib
 import json
 import os
 import secrets
+import signal
 import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -521,6 +522,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("hash-id", help="read an ID number on stdin, print its id_number_sha256")
     sub.add_parser("new", help="print a new random token and its token_sha256")
     args = parser.parse_args(argv)
+    if argv is None:  # a real command line: `| head` closing the pipe is no error
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
     if args.command == "new":
         token = secrets.token_urlsafe(24)
