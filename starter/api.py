@@ -2,11 +2,12 @@
 verification and reports, behind bearer tokens (`starter.auth`).
 
 `create_app(client, engine, tokens, ...)` builds the FastAPI app; `serve_api(settings)`
-runs it with uvicorn (`onething api`); `build_api` + `api_server` embed it in another
+runs it with uvicorn (`onething api`); `embedded_api(...)` serves it inside another
 process (`onething dev`). Every error is an `ErrorBody` (`starter.errors`).
 
-Paging: lists take `limit` (1-200, default 50) and `offset` (default 0) and answer
-`{"items": [...], "total": N, "limit": L, "offset": O, "next_offset": O+L or null}`.
+Paging: tasks and the catalog take `limit` (1-200, default 50) and `offset` and answer
+`{"items": [...], "total": N, "limit": L, "offset": O, "next_offset": O+L or null}`;
+applications (Temporal visibility) page by `cursor` and answer `next_cursor`.
 """
 
 from __future__ import annotations
