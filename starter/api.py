@@ -103,7 +103,9 @@ from starter.client import Conflict, NotFound, OnethingClient
 from starter.codec_endpoint import DEFAULT_UI_ORIGINS, add_codec_cors, codec_router
 from starter.errors import ApiError, BodyLimit, error_responses, install_error_handlers
 from store import licenses as license_store
+from store import supervision as supervision_store
 from store.db import session
+from store.supervision import SupervisionCase
 from store.tasks import StaffTask
 from workflows import search_attributes as sa
 from workflows.application import ApplicationState
@@ -347,6 +349,32 @@ class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: str = Field(min_length=1, max_length=400, pattern=r"\S")
+
+
+class SupervisionCaseOut(BaseModel):
+    """A limit that passed and went to supervision; `subject` names no person."""
+
+    id: int
+    workflow_id: str
+    limit_name: str
+    stage: int
+    level: str
+    department: str
+    subject: str
+    due_at: datetime
+    boundary_at: datetime
+    escalated_at: datetime
+    total_days: int
+    provisional: bool
+    status: str
+    closed_at: datetime | None
+    resolution: str | None
 
 
 class ItemActionOut(BaseModel):
@@ -1181,6 +1209,83 @@ def create_app(
             hall=principal.hall,
             department=principal.department,
         )
+
+    # -- supervision ----------------------------------------------------------------------
+
+    @app.get(
+        "/supervision/cases",
+        tags=["staff"],
+        response_model=Page[SupervisionCaseOut],
+        summary="Supervision cases (督办): limits that passed, by escalation time, paged",
+        description=(
+            "Supervisors, auditors and operators see every case; reviewers and inspectors "
+            "their own department's."
+        ),
+        responses=error_responses(401, 403, 422, 503),
+    )
+    async def list_cases(
+        principal: Caller,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        status: Annotated[Literal["open", "closed", "all"], Query()] = "open",
+        department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
+    ) -> Any:
+        department = auth.case_scope(principal, department)
+
+        def query() -> Page[SupervisionCaseOut]:
+            conditions: list[Any] = []
+            if status != "all":
+                conditions.append(col(SupervisionCase.status) == status)
+            if department is not None:
+                conditions.append(col(SupervisionCase.department) == department)
+            with session(engine) as s:
+                total = s.exec(
+                    select(func.count()).select_from(SupervisionCase).where(*conditions)
+                ).one()
+                rows = s.exec(
+                    select(SupervisionCase)
+                    .where(*conditions)
+                    .order_by(col(SupervisionCase.escalated_at), col(SupervisionCase.id))
+                    .offset(offset)
+                    .limit(limit)
+                ).all()
+            return page_of(
+                [
+                    SupervisionCaseOut.model_validate(r.normalized(), from_attributes=True)
+                    for r in rows
+                ],
+                int(total),
+                limit,
+                offset,
+            )
+
+        return await run_in_threadpool(query)
+
+    @app.post(
+        "/supervision/cases/{case_id}/closure",
+        tags=["staff"],
+        response_model=SupervisionCaseOut,
+        summary="A supervisor closes a supervision case with its resolution",
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def close_case(
+        case_id: Annotated[int, Path(ge=1, le=2**62)], body: ResolutionIn, principal: Caller
+    ) -> Any:
+        auth.may_close_case(principal)
+
+        def close() -> SupervisionCase:
+            with session(engine) as s:
+                case = s.get(SupervisionCase, case_id)
+                if case is None:
+                    raise ApiError.field(404, "case_id", f"there is no supervision case {case_id}")
+                if case.status == "closed":
+                    raise ApiError.field(409, "case_id", "the case is closed already")
+            return supervision_store.close_case(
+                engine, case_id, f"{principal.name}: {body.resolution}", datetime.now(UTC)
+            )
+
+        closed = await run_in_threadpool(close)
+        return SupervisionCaseOut.model_validate(closed, from_attributes=True)
 
     # -- catalog --------------------------------------------------------------------------
 

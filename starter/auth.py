@@ -507,6 +507,23 @@ def application_scope(principal: Principal, asked: ApplicationFilter) -> Applica
     raise forbid(principal, "applicants read their applications by ID; listing is for staff")
 
 
+def case_scope(principal: Principal, department: str | None) -> str | None:
+    """Which supervision cases a caller may list (by department); None means all."""
+    if principal.reads_all:
+        return department
+    if principal.role in (Role.REVIEWER, Role.INSPECTOR):
+        if department not in (None, principal.department):
+            raise forbid(principal, f"may list only department {principal.department!r}")
+        return principal.department
+    raise forbid(principal, "supervision cases are for supervisors and the departments")
+
+
+def may_close_case(principal: Principal) -> None:
+    _no_auditor(principal)
+    if principal.role is not Role.SUPERVISOR:
+        raise forbid(principal, "only a supervisor closes a supervision case")
+
+
 # --------------------------------------------------------------------------- command line
 
 

@@ -62,6 +62,10 @@ include-path-regex = "/cancellation$"
 {bearer("ops")}
 
 [[operations]]
+include-path-regex = "^/supervision/"
+{bearer("sup")}
+
+[[operations]]
 include-path-regex = "^/tasks$"
 {bearer("rev-health")}
 
