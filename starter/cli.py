@@ -371,6 +371,45 @@ def cancel(
     emit(with_client(lambda c: c.cancel(application_id, cancellation)), False)
 
 
+keys_app = typer.Typer(help="The payload keyring: key IDs and rotation (key material never shown).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("show")
+def keys_show(as_json: JsonOpt = False) -> None:
+    """Where the keyring comes from, its key IDs, and the active one."""
+    from onething.runtime import open_codec
+
+    keyring = open_codec(settings_or_exit()).keyring
+    emit(
+        {"source": keyring.source, "active": keyring.active_key_id, "keys": keyring.key_ids},
+        as_json,
+    )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    file: Annotated[
+        Path | None, typer.Option(help="Keyring file (default: the configured one).")
+    ] = None,
+) -> None:
+    """Add a new active key to the keyring file; old keys stay to decode old histories.
+
+    Restart workers, the API and the codec endpoint afterwards: keys are read at start-up.
+    """
+    from onething.codec import KeyringError, rotate_keyring_file
+
+    settings = settings_or_exit()
+    path = file or settings.local_codec_keys_path
+    if settings.codec_keys and file is None:
+        raise fail("ONETHING_CODEC_KEYS holds the keys: rotate them where that value is kept")
+    try:
+        keyring = rotate_keyring_file(path)
+    except (KeyringError, OSError) as exc:
+        raise fail(f"{path}: {exc}") from None
+    console.print(f"{path}: active key {keyring.active_key_id}; keys {', '.join(keyring.key_ids)}")
+
+
 def main() -> None:
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     app()

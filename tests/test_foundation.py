@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -85,3 +87,23 @@ async def test_workflow_and_activity_logs_carry_workflow_and_run_ids(
     assert pinned["activity_type"] == "pin_catalog" and pinned["catalog_version"] == catalog.version
     for personal in (submission.applicant.name, submission.applicant.id_number):
         assert all(personal not in json.dumps(e, ensure_ascii=False) for e in events)
+
+
+def test_keys_rotate_adds_an_active_key_and_keeps_the_old(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from onething.codec import load_keyring_file
+    from starter.cli import app
+
+    env = {"ONETHING_DATA_DIR": str(tmp_path), "ONETHING_CODEC_KEYS": ""}
+    runner = CliRunner()
+    first = runner.invoke(app, ["keys", "show", "--json"], env=env)
+    assert first.exit_code == 0, first.output
+    before = json.loads(first.output)
+    rotated = runner.invoke(app, ["keys", "rotate"], env=env)
+    assert rotated.exit_code == 0, rotated.output
+    keyring = load_keyring_file(tmp_path / "codec-keys.json")
+    assert keyring.active_key_id not in before["keys"]
+    assert set(before["keys"]) < set(keyring.key_ids)
+    secrets = [base64.b64encode(keyring.key(kid)).decode() for kid in keyring.key_ids]
+    assert not any(secret in first.output + rotated.output for secret in secrets)
