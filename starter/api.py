@@ -103,6 +103,7 @@ from starter.client import Conflict, NotFound, OnethingClient
 from starter.codec_endpoint import DEFAULT_UI_ORIGINS, add_codec_cors, codec_router
 from starter.errors import ApiError, BodyLimit, error_responses, install_error_handlers
 from store import licenses as license_store
+from store import notifications as notification_store
 from store import supervision as supervision_store
 from store.db import session
 from store.supervision import SupervisionCase
@@ -349,6 +350,13 @@ class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
+class NoticeOut(BaseModel):
+    recipient: str = Field(description='"applicant", or a role and department.')
+    kind: str
+    message: str
+    created_at: datetime
 
 
 class ResolutionIn(BaseModel):
@@ -843,6 +851,24 @@ def create_app(
         except TimeoutError:
             pending = Pending(application_id=application_id, status=state.status)
             return JSONResponse(pending.model_dump(mode="json"), status_code=202)
+
+    @app.get(
+        "/applications/{application_id}/notices",
+        tags=["applications"],
+        response_model=list[NoticeOut],
+        summary="Notices of the application: to the applicant, reminders to staff",
+        description=(
+            "Whoever may read the application; an applicant sees the notices addressed to "
+            "the applicant only. Oldest first."
+        ),
+        responses=error_responses(401, 403, 404, 422, 503),
+    )
+    async def get_notices(application_id: ApplicationId, principal: Caller) -> Any:
+        await readable_state(principal, application_id)
+        rows = await run_in_threadpool(notification_store.notifications_of, engine, application_id)
+        if principal.role is Role.APPLICANT:
+            rows = [n for n in rows if n.recipient == "applicant"]
+        return [NoticeOut.model_validate(n, from_attributes=True) for n in rows]
 
     @app.get(
         "/applications/{application_id}/items/{item_code}",

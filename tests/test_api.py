@@ -510,6 +510,16 @@ async def test_supplement_deficient_materials(api: httpx.AsyncClient, catalog: C
     assert_error(await api.post(path, json=arrived, headers=as_("clerk-yc")), 409, "status")
     state = (await api.get(f"/applications/{application_id}", headers=as_("clerk-yc"))).json()
     assert "supplement received by mail" in [e["action"] for e in state["trail"]]
+    r = await api.get(f"/applications/{application_id}/notices", headers=as_("app-demo"))
+    assert r.status_code == 200, r.text
+    notices = r.json()
+    assert notices[0]["kind"] == "deficiency_notice" and "容缺受理" in notices[0]["message"]
+    assert {n["recipient"] for n in notices} == {"applicant"}
+    assert demo_applicant().id_number not in r.text
+    r = await api.get(f"/applications/{application_id}/notices", headers=as_("app-other"))
+    assert_error(r, 403)
+    staff_view = await api.get(f"/applications/{application_id}/notices", headers=as_("sup"))
+    assert len(staff_view.json()) >= len(notices)
 
 
 async def test_inspection_after_issuance_on_commitment(
