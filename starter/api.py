@@ -522,6 +522,15 @@ class _Refs:
         return ref
 
 
+async def _answered(call: Awaitable[T], seconds: float) -> T:
+    try:
+        return await asyncio.wait_for(call, seconds)
+    except TimeoutError:
+        raise ApiError(
+            503, "no worker answered in time: is a onething worker running?", code="unavailable"
+        ) from None
+
+
 def _departments(catalog: Catalog, state: ApplicationState) -> set[str]:
     codes = _items_of_target(catalog, state)
     return {i.department for i in state.items} | {
@@ -611,15 +620,24 @@ def create_app(
     codec: PayloadCodec | None = None,
     base_url: str = DEFAULT_GUIDE_BASE_URL,
     codec_origins: Collection[str] = DEFAULT_UI_ORIGINS,
+    query_timeout: float = 10.0,
 ) -> FastAPI:
     """The API over `client` (Temporal) and `engine` (the store).
 
     `codec`: serve the codec endpoint under /codec for operators and auditors (the Web
     UI calls it from the browser, so `codec_origins` get CORS). `base_url`: where this
-    API is reached from outside; guide URLs and QR codes point there.
+    API is reached from outside; guide URLs and QR codes point there. `query_timeout`:
+    seconds to wait for a worker to answer a Query before answering 503.
     """
     catalog = client.catalog
     refs = _Refs(client.temporal)
+
+    # A Query waits for a worker to answer; without one it would hang the request.
+    async def state_of(application_id: str) -> ApplicationState:
+        return await _answered(client.state(application_id), query_timeout)
+
+    async def item_state_of(application_id: str, item_code: str) -> ItemState:
+        return await _answered(client.item_state(application_id, item_code), query_timeout)
 
     app = FastAPI(
         generate_unique_id_function=_operation_id,
@@ -664,7 +682,7 @@ def create_app(
     # -- applications ---------------------------------------------------------------------
 
     async def readable_state(principal: Principal, application_id: str) -> ApplicationState:
-        state = await client.state(application_id)
+        state = await state_of(application_id)
         await auth.may_read_application(
             principal,
             hall=state.hall,
@@ -841,7 +859,7 @@ def create_app(
                     raise TimeoutError
                 return await asyncio.wait_for(client.result(application_id), timeout=wait)
             except TimeoutError:
-                state = await client.state(application_id)
+                state = await state_of(application_id)
                 if not state.status.closed:
                     pending = Pending(application_id=application_id, status=state.status)
                     return JSONResponse(pending.model_dump(mode="json"), status_code=202)
@@ -888,7 +906,7 @@ def create_app(
             )
         auth.may_read_item(principal, item_department=item.department)
         try:
-            return await client.item_state(application_id, item_code)
+            return await item_state_of(application_id, item_code)
         except NotFound:
             raise ApiError.field(
                 404, "item_code", f"{item_code!r} has not started yet (an earlier item runs first)"
@@ -899,7 +917,7 @@ def create_app(
     async def item_in(application_id: str, item_code: str) -> tuple[ApplicationState, str]:
         """The application (404 if unknown) and the item's department (404 if the item
         is not part of it)."""
-        state = await client.state(application_id)
+        state = await state_of(application_id)
         item = _catalog_item(catalog, item_code)
         if item_code not in _items_of_target(catalog, state):
             raise ApiError.field(
@@ -917,7 +935,7 @@ def create_app(
     ) -> T:
         """Run an item Update; 409 when the item is not at `step` (or has not started)."""
         try:
-            current = await client.item_state(application_id, item_code)
+            current = await item_state_of(application_id, item_code)
         except NotFound:
             raise ApiError.field(
                 409, "item_code", f"{item_code!r} has not started yet: no {step} is open"
@@ -1093,7 +1111,7 @@ def create_app(
     async def supplement(
         application_id: ApplicationId, body: SupplementIn, principal: Caller
     ) -> Any:
-        state = await client.state(application_id)
+        state = await state_of(application_id)
         await auth.may_act_for_applicant(
             principal,
             hall=state.hall,
@@ -1125,7 +1143,7 @@ def create_app(
         responses=error_responses(401, 403, 404, 409, 422, 503),
     )
     async def withdraw(application_id: ApplicationId, body: ReasonIn, principal: Caller) -> Any:
-        state = await client.state(application_id)
+        state = await state_of(application_id)
         await auth.may_act_for_applicant(
             principal,
             hall=state.hall,
@@ -1147,7 +1165,7 @@ def create_app(
     )
     async def cancel(application_id: ApplicationId, body: ReasonIn, principal: Caller) -> Any:
         auth.may_cancel(principal)
-        await client.state(application_id)
+        await state_of(application_id)
         cancellation = Cancellation(operator=principal.staff(), reason=body.reason)
         status: ApplicationStatus = await application_update(
             lambda: client.cancel(application_id, cancellation)

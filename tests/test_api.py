@@ -829,6 +829,23 @@ async def test_oversized_body_413_and_wrong_method_405(api: httpx.AsyncClient) -
     assert r.headers["allow"] == "GET, POST"
 
 
+async def test_no_worker_answers_503_in_time(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    from starter.client import OnethingClient
+
+    client = OnethingClient(ts_env.client, f"nobody-polls-{uuid.uuid4().hex[:6]}", catalog)
+    app = create_app(client, store_engine, REGISTRY, query_timeout=0.5)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+        application_id = await submitted(http, catalog)  # starting needs no worker
+        r = await http.get(f"/applications/{application_id}", headers=as_("sup"))
+    # Left waiting for a worker it would hold up time skipping for the module's other tests.
+    await ts_env.client.get_workflow_handle(f"application-{application_id}").terminate()
+    error = assert_error(r, 503)
+    assert error["code"] == "unavailable" and "worker" in error["message"]
+
+
 # --------------------------------------------------------------------------- OpenAPI
 
 
