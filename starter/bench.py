@@ -296,6 +296,7 @@ class WorkerSpec(BaseModel):
     store_url: str = ""
     keyring: str  # JSON of the payload keyring, shared with the driver
     ready_file: str
+    passthrough: list[str] = []  # an experiment: modules the sandbox shares, not re-imports
 
 
 def worker_main() -> None:
@@ -315,6 +316,12 @@ async def _serve(spec: WorkerSpec) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if spec.kind == "onething":
+        if spec.passthrough:  # the experiment: production workers with a wider passthrough
+            import worker as production
+
+            restrictions = SandboxRestrictions.default.with_passthrough_modules(*spec.passthrough)
+            runner = SandboxedWorkflowRunner(restrictions=restrictions)
+            setattr(production, "Worker", partial(Worker, workflow_runner=runner))  # noqa: B010
         workers = build_workers(client, spec.task_queue, make_engine(spec.store_url))
     else:
         runner = SandboxedWorkflowRunner(
@@ -471,6 +478,37 @@ async def metered(
             meter.driver_cpu_s = _process_cpu(os.getpid()) - cpu[2]
 
 
+@asynccontextmanager
+async def profiling(worker: WorkerProcess, out: Path | None) -> AsyncIterator[None]:
+    """py-spy samples the worker process while the block runs (collapsed stacks to `out`)."""
+    if out is None:
+        yield
+        return
+    spy = subprocess.Popen(  # noqa: ASYNC220 - runs beside the phase, stopped after it
+        [
+            str(executable("py-spy")),
+            "record",
+            "--pid",
+            str(worker.pid),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            await asyncio.to_thread(spy.wait, 30)
+
+
 # -- the embedded server of the bench -----------------------------------------------------
 
 
@@ -493,7 +531,9 @@ class BenchEnvironment:
     catalog: Catalog
     workers: list[WorkerProcess] = field(default_factory=list)
 
-    def worker(self, kind: str, task_queue: str) -> WorkerProcess:
+    def worker(
+        self, kind: str, task_queue: str, passthrough: list[str] | None = None
+    ) -> WorkerProcess:
         process = WorkerProcess(
             WorkerSpec(
                 kind=kind,
@@ -502,6 +542,7 @@ class BenchEnvironment:
                 store_url=self.store_url,
                 keyring=self.keyring.to_json(),
                 ready_file=str(self.data_dir / f"{kind}-{uuid.uuid4().hex[:6]}.ready"),
+                passthrough=passthrough or [],
             ),
             log_path=self.data_dir / f"worker-{kind}.log",
         )
@@ -643,6 +684,8 @@ class BenchConfig(BaseModel):
     warmup: int = Field(5, ge=0)
     database_url: str | None = None  # default: a SQLite file beside the dev server's
     in_memory_server: bool = False  # the dev server without its SQLite file
+    profile: Path | None = None  # py-spy's collapsed stacks of the worker in the timed phase
+    worker_passthrough: list[str] = []  # an experiment (see the performance notes)
     staff_poll_s: float = Field(0.02, gt=0)
 
     @property
@@ -887,7 +930,7 @@ async def run_ours(
     progress: Callable[[str, int], Advance],
 ) -> tuple[PhaseResult, MemoryResult | None, dict[str, int]]:
     queue = f"bench-{uuid.uuid4().hex[:6]}"
-    worker = env.worker("onething", queue)
+    worker = env.worker("onething", queue, config.worker_passthrough)
     await worker.start()
     client = env.onething_client(queue)
     target, path = config.chosen_target, config.path
@@ -905,7 +948,7 @@ async def run_ours(
             rejected_before = desk.rejected_updates
             advance = progress(f"{target} ({path.value})", config.applications)
             records: list[RunRecord] = []
-            async with metered(worker, env.server) as meter:
+            async with metered(worker, env.server) as meter, profiling(worker, config.profile):
                 refused = await gather_limited(
                     [
                         lambda: drive_application(client, env.catalog, target, path, records)
@@ -1180,6 +1223,14 @@ def bench(
     warmup: Annotated[
         int, typer.Option(min=0, help="Unmeasured runs first (imports, caches, connections).")
     ] = 5,
+    profile: Annotated[
+        Path | None,
+        typer.Option(help="py-spy the worker in the timed phase; collapsed stacks to this file."),
+    ] = None,
+    passthrough: Annotated[
+        list[str] | None,
+        typer.Option(help="Experiment: modules the sandbox shares instead of re-importing."),
+    ] = None,
     in_memory: Annotated[
         bool, typer.Option(help="Dev server without its SQLite file (the engine's best case).")
     ] = False,
@@ -1201,6 +1252,8 @@ def bench(
         database_url=database_url,
         in_memory_server=in_memory,
         warmup=warmup,
+        profile=profile,
+        worker_passthrough=passthrough or [],
     )
     catalog = load_seed_catalog()
     target = config.chosen_target
@@ -1217,7 +1270,9 @@ def bench(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
     console = Console()
-    command = "onething bench " + " ".join(sys.argv[2:] if len(sys.argv) > 2 else [])
+    given = sys.argv[1:]
+    given = given[1:] if given[:1] == ["bench"] else given
+    command = " ".join(["onething bench", *given])
     with contextlib.ExitStack() as stack:
         factory = _no_progress if quiet else stack.enter_context(rich_progress(console))
         report = asyncio.run(run_bench(config, progress=factory, command=command.strip()))
