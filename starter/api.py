@@ -127,6 +127,7 @@ T = TypeVar("T")
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 DEPARTMENT_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+CURSOR_MARK = b"onething.c1:"  # cursors are ours: anything else is refused before Temporal
 EXAMPLE_APPLICATION_ID = "example-0001"
 ApplicationId = Annotated[
     str,
@@ -793,9 +794,12 @@ def create_app(
         token = b""
         if cursor:
             try:
-                token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+                raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             except ValueError:
-                raise ApiError.field(422, "cursor", "is not a cursor this API gave") from None
+                raw = b""
+            if not raw.startswith(CURSOR_MARK):
+                raise ApiError.field(422, "cursor", "is not a cursor this API gave")
+            token = raw.removeprefix(CURSOR_MARK)
         try:
             response = await client.temporal.workflow_service.list_workflow_executions(
                 ListWorkflowExecutionsRequest(
@@ -807,18 +811,22 @@ def create_app(
                 retry=True,
             )
         except RPCError as exc:
-            if exc.status == RPCStatusCode.INVALID_ARGUMENT and cursor:
-                raise ApiError.field(422, "cursor", "is not a cursor this API gave") from None
             if exc.status == RPCStatusCode.UNIMPLEMENTED:
                 raise ApiError(
                     501, "this Temporal server cannot list workflows", code="not_implemented"
                 ) from None
+            if cursor and exc.status not in (
+                RPCStatusCode.UNAVAILABLE,
+                RPCStatusCode.DEADLINE_EXCEEDED,
+            ):
+                # The server could not read the page token back: an altered cursor.
+                raise ApiError.field(422, "cursor", "is not a cursor this API gave") from None
             raise
         following = response.next_page_token
         return CursorPage[ApplicationSummary](
             items=[_summary(info) for info in response.executions],
             limit=limit,
-            next_cursor=base64.urlsafe_b64encode(following).decode().rstrip("=")
+            next_cursor=base64.urlsafe_b64encode(CURSOR_MARK + following).decode().rstrip("=")
             if following
             else None,
         )

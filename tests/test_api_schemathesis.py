@@ -30,7 +30,7 @@ from workflows import search_attributes as sa
 # Every check but `positive_data_acceptance`: an ID number's check digit and "latitude
 # with longitude" are rules a JSON Schema cannot state, so schema-valid data may be refused.
 EXCLUDED_CHECKS = "positive_data_acceptance"
-MAX_EXAMPLES = int(os.environ.get("ONETHING_SCHEMATHESIS_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("ONETHING_SCHEMATHESIS_EXAMPLES", "8"))
 PHASES = os.environ.get("ONETHING_SCHEMATHESIS_PHASES", "examples,coverage,fuzzing")
 
 
