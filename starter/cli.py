@@ -36,6 +36,7 @@ from domain.application import (
 )
 from domain.people import Role, Staff
 from onething.settings import Settings, SettingsError, load_settings
+from starter.bench import bench_app
 from starter.cli_audit import app as audit_app
 from starter.cli_calendar import calendar_app
 from starter.cli_catalog import register as register_catalog_commands
@@ -52,6 +53,7 @@ register_catalog_commands(app)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
 
 console = Console()
 err = Console(stderr=True)
