@@ -18,6 +18,7 @@ import contextlib
 import html
 import json
 import re
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Generator, Sequence
@@ -31,7 +32,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, func, text
 from sqlmodel import col, select
@@ -1795,16 +1796,46 @@ async def embedded_api(
             await task
 
 
+class ApiStartError(Exception):
+    """The API cannot start (Temporal unreachable, ...): one line, no traceback."""
+
+
 async def run_api(settings: Settings, api: ApiSettings | None = None) -> None:
     from onething.runtime import open_runtime
 
     api = api or ApiSettings()
-    async with open_runtime(settings) as runtime:
-        app = build_api(settings, runtime.client, runtime.engine, codec=runtime.codec, api=api)
+    # A wrong token document stops the API before anything connects.
+    tokens = auth.load_api_tokens(settings.data_dir)
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            runtime = await stack.enter_async_context(open_runtime(settings))
+        except RuntimeError as exc:  # the SDK's "Failed client connect: ..."
+            raise ApiStartError(
+                f"cannot reach Temporal at {settings.temporal_address}: {exc}"
+            ) from None
+        app = build_api(
+            settings, runtime.client, runtime.engine, codec=runtime.codec, api=api, tokens=tokens
+        )
         runtime.log.info("api listening", url=api.base_url, docs=f"{api.base_url}/docs")
         await api_server(app, api).serve()
 
 
+def load_api_settings() -> ApiSettings:
+    """The API's own settings from the environment; one line naming the variable if wrong."""
+    try:
+        return ApiSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{e['loc'][0] if e['loc'] else 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise auth.AuthConfigError(f"invalid setting {problems}") from None
+
+
 def serve_api(settings: Settings, api: ApiSettings | None = None) -> None:
-    """`onething api`: serve the HTTP API until Ctrl-C."""
-    asyncio.run(run_api(settings, api))
+    """`onething api`: serve the HTTP API until Ctrl-C. A wrong token document or API
+    setting stops it with one line on stderr (exit status 2), never a traceback."""
+    try:
+        asyncio.run(run_api(settings, api or load_api_settings()))
+    except (auth.AuthConfigError, ApiStartError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -244,3 +244,29 @@ async def test_embedded_api_serves_over_http_while_the_block_runs(
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(base_url=url) as http:
             await http.get("/healthz")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("ONETHING_API_TOKENS", '{"tokens": []}', "ONETHING_API_TOKENS: tokens"),
+        ("ONETHING_API_PORT", "99999", "ONETHING_API_PORT"),
+    ],
+)
+def test_onething_api_stops_with_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+    says: str,
+) -> None:
+    from starter.api import serve_api
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as stopped:
+        serve_api(Settings(ONETHING_DATA_DIR=tmp_path))
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2
+    assert err.startswith(f"error: {says}") or says in err.splitlines()[0]
+    assert err.count("\n") == 1 and "Traceback" not in err
