@@ -8,13 +8,14 @@ import signal
 
 import uvicorn
 
-from domain.catalog import load_seed_catalog
+from activities.catalog import current_catalog
 from onething.demo import demo_submission
 from onething.devserver import DevServer
 from onething.logs import configure_logging, get_logger
 from onething.runtime import metrics_runtime, open_codec, open_store
 from onething.settings import Settings
 from onething.temporal import connect
+from starter.api import embedded_api
 from starter.client import OnethingClient
 from starter.codec_endpoint import codec_app
 from worker import build_workers
@@ -54,6 +55,7 @@ async def run_embedded(settings: Settings) -> None:
         codec_endpoint=codec_url,
     )
     codec_task = asyncio.create_task(codec_server.serve())
+    stack = contextlib.AsyncExitStack()
     try:
         await server.start()
         client = await connect(settings, codec, metrics_runtime(settings))
@@ -61,8 +63,10 @@ async def run_embedded(settings: Settings) -> None:
             client, settings.task_queue, engine, calendar_overrides=settings.calendar_overrides
         )
         worker_task = asyncio.gather(*(w.run() for w in workers))
-        receipt = await OnethingClient(client, settings.task_queue, load_seed_catalog()).submit(
-            demo_submission(load_seed_catalog())
+        api = await stack.enter_async_context(embedded_api(settings, client, engine, codec=codec))
+        catalog = current_catalog(engine)
+        receipt = await OnethingClient(client, settings.task_queue, catalog).submit(
+            demo_submission(catalog)
         )
         print(
             "\n  onething is running (embedded default)\n"
@@ -71,6 +75,7 @@ async def run_embedded(settings: Settings) -> None:
             f"  Temporal address  {server.address}   (state: {settings.data_dir / 'temporal.db'})\n"
             f"  Store             {settings.store_url}\n"
             f"  Codec endpoint    {codec_url}\n"
+            f"  HTTP API          {api}/docs   (tokens: .venv/bin/python -m starter.auth list)\n"
             f"  Metrics           "
             f"{'off' if settings.metrics_bind == 'off' else f'http://{settings.metrics_bind}/metrics'}\n"
             f"  Demo application  {receipt.application_id} "
@@ -85,6 +90,7 @@ async def run_embedded(settings: Settings) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await worker_task
     finally:
+        await stack.aclose()
         codec_server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await codec_task
