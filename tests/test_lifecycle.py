@@ -560,3 +560,35 @@ async def test_false_commitment_revokes_at_first_inspection_and_agent_is_recorde
     assert [r.kind for r in credit.records_of(store_engine, app)] == ["false_commitment"]
     [registered] = licenses.licenses_of(store_engine, app)
     assert registered.status == "revoked" and "承诺不实" in (registered.revoked_reason or "")
+
+
+async def test_withdrawal_after_issuance_on_commitment_keeps_the_inspection_going(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "open-convenience-store", commitment=True, applicant_seed="keep")
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await approve(client, catalog, app, "business-license-individual")
+        await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
+        await item_in(client, app, "tobacco-retail-license", ItemStatus.UNDER_REVIEW)
+        await client.withdraw(app, Withdrawal(reason="改为网上办理"))
+        await eventually(
+            lambda: client.item_state(app, "tobacco-retail-license"),
+            lambda s: s.status is ItemStatus.STOPPED,
+            "tobacco stopped",
+        )
+        await inspect(client, catalog, app, "food-business-license", InspectionResult.PASSED)
+        outcome = await client.result(app)
+        food = await client.item_state(app, "food-business-license")
+
+    assert outcome.status is ApplicationStatus.WITHDRAWN
+    statuses = {i.item_code: i.status for i in outcome.items}
+    assert statuses == {
+        "business-license-individual": ItemStatus.CLOSED,
+        "food-business-license": ItemStatus.CLOSED,
+        "tobacco-retail-license": ItemStatus.STOPPED,
+    }
+    assert "stop order noted: license stays, inspection goes on" in trail_actions(food.trail)
+    issued = {lic.item_code: lic.status for lic in licenses.licenses_of(store_engine, app)}
+    assert issued == {"business-license-individual": "issued", "food-business-license": "issued"}

@@ -289,7 +289,6 @@ class ApplicationWorkflow:
             ),
             search_attributes=TypedSearchAttributes(
                 [
-                    SearchAttributePair(sa.APPLICATION_STATUS, "in_progress"),
                     SearchAttributePair(sa.ITEMS, [item.code]),
                     SearchAttributePair(sa.DEPARTMENTS, [item.department]),
                     SearchAttributePair(sa.HALL, submission.hall),

@@ -516,6 +516,11 @@ class ItemWorkflow:
 
     @workflow.signal(description="The application stops this item (withdrawn, cancelled, lapsed).")
     def stop(self, order: StopOrder) -> None:
+        if self._license is not None and not order.revoke:
+            # Withdrawn or cancelled after issuance: the license stays valid, and so does
+            # the duty to inspect it.
+            self._record("stop order noted: license stays, inspection goes on", detail=order.reason)
+            return
         self._stop = self._stop or order
 
     @workflow.query(description="Status, open task, running clock, license and decision trail.")
