@@ -300,13 +300,14 @@ async def test_a_burst_of_invalid_decisions_and_supplements_is_refused_and_never
     market = catalog.item(food).department
     reviewer, inspector = staff(Role.REVIEWER, market), staff(Role.INSPECTOR, market)
     stranger = staff(Role.REVIEWER, "tobacco")
+    stranger_inspector = staff(Role.INSPECTOR, "tobacco")  # refused before and after approval
     approve = ReviewDecision(reviewer=reviewer, verdict=ReviewVerdict.APPROVE)
     layout = "equipment-layout"  # the deferrable material B left out
     invalid: list[Callable[[], Awaitable[Any]]] = [
         lambda: client.decide(a, food, ReviewDecision(reviewer=inspector, verdict="approve")),
         lambda: client.decide(a, food, ReviewDecision(reviewer=stranger, verdict="approve")),
         lambda: client.inspect(
-            a, food, InspectionReport(inspector=inspector, result=InspectionResult.PASSED)
+            a, food, InspectionReport(inspector=stranger_inspector, result=InspectionResult.PASSED)
         ),
         lambda: client.correct(a, food, Correction(channel=Channel.ONLINE, note="未要求补正")),
         lambda: client.supplement(a, Supplement(materials=[layout], channel=Channel.MAIL)),
