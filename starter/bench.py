@@ -46,7 +46,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 from temporalio import activity, workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -70,7 +70,7 @@ from onething.costs import billable_actions
 from onething.demo import demo_applicant
 from onething.devserver import DevServer, executable
 from onething.temporal import data_converter
-from starter.client import ClientError, Conflict, OnethingClient
+from starter.client import ClientError, OnethingClient
 from store.db import init_db, make_engine
 from store.tasks import StaffTask, open_tasks
 
@@ -151,10 +151,7 @@ def staff(role: Role, department: str) -> Staff:
     return Staff(staff_id=f"bench-{role.value}-{department}", role=role, department=department)
 
 
-_OPEN_FOR = {
-    Role.REVIEWER.value: (ItemStatus.UNDER_REVIEW,),
-    Role.INSPECTOR.value: (ItemStatus.INSPECTING, ItemStatus.RECTIFYING),
-}
+_STAFF_ROLES = frozenset({Role.REVIEWER.value, Role.INSPECTOR.value})
 
 
 class StaffDesk:
@@ -185,7 +182,7 @@ class StaffDesk:
                 await asyncio.sleep(self.poll_s * 5)
                 continue
             for row in rows:
-                if row.task_id in self._seen or row.role not in _OPEN_FOR or not row.item_code:
+                if row.task_id in self._seen or row.role not in _STAFF_ROLES or not row.item_code:
                     continue
                 self._seen.add(row.task_id)
                 act = asyncio.create_task(self._act(row))
@@ -211,12 +208,17 @@ class StaffDesk:
         for _ in range(500):
             try:
                 state = await self.client.item_state(app, code)
-                task = state.open_task
-                if task is None or task.task_id != row.task_id:
-                    if state.status in _DONE:
-                        return
-                    await asyncio.sleep(self.poll_s)
-                    continue
+            except Exception as exc:  # not there yet, or the server restarting
+                self.errors[type(exc).__name__] += 1
+                await asyncio.sleep(self.poll_s * 5)
+                continue
+            task = state.open_task
+            if task is None or task.task_id != row.task_id:
+                if state.status in _DONE:
+                    return
+                await asyncio.sleep(self.poll_s)
+                continue
+            try:
                 if row.role == Role.REVIEWER.value:
                     await self.client.decide(
                         app,
@@ -237,12 +239,11 @@ class StaffDesk:
                     )
                 self.decisions += 1
                 return
-            except Conflict:
-                self.rejected_updates += 1
-            except ClientError as exc:  # not found yet, or the server restarting
-                self.errors[type(exc).__name__] += 1
             except Exception as exc:
-                self.errors[type(exc).__name__] += 1
+                if isinstance(exc.__cause__, WorkflowUpdateFailedError):
+                    self.rejected_updates += 1  # the validator refused it: billed, not in history
+                else:
+                    self.errors[type(exc).__name__] += 1
             await asyncio.sleep(self.poll_s * 5)
         self.errors["gave up"] += 1
         self._seen.discard(row.task_id)  # the next look at the inbox tries again
@@ -276,8 +277,9 @@ async def supplement_when_awaited(
                     submission.application_id, Supplement(materials=missing, channel=Channel.MAIL)
                 )
                 return refused
-            except Conflict:
-                refused += 1
+            except ClientError as exc:
+                if isinstance(exc.__cause__, WorkflowUpdateFailedError):
+                    refused += 1  # billed, never in history
         elif state is not None and state.status.closed:
             return refused
         await asyncio.sleep(poll_s)
