@@ -680,7 +680,8 @@ class BenchConfig(BaseModel):
     path: BenchPath = BenchPath.COMMITMENT
     target: str | None = None  # a bundle or item code; default by path
     bare_workflows: int = Field(400, ge=1)
-    bare_concurrency: int | None = None  # default: the applications' concurrency
+    # Enough in flight that the dev server's one-second timer resolution does not bound it.
+    bare_concurrency: int = Field(100, ge=1)
     open_applications: int = Field(1000, ge=0)
     open_concurrency: int = Field(50, ge=1)
     warmup: int = Field(5, ge=0)
@@ -1067,7 +1068,7 @@ async def run_bench(
         bare = await run_bare(
             env,
             config.bare_workflows,
-            config.bare_concurrency or config.concurrency,
+            config.bare_concurrency,
             config.warmup,
             progress,
         )
@@ -1217,8 +1218,8 @@ def bench(
     ] = 1000,
     bare_workflows: Annotated[int, typer.Option(min=1, help="Bare workflows to drive.")] = 400,
     bare_concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Bare workflows in flight (default: --concurrency).")
-    ] = None,
+        int, typer.Option(min=1, help="Bare workflows in flight (enough to load the server).")
+    ] = 100,
     database_url: Annotated[
         str | None, typer.Option(help="Store URL (default: a SQLite file in the temp dir).")
     ] = None,
