@@ -15,6 +15,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from temporalio.client import Client
+from temporalio.service import RPCError
+
 from onething.temporal import search_attribute_flags
 
 
@@ -89,7 +92,11 @@ class DevServer:
             self.command(), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
         )
         deadline = asyncio.get_running_loop().time() + wait_seconds
-        while not (port_open(self.host, self.port) and port_open(self.host, self.ui_port)):
+        while not (
+            port_open(self.host, self.port)
+            and port_open(self.host, self.ui_port)
+            and await self._frontend_healthy()
+        ):
             if self.process.poll() is not None:
                 raise DevServerError(
                     f"the dev server exited with code {self.process.returncode}; "
@@ -99,6 +106,14 @@ class DevServer:
                 self.stop()
                 raise DevServerError(f"the dev server did not answer within {wait_seconds:.0f}s")
             await asyncio.sleep(0.1)
+
+    async def _frontend_healthy(self) -> bool:
+        """The port opens before the frontend serves; a client connects only once it does."""
+        try:
+            client = await Client.connect(self.address)
+            return await client.service_client.check_health()
+        except (RuntimeError, RPCError):
+            return False
 
     def stop(self) -> None:
         process, self.process = self.process, None
