@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.store_errors import store_errors
 from domain.bundle import MaterialSet, as_bundle, one_set_of_materials
 from domain.catalog import Bundle, Catalog, CatalogError, Item, load_seed_catalog
 from store import catalog as catalog_store
@@ -59,6 +60,7 @@ class CatalogActivities:
         self._engine = engine
 
     @activity.defn(name="pin_catalog")
+    @store_errors
     def pin_catalog(self, request: PinCatalog) -> CatalogSnapshot:
         try:
             snapshot = snapshot_of(current_catalog(self._engine, request.version), request.target)

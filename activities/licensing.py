@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.store_errors import store_errors
 from domain.application import LicenseRecord
 from store import licenses
 
@@ -32,6 +33,7 @@ class LicensingActivities:
         self._engine = engine
 
     @activity.defn(name="issue_license")
+    @store_errors
     def issue_license(self, request: IssueLicense) -> LicenseRecord:
         """Idempotent: one license per application and item, however often retried."""
         issued = licenses.issue_license(
@@ -55,6 +57,7 @@ class LicensingActivities:
         )
 
     @activity.defn(name="revoke_license")
+    @store_errors
     def revoke_license(self, request: RevokeLicense) -> None:
         """Idempotent: the registry keeps the first revocation's reason and time."""
         licenses.revoke(

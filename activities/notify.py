@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.store_errors import store_errors
 from store import notifications
 
 
@@ -25,6 +26,7 @@ class NotifyActivities:
         self._engine = engine
 
     @activity.defn(name="notify")
+    @store_errors
     def notify(self, notice: Notice) -> None:
         notifications.notify(
             self._engine,

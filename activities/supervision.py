@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.store_errors import store_errors
 from domain.clock import OPEN_SUPERVISION_CASE_ACTIVITY, EscalationRequest, SupervisionCaseRef
 from store.supervision import open_case
 
@@ -18,6 +19,7 @@ class SupervisionActivities:
         self._engine = engine
 
     @activity.defn(name=OPEN_SUPERVISION_CASE_ACTIVITY)
+    @store_errors
     async def open_case(self, request: EscalationRequest) -> SupervisionCaseRef:
         """Idempotent by (workflow id, limit, stage): a retry returns the same case."""
         case, created = await asyncio.to_thread(open_case, self._engine, request)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.calendar import CalendarActivities
+from activities.store_errors import store_errors
 from domain.clock import ClockRecord, ClockSchedule, compute_schedule
 from store import tasks
 
@@ -46,6 +47,7 @@ class TaskActivities:
         self._calendar = calendar or CalendarActivities()
 
     @activity.defn(name="open_staff_task")
+    @store_errors
     def open_staff_task(self, request: OpenStaffTask) -> ClockSchedule:
         """The task's first clock schedule, and the task opened with that due instant."""
         schedule = compute_schedule(request.clock, self._calendar.calendar())
@@ -53,6 +55,7 @@ class TaskActivities:
         return schedule
 
     @activity.defn(name="open_task")
+    @store_errors
     def open_task(self, request: OpenTask) -> None:
         tasks.open_task(
             self._engine,
@@ -71,6 +74,7 @@ class TaskActivities:
         )
 
     @activity.defn(name="close_task")
+    @store_errors
     def close_task(self, request: CloseTask) -> None:
         tasks.close_task(
             self._engine,

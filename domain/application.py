@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.people import Agent, Applicant, Staff
+from domain.catalog import Item
+from domain.clock import ClockSnapshot
+from domain.people import Agent, Applicant, Role, Staff
 
 APPLICATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{2,63}$"
 
@@ -318,3 +320,72 @@ class ApplicationOutcome(BaseModel):
 
     def license(self, item_code: str) -> LicenseRecord | None:
         return next((i.license for i in self.items if i.item_code == item_code), None)
+
+
+# -- what the workflows carry and show (their inputs and Query answers) ----------------------
+
+
+class ItemCase(BaseModel):
+    """What the item workflow needs; the item is as the application's pinned catalog says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    application_workflow_id: str
+    item: Item
+    catalog_version: str
+    hall: str
+    holder_name: str
+    credit_subject: str
+    path: ApprovalPath
+    hold_until_supplemented: bool = False  # deficiency outstanding, rule: issue after materials
+    has_dependents: bool = False  # later items of the bundle wait for this license
+    licenses_from_bundle: list[LicenseRecord] = Field(default_factory=list)
+
+
+class StaffTaskRef(BaseModel):
+    task_id: str
+    kind: str
+    role: Role
+    department: str
+
+
+class ItemState(BaseModel):
+    item_code: str
+    status: ItemStatus
+    path: ApprovalPath | None
+    open_task: StaffTaskRef | None
+    clock: ClockSnapshot | None
+    license: LicenseRecord | None
+    trips: int
+    trail: list[TrailEntry]
+
+
+class ItemRef(BaseModel):
+    item_code: str
+    name: str
+    department: str
+    workflow_id: str
+    status: ItemStatus
+    path: ApprovalPath | None = None
+    license: LicenseRecord | None = None
+    reason: str | None = None
+
+
+class ApplicationState(BaseModel):
+    """What anyone allowed to see the application may read; no personal data."""
+
+    application_id: str
+    status: ApplicationStatus
+    target: str
+    name: str | None
+    channel: str
+    hall: str
+    assisted: bool  # 帮办代办: an agent applied for the applicant
+    catalog_version: str | None
+    notice: MissingMaterialsNotice | None
+    outstanding: list[MissingMaterial]  # deficient materials still to be supplemented
+    supplement_clock: ClockSnapshot | None
+    items: list[ItemRef]
+    trips: int  # in-person trips the applicant made
+    trail: list[TrailEntry]

@@ -46,6 +46,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.application import (
     APPLICATION_ID_PATTERN,
     ApplicationOutcome,
+    ApplicationState,
     ApplicationStatus,
     Cancellation,
     Channel,
@@ -53,6 +54,7 @@ from domain.application import (
     ExtensionReceipt,
     InspectionReport,
     InspectionResult,
+    ItemState,
     ItemStatus,
     LimitExtension,
     ReviewDecision,
@@ -110,8 +112,6 @@ from store.db import session
 from store.supervision import SupervisionCase
 from store.tasks import StaffTask
 from workflows import search_attributes as sa
-from workflows.application import ApplicationState
-from workflows.item import ItemState
 
 log = structlog.stdlib.get_logger("onething.api")
 

@@ -26,11 +26,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.application import (
     ApplicationOutcome,
+    ApplicationState,
     ApplicationStatus,
     Cancellation,
     Correction,
     ExtensionReceipt,
     InspectionReport,
+    ItemState,
     ItemStatus,
     LimitExtension,
     ReviewDecision,
@@ -43,8 +45,8 @@ from domain.application import (
 from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog, Item
 from workflows import search_attributes as sa
-from workflows.application import ApplicationState, ApplicationWorkflow
-from workflows.item import ItemState, ItemWorkflow
+from workflows.application import ApplicationWorkflow
+from workflows.item import ItemWorkflow
 
 
 class ClientError(Exception):

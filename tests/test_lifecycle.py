@@ -24,6 +24,7 @@ from domain.application import (
     Correction,
     InspectionReport,
     InspectionResult,
+    ItemState,
     ItemStatus,
     LimitExtension,
     ReviewDecision,
@@ -46,7 +47,6 @@ from starter.client import ClientError, Conflict, OnethingClient
 from store import credit, licenses, notifications, supervision
 from tests.conftest import new_application_id, onething_client
 from tests.costs_report import SCENARIO_COSTS
-from workflows.item import ItemState
 
 T = TypeVar("T")
 DAY = timedelta(days=1)

@@ -22,7 +22,7 @@ from temporalio import workflow
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from domain.application import ItemOutcome
+from domain.application import ItemCase, ItemOutcome
 from domain.catalog import Catalog
 from onething.demo import demo_applicant
 from onething.devserver import executable
@@ -39,7 +39,7 @@ from tests.histories.record import (
 )
 from tests.histories.scenarios import SCENARIOS, Expect, Run, approved, observed, per_workflow
 from worker import WORKFLOWS
-from workflows.item import ItemCase, ItemWorkflow
+from workflows.item import ItemWorkflow
 
 RECORDED = scenario_dirs()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
@@ -22,20 +21,21 @@ with workflow.unsafe.imports_passed_through():
     from domain.acceptance import Acceptance, AcceptanceVerdict, assess
     from domain.application import (
         ApplicationOutcome,
+        ApplicationState,
         ApplicationStatus,
         ApprovalPath,
         Cancellation,
         Channel,
+        ItemCase,
         ItemIssued,
         ItemOutcome,
+        ItemRef,
         ItemStatus,
-        LicenseRecord,
         MissingMaterial,
         MissingMaterialsNotice,
         StopOrder,
         Submission,
         Supplement,
-        TrailEntry,
         Withdrawal,
         item_workflow_id,
     )
@@ -46,37 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.clock import LegalClock
     from workflows.common import Trail, department_queue, notify, run_activity
-    from workflows.item import ItemCase, ItemWorkflow
-
-
-class ItemRef(BaseModel):
-    item_code: str
-    name: str
-    department: str
-    workflow_id: str
-    status: ItemStatus
-    path: ApprovalPath | None = None
-    license: LicenseRecord | None = None
-    reason: str | None = None
-
-
-class ApplicationState(BaseModel):
-    """What anyone allowed to see the application may read; no personal data."""
-
-    application_id: str
-    status: ApplicationStatus
-    target: str
-    name: str | None
-    channel: str
-    hall: str
-    assisted: bool  # 帮办代办: an agent applied for the applicant
-    catalog_version: str | None
-    notice: MissingMaterialsNotice | None
-    outstanding: list[MissingMaterial]  # deficient materials still to be supplemented
-    supplement_clock: ClockSnapshot | None
-    items: list[ItemRef]
-    trips: int  # in-person trips the applicant made
-    trail: list[TrailEntry]
+    from workflows.item import ItemWorkflow
 
 
 @workflow.defn

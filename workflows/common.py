@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_TIMEOUT = timedelta(seconds=10)
 # Store and department systems may be down for a while: retry with backoff, never give up.
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)

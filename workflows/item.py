@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 
@@ -31,15 +30,17 @@ with workflow.unsafe.imports_passed_through():
         ExtensionReceipt,
         InspectionReport,
         InspectionResult,
+        ItemCase,
         ItemIssued,
         ItemOutcome,
+        ItemState,
         ItemStatus,
         LicenseRecord,
         LimitExtension,
         ReviewDecision,
         ReviewVerdict,
+        StaffTaskRef,
         StopOrder,
-        TrailEntry,
     )
     from domain.catalog import InspectionTiming, Item
     from domain.clock import (
@@ -55,42 +56,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.clock import LegalClock
     from workflows.common import Trail, department_queue, notify, run_activity
-
-
-class ItemCase(BaseModel):
-    """What the item workflow needs; the item is as the application's pinned catalog says."""
-
-    model_config = ConfigDict(frozen=True)
-
-    application_id: str
-    application_workflow_id: str
-    item: Item
-    catalog_version: str
-    hall: str
-    holder_name: str
-    credit_subject: str
-    path: ApprovalPath
-    hold_until_supplemented: bool = False  # deficiency outstanding, rule: issue after materials
-    has_dependents: bool = False  # later items of the bundle wait for this license
-    licenses_from_bundle: list[LicenseRecord] = Field(default_factory=list)
-
-
-class StaffTaskRef(BaseModel):
-    task_id: str
-    kind: str
-    role: Role
-    department: str
-
-
-class ItemState(BaseModel):
-    item_code: str
-    status: ItemStatus
-    path: ApprovalPath | None
-    open_task: StaffTaskRef | None
-    clock: ClockSnapshot | None
-    license: LicenseRecord | None
-    trips: int
-    trail: list[TrailEntry]
 
 
 @workflow.defn

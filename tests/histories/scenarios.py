@@ -26,6 +26,7 @@ from domain.application import (
     Correction,
     InspectionReport,
     InspectionResult,
+    ItemState,
     ItemStatus,
     LimitExtension,
     ReviewDecision,
@@ -40,7 +41,6 @@ from domain.people import Agent, Applicant, Role, Staff, resident_id_check_digit
 from onething.demo import DEMO_ITEM, demo_submission
 from starter.audit import DecisionTrail
 from starter.client import ClientError, Conflict, OnethingClient
-from workflows.item import ItemState
 
 DAY = timedelta(days=1)
 
