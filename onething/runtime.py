@@ -11,10 +11,10 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.runtime import Runtime as TemporalRuntime
 
-from onething.codec import EncryptionCodec, Keyring, load_keyring
+from onething.codec import EncryptionCodec, Keyring, KeyringError, load_keyring
 from onething.logs import configure_logging, get_logger
 from onething.metrics import telemetry_runtime
-from onething.settings import Settings, load_settings
+from onething.settings import Settings, SettingsError, load_settings
 from onething.temporal import connect
 from store import migrate
 from store.db import make_engine
@@ -30,11 +30,16 @@ class Runtime:
 
 
 def open_codec(settings: Settings) -> EncryptionCodec:
-    keyring: Keyring = load_keyring(
-        env_value=settings.codec_keys,
-        file=settings.codec_keys_file,
-        local_default=settings.local_codec_keys_path,
-    )
+    """The payload codec over the configured keyring; a bad keyring is a SettingsError."""
+    try:
+        keyring: Keyring = load_keyring(
+            env_value=settings.codec_keys,
+            file=settings.codec_keys_file,
+            local_default=settings.local_codec_keys_path,
+        )
+    except (KeyringError, OSError) as exc:
+        variable = "ONETHING_CODEC_KEYS" if settings.codec_keys else "ONETHING_CODEC_KEYS_FILE"
+        raise SettingsError(f"invalid setting {variable}: {exc}") from None
     return EncryptionCodec(keyring)
 
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
             raise ValueError("must be letters, digits, '.', '_' or '-'")
         return value
 
+    @field_validator("codec_keys_file", "calendar_overrides", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("metrics_bind")
     @classmethod
     def _metrics_bind(cls, value: str) -> str:

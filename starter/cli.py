@@ -413,8 +413,13 @@ def keys_rotate(
 
 
 def main() -> None:
+    """The console script: a configuration problem anywhere is one line, exit code 2."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    app()
+    try:
+        app()
+    except SettingsError as exc:
+        fail(str(exc))
+        sys.exit(2)
 
 
 if __name__ == "__main__":
