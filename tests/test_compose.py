@@ -226,7 +226,7 @@ def test_every_onething_command_and_option_exists(compose: dict[str, Any]) -> No
 
     cli = typer.main.get_command(app)
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["onething"] == "starter.cli:app"
+    assert scripts["onething"] == "starter.cli:main"
     problems = []
     for name, service in ours(compose).items():
         command = service.get("command")
