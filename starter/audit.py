@@ -329,17 +329,21 @@ async def replay(
     workflows: Sequence[type] | None = None,
     workflow_runner: WorkflowRunner | None = None,
 ) -> list[ReplayReport]:
-    """Replay every history under `paths` against today's workflows (default: worker.WORKFLOWS).
-
-    Use the production data converter (with the codec) so inputs decode as they did live.
+    """Replay every history under `paths` against today's workflows (default: worker.WORKFLOWS,
+    in the worker's sandbox). Use the production data converter (with the codec) so inputs
+    decode as they did live.
     """
-    if workflows is None:
-        from worker import WORKFLOWS
+    import worker
 
-        workflows = WORKFLOWS
+    if workflows is None:
+        workflows = worker.WORKFLOWS
+    # The sandbox the worker runs workflows in (its pass-through modules), when it names one.
+    runner = workflow_runner
+    if runner is None and hasattr(worker, "workflow_runner"):
+        runner = worker.workflow_runner()
     options: dict[str, Any] = {}
-    if workflow_runner is not None:
-        options["workflow_runner"] = workflow_runner
+    if runner is not None:
+        options["workflow_runner"] = runner
     replayer = Replayer(workflows=list(workflows), data_converter=data_converter, **options)
     reports: list[ReplayReport] = []
     for path, history in load_histories(paths):
