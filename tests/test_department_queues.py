@@ -1,0 +1,77 @@
+"""Department task queues: a workflow worker and department workers, each on its own queues."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Engine
+from temporalio.api.enums.v1 import EventType
+from temporalio.testing import WorkflowEnvironment
+
+from domain.application import (
+    ApplicationStatus,
+    InspectionResult,
+    ItemStatus,
+    application_workflow_id,
+    item_workflow_id,
+)
+from domain.catalog import Catalog
+from starter.client import OnethingClient
+from store import licenses
+from tests.test_lifecycle import approve, inspect, item_in, submission
+from worker import all_departments, build_workers, running
+
+
+async def test_split_workers_complete_a_bundle_each_on_its_own_queues(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    queue = f"split-{uuid.uuid4().hex[:8]}"
+    client = OnethingClient(fresh_ts_env.client, queue, catalog)
+    departments = all_departments(store_engine)
+    market_and_tobacco = ["market", "tobacco"]
+    workflow_workers = build_workers(fresh_ts_env.client, queue, store_engine, departments=[])
+    market_workers = build_workers(
+        fresh_ts_env.client, queue, store_engine, workflows=False, departments=market_and_tobacco
+    )
+    rest = build_workers(
+        fresh_ts_env.client,
+        queue,
+        store_engine,
+        workflows=False,
+        departments=[d for d in departments if d not in market_and_tobacco],
+    )
+    assert [w.task_queue for w in workflow_workers] == [queue]
+    assert sorted(w.task_queue for w in market_workers) == [
+        f"{queue}.dept.market",
+        f"{queue}.dept.tobacco",
+    ]
+
+    sub = submission(catalog, "open-convenience-store", commitment=True, applicant_seed="split")
+    app = sub.application_id
+    async with running(workflow_workers + market_workers + rest):
+        await client.submit(sub)
+        await approve(client, catalog, app, "business-license-individual")
+        await approve(client, catalog, app, "tobacco-retail-license")
+        await inspect(client, catalog, app, "tobacco-retail-license", InspectionResult.PASSED)
+        await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
+        await inspect(client, catalog, app, "food-business-license", InspectionResult.PASSED)
+        outcome = await client.result(app)
+        food = await fresh_ts_env.client.get_workflow_handle(
+            item_workflow_id(app, "food-business-license")
+        ).fetch_history()
+        parent = await fresh_ts_env.client.get_workflow_handle(
+            application_workflow_id(app)
+        ).fetch_history()
+
+    assert outcome.status is ApplicationStatus.COMPLETED
+    assert len(licenses.licenses_of(store_engine, app)) == 3
+    queues = {
+        e.activity_task_scheduled_event_attributes.activity_type.name: (
+            e.activity_task_scheduled_event_attributes.task_queue.name
+        )
+        for history in (food, parent)
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    }
+    assert queues["issue_license"] == f"{queue}.dept.market"  # the department's own system
+    assert queues["pin_catalog"] == queue and queues["open_staff_task"] == queue
