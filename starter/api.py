@@ -108,6 +108,7 @@ from starter.errors import ApiError, BodyLimit, error_responses, install_error_h
 from store import licenses as license_store
 from store import notifications as notification_store
 from store import supervision as supervision_store
+from store import tasks as tasks_store
 from store.db import session
 from store.supervision import SupervisionCase
 from store.tasks import StaffTask
@@ -426,6 +427,8 @@ class TaskOut(BaseModel):
     closed_at: datetime | None
     outcome: str | None
     closed_by: str | None
+    taken_by: str | None = None
+    taken_at: datetime | None = None
 
 
 class ItemSummary(BaseModel):
@@ -1247,6 +1250,36 @@ def create_app(
             )
 
         return await run_in_threadpool(query)
+
+    @app.post(
+        "/tasks/{task_id:path}/take",
+        tags=["staff"],
+        response_model=TaskOut,
+        summary="Take a task from the inbox: it is now the caller's",
+        description=(
+            "Staff of the task's role, in its department (reviewers, inspectors) or at its "
+            "hall (window clerks). Taking one's own task again changes nothing; a task "
+            "closed or taken by someone else is a 409."
+        ),
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def take_task(task_id: Annotated[str, Path(max_length=200)], principal: Caller) -> Any:
+        def take() -> TaskOut:
+            with session(engine) as s:
+                task = s.get(StaffTask, task_id)
+            if task is None:
+                raise ApiError.field(404, "task_id", f"no task {task_id!r}")
+            auth.may_take(principal, task.role, task.department, task.hall)
+            try:
+                taken = tasks_store.take_task(
+                    engine, task_id, staff_id=principal.name, at=datetime.now(UTC)
+                )
+            except tasks_store.TaskNotTakeable as exc:
+                field, _, problem = str(exc).partition(": ")
+                raise ApiError.field(409, field, problem, code="task_not_takeable") from None
+            return TaskOut.model_validate(taken, from_attributes=True)
+
+        return await run_in_threadpool(take)
 
     @app.get(
         "/me",

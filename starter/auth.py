@@ -483,6 +483,18 @@ def task_scope(principal: Principal, asked: TaskFilter) -> TaskFilter:
     raise forbid(principal, "may not list tasks")
 
 
+def may_take(
+    principal: Principal, task_role: str, department: str | None, hall: str | None
+) -> None:
+    """Who may take a task: staff of the task's role, in its department (or at its hall)."""
+    if principal.role.value != task_role:
+        raise forbid(principal, f"this is a {task_role} task")
+    if principal.role in (Role.REVIEWER, Role.INSPECTOR) and department != principal.department:
+        raise forbid(principal, f"this task belongs to department {department!r}")
+    if principal.role is Role.WINDOW_CLERK and hall != principal.hall:
+        raise forbid(principal, f"this task belongs to hall {hall!r}")
+
+
 @dataclass(frozen=True)
 class ApplicationFilter:
     hall: str | None = None

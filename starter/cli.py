@@ -299,11 +299,33 @@ def tasks(
     if as_json:
         emit([r.model_dump(mode="json") for r in rows], as_json=True)
         return
-    table = Table("due", "application", "item", "kind", "department", "role")
+    table = Table("due", "task", "department", "role", "taken by")
     for r in rows:
         due = r.due_at.isoformat(timespec="minutes") if r.due_at else ""
-        table.add_row(due, r.application_id, r.item_code or "", r.kind, r.department or "", r.role)
+        table.add_row(due, r.task_id, r.department or "", r.role, r.taken_by or "")
     console.print(table)
+
+
+@app.command()
+def take(
+    task_id: str,
+    staff_id: Annotated[str, typer.Option("--staff", help="Your staff ID.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Take a task from the inbox: it is yours now (a task taken by another is refused)."""
+    from datetime import UTC, datetime
+
+    from store.tasks import TaskNotTakeable, take_task
+
+    with store() as engine:
+        try:
+            task = take_task(engine, task_id, staff_id=staff_id, at=datetime.now(UTC))
+        except TaskNotTakeable as exc:
+            raise fail(str(exc)) from None
+    emit(
+        {"task_id": task.task_id, "taken_by": task.taken_by, "taken_at": str(task.taken_at)},
+        as_json,
+    )
 
 
 @app.command()

@@ -27,6 +27,12 @@ class StaffTask(SQLModel, table=True):
     closed_by: str | None = Field(default=None, max_length=64)
     created_at: datetime
     closed_at: datetime | None = None
+    taken_by: str | None = Field(default=None, index=True, max_length=64)  # a staff ID
+    taken_at: datetime | None = None
+
+
+class TaskNotTakeable(ValueError):
+    """The task is closed, unknown, or someone else has taken it."""
 
 
 def open_task(engine: Engine, task: StaffTask) -> StaffTask:
@@ -37,6 +43,22 @@ def open_task(engine: Engine, task: StaffTask) -> StaffTask:
             return existing
         s.add(task)
     return task
+
+
+def take_task(engine: Engine, task_id: str, *, staff_id: str, at: datetime) -> StaffTask:
+    """A member of staff takes an open task; taking one's own task again changes nothing."""
+    with session(engine) as s:
+        task = s.get(StaffTask, task_id, with_for_update=True)
+        if task is None:
+            raise TaskNotTakeable(f"task_id: no task {task_id!r}")
+        if task.status != "open":
+            raise TaskNotTakeable(f"task_id: {task_id!r} is {task.status}")
+        if task.taken_by not in (None, staff_id):
+            raise TaskNotTakeable(f"task_id: {task_id!r} is taken by {task.taken_by}")
+        if task.taken_by is None:
+            task.taken_by, task.taken_at = staff_id, at
+            s.add(task)
+        return task
 
 
 def close_task(

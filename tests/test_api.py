@@ -867,3 +867,23 @@ async def test_openapi_describes_every_error(api: httpx.AsyncClient) -> None:
     assert {"submit", "get_application", "decide", "list_tasks", "verify_license"} <= operations
     submitted = doc["paths"]["/applications"]["post"]["responses"]["201"]["links"]
     assert {link["operationId"] for link in submitted.values()} <= operations
+
+
+async def test_take_a_task_from_the_inbox(api: httpx.AsyncClient, catalog: Catalog) -> None:
+    application_id = await submitted(api, catalog)
+    task = (await under_review(api, application_id))["open_task"]["task_id"]
+    take = f"/tasks/{task}/take"
+
+    assert_error(await api.post(take, headers=as_("rev-market")), 403)  # another department
+    assert_error(await api.post(take, headers=as_("insp-health")), 403)  # another role
+    taken = await api.post(take, headers=as_("rev-health"))
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["taken_by"] == "rev-health" and taken.json()["taken_at"]
+    again = await api.post(take, headers=as_("rev-health"))
+    assert again.json()["taken_at"] == taken.json()["taken_at"]  # one's own again: unchanged
+    assert_error(await api.post("/tasks/no-such-task/take", headers=as_("rev-health")), 404)
+    assert_error(await api.post(take, headers=as_("audit")), 403)  # auditors never change
+    inbox = await api.get(
+        "/tasks", params={"application_id": application_id}, headers=as_("rev-health")
+    )
+    assert [t["taken_by"] for t in inbox.json()["items"]] == ["rev-health"]

@@ -130,3 +130,28 @@ def test_without_database_url_the_store_is_the_sqlite_file(monkeypatch: pytest.M
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("ONETHING_DATA_DIR", "/tmp/onething-test-data")
     assert load_settings().store_url == "sqlite:////tmp/onething-test-data/onething.db"
+
+
+def test_a_task_is_taken_by_one_member_of_staff(store_engine: Engine) -> None:
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    task_id = f"take-{uuid.uuid4().hex[:8]}"
+    tasks.open_task(
+        store_engine,
+        tasks.StaffTask(
+            task_id=task_id,
+            application_id="A-take",
+            workflow_id="wf",
+            kind="review",
+            department="health",
+            role="reviewer",
+            created_at=now,
+        ),
+    )
+    first = tasks.take_task(store_engine, task_id, staff_id="rev-1", at=now)
+    assert (first.taken_by, first.taken_at) == ("rev-1", now)
+    assert tasks.take_task(store_engine, task_id, staff_id="rev-1", at=now).taken_by == "rev-1"
+    with pytest.raises(tasks.TaskNotTakeable, match="taken by rev-1"):
+        tasks.take_task(store_engine, task_id, staff_id="rev-2", at=now)
+    tasks.close_task(store_engine, task_id, outcome="approve", closed_by="rev-1", closed_at=now)
+    with pytest.raises(tasks.TaskNotTakeable, match="is closed"):
+        tasks.take_task(store_engine, task_id, staff_id="rev-1", at=now)
