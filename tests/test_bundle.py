@@ -9,13 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from domain.acceptance import Acceptance, AcceptanceVerdict, assess
 from domain.bundle import (
     BUNDLE_FORM_CODE,
-    Acceptance,
     Measure,
     MergedField,
     as_bundle,
-    assess_submission,
     bundle_steps,
     critical_path,
     dag_order,
@@ -174,19 +173,28 @@ def test_single_item_pseudo_bundle(cat: Catalog) -> None:
         as_bundle(cat, "zz")
 
 
+def _assess(cat: Catalog, target: str, submitted: set[str]) -> Acceptance:
+    """The acceptance rule, for an applicant who signed the pledge and may be offered it."""
+    mats = one_set_of_materials(cat, as_bundle(cat, target))
+    return assess(mats, submitted, pledge_signed=True, deficiency_allowed=True)
+
+
+def _codes(acceptance: Acceptance, *, core: bool) -> list[str]:
+    return [m.code for m in acceptance.missing if m.core is core]
+
+
 def test_assess_submission(cat: Catalog) -> None:
     full = {BUNDLE_FORM_CODE, "id", "premises", "photo", "layout"}
-    assert assess_submission(cat, "abc", full).decision is Acceptance.ACCEPT
-    part = assess_submission(cat, "abc", {BUNDLE_FORM_CODE, "id", "premises", "extra"})
-    assert part.decision is Acceptance.ACCEPT_WITH_DEFICIENCY
-    assert [m.code for m in part.missing_deferrable] == ["photo", "layout"]
+    assert _assess(cat, "abc", full).verdict is AcceptanceVerdict.ACCEPTED
+    part = _assess(cat, "abc", {BUNDLE_FORM_CODE, "id", "premises", "extra"})
+    assert part.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY
+    assert _codes(part, core=False) == ["photo", "layout"]
     assert part.supplement_days == 2  # the strictest item's limit
-    assert part.unknown_codes == ("extra",)
-    none = assess_submission(cat, "abc", set())
-    assert none.decision is Acceptance.REFUSE
+    none = _assess(cat, "abc", set())
+    assert none.verdict is AcceptanceVerdict.REFUSED
     # one notice lists everything missing, core and deferrable alike
-    assert [m.code for m in none.missing_core] == [BUNDLE_FORM_CODE, "id", "premises"]
-    assert [m.code for m in none.missing_deferrable] == ["photo", "layout"]
+    assert _codes(none, core=True) == [BUNDLE_FORM_CODE, "id", "premises"]
+    assert _codes(none, core=False) == ["photo", "layout"]
     assert none.supplement_days is None
 
 
@@ -194,17 +202,16 @@ def test_assess_conditional_material_does_not_block() -> None:
     seed = load_seed_catalog()
     mats = one_set_of_materials(seed, as_bundle(seed, "nurse-practice-registration"))
     needed = {m.code for m in mats.to_bring if m.core and not m.condition}
-    res = assess_submission(seed, "nurse-practice-registration", needed)
-    assert res.decision is Acceptance.ACCEPT_WITH_DEFICIENCY
-    assert {m.code for m in res.missing_deferrable} == {"nurse-health-exam", "nurse-employment"}
-    store = assess_submission(
+    res = _assess(seed, "nurse-practice-registration", needed)
+    assert res.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY
+    assert set(_codes(res, core=False)) == {"nurse-health-exam", "nurse-employment"}
+    store = _assess(
         seed,
         "open-convenience-store",
         {m.code for m in one_set_of_materials(seed, seed.bundle("open-convenience-store")).to_bring}
         - {"agent-authorization"},
     )
-    assert store.decision is Acceptance.ACCEPT
-    assert [m.code for m in store.not_submitted_conditional] == ["agent-authorization"]
+    assert store.verdict is AcceptanceVerdict.ACCEPTED
 
 
 # --------------------------------------------------------------------------- the seed
@@ -511,19 +518,19 @@ def test_prop_assessment_matches_what_is_missing(doc: dict[str, Any], data: st.D
     cat = validate_catalog(doc)
     mats = one_set_of_materials(cat, cat.bundle("b"))
     submitted = set(data.draw(st.sets(st.sampled_from([m.code for m in mats.to_bring] or ["x"]))))
-    res = assess_submission(cat, "b", submitted)
-    missing = {m.code for m in mats.to_bring if m.code not in submitted}
-    assert {m.code for m in res.missing_core} | {m.code for m in res.missing_deferrable} == missing
-    if res.missing_core:
-        assert res.decision is Acceptance.REFUSE
+    res = _assess(cat, "b", submitted)
+    missing = {m.code for m in mats.to_bring if m.code not in submitted and not m.condition}
+    assert {m.code for m in res.missing} == missing
+    if _codes(res, core=True):
+        assert res.verdict is AcceptanceVerdict.REFUSED
     elif missing:
-        assert res.decision is Acceptance.ACCEPT_WITH_DEFICIENCY
+        assert res.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY
         assert res.supplement_days is not None
-        for code in res.missing_deferrable:
-            for item_code in code.needed_by:
+        for material in res.missing:
+            for item_code in material.item_codes:
                 item = cat.item(item_code)
                 assert item.admits_deficiency
                 assert item.supplement_days is not None
                 assert res.supplement_days <= item.supplement_days
     else:
-        assert res.decision is Acceptance.ACCEPT
+        assert res.verdict is AcceptanceVerdict.ACCEPTED

@@ -10,11 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from domain.acceptance import Acceptance, assess
 from domain.bundle import (
     MaterialSet,
     ReductionSummary,
-    SubmissionAssessment,
-    assess_submission,
     one_set_of_materials,
     reductions_report,
 )
@@ -73,7 +72,12 @@ async def test_models_survive_the_temporal_pydantic_converter() -> None:
         (seed, Catalog),
         (one_set_of_materials(seed, store), MaterialSet),
         (reductions_report(seed), ReductionSummary),
-        (assess_submission(seed, store.code, set()), SubmissionAssessment),
+        (
+            assess(
+                one_set_of_materials(seed, store), [], pledge_signed=True, deficiency_allowed=True
+            ),
+            Acceptance,
+        ),
         (build_guide(seed, store.code, near=(31.7, 112.2)), ServiceGuide),
     ]
     for value, kind in samples:
