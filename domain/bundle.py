@@ -4,7 +4,7 @@
 - `one_form`: every item's fields merged by canonical key, exportable as JSON Schema.
 - `one_set_of_materials`: deduplicated, minus what shared data or an earlier member provides.
 - `reductions`: what the bundle saves against applying item by item.
-- `assess_submission`: accept, accept with deficiency, or refuse a submission.
+- acceptance itself is `domain.acceptance.assess`, which reads the one set of materials.
 
 Pure code: importable inside the Temporal workflow sandbox.
 """
