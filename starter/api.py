@@ -413,6 +413,14 @@ class Pending(BaseModel):
     done: Literal[False] = False
 
 
+class TakeTaskIn(BaseModel):
+    """Task IDs hold slashes (application/item/step), so the ID travels in the body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str = Field(min_length=1, max_length=200)
+
+
 class TaskOut(BaseModel):
     task_id: str
     application_id: str
@@ -1252,7 +1260,7 @@ def create_app(
         return await run_in_threadpool(query)
 
     @app.post(
-        "/tasks/{task_id:path}/take",
+        "/tasks/take",
         tags=["staff"],
         response_model=TaskOut,
         summary="Take a task from the inbox: it is now the caller's",
@@ -1263,7 +1271,9 @@ def create_app(
         ),
         responses=error_responses(401, 403, 404, 409, 422, 503),
     )
-    async def take_task(task_id: Annotated[str, Path(max_length=200)], principal: Caller) -> Any:
+    async def take_task(body: TakeTaskIn, principal: Caller) -> Any:
+        task_id = body.task_id
+
         def take() -> TaskOut:
             with session(engine) as s:
                 task = s.get(StaffTask, task_id)

@@ -872,17 +872,19 @@ async def test_openapi_describes_every_error(api: httpx.AsyncClient) -> None:
 async def test_take_a_task_from_the_inbox(api: httpx.AsyncClient, catalog: Catalog) -> None:
     application_id = await submitted(api, catalog)
     task = (await under_review(api, application_id))["open_task"]["task_id"]
-    take = f"/tasks/{task}/take"
 
-    assert_error(await api.post(take, headers=as_("rev-market")), 403)  # another department
-    assert_error(await api.post(take, headers=as_("insp-health")), 403)  # another role
-    taken = await api.post(take, headers=as_("rev-health"))
+    async def take(who: str, task_id: str = task) -> httpx.Response:
+        return await api.post("/tasks/take", json={"task_id": task_id}, headers=as_(who))
+
+    assert_error(await take("rev-market"), 403)  # another department
+    assert_error(await take("insp-health"), 403)  # another role
+    taken = await take("rev-health")
     assert taken.status_code == 200, taken.text
     assert taken.json()["taken_by"] == "rev-health" and taken.json()["taken_at"]
-    again = await api.post(take, headers=as_("rev-health"))
+    again = await take("rev-health")
     assert again.json()["taken_at"] == taken.json()["taken_at"]  # one's own again: unchanged
-    assert_error(await api.post("/tasks/no-such-task/take", headers=as_("rev-health")), 404)
-    assert_error(await api.post(take, headers=as_("audit")), 403)  # auditors never change
+    assert_error(await take("rev-health", "no-such-task"), 404, "task_id")
+    assert_error(await take("audit"), 403)  # auditors never change
     inbox = await api.get(
         "/tasks", params={"application_id": application_id}, headers=as_("rev-health")
     )
