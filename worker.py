@@ -30,6 +30,7 @@ from activities.notify import NotifyActivities
 from activities.supervision import SupervisionActivities
 from activities.tasks import TaskActivities
 from workflows.application import ApplicationWorkflow
+from workflows.common import department_queue_of
 from workflows.item import ItemWorkflow
 
 WORKFLOWS: list[type] = [ApplicationWorkflow, ItemWorkflow]
@@ -53,11 +54,6 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 MAX_CONCURRENT_ACTIVITIES = 32
-
-
-def department_queue(task_queue: str, department: str) -> str:
-    """Must match `workflows.common.department_queue`, which derives it inside workflows."""
-    return f"{task_queue}.dept.{department}"
 
 
 def central_activities(engine: Engine, calendar_overrides: Path | None = None) -> list[Any]:
@@ -124,7 +120,7 @@ def build_workers(
         workers.append(
             Worker(
                 client,
-                task_queue=department_queue(task_queue, department),
+                task_queue=department_queue_of(task_queue, department),
                 activities=department_activities(engine),
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

@@ -22,9 +22,14 @@ ACTIVITY_RETRY = RetryPolicy(
 )
 
 
+def department_queue_of(task_queue: str, department: str) -> str:
+    """The task queue of a department's own systems, beside the workflows' `task_queue`."""
+    return f"{task_queue}.dept.{department}"
+
+
 def department_queue(department: str) -> str:
-    """The task queue of a department's own systems, beside the workflows' queue."""
-    return f"{workflow.info().task_queue}.dept.{department}"
+    """Inside a workflow: the department's queue beside this workflow's own."""
+    return department_queue_of(workflow.info().task_queue, department)
 
 
 @overload
