@@ -7,7 +7,6 @@ decision trail, and reports the billable Temporal actions it cost.
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -24,7 +23,6 @@ from domain.application import (
     Correction,
     InspectionReport,
     InspectionResult,
-    ItemState,
     ItemStatus,
     LimitExtension,
     ReviewDecision,
@@ -36,17 +34,17 @@ from domain.application import (
     application_workflow_id,
     item_workflow_id,
 )
-from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog
 from domain.clock import ClockSnapshot, ClockState
 from domain.credit import CreditEntry, CreditRecordKind, credit_subject
-from domain.people import Applicant, Role, Staff, resident_id_check_digit
+from domain.people import Role, resident_id_check_digit
 from onething.costs import application_actions
 from onething.demo import demo_applicant
 from starter.client import ClientError, Conflict, OnethingClient
 from store import credit, licenses, notifications, supervision
 from tests.conftest import new_application_id, onething_client
 from tests.costs_report import SCENARIO_COSTS
+from tests.desk import full_submission, item_in, made_up_applicant, staff
 
 T = TypeVar("T")
 DAY = timedelta(days=1)
@@ -64,28 +62,17 @@ def submission(
     pledge: bool = False,
     applicant_seed: str | None = None,
 ) -> Submission:
-    """Everything the one set of materials asks for, less `leave_out`."""
-    materials = one_set_of_materials(catalog, as_bundle(catalog, target))
-    applicant = demo_applicant()
-    if applicant_seed is not None:  # a different person, for credit-record isolation
-        first17 = f"42068419900101{zlib.crc32(applicant_seed.encode()) % 1000:03d}"
-        applicant = Applicant(
-            name="测试", id_number=first17 + resident_id_check_digit(first17), phone="13900000001"
-        )
-    return Submission(
-        application_id=new_application_id(),
-        **({"bundle_code": target} if target in catalog.bundles else {"item_code": target}),
-        applicant=applicant,
-        materials=[
-            m.code for m in materials.to_bring if not m.condition and m.code not in leave_out
-        ],
-        commitment_signed=commitment,
-        deficiency_pledge_signed=pledge,
+    """Everything the one set of materials asks for, less `leave_out`, with a fresh ID."""
+    applicant = demo_applicant() if applicant_seed is None else made_up_applicant(applicant_seed)
+    return full_submission(
+        catalog,
+        target,
+        new_application_id(),
+        applicant,
+        leave_out=leave_out,
+        commitment=commitment,
+        pledge=pledge,
     )
-
-
-def staff(role: Role, department: str) -> Staff:
-    return Staff(staff_id=f"{role.value}-{department}", role=role, department=department)
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], what: str) -> T:
@@ -98,16 +85,6 @@ async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
             return value
         await asyncio.sleep(0.05)
     raise AssertionError(f"never happened: {what}")
-
-
-async def item_in(
-    client: OnethingClient, application_id: str, item_code: str, *statuses: ItemStatus
-) -> ItemState:
-    return await eventually(
-        lambda: client.item_state(application_id, item_code),
-        lambda s: s.status in statuses and s.open_task is not None,
-        f"{item_code} in {statuses}",
-    )
 
 
 async def approve(client: OnethingClient, catalog: Catalog, application_id: str, item: str) -> None:

@@ -12,7 +12,6 @@ a fixed application ID, and rerun `python -m tests.histories.record NAME`.
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,12 +34,13 @@ from domain.application import (
     Supplement,
     Withdrawal,
 )
-from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog
-from domain.people import Agent, Applicant, Role, Staff, resident_id_check_digit
+from domain.people import Agent, Role, Staff, resident_id_check_digit
 from onething.demo import DEMO_ITEM, demo_submission
 from starter.audit import DecisionTrail
 from starter.client import ClientError, Conflict, OnethingClient
+from tests.desk import full_submission, made_up_applicant, staff
+from tests.desk import item_in as desk_item_in
 
 DAY = timedelta(days=1)
 
@@ -144,14 +144,6 @@ class Run:
     env: WorkflowEnvironment
 
 
-def applicant_for(application_id: str) -> Applicant:
-    """A made-up applicant per scenario: credit records of one never bar another."""
-    first17 = f"42068419900101{zlib.crc32(application_id.encode()) % 1000:03d}"
-    return Applicant(
-        name="测试", id_number=first17 + resident_id_check_digit(first17), phone="13900000001"
-    )
-
-
 def lifecycle_submission(
     run: Run,
     target: str,
@@ -161,37 +153,20 @@ def lifecycle_submission(
     pledge: bool = False,
 ) -> Submission:
     """The one set of materials for `target`, less `leave_out`, handed in at the window."""
-    materials = one_set_of_materials(run.catalog, as_bundle(run.catalog, target))
-    target_field = "bundle_code" if target in run.catalog.bundles else "item_code"
-    return Submission.model_validate(
-        {
-            "application_id": run.application_id,
-            target_field: target,
-            "applicant": applicant_for(run.application_id),
-            "materials": [
-                m.code for m in materials.to_bring if not m.condition and m.code not in leave_out
-            ],
-            "commitment_signed": commitment,
-            "deficiency_pledge_signed": pledge,
-            "accepted_by": CLERK,
-        }
+    return full_submission(
+        run.catalog,
+        target,
+        run.application_id,
+        made_up_applicant(run.application_id),
+        leave_out=leave_out,
+        commitment=commitment,
+        pledge=pledge,
+        accepted_by=CLERK,
     )
 
 
-def staff(role: Role, department: str) -> Staff:
-    return Staff(staff_id=f"{role.value}-{department}", role=role, department=department)
-
-
 async def item_in(run: Run, item_code: str, *statuses: ItemStatus) -> ItemState:
-    for _ in range(400):
-        try:
-            state = await run.client.item_state(run.application_id, item_code)
-        except ClientError:
-            state = None
-        if state is not None and state.status in statuses and state.open_task is not None:
-            return state
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"{run.application_id}/{item_code} never reached {statuses}")
+    return await desk_item_in(run.client, run.application_id, item_code, *statuses)
 
 
 async def approve(run: Run, item_code: str) -> Expect:
