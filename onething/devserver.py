@@ -42,6 +42,12 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+# The SQLite file in write-ahead-log mode, synced at checkpoints: a crash of the server
+# process loses nothing committed (a power cut may lose the last moments), and the server
+# writes about twice as many history events a second as with the default rollback journal.
+SQLITE_PRAGMAS = ("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
+
+
 @dataclass
 class DevServer:
     data_dir: Path
@@ -66,6 +72,7 @@ class DevServer:
             "start-dev",
             "--db-filename",
             str(self.data_dir / "temporal.db"),
+            *SQLITE_PRAGMAS,
             "--ip",
             self.host,
             "--port",

@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog, load_seed_catalog
 from onething.codec import EncryptionCodec, Keyring
-from onething.devserver import executable
+from onething.devserver import SQLITE_PRAGMAS, executable
 from onething.temporal import data_converter, register_search_attributes
 from starter.client import OnethingClient
 from store import migrate
@@ -69,6 +69,7 @@ async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wor
         data_converter=data_converter(CODEC),
         search_attributes=sa.ALL,
         dev_server_database_filename=str(tmp_path_factory.mktemp("temporal") / "dev.db"),
+        dev_server_extra_args=list(SQLITE_PRAGMAS),
     )
     yield env
     await env.shutdown()
