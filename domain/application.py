@@ -341,6 +341,9 @@ class ItemCase(BaseModel):
     hold_until_supplemented: bool = False  # deficiency outstanding, rule: issue after materials
     has_dependents: bool = False  # later items of the bundle wait for this license
     licenses_from_bundle: list[LicenseRecord] = Field(default_factory=list)
+    # The application's answer to its patch "central-activities-local"; items started
+    # before that change have no such field and keep their remote activities.
+    central_activities_local: bool = False
 
 
 class StaffTaskRef(BaseModel):

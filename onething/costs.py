@@ -1,23 +1,38 @@
 """Temporal Cloud billable actions, counted from histories as Temporal's pricing counts them.
 
-Workflow start 1, child workflow start 2, each activity attempt 1, each timer 1 (a
-`wait_condition` timeout too), each signal 1, each accepted update 1 (rejected updates
-never reach history: callers count them), each search-attribute upsert 1.
+Workflow start 1, child workflow start 2, each activity attempt 1, the local activities of
+one workflow task 1 together, each timer 1 (a `wait_condition` timeout too), each signal 1,
+each accepted update 1 (rejected updates never reach history: callers count them), each
+search-attribute upsert 1.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
 
 def billable_actions(history: WorkflowHistory, *, is_child: bool = False) -> Counter[str]:
     counts: Counter[str] = Counter()
+    task_with_local_activities: int | None = None  # the workflow task already counted
+    completed_task = 0
     for event in history.events:
         kind = event.event_type
-        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED and not is_child:
+        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            completed_task = event.event_id
+        elif (
+            kind == EventType.EVENT_TYPE_MARKER_RECORDED
+            and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+            and task_with_local_activities != completed_task
+        ):
+            task_with_local_activities = completed_task
+            counts["local_activity_tasks"] += 1
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED and not is_child:
             counts["workflow_start"] += 1
         elif kind == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
             counts["child_start"] += 2
@@ -32,6 +47,24 @@ def billable_actions(history: WorkflowHistory, *, is_child: bool = False) -> Cou
         elif kind == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
             counts["search_attribute_upserts"] += 1
     return counts
+
+
+def local_activities(history: WorkflowHistory) -> list[tuple[str, int]]:
+    """(activity type, the attempt that completed it) of each local activity, in order."""
+    found = []
+    for event in history.events:
+        marker = event.marker_recorded_event_attributes
+        if (
+            event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and marker.marker_name == LOCAL_ACTIVITY_MARKER
+        ):
+            data = json.loads(marker.details["data"].payloads[0].data)
+            found.append((data["activity_type"], int(data["attempt"])))
+    return found
+
+
+def local_activity_types(history: WorkflowHistory) -> list[str]:
+    return [kind for kind, _ in local_activities(history)]
 
 
 async def application_actions(client: Client, workflow_id: str) -> Counter[str]:

@@ -38,6 +38,7 @@ from temporalio.worker import Replayer, WorkflowRunner
 
 from domain.application import application_workflow_id
 from domain.people import Agent
+from onething.costs import LOCAL_ACTIVITY_MARKER
 from workflows import search_attributes as sa
 
 __all__ = [
@@ -290,7 +291,23 @@ def _describe_failure(exc: BaseException, history: WorkflowHistory) -> str:
         event = _recorded_command(history, name)
         if event is not None:
             return f"{message} (history event {event.event_id}, {_event_name(event)})"
+    for seq in re.findall(r"LocalActivity\((\d+)\)", message):
+        for event, activity_type in _local_activity_markers(history, int(seq)):
+            return f"{message} (history event {event.event_id}, local activity {activity_type})"
     return message
+
+
+def _local_activity_markers(history: WorkflowHistory, seq: int) -> list[tuple[HistoryEvent, str]]:
+    found = []
+    for event in history.events:
+        attrs = event.marker_recorded_event_attributes
+        if event.HasField("marker_recorded_event_attributes") and (
+            attrs.marker_name == LOCAL_ACTIVITY_MARKER
+        ):
+            data = json.loads(attrs.details["data"].payloads[0].data)
+            if data.get("seq") == seq:
+                found.append((event, str(data.get("activity_type"))))
+    return found
 
 
 def _recorded_command(history: WorkflowHistory, name: str) -> HistoryEvent | None:
@@ -817,9 +834,19 @@ class _TrailReader:
         self, event: HistoryEvent, attrs: Any
     ) -> None:
         activity_type, _ = self.scheduled.get(attrs.scheduled_event_id, ("", None))
+        await self._completed(event, activity_type, attrs.result)
+
+    async def on_marker_recorded_event_attributes(self, event: HistoryEvent, attrs: Any) -> None:
+        """A local activity: its marker holds its type and result (not its input)."""
+        if attrs.marker_name != LOCAL_ACTIVITY_MARKER or "result" not in attrs.details:
+            return
+        data = json.loads(attrs.details["data"].payloads[0].data)
+        await self._completed(event, str(data.get("activity_type")), attrs.details["result"])
+
+    async def _completed(self, event: HistoryEvent, activity_type: str, payloads: Any) -> None:
         if activity_type not in ("pin_catalog", "issue_license"):
             return
-        [result, *_] = await _decode(self.converter, attrs.result) or [None]
+        [result, *_] = await _decode(self.converter, payloads) or [None]
         if not isinstance(result, Mapping):
             return
         if activity_type == "pin_catalog":

@@ -60,7 +60,7 @@ async def test_worker_metrics_are_served_for_prometheus(
     text = response.text
     for name in (
         "temporal_workflow_completed",
-        "temporal_activity_execution_latency_bucket",
+        "temporal_local_activity_execution_latency_bucket",  # the central systems, local
         "temporal_workflow_task_execution_latency_bucket",
         "temporal_worker_task_slots_available",
     ):

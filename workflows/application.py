@@ -45,7 +45,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.people import Role
     from workflows import search_attributes as sa
     from workflows.clock import LegalClock
-    from workflows.common import Trail, department_queue, notify, run_activity
+    from workflows.common import (
+        CENTRAL_ACTIVITIES_LOCAL,
+        Trail,
+        department_queue,
+        notify,
+        run_activity,
+    )
     from workflows.item import ItemWorkflow
 
 
@@ -68,6 +74,7 @@ class ApplicationWorkflow:
         self._items_done = False
         self._trips = 0
         self._trail = Trail()
+        self.central_activities_local = False
 
     @property
     def submission(self) -> Submission:
@@ -83,6 +90,7 @@ class ApplicationWorkflow:
 
     @workflow.run
     async def run(self, submission: Submission) -> ApplicationOutcome:
+        self.central_activities_local = workflow.patched(CENTRAL_ACTIVITIES_LOCAL)
         self._submission = submission
         self._trips = 1 if submission.channel is Channel.WINDOW else 0
         self._snapshot = await self._pin_catalog()
@@ -250,6 +258,7 @@ class ApplicationWorkflow:
                 hold_until_supplemented=hold,
                 has_dependents=any(item.code in m.depends_on for m in self.snapshot.bundle.members),
                 licenses_from_bundle=[r.license for r in self._items.values() if r.license],
+                central_activities_local=self.central_activities_local,
             ),
             id=ref.workflow_id,
             static_summary=f"{item.name} ({item.code})",

@@ -10,7 +10,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.credit import CreditActivities
     from activities.notify import Notice, NotifyActivities
+    from activities.supervision import SupervisionActivities
     from domain.application import TrailEntry
 
 T = TypeVar("T")
@@ -20,6 +22,27 @@ ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
+
+
+# The service center's own systems (the store, the calendar, the outbox) answer from the
+# worker's process in milliseconds: as local activities each costs one marker in history
+# instead of a round trip through the server (six events, a task dispatch each way).
+# Department systems stay activities on their own queues. The application asks this patch
+# once and hands the answer to its items (`ItemCase.central_activities_local`): every patch
+# marker also upserts a search attribute, a billable action. Histories begun before the
+# change replay their remote activities.
+CENTRAL_ACTIVITIES_LOCAL = "central-activities-local"
+# Kept as activities all the same: the decision trail reads their input from history (a
+# local activity's marker keeps only its result). They are rare: a broken pledge, a
+# revocation, an escalation. The legal clock's own activities stay activities too.
+ON_THE_RECORD: frozenset[Callable[..., Any]] = frozenset(
+    {CreditActivities.record_credit, SupervisionActivities.open_case}
+)
+
+
+def central_activities_local() -> bool:
+    """Whether the running workflow reaches the central systems by local activities."""
+    return bool(getattr(workflow.instance(), "central_activities_local", False))
 
 
 def department_queue_of(task_queue: str, department: str) -> str:
@@ -43,7 +66,16 @@ async def run_activity(
 async def run_activity(
     fn: Callable[..., Any], arg: Any, *, summary: str, task_queue: str | None = None
 ) -> Any:
-    """Run an activity method with the shared timeout and retry policy."""
+    """Run an activity method with the shared timeout and retry policy: a central one (no
+    `task_queue`) locally unless it is on the record, a department's on its queue."""
+    if task_queue is None and fn not in ON_THE_RECORD and central_activities_local():
+        return await workflow.execute_local_activity_method(
+            fn,
+            arg,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            summary=summary,
+        )
     return await workflow.execute_activity_method(
         fn,
         arg,

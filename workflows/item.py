@@ -73,6 +73,7 @@ class ItemWorkflow:
         self._clock: LegalClock | None = None
         self._trips = 0
         self._trail = Trail()
+        self.central_activities_local = False
 
     @property
     def case(self) -> ItemCase:
@@ -88,6 +89,7 @@ class ItemWorkflow:
     @workflow.run
     async def run(self, case: ItemCase) -> ItemOutcome:
         self._case = case
+        self.central_activities_local = case.central_activities_local
         self._supplemented = not case.hold_until_supplemented
         if case.path is ApprovalPath.COMMITMENT:
             self._record("approved on commitment", detail="告知承诺: 申请人已签署承诺书, 信用良好")

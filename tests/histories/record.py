@@ -10,7 +10,9 @@ for these recordings only. It protects nothing (the scenario data is made up) an
 must never be used anywhere else.
 
 Re-record only when a workflow change is meant to change new histories *and* the
-old ones still replay (behind `workflow.patched`); see the audit README.
+old ones still replay (behind `workflow.patched`); first move today's recordings into a
+folder named for their era (as `before-local-activities/`), so CI goes on replaying them.
+See the audit README.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def recording_converter() -> DataConverter:
 
 
 def scenario_dirs(root: Path = HERE) -> list[Path]:
-    return sorted(p.parent for p in root.glob(f"*/{EXPECTED}"))
+    """Today's recordings (<root>/<scenario>) and those kept from earlier workflow code
+    (<root>/<era>/<scenario>): every one must still replay."""
+    return sorted(p.parent for p in root.glob(f"**/{EXPECTED}"))
 
 
 def fresh_store(directory: Path) -> Engine:
