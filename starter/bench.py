@@ -68,7 +68,7 @@ from domain.people import Role, Staff
 from onething.codec import EncryptionCodec, Keyring
 from onething.costs import billable_actions
 from onething.demo import demo_applicant
-from onething.devserver import DevServer, executable
+from onething.devserver import SQLITE_PRAGMAS, DevServer, executable
 from onething.temporal import data_converter
 from starter.client import ClientError, OnethingClient
 from store.db import init_db, make_engine
@@ -157,10 +157,10 @@ _STAFF_ROLES = frozenset({Role.REVIEWER.value, Role.INSPECTOR.value})
 class StaffDesk:
     """Reviewers and inspectors of every department, acting at once on what their inbox shows.
 
-    The inbox row is written by the activity that opens the task; the workflow takes the
-    decision once it has recorded that activity's result. The desk reads the item's state (a
-    query: free) before it decides, so it rarely sends an update the validator refuses (which
-    Temporal Cloud bills all the same); refusals are counted in `rejected_updates`.
+    The inbox row is written by the (local) activity that opens the task, and the workflow
+    records it as open before it takes any update, so the desk decides at once, as a
+    department's backend would. A refusal (billed by Temporal Cloud all the same, counted in
+    `rejected_updates`) makes it read the item's state (a query: free) before it tries again.
     """
 
     def __init__(self, client: OnethingClient, engine: Engine, *, poll_s: float = 0.02) -> None:
@@ -203,40 +203,13 @@ class StaffDesk:
                 await loop
 
     async def _act(self, row: StaffTask) -> None:
+        """Decide as soon as the task is in the inbox; read the item's state only after a
+        refusal (the workflow had not yet recorded the task as open, or it moved on)."""
         assert row.item_code is not None and row.department is not None
-        app, code, department = row.application_id, row.item_code, row.department
+        app, code = row.application_id, row.item_code
         for _ in range(500):
             try:
-                state = await self.client.item_state(app, code)
-            except Exception as exc:  # not there yet, or the server restarting
-                self.errors[type(exc).__name__] += 1
-                await asyncio.sleep(self.poll_s * 5)
-                continue
-            task = state.open_task
-            if task is None or task.task_id != row.task_id:
-                if state.status in _DONE:
-                    return
-                await asyncio.sleep(self.poll_s)
-                continue
-            try:
-                if row.role == Role.REVIEWER.value:
-                    await self.client.decide(
-                        app,
-                        code,
-                        ReviewDecision(
-                            reviewer=staff(Role.REVIEWER, department),
-                            verdict=ReviewVerdict.APPROVE,
-                        ),
-                    )
-                else:
-                    await self.client.inspect(
-                        app,
-                        code,
-                        InspectionReport(
-                            inspector=staff(Role.INSPECTOR, department),
-                            result=InspectionResult.PASSED,
-                        ),
-                    )
+                await self._decide(row)
                 self.decisions += 1
                 return
             except Exception as exc:
@@ -244,9 +217,51 @@ class StaffDesk:
                     self.rejected_updates += 1  # the validator refused it: billed, not in history
                 else:
                     self.errors[type(exc).__name__] += 1
-            await asyncio.sleep(self.poll_s * 5)
+            await asyncio.sleep(self.poll_s)
+            try:
+                state = await self.client.item_state(app, code)
+            except Exception as exc:  # not there yet, or the server restarting
+                self.errors[type(exc).__name__] += 1
+                await asyncio.sleep(self.poll_s * 5)
+                continue
+            task = state.open_task
+            if task is not None and task.task_id == row.task_id:
+                continue  # open now: decide again
+            if state.status in _DONE or not await asyncio.to_thread(self._still_open, row):
+                return  # the item moved on (stopped, or someone else decided)
         self.errors["gave up"] += 1
         self._seen.discard(row.task_id)  # the next look at the inbox tries again
+
+    def _still_open(self, row: StaffTask) -> bool:
+        from store.db import session
+
+        try:
+            with session(self.engine) as s:
+                found = s.get(StaffTask, row.task_id)
+        except Exception as exc:  # the store may be down for a while: assume it is
+            self.errors[type(exc).__name__] += 1
+            return True
+        return found is not None and found.status == "open"
+
+    async def _decide(self, row: StaffTask) -> None:
+        assert row.item_code is not None and row.department is not None
+        app, code, department = row.application_id, row.item_code, row.department
+        if row.role == Role.REVIEWER.value:
+            await self.client.decide(
+                app,
+                code,
+                ReviewDecision(
+                    reviewer=staff(Role.REVIEWER, department), verdict=ReviewVerdict.APPROVE
+                ),
+            )
+        else:
+            await self.client.inspect(
+                app,
+                code,
+                InspectionReport(
+                    inspector=staff(Role.INSPECTOR, department), result=InspectionResult.PASSED
+                ),
+            )
 
 
 # Ended for good (ISSUED is not: a post-issuance inspection may be about to open).
@@ -565,7 +580,7 @@ class InMemoryDevServer(DevServer):
     def command(self) -> list[str]:
         cmd = super().command()
         at = cmd.index("--db-filename")
-        return cmd[:at] + cmd[at + 2 :]
+        return cmd[:at] + cmd[at + 2 + len(SQLITE_PRAGMAS) :]
 
 
 @asynccontextmanager
