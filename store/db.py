@@ -26,7 +26,13 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+        # A file: one connection per process. SQLite takes one writer at a time, and a
+        # thread that finds the file locked sleeps in its busy handler (up to 100 ms a
+        # try), while the pool's queue hands the connection over at once.
+        one_connection = {"pool_size": 1, "max_overflow": 0} if path != ":memory:" else {}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 5}, **one_connection
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
