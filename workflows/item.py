@@ -90,7 +90,8 @@ class ItemWorkflow:
     async def run(self, case: ItemCase) -> ItemOutcome:
         self._case = case
         self.central_activities_local = case.central_activities_local
-        self._supplemented = not case.hold_until_supplemented
+        # The application's `supplemented` signal may come with the start, before this runs.
+        self._supplemented = self._supplemented or not case.hold_until_supplemented
         if case.path is ApprovalPath.COMMITMENT:
             self._record("approved on commitment", detail="告知承诺: 申请人已签署承诺书, 信用良好")
         elif not await self._review():
