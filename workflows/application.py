@@ -68,6 +68,7 @@ class ApplicationWorkflow:
         self._items: dict[str, ItemRef] = {}
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, ItemOutcome]] = {}
         self._holding: set[str] = set()  # items waiting for the supplements before issuance
+        self._released: set[str] = set()  # ... and told that they have arrived
         self._stop: StopOrder | None = None
         self._end_status: ApplicationStatus | None = None
         self._changes = 0  # bumped by every handler, so the item loop wakes
@@ -194,9 +195,17 @@ class ApplicationWorkflow:
             self._record("materials complete")
             if self._status is ApplicationStatus.AWAITING_SUPPLEMENT:
                 self._set_status(ApplicationStatus.IN_PROGRESS)
-            for code in sorted(self._holding):
-                if self._items[code].status not in _FINISHED:
-                    await self._children[code].signal(ItemWorkflow.supplemented)
+            await self._release_held_items()
+
+    async def _release_held_items(self) -> None:
+        """Once every material is in, items holding their license for it go on: those
+        started already now, one still starting as soon as it has started."""
+        if self._outstanding:
+            return
+        for code in sorted(self._holding - self._released):
+            if self._items[code].status not in _FINISHED:
+                self._released.add(code)
+                await self._children[code].signal(ItemWorkflow.supplemented)
 
     async def _run_items(self) -> None:
         """Items in dependency order; independent ones run in parallel as child workflows."""
@@ -278,6 +287,7 @@ class ApplicationWorkflow:
         self._children[item.code] = handle
         if hold:
             self._holding.add(item.code)
+            await self._release_held_items()  # the last material may have come meanwhile
         self._changes += 1  # a stop order may now reach it
         return await handle
 
