@@ -1219,6 +1219,11 @@ bench_app = typer.Typer(
 )
 
 
+def _stopped(signum: int, frame: object) -> None:
+    """Stopped (kill, a CI timeout) as by Ctrl-C: its dev server and worker stop with it."""
+    raise KeyboardInterrupt
+
+
 @bench_app.callback(invoke_without_command=True)
 def bench(
     applications: Annotated[int, typer.Option(min=1, help="Applications to drive.")] = 200,
@@ -1288,6 +1293,7 @@ def bench(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
     console = Console()
+    signal.signal(signal.SIGTERM, _stopped)
     given = sys.argv[1:]
     given = given[1:] if given[:1] == ["bench"] else given
     command = " ".join(["onething bench", *given])
