@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
@@ -49,17 +51,26 @@ def billable_actions(history: WorkflowHistory, *, is_child: bool = False) -> Cou
     return counts
 
 
+def local_activity_data(event: HistoryEvent) -> dict[str, Any] | None:
+    """What a local activity's marker records of it (`activity_type`, `attempt`, `seq`, ...);
+    None for any other event."""
+    marker = event.marker_recorded_event_attributes
+    if not (
+        event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and marker.marker_name == LOCAL_ACTIVITY_MARKER
+    ):
+        return None
+    data: dict[str, Any] = json.loads(marker.details["data"].payloads[0].data)
+    return data
+
+
 def local_activities(history: WorkflowHistory) -> list[tuple[str, int]]:
     """(activity type, the attempt that completed it) of each local activity, in order."""
     found = []
     for event in history.events:
-        marker = event.marker_recorded_event_attributes
-        if (
-            event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-            and marker.marker_name == LOCAL_ACTIVITY_MARKER
-        ):
-            data = json.loads(marker.details["data"].payloads[0].data)
-            found.append((data["activity_type"], int(data["attempt"])))
+        data = local_activity_data(event)
+        if data is not None:
+            found.append((str(data["activity_type"]), int(data["attempt"])))
     return found
 
 

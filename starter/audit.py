@@ -38,7 +38,7 @@ from temporalio.worker import Replayer, WorkflowRunner
 
 from domain.application import application_workflow_id
 from domain.people import Agent
-from onething.costs import LOCAL_ACTIVITY_MARKER
+from onething.costs import local_activity_data
 from workflows import search_attributes as sa
 
 __all__ = [
@@ -292,22 +292,12 @@ def _describe_failure(exc: BaseException, history: WorkflowHistory) -> str:
         if event is not None:
             return f"{message} (history event {event.event_id}, {_event_name(event)})"
     for seq in re.findall(r"LocalActivity\((\d+)\)", message):
-        for event, activity_type in _local_activity_markers(history, int(seq)):
-            return f"{message} (history event {event.event_id}, local activity {activity_type})"
+        for event in history.events:
+            data = local_activity_data(event)
+            if data is not None and data.get("seq") == int(seq):
+                local = data.get("activity_type")
+                return f"{message} (history event {event.event_id}, local activity {local})"
     return message
-
-
-def _local_activity_markers(history: WorkflowHistory, seq: int) -> list[tuple[HistoryEvent, str]]:
-    found = []
-    for event in history.events:
-        attrs = event.marker_recorded_event_attributes
-        if event.HasField("marker_recorded_event_attributes") and (
-            attrs.marker_name == LOCAL_ACTIVITY_MARKER
-        ):
-            data = json.loads(attrs.details["data"].payloads[0].data)
-            if data.get("seq") == seq:
-                found.append((event, str(data.get("activity_type"))))
-    return found
 
 
 def _recorded_command(history: WorkflowHistory, name: str) -> HistoryEvent | None:
@@ -838,10 +828,9 @@ class _TrailReader:
 
     async def on_marker_recorded_event_attributes(self, event: HistoryEvent, attrs: Any) -> None:
         """A local activity: its marker holds its type and result (not its input)."""
-        if attrs.marker_name != LOCAL_ACTIVITY_MARKER or "result" not in attrs.details:
-            return
-        data = json.loads(attrs.details["data"].payloads[0].data)
-        await self._completed(event, str(data.get("activity_type")), attrs.details["result"])
+        data = local_activity_data(event)
+        if data is not None and "result" in attrs.details:
+            await self._completed(event, str(data.get("activity_type")), attrs.details["result"])
 
     async def _completed(self, event: HistoryEvent, activity_type: str, payloads: Any) -> None:
         if activity_type not in ("pin_catalog", "issue_license"):
