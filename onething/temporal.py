@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.runtime import Runtime
@@ -54,11 +56,16 @@ async def connect(
     )
 
 
+def _api_type(key: SearchAttributeKey[Any]) -> IndexedValueType.ValueType:
+    """The SDK's indexed value type as the API's enum (they share their numbers)."""
+    return IndexedValueType.ValueType(key.indexed_value_type.value)
+
+
 def search_attribute_flags() -> list[str]:
     """`--search-attribute NAME=Type` arguments that register ours on the dev server."""
     flags = []
     for key in search_attributes.ALL:
-        enum_name = IndexedValueType.Name(key.indexed_value_type)  # INDEXED_VALUE_TYPE_KEYWORD_LIST
+        enum_name = IndexedValueType.Name(_api_type(key))  # INDEXED_VALUE_TYPE_KEYWORD_LIST
         type_name = "".join(
             part.capitalize() for part in enum_name.removeprefix("INDEXED_VALUE_TYPE_").split("_")
         )
@@ -74,6 +81,6 @@ async def register_search_attributes(client: Client) -> None:
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=client.namespace,
-            search_attributes={key.name: key.indexed_value_type for key in search_attributes.ALL},
+            search_attributes={key.name: _api_type(key) for key in search_attributes.ALL},
         )
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
@@ -23,6 +23,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.common import WorkflowIDReusePolicy as ReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
 
 from domain.application import (
     ApplicationOutcome,
@@ -47,6 +48,11 @@ from domain.catalog import Catalog, Item
 from workflows import search_attributes as sa
 from workflows.application import ApplicationWorkflow
 from workflows.item import ItemWorkflow
+
+P = TypeVar("P")
+R = TypeVar("R")
+# A workflow's update handler, as its class has it: (self, argument) -> result.
+UpdateMethod = UpdateMethodMultiParam[[Any, P], R]
 
 
 class ClientError(Exception):
@@ -238,11 +244,15 @@ class OnethingClient:
             application_id, ApplicationWorkflow.cancel, cancellation
         )
 
-    async def _update_application(self, application_id: str, update: Any, arg: Any) -> Any:
+    async def _update_application(
+        self, application_id: str, update: UpdateMethod[P, R], arg: P
+    ) -> R:
         handle = self._application(application_id)
         return await _execute_update(handle, update, arg, "application_id", application_id)
 
-    async def _update_item(self, application_id: str, item_code: str, update: Any, arg: Any) -> Any:
+    async def _update_item(
+        self, application_id: str, item_code: str, update: UpdateMethod[P, R], arg: P
+    ) -> R:
         handle = self.temporal.get_workflow_handle(item_workflow_id(application_id, item_code))
         return await _execute_update(
             handle, update, arg, "item_code", f"{application_id}/{item_code}"
@@ -250,8 +260,8 @@ class OnethingClient:
 
 
 async def _execute_update(
-    handle: WorkflowHandle[Any, Any], update: Any, arg: Any, field: str, value: str
-) -> Any:
+    handle: WorkflowHandle[Any, Any], update: UpdateMethod[P, R], arg: P, field: str, value: str
+) -> R:
     """Run the Update; a refusal by its validator never enters history and becomes a Conflict."""
     try:
         return await handle.execute_update(update, arg)
