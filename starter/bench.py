@@ -71,7 +71,7 @@ from onething.demo import demo_applicant
 from onething.devserver import SQLITE_PRAGMAS, DevServer, executable
 from onething.temporal import data_converter
 from starter.client import ClientError, OnethingClient
-from store.db import init_db, make_engine
+from store.db import init_db, make_engine, session
 from store.tasks import StaffTask, open_tasks
 
 # -- the bare workflow: the engine's own cost of start + signal + timer + activity ---------
@@ -233,8 +233,6 @@ class StaffDesk:
         self._seen.discard(row.task_id)  # the next look at the inbox tries again
 
     def _still_open(self, row: StaffTask) -> bool:
-        from store.db import session
-
         try:
             with session(self.engine) as s:
                 found = s.get(StaffTask, row.task_id)
@@ -935,8 +933,6 @@ async def drive_application(
 
 
 def count_open_tasks(engine: Engine) -> int:
-    from store.db import session
-
     with session(engine) as s:
         query = select(func.count()).select_from(StaffTask).where(StaffTask.status == "open")
         return int(s.exec(query).one())
