@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.store_errors import store_errors
-from domain.application import LicenseRecord
+from domain.application import LicenseRecord, RevocationGround
 from store import licenses
 
 
@@ -26,6 +26,7 @@ class RevokeLicense(BaseModel):
     item_code: str
     reason: str
     revoked_at: datetime
+    ground: RevocationGround | None = None  # recorded before grounds existed: None
 
 
 class LicensingActivities:

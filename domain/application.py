@@ -78,6 +78,7 @@ class ApplicationStatus(StrEnum):
     STOPPED = "stopped"  # deficiency materials not supplemented in time
     WITHDRAWN = "withdrawn"  # by the applicant
     CANCELLED = "cancelled"  # by an operator
+    REVOKED = "revoked"  # every license it issued was revoked (nothing of it stands)
 
     @property
     def closed(self) -> bool:
@@ -250,6 +251,8 @@ class Withdrawal(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     reason: str = Field(min_length=1, max_length=500)
+    # A window clerk withdrawing for the applicant; None when the applicant acts.
+    received_by: Staff | None = None
 
 
 class Cancellation(BaseModel):
@@ -273,6 +276,27 @@ class TrailEntry(BaseModel):
     item_code: str | None = None
     rule: str | None = None  # catalog version and item code the decision stands on
     detail: str | None = None
+    # The person the actor acted for: a clerk withdrawing at the window for the applicant.
+    on_behalf_of: str | None = None
+
+
+class RevocationGround(StrEnum):
+    """Why a license was revoked, as a verifier may be told (the details stay in the case)."""
+
+    FALSE_COMMITMENT = "false_commitment"  # 承诺不实
+    FAILED_REINSPECTION = "failed_reinspection"  # 整改后复查仍不合格
+    BROKEN_PLEDGE = "broken_pledge"  # 容缺材料逾期未补齐
+
+    @property
+    def label(self) -> str:
+        return _GROUND_LABELS[self]
+
+
+_GROUND_LABELS = {
+    RevocationGround.FALSE_COMMITMENT: "承诺不实",
+    RevocationGround.FAILED_REINSPECTION: "整改后复查仍不合格",
+    RevocationGround.BROKEN_PLEDGE: "容缺材料逾期未补齐",
+}
 
 
 class LicenseRecord(BaseModel):
@@ -286,6 +310,14 @@ class LicenseRecord(BaseModel):
     verification_code: str
     valid_from: datetime
     status: str = "issued"
+    revoked_at: datetime | None = None
+    revocation_ground: RevocationGround | None = None
+
+    def revoked(self, at: datetime, ground: RevocationGround) -> LicenseRecord:
+        """The same license as the registry holds it once revoked."""
+        return self.model_copy(
+            update={"status": "revoked", "revoked_at": at, "revocation_ground": ground}
+        )
 
 
 class ItemIssued(BaseModel):
@@ -344,6 +376,8 @@ class ItemCase(BaseModel):
     # The application's answer to its patch "central-activities-local"; items started
     # before that change have no such field and keep their remote activities.
     central_activities_local: bool = False
+    # The application's answer to its patch "state-at-once" (workflows.common).
+    state_at_once: bool = False
 
 
 class StaffTaskRef(BaseModel):

@@ -27,6 +27,7 @@ from domain.application import (
     LimitExtension,
     ReviewDecision,
     ReviewVerdict,
+    RevocationGround,
     Submission,
     Supplement,
     TrailEntry,
@@ -263,8 +264,11 @@ async def test_commitment_inspection_failing_twice_revokes_with_credit_record_an
         await report_cost(fresh_ts_env, "commitment inspection fails twice", app)
 
     assert rectifying.open_task is not None and rectifying.open_task.kind == "re-inspection"
-    assert outcome.status is ApplicationStatus.COMPLETED
+    assert outcome.status is ApplicationStatus.REVOKED  # its only license no longer stands
     assert item.status is ItemStatus.REVOKED
+    for record in (item.license, outcome.license("food-business-license")):
+        assert record is not None and record.status == "revoked"
+        assert record.revocation_ground is RevocationGround.FAILED_REINSPECTION
     [registered] = licenses.licenses_of(store_engine, app)
     assert registered.status == "revoked" and "仍未整改" in (registered.revoked_reason or "")
     assert [r.kind for r in credit.records_of(store_engine, app)] == ["revocation"]

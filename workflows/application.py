@@ -9,6 +9,7 @@ in dependency order (independent ones in parallel, each a child workflow), and c
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.catalog import CatalogActivities, CatalogSnapshot, PinCatalog
     from activities.credit import CreditActivities
     from activities.licensing import LicensingActivities, RevokeLicense
+    from domain import notices
     from domain.acceptance import Acceptance, AcceptanceVerdict, assess
     from domain.application import (
         ApplicationOutcome,
@@ -33,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ItemStatus,
         MissingMaterial,
         MissingMaterialsNotice,
+        RevocationGround,
         StopOrder,
         Submission,
         Supplement,
@@ -47,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clock import LegalClock
     from workflows.common import (
         CENTRAL_ACTIVITIES_LOCAL,
+        STATE_AT_ONCE,
         Trail,
         department_queue,
         notify,
@@ -76,6 +80,7 @@ class ApplicationWorkflow:
         self._trips = 0
         self._trail = Trail()
         self.central_activities_local = False
+        self.state_at_once = False
 
     @property
     def submission(self) -> Submission:
@@ -92,6 +97,7 @@ class ApplicationWorkflow:
     @workflow.run
     async def run(self, submission: Submission) -> ApplicationOutcome:
         self.central_activities_local = workflow.patched(CENTRAL_ACTIVITIES_LOCAL)
+        self.state_at_once = workflow.patched(STATE_AT_ONCE)
         self._submission = submission
         self._trips = 1 if submission.channel is Channel.WINDOW else 0
         self._snapshot = await self._pin_catalog()
@@ -142,12 +148,12 @@ class ApplicationWorkflow:
             missing=acceptance.missing,
             issued_at=workflow.now(),
         )
-        self._record("refused", detail=f"{acceptance.reason}; {self._notice.summary()}")
+        self._record_at_window("refused", f"{acceptance.reason}; {self._notice.summary()}")
         await notify(
             self.submission.application_id,
             "applicant",
             "refused",
-            f"不予受理: {acceptance.reason}。{self._notice.summary()}",
+            notices.refusal(acceptance.reason, self._notice.summary()),
             key="refused",
         )
         self._set_status(ApplicationStatus.REFUSED)
@@ -157,10 +163,10 @@ class ApplicationWorkflow:
         """受理: the promised clock starts now."""
         submission = self.submission
         if submission.agent is not None:
-            self._record("submitted by an agent (帮办代办)", detail=submission.agent.redacted())
+            self._record_at_window("submitted by an agent (帮办代办)", submission.agent.redacted())
         if submission.commitment_signed and self._barred:
-            self._record("commitment not offered", detail=self._standing_text())
-        self._record(acceptance.verdict.value, detail=acceptance.reason)
+            self._record_at_window("commitment not offered", self._standing_text())
+        self._record_at_window(acceptance.verdict.value, acceptance.reason)
         for item in self.snapshot.items:
             self._items[item.code] = ItemRef(
                 item_code=item.code,
@@ -268,6 +274,7 @@ class ApplicationWorkflow:
                 has_dependents=any(item.code in m.depends_on for m in self.snapshot.bundle.members),
                 licenses_from_bundle=[r.license for r in self._items.values() if r.license],
                 central_activities_local=self.central_activities_local,
+                state_at_once=self.state_at_once,
             ),
             id=ref.workflow_id,
             static_summary=f"{item.name} ({item.code})",
@@ -316,40 +323,50 @@ class ApplicationWorkflow:
             finished = ref.status in _FINISHED
             if finished:
                 if on_trust and ref.license is not None and ref.status is not ItemStatus.REVOKED:
-                    await self._revoke_finished(ref, order.reason)
+                    await self._revoke_finished(ref, order.reason, RevocationGround.BROKEN_PLEDGE)
             elif ref.license is None or on_trust:
                 await handle.signal(
                     ItemWorkflow.stop, order.model_copy(update={"revoke": on_trust})
                 )
             stopped.add(code)
 
-    async def _revoke_finished(self, ref: ItemRef, reason: str) -> None:
+    async def _revoke_finished(self, ref: ItemRef, reason: str, ground: RevocationGround) -> None:
+        revoked_at = workflow.now()
         await run_activity(
             LicensingActivities.revoke_license,
             RevokeLicense(
                 application_id=self.submission.application_id,
                 item_code=ref.item_code,
                 reason=reason,
-                revoked_at=workflow.now(),
+                revoked_at=revoked_at,
+                ground=ground,
             ),
             task_queue=department_queue(ref.department),
             summary=f"revoke {ref.item_code}",
         )
         ref.status = ItemStatus.REVOKED
+        if ref.license is not None:
+            ref.license = ref.license.revoked(revoked_at, ground)
         self._record("license revoked", detail=reason)
 
     def _close(self) -> ApplicationOutcome:
-        if self._end_status is not None:
-            status = self._end_status
-        elif any(r.status is ItemStatus.REJECTED for r in self._items.values()):
-            status = ApplicationStatus.REJECTED
-        else:
-            status = ApplicationStatus.COMPLETED
+        status = self._end_status or self._ended_as()
         reasons = [f"{r.item_code}: {r.reason}" for r in self._items.values() if r.reason]
         reason = self._stop.reason if self._stop else "; ".join(reasons) or None
-        self._record(status.value, detail=reason)
-        self._set_status(status)
+        if not (self.state_at_once and self._status is status):  # a stop said it already
+            self._record(status.value, detail=reason)
+            self._set_status(status)
         return self._outcome(reason=reason)
+
+    def _ended_as(self) -> ApplicationStatus:
+        """What the application ends as once its items have ended."""
+        ended = [r.status for r in self._items.values()]
+        if ItemStatus.REJECTED in ended:
+            return ApplicationStatus.REJECTED
+        nothing_stands = not any(s in (ItemStatus.CLOSED, ItemStatus.ISSUED) for s in ended)
+        if self.state_at_once and ItemStatus.REVOKED in ended and nothing_stands:
+            return ApplicationStatus.REVOKED
+        return ApplicationStatus.COMPLETED
 
     # -- the deficiency clock --------------------------------------------------------------
 
@@ -360,14 +377,13 @@ class ApplicationWorkflow:
                 missing=list(self._outstanding),
                 issued_at=workflow.now(),
                 supplement_by=snap.due_at,
-                consequence="逾期未补齐的, 终止办理, 已先行发放的许可予以撤销, 并记入信用记录",
+                consequence=notices.DEFICIENCY_CONSEQUENCE,
             )
             await notify(
                 self.submission.application_id,
                 "applicant",
                 "deficiency_notice",
-                f"容缺受理通知: {self._notice.summary()}; 请于 {snap.due_at.isoformat()} 前补齐"
-                f"(窗口、邮寄或网上提交)。{self._notice.consequence}",
+                notices.deficiency_notice(self._notice.summary(), snap.due_at),
                 key="deficiency-notice",
             )
         self._show_details()
@@ -383,24 +399,28 @@ class ApplicationWorkflow:
             self.submission.application_id,
             "applicant",
             "supplement_reminder",
-            f"请于 {event.due_at.isoformat()} 前补齐: "
-            + "、".join(m.name for m in self._outstanding),
+            notices.supplement_reminder((m.name for m in self._outstanding), event.due_at),
             key="supplement-reminder",
         )
-        self._record("supplement reminder", detail=f"due {event.due_at.isoformat()}")
+        self._record("supplement reminder", detail=self._due_detail(event.due_at))
 
     async def _supplement_overdue(self, event: ClockEvent) -> None:
         """The pledge is broken: stop, record it in the credit record, revoke what was trusted."""
         if event.stage != 1 or self._stop is not None:
             return
-        reason = "容缺材料逾期未补齐: " + "、".join(m.name for m in self._outstanding)
+        reason = notices.broken_pledge_reason(m.name for m in self._outstanding)
         self._stop = StopOrder(reason=reason, actor="system", role="system", revoke=True)
         self._end_status = ApplicationStatus.STOPPED
         self._changes += 1
         self._record("escalated: supplement overdue", detail=reason)
-        workflow.upsert_search_attributes(
-            [sa.ESCALATED.value_set(True), sa.APPLICATION_STATUS.value_set("stopped")]
-        )
+        if self.state_at_once:
+            workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
+            self._record(ApplicationStatus.STOPPED.value, detail=reason)
+            self._set_status(ApplicationStatus.STOPPED)
+        else:
+            workflow.upsert_search_attributes(
+                [sa.ESCALATED.value_set(True), sa.APPLICATION_STATUS.value_set("stopped")]
+            )
         await run_activity(
             CreditActivities.record_credit,
             CreditEntry(
@@ -417,7 +437,7 @@ class ApplicationWorkflow:
             self.submission.application_id,
             "applicant",
             "stopped",
-            f"终止办理: {reason}。已记入信用记录。",
+            notices.stopped_for_broken_pledge(reason),
             key="stopped",
         )
 
@@ -461,10 +481,13 @@ class ApplicationWorkflow:
 
     @workflow.update(description="The applicant withdraws; issued licenses stay valid.")
     def withdraw(self, withdrawal: Withdrawal) -> ApplicationStatus:
-        self._stop_with(
-            StopOrder(reason=withdrawal.reason, actor="applicant", role="applicant"),
-            ApplicationStatus.WITHDRAWN,
-        )
+        clerk = withdrawal.received_by
+        if clerk is not None and self.state_at_once:  # at the window, for the applicant
+            order = StopOrder(reason=withdrawal.reason, actor=clerk.staff_id, role=clerk.role.value)
+            self._stop_with(order, ApplicationStatus.WITHDRAWN, on_behalf_of="applicant")
+        else:
+            order = StopOrder(reason=withdrawal.reason, actor="applicant", role="applicant")
+            self._stop_with(order, ApplicationStatus.WITHDRAWN)
         return ApplicationStatus.WITHDRAWN
 
     @withdraw.validator
@@ -534,9 +557,20 @@ class ApplicationWorkflow:
         if self._status.closed or self._stop is not None:
             raise ValueError(f"status: the application is already {self._status.value}")
 
-    def _stop_with(self, order: StopOrder, status: ApplicationStatus) -> None:
+    def _stop_with(
+        self, order: StopOrder, status: ApplicationStatus, *, on_behalf_of: str | None = None
+    ) -> None:
+        """Withdrawn or cancelled: the application says so at once; items wind down after."""
         self._stop, self._end_status = order, status
-        self._record(status.value, actor=order.actor, role=order.role, detail=order.reason)
+        self._record(
+            status.value,
+            actor=order.actor,
+            role=order.role,
+            detail=order.reason,
+            on_behalf_of=on_behalf_of,
+        )
+        if self.state_at_once:
+            self._set_status(status)
         self._changes += 1
 
     def _set_status(self, status: ApplicationStatus) -> None:
@@ -590,7 +624,31 @@ class ApplicationWorkflow:
         actor: str | None = None,
         role: str | None = None,
         detail: str | None = None,
+        on_behalf_of: str | None = None,
     ) -> None:
+        """A line of the trail; the system's unless an actor is named."""
+        if not self.state_at_once:  # before: everything unnamed went to the accepting clerk
+            self._record_at_window(action, detail, actor=actor, role=role)
+            return
+        self._trail.record(
+            action,
+            actor=actor or "system",
+            role=role or "system",
+            rule=self._snapshot.version if self._snapshot else None,
+            detail=detail,
+            on_behalf_of=on_behalf_of,
+        )
+
+    def _record_at_window(
+        self,
+        action: str,
+        detail: str | None,
+        *,
+        actor: str | None = None,
+        role: str | None = None,
+    ) -> None:
+        """What the window did on receipt: the accepting clerk's (online or mail: the
+        channel's)."""
         clerk = self.submission.accepted_by
         self._trail.record(
             action,
@@ -599,6 +657,9 @@ class ApplicationWorkflow:
             rule=self._snapshot.version if self._snapshot else None,
             detail=detail,
         )
+
+    def _due_detail(self, due: datetime) -> str:
+        return notices.due_detail(due) if self.state_at_once else f"due {due.isoformat()}"
 
 
 _ENDED_WITHOUT_LICENSE = frozenset({ItemStatus.REJECTED, ItemStatus.STOPPED})

@@ -40,6 +40,14 @@ ON_THE_RECORD: frozenset[Callable[..., Any]] = frozenset(
 )
 
 
+# What the application and its items show changes when the act happens: an issued license
+# reaches the application at once, a withdrawal or cancellation changes its status when
+# accepted, a decision answers with the state after it; system events are the system's;
+# texts people read give local time. Asked once by the application, handed to its items
+# (`ItemCase.state_at_once`); histories begun before keep their old behaviour.
+STATE_AT_ONCE = "state-at-once"
+
+
 def central_activities_local() -> bool:
     """Whether the running workflow reaches the central systems by local activities."""
     return bool(getattr(workflow.instance(), "central_activities_local", False))
@@ -117,6 +125,7 @@ class Trail:
         item_code: str | None = None,
         rule: str | None = None,
         detail: str | None = None,
+        on_behalf_of: str | None = None,
     ) -> None:
         self.entries.append(
             TrailEntry(
@@ -127,5 +136,6 @@ class Trail:
                 item_code=item_code,
                 rule=rule,
                 detail=detail,
+                on_behalf_of=on_behalf_of,
             )
         )

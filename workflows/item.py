@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.licensing import IssueLicense, LicensingActivities, RevokeLicense
     from activities.supervision import SupervisionActivities
     from activities.tasks import CloseTask, OpenStaffTask, OpenTask, TaskActivities
+    from domain import notices
     from domain.application import (
         ApprovalPath,
         Channel,
@@ -39,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         LimitExtension,
         ReviewDecision,
         ReviewVerdict,
+        RevocationGround,
         StaffTaskRef,
         StopOrder,
     )
@@ -129,7 +131,7 @@ class ItemWorkflow:
                 self.case.application_id,
                 "applicant",
                 "rejected",
-                f"{self.item.name}: 不予许可。理由: {self._decision.reason}",
+                notices.rejection(self.item.name, self._decision.reason),
                 key="rejected",
             )
             return False
@@ -165,8 +167,9 @@ class ItemWorkflow:
                     self.case.application_id,
                     "applicant",
                     "rectification",
-                    f"{self.item.name}: 现场核查未通过, 责令在{rule.rectification_days}个工作日内"
-                    f"整改, 届时复查。问题: {self._report.findings}",
+                    notices.rectification_order(
+                        self.item.name, rule.rectification_days, self._report.findings
+                    ),
                     key="rectification",
                 )
                 self._record("rectification ordered", detail=self._report.findings)
@@ -207,8 +210,8 @@ class ItemWorkflow:
         )
         self._status = ItemStatus.ISSUED
         self._record("license issued", detail=self._license.number)
-        if not self.case.has_dependents:
-            return  # the application learns of it when this item closes
+        if not (self.case.has_dependents or self.case.state_at_once):
+            return  # before: the application learnt of it when this item closed
         # Later items of the bundle may start now (their material is this license).
         parent = workflow.get_external_workflow_handle(self.case.application_workflow_id)
         await parent.signal(
@@ -218,8 +221,13 @@ class ItemWorkflow:
 
     async def _revoke_for_inspection(self, report: InspectionReport) -> None:
         false_commitment = report.result is InspectionResult.FALSE_COMMITMENT
-        reason = ("承诺不实" if false_commitment else "整改后复查仍不合格") + f": {report.findings}"
-        await self._revoke(reason)
+        ground = (
+            RevocationGround.FALSE_COMMITMENT
+            if false_commitment
+            else RevocationGround.FAILED_REINSPECTION
+        )
+        reason = f"{ground.label}: {report.findings}"
+        await self._revoke(reason, ground)
         await run_activity(
             CreditActivities.record_credit,
             CreditEntry(
@@ -255,25 +263,29 @@ class ItemWorkflow:
         )
         workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
 
-    async def _revoke(self, reason: str) -> None:
+    async def _revoke(self, reason: str, ground: RevocationGround) -> None:
+        revoked_at = workflow.now()
         await run_activity(
             LicensingActivities.revoke_license,
             RevokeLicense(
                 application_id=self.case.application_id,
                 item_code=self.item.code,
                 reason=reason,
-                revoked_at=workflow.now(),
+                revoked_at=revoked_at,
+                ground=ground,
             ),
             task_queue=department_queue(self.item.department),
             summary="revoke the license",
         )
         self._status = ItemStatus.REVOKED
+        if self._license is not None:
+            self._license = self._license.revoked(revoked_at, ground)
         self._record("license revoked", detail=reason)
         await notify(
             self.case.application_id,
             "applicant",
             "revoked",
-            f"{self.item.name}: 许可证已撤销。理由: {reason}",
+            notices.revocation(self.item.name, reason),
             key=f"revoked-{self.item.code}",
         )
 
@@ -361,10 +373,12 @@ class ItemWorkflow:
             self.case.application_id,
             f"{self._task.role.value}:{self.item.department}",
             "warning",
-            f"{self.item.name} {self._task.kind} 即将到期 ({event.due_at.isoformat()})",
+            notices.staff_warning(self.item.name, self._task.kind, event.due_at),
             key=f"{self._task.kind}-warning-{event.total_days}",
         )
-        self._record(f"{self._task.kind} warning", detail=f"due {event.due_at.isoformat()}")
+        due = event.due_at
+        detail = notices.due_detail(due) if self.case.state_at_once else f"due {due.isoformat()}"
+        self._record(f"{self._task.kind} warning", detail=detail)
 
     async def _escalated(self, event: ClockEvent) -> None:
         level = event.level.value if event.level else ""
@@ -377,7 +391,7 @@ class ItemWorkflow:
         if order is None:
             return None
         if order.revoke and self._license is not None and self._status is not ItemStatus.REVOKED:
-            await self._revoke(order.reason)
+            await self._revoke(order.reason, RevocationGround.BROKEN_PLEDGE)
         elif self._status is not ItemStatus.REVOKED:
             self._status = ItemStatus.STOPPED
             self._record("stopped", actor=order.actor, role=order.role, detail=order.reason)
@@ -398,6 +412,9 @@ class ItemWorkflow:
             assert self._clock is not None and decision.reason is not None
             self._clock.pause(f"补正: {decision.reason}")
             self._status = ItemStatus.CORRECTION_REQUESTED
+        elif self.case.state_at_once:  # the answer is the state after the decision
+            approved = decision.verdict is ReviewVerdict.APPROVE
+            self._status = ItemStatus.APPROVED if approved else ItemStatus.REJECTED
         self._decision = decision
         return self._status
 
@@ -440,7 +457,18 @@ class ItemWorkflow:
             role=report.inspector.role.value,
             detail=report.findings,
         )
+        if self.case.state_at_once:  # the answer is the state after the inspection
+            self._status = self._after_inspection(report.result)
         return self._status
+
+    def _after_inspection(self, result: InspectionResult) -> ItemStatus:
+        """Where an inspection result leads: the item's status once it is acted on."""
+        before_issuance = self._license is None
+        if result is InspectionResult.PASSED:
+            return ItemStatus.APPROVED if before_issuance else ItemStatus.CLOSED
+        if result is InspectionResult.FAILED and self._status is ItemStatus.INSPECTING:
+            return ItemStatus.RECTIFYING
+        return ItemStatus.REJECTED if before_issuance else ItemStatus.REVOKED
 
     @inspect.validator
     def _validate_inspect(self, report: InspectionReport) -> None:

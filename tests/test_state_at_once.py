@@ -1,0 +1,179 @@
+"""What the application says agrees with what happened, when it happened (patch state-at-once).
+
+An issued license reaches the application's view at once; a withdrawal or cancellation
+changes the application's status (and its search attribute) when accepted; a revoked
+license says so everywhere; an application whose every license was revoked ends revoked;
+system events are the system's; a clerk acting for the applicant is recorded as such; a
+decision answers with the state after it; the texts people read give Beijing time.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from domain.application import (
+    ApplicationStatus,
+    Cancellation,
+    InspectionReport,
+    InspectionResult,
+    ItemStatus,
+    ReviewDecision,
+    ReviewVerdict,
+    Withdrawal,
+    application_workflow_id,
+)
+from domain.catalog import Catalog
+from domain.people import Role
+from store import notifications
+from tests.conftest import onething_client
+from tests.desk import item_in, staff
+from tests.test_lifecycle import approve, eventually, inspect, submission
+from workflows import search_attributes as sa
+
+DAY = timedelta(days=1)
+CLERK = staff(Role.WINDOW_CLERK, "window")
+
+
+async def test_a_leaf_license_reaches_the_application_before_its_inspection_ends(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "open-convenience-store", commitment=True, applicant_seed="leaf")
+    app = sub.application_id
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await approve(client, catalog, app, "business-license-individual")
+        food = await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
+        state = await eventually(
+            lambda: client.state(app),
+            lambda s: any(i.license for i in s.items if i.item_code == "food-business-license"),
+            "the food license in the application's view",
+        )
+
+    [ref] = [i for i in state.items if i.item_code == "food-business-license"]
+    assert food.license is not None and ref.license == food.license
+    assert ref.status is ItemStatus.ISSUED
+    assert state.status is ApplicationStatus.IN_PROGRESS
+
+
+async def test_withdrawal_changes_status_and_search_attribute_while_inspection_goes_on(
+    dev_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "food-business-license", commitment=True, applicant_seed="wd")
+    app = sub.application_id
+    async with onething_client(dev_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
+        answer = await client.withdraw(app, Withdrawal(reason="改为网上办理", received_by=CLERK))
+        state = await client.state(app)
+        described = await dev_env.client.get_workflow_handle(
+            application_workflow_id(app)
+        ).describe()
+        still_inspecting = await client.item_state(app, "food-business-license")
+        await inspect(client, catalog, app, "food-business-license", InspectionResult.PASSED)
+        outcome = await client.result(app)
+        final = await client.state(app)
+
+    assert answer is ApplicationStatus.WITHDRAWN
+    assert state.status is ApplicationStatus.WITHDRAWN
+    assert described.typed_search_attributes.get(sa.APPLICATION_STATUS) == "withdrawn"
+    assert still_inspecting.status is ItemStatus.INSPECTING
+    assert outcome.status is ApplicationStatus.WITHDRAWN
+    [withdrawn] = [e for e in state.trail if e.action == "withdrawn"]
+    assert (withdrawn.actor, withdrawn.role) == (CLERK.staff_id, "window_clerk")
+    assert withdrawn.on_behalf_of == "applicant"
+    assert [e.action for e in final.trail].count("withdrawn") == 1  # said once, when it was
+
+
+async def test_cancellation_changes_status_at_once(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "food-business-license", commitment=True, applicant_seed="cx")
+    app = sub.application_id
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
+        operator = staff(Role.OPERATOR, "ops")
+        await client.cancel(app, Cancellation(operator=operator, reason="误提交"))
+        state = await client.state(app)
+
+    assert state.status is ApplicationStatus.CANCELLED
+    [cancelled] = [e for e in state.trail if e.action == "cancelled"]
+    assert cancelled.actor == operator.staff_id and cancelled.on_behalf_of is None
+
+
+async def test_a_decision_answers_with_the_state_after_it(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    approved = submission(catalog, "food-business-license", applicant_seed="after-1")
+    rejected = submission(catalog, "nurse-practice-registration", applicant_seed="after-2")
+    reviewer = staff(Role.REVIEWER, catalog.item("food-business-license").department)
+    nurse_reviewer = staff(Role.REVIEWER, catalog.item("nurse-practice-registration").department)
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        await client.submit(approved)
+        await client.submit(rejected)
+        app = approved.application_id
+        await item_in(client, app, "food-business-license", ItemStatus.UNDER_REVIEW)
+        on_approval = await client.decide(
+            app,
+            "food-business-license",
+            ReviewDecision(reviewer=reviewer, verdict=ReviewVerdict.APPROVE),
+        )
+        await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
+        on_inspection = await client.inspect(
+            app,
+            "food-business-license",
+            InspectionReport(
+                inspector=staff(Role.INSPECTOR, reviewer.department),
+                result=InspectionResult.PASSED,
+            ),
+        )
+        other = rejected.application_id
+        await item_in(client, other, "nurse-practice-registration", ItemStatus.UNDER_REVIEW)
+        on_rejection = await client.decide(
+            other,
+            "nurse-practice-registration",
+            ReviewDecision(reviewer=nurse_reviewer, verdict=ReviewVerdict.REJECT, reason="不符"),
+        )
+
+    # The food license is inspected after issuance: passing closes the item.
+    assert on_approval is ItemStatus.APPROVED
+    assert on_inspection is ItemStatus.CLOSED
+    assert on_rejection is ItemStatus.REJECTED
+
+
+async def test_system_events_are_the_systems_and_texts_give_beijing_time(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(
+        catalog, "food-business-license", leave_out=("equipment-layout",), pledge=True
+    ).model_copy(update={"accepted_by": CLERK})
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await fresh_ts_env.sleep(20 * DAY)  # past the supplement deadline
+        await client.result(app)
+        state = await client.state(app)
+
+    by_action = {e.action: e for e in state.trail}
+    assert (
+        by_action["accepted_with_deficiency"].actor,
+        by_action["accepted_with_deficiency"].role,
+    ) == (
+        CLERK.staff_id,
+        "window_clerk",
+    )
+    for action in ("supplement reminder", "escalated: supplement overdue", "stopped"):
+        assert (by_action[action].actor, by_action[action].role) == ("system", "system"), action
+    assert re.fullmatch(
+        r"到期 \d{4}-\d\d-\d\d \d\d:\d\d", by_action["supplement reminder"].detail or ""
+    )
+    assert state.notice is not None and state.notice.supplement_by is not None
+    due_local = (state.notice.supplement_by + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
+    texts = {n.kind: n.message for n in notifications.notifications_of(store_engine, app)}
+    for kind in ("deficiency_notice", "supplement_reminder"):
+        assert due_local in texts[kind], texts[kind]
+        assert "+00:00" not in texts[kind] and not re.search(r"\dT\d", texts[kind])
