@@ -1171,7 +1171,13 @@ def create_app(
             what="withdraw",
         )
         status: ApplicationStatus = await application_update(
-            lambda: client.withdraw(application_id, Withdrawal(reason=body.reason))
+            lambda: client.withdraw(
+                application_id,
+                Withdrawal(
+                    reason=body.reason,
+                    received_by=principal.staff() if principal.role is Role.WINDOW_CLERK else None,
+                ),
+            )
         )
         return ApplicationActionOut(application_id=application_id, status=status, by=principal.name)
 

@@ -605,6 +605,14 @@ async def test_applicant_withdraws_operator_cancels(
     assert_error(await api.post(path, json=why, headers=as_("app-demo")), 409)  # ended
     await application_when(api, mine, lambda s: s["status"] == "withdrawn")
 
+    at_window = await submitted(api, catalog, who="app-demo")
+    r = await api.post(f"/applications/{at_window}/withdrawal", json=why, headers=as_("clerk-yc"))
+    assert r.status_code == 200, r.text
+    state = (await api.get(f"/applications/{at_window}", headers=as_("clerk-yc"))).json()
+    [withdrawn] = [e for e in state["trail"] if e["action"] == "withdrawn"]
+    assert (withdrawn["role"], withdrawn["on_behalf_of"]) == ("window_clerk", "applicant")
+    assert state["status"] == "withdrawn"  # at once, not when the items have wound down
+
     other = await submitted(api, catalog)
     path = f"/applications/{other}/cancellation"
     why = {"reason": "重复提交"}
