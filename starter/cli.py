@@ -34,6 +34,7 @@ from domain.application import (
     Supplement,
     Withdrawal,
 )
+from domain.notices import local_time
 from domain.people import Role, Staff
 from onething.settings import Settings, SettingsError, load_settings
 from starter.bench import bench_app
@@ -233,10 +234,10 @@ def status(
     console.print(items)
     if state.outstanding:
         console.print("awaited: " + "、".join(m.name for m in state.outstanding))
-    trail = Table("when", "action", "actor", "role", "detail")
+    trail = Table("when (北京时间)", "action", "actor", "role", "detail")
     for entry in state.trail:
         trail.add_row(
-            entry.at.isoformat(timespec="seconds"),
+            local_time(entry.at),
             entry.action,
             entry.actor,
             entry.role,
@@ -299,9 +300,9 @@ def tasks(
     if as_json:
         emit([r.model_dump(mode="json") for r in rows], as_json=True)
         return
-    table = Table("due", "task", "department", "role", "taken by")
+    table = Table("due (北京时间)", "task", "department", "role", "taken by")
     for r in rows:
-        due = r.due_at.isoformat(timespec="minutes") if r.due_at else ""
+        due = local_time(r.due_at) if r.due_at else ""
         table.add_row(due, r.task_id, r.department or "", r.role, r.taken_by or "")
     console.print(table)
 
