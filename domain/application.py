@@ -376,8 +376,8 @@ class ItemCase(BaseModel):
     # The application's answer to its patch "central-activities-local"; items started
     # before that change have no such field and keep their remote activities.
     central_activities_local: bool = False
-    # The application's answer to its patch "state-at-once" (workflows.common).
-    state_at_once: bool = False
+    # The application's answer to its patch "procedure-revision-2026-12" (workflows.common).
+    revised: bool = False
 
 
 class StaffTaskRef(BaseModel):

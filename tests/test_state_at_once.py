@@ -1,4 +1,6 @@
-"""What the application says agrees with what happened, when it happened (patch state-at-once).
+"""What the application says agrees with what happened, when it happened.
+
+Behind the patch procedure-revision-2026-12 (workflows.common).
 
 An issued license reaches the application's view at once; a withdrawal or cancellation
 changes the application's status (and its search attribute) when accepted; a revoked

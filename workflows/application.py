@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clock import LegalClock
     from workflows.common import (
         CENTRAL_ACTIVITIES_LOCAL,
-        STATE_AT_ONCE,
+        PROCEDURE_REVISION,
         Trail,
         department_queue,
         notify,
@@ -80,7 +80,7 @@ class ApplicationWorkflow:
         self._trips = 0
         self._trail = Trail()
         self.central_activities_local = False
-        self.state_at_once = False
+        self.revised = False
 
     @property
     def submission(self) -> Submission:
@@ -97,7 +97,7 @@ class ApplicationWorkflow:
     @workflow.run
     async def run(self, submission: Submission) -> ApplicationOutcome:
         self.central_activities_local = workflow.patched(CENTRAL_ACTIVITIES_LOCAL)
-        self.state_at_once = workflow.patched(STATE_AT_ONCE)
+        self.revised = workflow.patched(PROCEDURE_REVISION)
         self._submission = submission
         self._trips = 1 if submission.channel is Channel.WINDOW else 0
         self._snapshot = await self._pin_catalog()
@@ -274,7 +274,7 @@ class ApplicationWorkflow:
                 has_dependents=any(item.code in m.depends_on for m in self.snapshot.bundle.members),
                 licenses_from_bundle=[r.license for r in self._items.values() if r.license],
                 central_activities_local=self.central_activities_local,
-                state_at_once=self.state_at_once,
+                revised=self.revised,
             ),
             id=ref.workflow_id,
             static_summary=f"{item.name} ({item.code})",
@@ -353,7 +353,7 @@ class ApplicationWorkflow:
         status = self._end_status or self._ended_as()
         reasons = [f"{r.item_code}: {r.reason}" for r in self._items.values() if r.reason]
         reason = self._stop.reason if self._stop else "; ".join(reasons) or None
-        if not (self.state_at_once and self._status is status):  # a stop said it already
+        if not (self.revised and self._status is status):  # a stop said it already
             self._record(status.value, detail=reason)
             self._set_status(status)
         return self._outcome(reason=reason)
@@ -364,7 +364,7 @@ class ApplicationWorkflow:
         if ItemStatus.REJECTED in ended:
             return ApplicationStatus.REJECTED
         nothing_stands = not any(s in (ItemStatus.CLOSED, ItemStatus.ISSUED) for s in ended)
-        if self.state_at_once and ItemStatus.REVOKED in ended and nothing_stands:
+        if self.revised and ItemStatus.REVOKED in ended and nothing_stands:
             return ApplicationStatus.REVOKED
         return ApplicationStatus.COMPLETED
 
@@ -413,7 +413,7 @@ class ApplicationWorkflow:
         self._end_status = ApplicationStatus.STOPPED
         self._changes += 1
         self._record("escalated: supplement overdue", detail=reason)
-        if self.state_at_once:
+        if self.revised:
             workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
             self._record(ApplicationStatus.STOPPED.value, detail=reason)
             self._set_status(ApplicationStatus.STOPPED)
@@ -482,7 +482,7 @@ class ApplicationWorkflow:
     @workflow.update(description="The applicant withdraws; issued licenses stay valid.")
     def withdraw(self, withdrawal: Withdrawal) -> ApplicationStatus:
         clerk = withdrawal.received_by
-        if clerk is not None and self.state_at_once:  # at the window, for the applicant
+        if clerk is not None and self.revised:  # at the window, for the applicant
             order = StopOrder(reason=withdrawal.reason, actor=clerk.staff_id, role=clerk.role.value)
             self._stop_with(order, ApplicationStatus.WITHDRAWN, on_behalf_of="applicant")
         else:
@@ -569,7 +569,7 @@ class ApplicationWorkflow:
             detail=order.reason,
             on_behalf_of=on_behalf_of,
         )
-        if self.state_at_once:
+        if self.revised:
             self._set_status(status)
         self._changes += 1
 
@@ -627,7 +627,7 @@ class ApplicationWorkflow:
         on_behalf_of: str | None = None,
     ) -> None:
         """A line of the trail; the system's unless an actor is named."""
-        if not self.state_at_once:  # before: everything unnamed went to the accepting clerk
+        if not self.revised:  # before: everything unnamed went to the accepting clerk
             self._record_at_window(action, detail, actor=actor, role=role)
             return
         self._trail.record(
@@ -659,7 +659,7 @@ class ApplicationWorkflow:
         )
 
     def _due_detail(self, due: datetime) -> str:
-        return notices.due_detail(due) if self.state_at_once else f"due {due.isoformat()}"
+        return notices.due_detail(due) if self.revised else f"due {due.isoformat()}"
 
 
 _ENDED_WITHOUT_LICENSE = frozenset({ItemStatus.REJECTED, ItemStatus.STOPPED})

@@ -40,12 +40,14 @@ ON_THE_RECORD: frozenset[Callable[..., Any]] = frozenset(
 )
 
 
-# What the application and its items show changes when the act happens: an issued license
-# reaches the application at once, a withdrawal or cancellation changes its status when
-# accepted, a decision answers with the state after it; system events are the system's;
-# texts people read give local time. Asked once by the application, handed to its items
-# (`ItemCase.state_at_once`); histories begun before keep their old behaviour.
-STATE_AT_ONCE = "state-at-once"
+# One patch for this revision of the procedure (each patch marker also costs a search-attribute
+# upsert, a billable action). Asked once by the application, handed to its items
+# (`ItemCase.revised`); histories begun before keep their old behaviour throughout. It covers:
+# - state at once: an issued license reaches the application at once; a withdrawal or
+#   cancellation changes its status when accepted; a decision answers with the state after
+#   it; an application whose every license was revoked ends revoked; system events are the
+#   system's; a clerk acting for the applicant is recorded as such; trail texts in local time.
+PROCEDURE_REVISION = "procedure-revision-2026-12"
 
 
 def central_activities_local() -> bool:

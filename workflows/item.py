@@ -210,7 +210,7 @@ class ItemWorkflow:
         )
         self._status = ItemStatus.ISSUED
         self._record("license issued", detail=self._license.number)
-        if not (self.case.has_dependents or self.case.state_at_once):
+        if not (self.case.has_dependents or self.case.revised):
             return  # before: the application learnt of it when this item closed
         # Later items of the bundle may start now (their material is this license).
         parent = workflow.get_external_workflow_handle(self.case.application_workflow_id)
@@ -377,7 +377,7 @@ class ItemWorkflow:
             key=f"{self._task.kind}-warning-{event.total_days}",
         )
         due = event.due_at
-        detail = notices.due_detail(due) if self.case.state_at_once else f"due {due.isoformat()}"
+        detail = notices.due_detail(due) if self.case.revised else f"due {due.isoformat()}"
         self._record(f"{self._task.kind} warning", detail=detail)
 
     async def _escalated(self, event: ClockEvent) -> None:
@@ -412,7 +412,7 @@ class ItemWorkflow:
             assert self._clock is not None and decision.reason is not None
             self._clock.pause(f"补正: {decision.reason}")
             self._status = ItemStatus.CORRECTION_REQUESTED
-        elif self.case.state_at_once:  # the answer is the state after the decision
+        elif self.case.revised:  # the answer is the state after the decision
             approved = decision.verdict is ReviewVerdict.APPROVE
             self._status = ItemStatus.APPROVED if approved else ItemStatus.REJECTED
         self._decision = decision
@@ -457,7 +457,7 @@ class ItemWorkflow:
             role=report.inspector.role.value,
             detail=report.findings,
         )
-        if self.case.state_at_once:  # the answer is the state after the inspection
+        if self.case.revised:  # the answer is the state after the inspection
             self._status = self._after_inspection(report.result)
         return self._status
 
