@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payloads, SearchAttributes
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.converter import DataConverter, decode_typed_search_attributes
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer, WorkflowRunner
@@ -53,6 +54,7 @@ __all__ = [
     "fetch_histories",
     "load_histories",
     "replay",
+    "typed_search_attributes",
 ]
 
 MANIFEST = "manifest.json"
@@ -515,6 +517,23 @@ def _when(event: HistoryEvent) -> datetime:
     return event.event_time.ToDatetime(tzinfo=UTC)
 
 
+def typed_search_attributes(api: SearchAttributes) -> TypedSearchAttributes:
+    """The values a start or an upsert sets, typed. An unset value is a null payload, and
+    the dev server keeps its type on it (`type: Datetime`), which the SDK's decoder then
+    parses as a date and fails on: it sets nothing. A value that cannot be read is left
+    out, so one attribute never hides the others or the trail."""
+    pairs: list[SearchAttributePair[Any]] = []
+    for name, payload in api.indexed_fields.items():
+        if payload.metadata.get("encoding") == b"binary/null":
+            continue
+        try:
+            one = decode_typed_search_attributes(SearchAttributes(indexed_fields={name: payload}))
+        except (TypeError, ValueError, KeyError, RuntimeError):  # what the SDK raises
+            continue
+        pairs += one.search_attributes
+    return TypedSearchAttributes(pairs)
+
+
 async def _decode(converter: DataConverter, payloads: Payloads) -> list[Any]:
     if not payloads.payloads:
         return []
@@ -588,7 +607,7 @@ class _TrailReader:
             ctx.channel = arg.get("channel")
             if isinstance(arg.get("agent"), Mapping):
                 ctx.agent = _redacted_agent(arg["agent"])
-        typed = decode_typed_search_attributes(attrs.search_attributes)
+        typed = typed_search_attributes(attrs.search_attributes)
         ctx.catalog_version = ctx.catalog_version or typed.get(sa.CATALOG_VERSION)
         if isinstance(arg, Mapping) and arg.get("path") == "commitment":
             # 告知承诺: the item is approved on the applicant's signed commitment, no review.
@@ -654,7 +673,7 @@ class _TrailReader:
     async def on_upsert_workflow_search_attributes_event_attributes(
         self, event: HistoryEvent, attrs: Any
     ) -> None:
-        typed = decode_typed_search_attributes(attrs.search_attributes)
+        typed = typed_search_attributes(attrs.search_attributes)
         version = typed.get(sa.CATALOG_VERSION)
         if version:
             self.ctx.catalog_version = version

@@ -27,6 +27,13 @@ def test_local_activities_of_one_workflow_task_are_one_action() -> None:
     }
 
 
+def test_local_activities_are_read_from_what_the_dev_server_writes() -> None:
+    refused = application_history("devserver/refused")  # production's own recording
+
+    assert local_activities(refused) == [("pin_catalog", 1), ("notify", 1)]
+    assert billable_actions(refused)["local_activity_tasks"] == 1
+
+
 def test_remote_activities_are_one_action_each_attempt() -> None:
     refused = application_history("before-local-activities/refused")
 

@@ -2,7 +2,14 @@
 
 A failure of `test_recorded_history_replays_cleanly` means a workflow change would break
 applications that are running now. Put the change behind `workflow.patched` (or, if no
-such application can exist, re-record: `python -m tests.histories.record`).
+such application can exist, re-record: `python -m tests.histories.record`, and
+`python -m tests.histories.record --server dev`).
+
+The scenarios are recorded on both servers: the time-skipping test server (every scenario)
+and the dev server (tests/histories/devserver/, what production writes: e.g. an unset
+Datetime attribute as a typed null, which the test server does not write). Scenarios with
+`needs_time` (deficiency_lapsed, review_overdue: a limit must pass) are time-skipping only;
+on the dev server they would take weeks of real time.
 """
 
 from __future__ import annotations
@@ -19,17 +26,27 @@ import pytest
 import typer
 from sqlalchemy import Engine
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from domain.application import ItemCase, ItemOutcome
 from domain.catalog import Catalog
-from onething.demo import demo_applicant
+from onething.demo import DEMO_ITEM, demo_applicant, demo_submission
 from onething.devserver import executable
-from starter.audit import MANIFEST, decision_trail, export_histories, load_histories, replay
+from starter.audit import (
+    MANIFEST,
+    DecisionTrail,
+    decision_trail,
+    export_histories,
+    load_histories,
+    replay,
+    typed_search_attributes,
+)
 from starter.cli_audit import app as audit_app
-from tests.conftest import onething_client
+from tests.conftest import CODEC, onething_client
 from tests.histories.record import (
+    DEV_SERVER_DIR,
     EXPECTED,
     HERE,
     KEYRING,
@@ -37,8 +54,19 @@ from tests.histories.record import (
     recording_converter,
     scenario_dirs,
 )
-from tests.histories.scenarios import SCENARIOS, Expect, Run, approved, observed, per_workflow
+from tests.histories.scenarios import (
+    ACCEPTED,
+    SCENARIOS,
+    Expect,
+    Run,
+    approved,
+    at_window,
+    observed,
+    per_workflow,
+    wait_for_review,
+)
 from worker import WORKFLOWS
+from workflows import search_attributes as sa
 from workflows.item import ItemWorkflow
 
 RECORDED = scenario_dirs()
@@ -55,6 +83,32 @@ def test_every_scenario_has_a_recording() -> None:
     recorded = {p.name for p in RECORDED if p.parent == HERE}
     missing = [s.name for s in SCENARIOS if s.name not in recorded]
     assert not missing, f"not recorded yet: {missing}; run `python -m tests.histories.record`"
+
+
+def typed_null_datetimes(directory: Path) -> int:
+    """Upserts in the histories under `directory` that unset a Datetime attribute the way
+    the dev server writes it: a binary/null payload still typed Datetime."""
+    null, datetime_type = (base64.b64encode(v).decode() for v in (b"binary/null", b"Datetime"))
+    found = 0
+    for path, _ in load_histories(directory):
+        for event in json.loads(path.read_text("utf-8"))["events"]:
+            upsert = event.get("upsertWorkflowSearchAttributesEventAttributes", {})
+            for value in upsert.get("searchAttributes", {}).get("indexedFields", {}).values():
+                meta = value.get("metadata", {})
+                found += meta.get("encoding") == null and meta.get("type") == datetime_type
+    return found
+
+
+def test_every_scenario_that_needs_no_time_has_a_dev_server_recording() -> None:
+    """What production writes is replayed and trailed too; only scenarios whose story needs
+    a limit to pass (weeks of real time on the dev server) are time-skipping only."""
+    recorded = {p.name for p in RECORDED if p.parent == DEV_SERVER_DIR}
+    wanted = {s.name for s in SCENARIOS if s.needs_time is None}
+    assert recorded == wanted, "run `python -m tests.histories.record --server dev`"
+    assert {s.name for s in SCENARIOS if s.needs_time} == {"deficiency_lapsed", "review_overdue"}
+    # The dev server's typed nulls (the time-skipping server writes none) stay covered.
+    assert typed_null_datetimes(DEV_SERVER_DIR / "approved")
+    assert not typed_null_datetimes(HERE / "approved")
 
 
 @pytest.mark.parametrize("directory", RECORDED, ids=[str(p.relative_to(HERE)) for p in RECORDED])
@@ -177,6 +231,79 @@ async def test_export_replay_and_trail_of_a_live_application(
     [decision] = [r for r in live_trail.rows if r.kind == "decision"]
     assert decision.action == "review approve"
     assert decision.rule == f"{live_trail.rows[0].rule.split('/')[0]}/{decision.item_code}"  # type: ignore[union-attr]
+
+
+def test_unset_and_unreadable_search_attributes_hide_no_other() -> None:
+    """An upsert as the dev server records it: an unset Datetime is a null still typed
+    Datetime (it sets nothing); a value the SDK cannot read is left out, the rest read."""
+    typed = typed_search_attributes(
+        SearchAttributes(
+            indexed_fields={
+                sa.DUE_AT.name: Payload(metadata={"encoding": b"binary/null", "type": b"Datetime"}),
+                sa.CLOCK_STATE.name: Payload(
+                    metadata={"encoding": b"json/plain", "type": b"Keyword"}, data=b'"stopped"'
+                ),
+                sa.ESCALATED.name: Payload(
+                    metadata={"encoding": b"binary/unknown", "type": b"Bool"}
+                ),
+                sa.APPLICATION_STATUS.name: Payload(
+                    metadata={"encoding": b"json/plain", "type": b"Keyword"}, data=b'"completed"'
+                ),
+            }
+        )
+    )
+    assert dict((p.key.name, p.value) for p in typed) == {
+        sa.CLOCK_STATE.name: "stopped",
+        sa.APPLICATION_STATUS.name: "completed",
+    }
+
+
+# -- live on the dev server: the auditor's tools on what production writes -----------------
+
+
+@pytest.mark.devserver
+async def test_audit_cli_on_dev_server_applications_closed_and_running(
+    dev_env: WorkflowEnvironment,
+    sqlite_store: Engine,
+    catalog: Catalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`onething audit export/replay/trail` against the dev server: an application that
+    completed (its due instant unset as it closed: a typed null in history) and one still
+    waiting for its review (its due instant set)."""
+    closed, running = (f"D{uuid.uuid4().hex[:10]}" for _ in range(2))
+    async with onething_client(dev_env, sqlite_store, catalog) as client:
+        expected = await approved(Run(client, catalog, closed, dev_env))
+        await client.submit(at_window(demo_submission(catalog, running)))
+        await wait_for_review(client, running, DEMO_ITEM)
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(CODEC.keyring.to_json(), "utf-8")
+    monkeypatch.setenv("ONETHING_CODEC_KEYS_FILE", str(keys))
+    monkeypatch.delenv("ONETHING_CODEC_KEYS", raising=False)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
+    runner = CliRunner()
+
+    async def audit(*args: str) -> str:
+        # The CLI runs its own event loop: off this one's thread.
+        result = await asyncio.to_thread(runner.invoke, audit_app, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    for application_id, trail_expected in ((closed, expected), (running, [ACCEPTED])):
+        live = DecisionTrail.model_validate_json(await audit("trail", application_id, "--json"))
+        assert observed(live) == trail_expected
+        out = tmp_path / application_id
+        exported = await audit("export", application_id, "--out", str(out))
+        assert "2 histories written" in exported
+        assert "2 of 2 histories replay cleanly" in await audit("replay", str(out))
+        offline = await audit("trail", str(out), "--json")
+        assert DecisionTrail.model_validate_json(offline) == live
+
+    assert typed_null_datetimes(tmp_path / closed), "the case this test is for"
+    assert not typed_null_datetimes(tmp_path / running)
 
 
 # -- the command line -----------------------------------------------------------------------

