@@ -28,6 +28,9 @@ class CatalogSnapshot(BaseModel):
     bundle: Bundle  # a one-member bundle for a single item
     items: list[Item]  # every item follows the ones it depends on
     materials: MaterialSet
+    # Working days the applicant has for a correction (补正) before the application lapses;
+    # snapshots recorded before the revision have none (their workflows refused instead).
+    correction_days: int = 0
 
     def item(self, code: str) -> Item:
         return next(item for item in self.items if item.code == code)
@@ -40,6 +43,7 @@ def snapshot_of(catalog: Catalog, target: str) -> CatalogSnapshot:
         bundle=bundle,
         items=[catalog.item(code) for code in bundle.order()],
         materials=one_set_of_materials(catalog, bundle),
+        correction_days=catalog.correction_days,
     )
 
 

@@ -1,7 +1,8 @@
 """受理: the rule that decides, at the window, whether a submission is accepted.
 
 It reads the one set of materials derived from the catalog (`domain.bundle`):
-- a core material missing → refused, with one notice listing every missing material;
+- a core material missing → incomplete: one correction notice listing every missing material
+  (补正, 行政许可法 Art. 32(4)); the case stays open until the materials arrive;
 - only deferrable materials missing, the applicant signed the deficiency pledge and
   their credit allows it → accepted with deficiency, the rest supplemented later;
 - otherwise → accepted.
@@ -23,7 +24,7 @@ from domain.bundle import MaterialSet
 class AcceptanceVerdict(StrEnum):
     ACCEPTED = "accepted"
     ACCEPTED_WITH_DEFICIENCY = "accepted_with_deficiency"
-    REFUSED = "refused"
+    INCOMPLETE = "incomplete"  # 补正: one notice listing everything missing, the case stays open
 
 
 class Acceptance(BaseModel):
@@ -57,7 +58,7 @@ def assess(
         return Acceptance(verdict=AcceptanceVerdict.ACCEPTED, missing=[], reason="材料齐全")
     if any(m.core for m in missing):
         return Acceptance(
-            verdict=AcceptanceVerdict.REFUSED, missing=missing, reason="缺少核心材料, 不予受理"
+            verdict=AcceptanceVerdict.INCOMPLETE, missing=missing, reason="缺少核心材料"
         )
     if not pledge_signed:
         reason = "缺少材料且申请人未签署容缺受理承诺书"
@@ -71,4 +72,4 @@ def assess(
             reason="容缺受理: 申请人已签署容缺受理承诺书",
             supplement_days=min(d for d in days if d is not None),
         )
-    return Acceptance(verdict=AcceptanceVerdict.REFUSED, missing=missing, reason=reason)
+    return Acceptance(verdict=AcceptanceVerdict.INCOMPLETE, missing=missing, reason=reason)

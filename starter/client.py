@@ -36,6 +36,7 @@ from domain.application import (
     ItemState,
     ItemStatus,
     LimitExtension,
+    Refusal,
     ReviewDecision,
     Submission,
     Supplement,
@@ -229,10 +230,15 @@ class OnethingClient:
         return await self._update_item(application_id, item_code, ItemWorkflow.extend, extension)
 
     async def supplement(self, application_id: str, supplement: Supplement) -> list[str]:
-        """Deficient materials arrive; returns the codes still awaited."""
+        """Materials arrive: for a correction (补正) or deficient ones (容缺); returns the
+        codes still awaited."""
         return await self._update_application(
             application_id, ApplicationWorkflow.supplement, supplement
         )
+
+    async def refuse(self, application_id: str, refusal: Refusal) -> ApplicationStatus:
+        """不予受理 by a window clerk, before acceptance, on one of its two legal grounds."""
+        return await self._update_application(application_id, ApplicationWorkflow.refuse, refusal)
 
     async def withdraw(self, application_id: str, withdrawal: Withdrawal) -> ApplicationStatus:
         return await self._update_application(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
@@ -12,6 +14,7 @@ from domain.application import (
     ItemStatus,
     ReviewDecision,
     ReviewVerdict,
+    Withdrawal,
     application_workflow_id,
 )
 from domain.catalog import Catalog
@@ -63,7 +66,7 @@ async def test_accepted_reviewed_approved_and_licensed(
             DEMO_ITEM,
             ReviewDecision(reviewer=reviewer(catalog), verdict=ReviewVerdict.APPROVE),
         )
-        assert status is ItemStatus.UNDER_REVIEW
+        assert status is ItemStatus.APPROVED  # the state after the decision
         outcome = await client.result(application_id)
 
     assert outcome.status is ApplicationStatus.COMPLETED
@@ -75,7 +78,7 @@ async def test_accepted_reviewed_approved_and_licensed(
     assert not [t for t in tasks.open_tasks(store_engine) if t.application_id == application_id]
 
 
-async def test_missing_core_materials_refused_with_one_notice_listing_all(
+async def test_missing_core_materials_get_one_correction_notice_listing_all(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
     application_id = new_application_id()
@@ -86,14 +89,18 @@ async def test_missing_core_materials_refused_with_one_notice_listing_all(
     submission = full.model_copy(update={"materials": [c for c in full.materials if c not in core]})
     async with onething_client(ts_env, store_engine, catalog) as client:
         await client.submit(submission)
-        outcome = await client.result(application_id)
-        state = await client.state(application_id)
+        for _ in range(200):
+            state = await client.state(application_id)
+            if state.notice is not None:
+                break
+            await asyncio.sleep(0.02)
+        await client.withdraw(application_id, Withdrawal(reason="test over"))
 
-    assert outcome.status is ApplicationStatus.REFUSED
-    assert outcome.notice is not None
-    assert sorted(m.code for m in outcome.notice.missing) == sorted(core)
-    assert state.status is ApplicationStatus.REFUSED and state.items == []
-    assert [e.action for e in state.trail] == ["refused"]
+    assert state.status is ApplicationStatus.AWAITING_CORRECTION  # 补正, not 不予受理
+    assert state.notice is not None
+    assert sorted(m.code for m in state.notice.missing) == sorted(core)
+    assert state.items == []  # nothing runs before acceptance
+    assert [e.action for e in state.trail] == ["correction requested"]
     assert licenses.licenses_of(store_engine, application_id) == []
 
 

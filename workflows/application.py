@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         ItemStatus,
         MissingMaterial,
         MissingMaterialsNotice,
+        Refusal,
         RevocationGround,
         StopOrder,
         Submission,
@@ -69,6 +70,10 @@ class ApplicationWorkflow:
         self._notice: MissingMaterialsNotice | None = None
         self._outstanding: list[MissingMaterial] = []
         self._supplement_clock: LegalClock | None = None
+        self._provided: set[str] = set()  # materials handed in: with the submission, corrected
+        self._correction_clock: LegalClock | None = None
+        self._refusal: Refusal | None = None
+        self._lapsed = False
         self._items: dict[str, ItemRef] = {}
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, ItemOutcome]] = {}
         self._holding: set[str] = set()  # items waiting for the supplements before issuance
@@ -100,11 +105,16 @@ class ApplicationWorkflow:
         self.revised = workflow.patched(PROCEDURE_REVISION)
         self._submission = submission
         self._trips = 1 if submission.channel is Channel.WINDOW else 0
+        self._provided = set(submission.materials)
         self._snapshot = await self._pin_catalog()
         self._standing = await self._look_up_credit()
         acceptance = self._assess()
-        if acceptance.verdict is AcceptanceVerdict.REFUSED:
-            return await self._refuse(acceptance)
+        if acceptance.verdict is AcceptanceVerdict.INCOMPLETE:
+            if not self.revised:
+                return await self._refuse(acceptance)
+            acceptance = await self._wait_for_correction(acceptance)
+            if acceptance.verdict is AcceptanceVerdict.INCOMPLETE:
+                return await self._end_unaccepted(acceptance)
         self._accept(acceptance)
         if acceptance.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY:
             await asyncio.gather(self._collect_supplements(acceptance), self._run_items())
@@ -136,10 +146,101 @@ class ApplicationWorkflow:
         submission = self.submission
         return assess(
             self.snapshot.materials,
-            submission.materials,
+            self._provided,
             pledge_signed=submission.deficiency_pledge_signed,
             deficiency_allowed=not self._barred,
         )
+
+    async def _wait_for_correction(self, incomplete: Acceptance) -> Acceptance:
+        """补正 (Art. 32(4)): one notice listing everything missing; the case stays open until
+        the materials arrive (accepted from then, its limits counted from then), the
+        correction limit passes (deemed withdrawn), a clerk refuses, or the applicant
+        withdraws."""
+        self._notice = MissingMaterialsNotice(
+            application_id=self.submission.application_id,
+            missing=incomplete.missing,
+            issued_at=workflow.now(),
+            consequence=notices.CORRECTION_CONSEQUENCE,
+        )
+        self._record_at_window("correction requested", self._notice.summary())
+        self._set_status(ApplicationStatus.AWAITING_CORRECTION)
+        self._correction_clock = LegalClock(
+            "correction",
+            self.snapshot.correction_days,
+            department="window",
+            subject=self.submission.application_id,
+            open_supervision_cases=False,  # the applicant's time: nobody to supervise
+            on_warning=self._remind_correction,
+            on_escalation=self._correction_lapsed,
+            on_change=self._correction_clock_changed,
+        )
+        await self._correction_clock.run_until(
+            lambda: (
+                self._assess().verdict is not AcceptanceVerdict.INCOMPLETE
+                or self._lapsed
+                or self._refusal is not None
+                or self._stop is not None
+            )
+        )
+        acceptance = self._assess()
+        if acceptance.verdict is not AcceptanceVerdict.INCOMPLETE and self._unaccepted_end():
+            return acceptance.model_copy(update={"verdict": AcceptanceVerdict.INCOMPLETE})
+        return acceptance
+
+    def _unaccepted_end(self) -> bool:
+        return self._lapsed or self._refusal is not None or self._stop is not None
+
+    async def _end_unaccepted(self, acceptance: Acceptance) -> ApplicationOutcome:
+        """Never accepted: refused by a clerk, lapsed, withdrawn or cancelled."""
+        application_id = self.submission.application_id
+        if self._refusal is not None:
+            refusal = self._refusal
+            await notify(
+                application_id,
+                "applicant",
+                "refused",
+                notices.refusal_decision(
+                    refusal.ground.label, refusal.reason, refusal.competent_office
+                ),
+                key="refused",
+            )
+            return self._outcome(reason=refusal.reason)
+        if self._stop is not None:
+            return self._outcome(reason=self._stop.reason)
+        missing = [m.name for m in acceptance.missing]
+        reason = notices.lapsed(missing)
+        self._record(ApplicationStatus.LAPSED.value, detail=reason)
+        self._set_status(ApplicationStatus.LAPSED)
+        await notify(application_id, "applicant", "lapsed", reason, key="lapsed")
+        return self._outcome(reason=reason)
+
+    async def _correction_clock_changed(self, snap: ClockSnapshot) -> None:
+        notice = self._notice
+        if notice is not None and notice.supplement_by is None and snap.due_at is not None:
+            self._notice = notice.model_copy(update={"supplement_by": snap.due_at})
+            await notify(
+                self.submission.application_id,
+                "applicant",
+                "correction_notice",
+                notices.correction_notice(notice.summary(), snap.due_at),
+                key="correction-notice",
+            )
+        self._publish_clock(snap)
+
+    async def _remind_correction(self, event: ClockEvent) -> None:
+        missing = [m.name for m in self._assess().missing]
+        await notify(
+            self.submission.application_id,
+            "applicant",
+            "correction_reminder",
+            notices.correction_reminder(missing, event.due_at),
+            key="correction-reminder",
+        )
+        self._record("correction reminder", detail=self._due_detail(event.due_at))
+
+    async def _correction_lapsed(self, event: ClockEvent) -> None:
+        if event.stage == 1:
+            self._lapsed = True
 
     async def _refuse(self, acceptance: Acceptance) -> ApplicationOutcome:
         """不予受理, with one notice that lists every missing material (一次性告知)."""
@@ -386,6 +487,10 @@ class ApplicationWorkflow:
                 notices.deficiency_notice(self._notice.summary(), snap.due_at),
                 key="deficiency-notice",
             )
+        self._publish_clock(snap)
+
+    def _publish_clock(self, snap: ClockSnapshot) -> None:
+        """The running clock in the Web UI: current details and search attributes."""
         self._show_details()
         if snap.stopped_at is None and snap.due_at is not None:
             clock: list[SearchAttributeUpdate[Any]] = [
@@ -453,10 +558,20 @@ class ApplicationWorkflow:
     @workflow.update(description="Deficient materials arrive (window, mail or online).")
     def supplement(self, supplement: Supplement) -> list[str]:
         arrived = set(supplement.materials)
-        self._outstanding = [m for m in self._outstanding if m.code not in arrived]
         if supplement.channel is Channel.WINDOW:
             self._trips += 1
         clerk = supplement.received_by
+        if self._status is ApplicationStatus.AWAITING_CORRECTION:
+            self._provided |= arrived
+            self._record(
+                f"correction received by {supplement.channel.value}",
+                actor=clerk.staff_id if clerk else supplement.channel.value,
+                role=clerk.role.value if clerk else "applicant",
+                detail=", ".join(sorted(arrived)),
+            )
+            self._changes += 1
+            return [m.code for m in self._assess().missing]
+        self._outstanding = [m for m in self._outstanding if m.code not in arrived]
         self._record(
             f"supplement received by {supplement.channel.value}",
             actor=clerk.staff_id if clerk else supplement.channel.value,
@@ -468,16 +583,49 @@ class ApplicationWorkflow:
 
     @supplement.validator
     def _validate_supplement(self, supplement: Supplement) -> None:
-        if self._status is not ApplicationStatus.AWAITING_SUPPLEMENT or self._stop is not None:
+        awaiting = (ApplicationStatus.AWAITING_SUPPLEMENT, ApplicationStatus.AWAITING_CORRECTION)
+        if self._status not in awaiting or self._stop is not None or self._unaccepted_end():
             raise ValueError(
                 f"status: no materials are awaited (application is {self._status.value})"
             )
-        outstanding = {m.code for m in self._outstanding}
+        if self._status is ApplicationStatus.AWAITING_CORRECTION:
+            outstanding = {m.code for m in self._assess().missing}
+        else:
+            outstanding = {m.code for m in self._outstanding}
         for index, code in enumerate(supplement.materials):
             if code not in outstanding:
                 raise ValueError(
                     f"materials[{index}]: {code!r} is not awaited; awaited: {sorted(outstanding)}"
                 )
+
+    @workflow.update(
+        description="A window clerk refuses to accept (不予受理): no license needed, or outside "
+        "the office's powers. Only before acceptance; never for incomplete materials."
+    )
+    def refuse(self, refusal: Refusal) -> ApplicationStatus:
+        clerk = refusal.refused_by
+        self._refusal = refusal
+        self._record(
+            ApplicationStatus.REFUSED.value,
+            actor=clerk.staff_id,
+            role=clerk.role.value,
+            detail=f"{refusal.ground.label}: {refusal.reason}",
+        )
+        self._set_status(ApplicationStatus.REFUSED)
+        self._changes += 1
+        return ApplicationStatus.REFUSED
+
+    @refuse.validator
+    def _validate_refuse(self, refusal: Refusal) -> None:
+        if refusal.refused_by.role is not Role.WINDOW_CLERK:
+            raise ValueError(
+                f"refused_by.role: only a window clerk refuses, not {refusal.refused_by.role.value}"
+            )
+        if self._status is not ApplicationStatus.AWAITING_CORRECTION or self._unaccepted_end():
+            raise ValueError(
+                f"status: only an application not yet accepted may be refused "
+                f"(it is {self._status.value})"
+            )
 
     @workflow.update(description="The applicant withdraws; issued licenses stay valid.")
     def withdraw(self, withdrawal: Withdrawal) -> ApplicationStatus:
@@ -523,6 +671,8 @@ class ApplicationWorkflow:
     def state(self) -> ApplicationState:
         submission = self.submission
         clock = self._supplement_clock
+        correction = self._correction_clock
+        awaiting_correction = self._status is ApplicationStatus.AWAITING_CORRECTION
         return ApplicationState(
             application_id=submission.application_id,
             status=self._status,
@@ -533,8 +683,9 @@ class ApplicationWorkflow:
             assisted=submission.agent is not None,
             catalog_version=self._snapshot.version if self._snapshot else None,
             notice=self._notice,
-            outstanding=self._outstanding,
+            outstanding=self._assess().missing if awaiting_correction else self._outstanding,
             supplement_clock=clock.snapshot() if clock and clock.record else None,
+            correction_clock=correction.snapshot() if correction and correction.record else None,
             items=list(self._items.values()),
             trips=self._trips,
             trail=self._trail.entries,
@@ -589,7 +740,12 @@ class ApplicationWorkflow:
         """One line in the Web UI: what the application waits for, and until when."""
         line = f"{self.submission.application_id} {self._status.value}"
         clock = self._supplement_clock
-        if self._status is ApplicationStatus.AWAITING_SUPPLEMENT and self._outstanding:
+        correction = self._correction_clock
+        if self._status is ApplicationStatus.AWAITING_CORRECTION and correction:
+            due = correction.snapshot().summary() if correction.record else ""
+            missing = self._assess().missing
+            line += ": 待补正 " + "、".join(m.name for m in missing) + f" ({due})"
+        elif self._status is ApplicationStatus.AWAITING_SUPPLEMENT and self._outstanding:
             due = clock.snapshot().summary() if clock and clock.record else ""
             line += ": 待补齐 " + "、".join(m.name for m in self._outstanding) + f" ({due})"
         elif not self._status.closed and self._items:
