@@ -67,4 +67,5 @@ class LicensingActivities:
             item_code=request.item_code,
             reason=request.reason,
             at=request.revoked_at,
+            ground=request.ground.value if request.ground else None,
         )

@@ -26,6 +26,8 @@ class License(SQLModel, table=True):
     status: str = Field(default="issued", max_length=16)
     revoked_at: datetime | None = None
     revoked_reason: str | None = Field(default=None, max_length=500)
+    # What a verifier may be told of why (domain.application.RevocationGround's value).
+    revocation_ground: str | None = Field(default=None, max_length=32)
 
 
 def _find(engine: Engine, application_id: str, item_code: str) -> License | None:
@@ -83,7 +85,13 @@ def verify(engine: Engine, verification_code: str) -> License | None:
 
 
 def revoke(
-    engine: Engine, *, application_id: str, item_code: str, reason: str, at: datetime
+    engine: Engine,
+    *,
+    application_id: str,
+    item_code: str,
+    reason: str,
+    at: datetime,
+    ground: str | None = None,
 ) -> License | None:
     """Mark the license revoked (once; a retry keeps the first reason and time)."""
     with session(engine) as s:
@@ -95,5 +103,6 @@ def revoke(
         if license is None or license.status == "revoked":
             return license
         license.status, license.revoked_at, license.revoked_reason = "revoked", at, reason
+        license.revocation_ground = ground
         s.add(license)
         return license
