@@ -12,6 +12,11 @@ the clock runs in segments (start to first pause, resume to next pause, ...). A 
 the working days after its first day up to and including the day it ends, so the day of a pause
 counts and the day of resumption does not, as with the start. The due instant is the end of the
 service center's working day (`ClockPolicy.day_end`) on the day the budget is used up.
+
+A notified deadline never moves earlier: a record carries the latest due instant told
+(`notified_due_at`, set by `ClockRecord.notify`); a schedule whose own due instant is earlier
+(a provisional year replaced by the published one with a make-up workday) keeps the told one,
+with its warning and stage 2 derived from it. A later one moves (`due_moved_later`).
 """
 
 from __future__ import annotations
@@ -57,6 +62,14 @@ class ClockEventKind(StrEnum):
     ESCALATION = "escalation"
 
 
+class DueMoveCause(StrEnum):
+    """Why a told due instant moved later."""
+
+    CALENDAR = "calendar"  # a provisional year was announced (or the override file corrected)
+    EXTENSION = "extension"  # an Art. 42 extension (its own notice already gives the date)
+    RESUMPTION = "resumption"  # a pause ended (excluded time, waiting for the applicant)
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("instants must carry a time zone")
@@ -65,6 +78,10 @@ def _aware(value: datetime) -> datetime:
 
 # An instant with a time zone, kept in UTC.
 Instant = Annotated[datetime, AfterValidator(_aware)]
+
+
+def _unset(value: object) -> bool:
+    return value is None
 
 
 class ClockPolicy(BaseModel):
@@ -115,6 +132,9 @@ class ClockRecord(BaseModel):
     pauses: tuple[ClockPause, ...] = ()
     extensions: tuple[ClockExtension, ...] = ()
     stopped_at: Instant | None = None
+    # The latest due instant told to anyone; `compute_schedule` never returns an earlier one.
+    # Left out of the JSON when unset, so activity inputs without it are byte-identical.
+    notified_due_at: Instant | None = Field(default=None, exclude_if=_unset)
 
     @property
     def total_days(self) -> int:
@@ -159,6 +179,14 @@ class ClockRecord(BaseModel):
             raise ClockError("an extension needs a reason")
         ext = ClockExtension(days=days, reason=reason.strip(), decided_at=at, decided_by=by)
         return self.model_copy(update={"extensions": (*self.extensions, ext)})
+
+    def notify(self, due_at: datetime) -> ClockRecord:
+        """Record `due_at` as told; the floor only rises. Not a version change: the schedule
+        that was told stays current."""
+        floor = _aware(due_at)
+        if self.notified_due_at is not None and self.notified_due_at >= floor:
+            return self
+        return self.model_copy(update={"notified_due_at": floor})
 
     def stop(self, at: datetime) -> ClockRecord:
         if self.stopped_at is not None:
@@ -257,10 +285,18 @@ def compute_schedule(record: ClockRecord, calendar: WorkingCalendar) -> ClockSch
     remaining = total - consumed
     due_date = _segment_due(calendar, segment_start, remaining, policy)
     due_at = _close(due_date, policy)
+    floor = record.notified_due_at
+    held = floor is not None and due_at < floor
+    if floor is not None and held:
+        # Told already: keep it; warning and stage 2 follow from the kept day.
+        due_at, due_date = floor, local_date(floor, policy)
     warning_at: datetime | None = None
     warn_days = total * policy.warning_percent // 100
     if total > 0:
-        warning_date = calendar.shift_working_days(base, warn_days - consumed)
+        if held:
+            warning_date = calendar.subtract_working_days(due_date, total - warn_days)
+        else:
+            warning_date = calendar.shift_working_days(base, warn_days - consumed)
         if warning_date < due_date:
             warning_at = _close(warning_date, policy)
     stage2_date = calendar.add_working_days(due_date, policy.stage2_after_days)
@@ -278,6 +314,35 @@ def compute_schedule(record: ClockRecord, calendar: WorkingCalendar) -> ClockSch
             local_date(record.started_at, policy), stage2_date
         ),
     )
+
+
+def due_moved_later(notified: datetime | None, schedule: ClockSchedule) -> bool:
+    """The schedule's due instant is later than the one told (None: nothing told yet). A paused
+    schedule shows the boundaries from before the pause, so it never moves."""
+    return notified is not None and not schedule.paused and schedule.due_at > notified
+
+
+def due_move_cause(told: ClockRecord, now: ClockRecord) -> DueMoveCause:
+    """Why the due instant moved from when `told` was told to `now`: the record's own changes
+    first (an extension, a pause ended); with none, the calendar answered differently."""
+    if len(now.extensions) > len(told.extensions):
+        return DueMoveCause.EXTENSION
+    if now.pauses != told.pauses:
+        return DueMoveCause.RESUMPTION
+    return DueMoveCause.CALENDAR
+
+
+class DueMoved(BaseModel):
+    """A told due instant moved later; the owner of the clock tells the new one."""
+
+    model_config = ConfigDict(frozen=True)
+
+    limit: str
+    previous_due_at: datetime  # the one told before
+    due_at: datetime  # the new one (now the one told)
+    moved_at: datetime  # workflow time
+    cause: DueMoveCause
+    provisional: bool = False  # the new one still rests on a provisional year
 
 
 def state_at(schedule: ClockSchedule, now: datetime) -> ClockState:
@@ -404,6 +469,8 @@ class ClockSnapshot(BaseModel):
     record_version: int | None = None
     schedule_version: int | None = None
     timezone: str = "Asia/Shanghai"  # the service center's, for showing instants
+    # The latest due instant told (clocks that never move a told deadline earlier).
+    notified_due_at: datetime | None = Field(default=None, exclude_if=_unset)
 
     def summary(self) -> str:
         """One line for the Web UI's current details."""
@@ -457,6 +524,7 @@ def snapshot(
         record_version=record.version if record is not None else None,
         schedule_version=schedule.version if schedule is not None else None,
         timezone=record.policy.timezone if record is not None else "Asia/Shanghai",
+        notified_due_at=record.notified_due_at if record is not None else None,
     )
 
 

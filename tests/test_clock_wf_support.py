@@ -1,12 +1,15 @@
-"""A small workflow that runs one legal clock, for the time-skipping tests (no tests here)."""
+"""Small workflows that run legal clocks, for the time-skipping tests (no tests here)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import asyncio
+from datetime import datetime
+
+from pydantic import BaseModel, Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.clock import ClockEvent, ClockPolicy, ClockSnapshot
+    from domain.clock import ClockEvent, ClockPolicy, ClockSnapshot, DueMoved
 
 from workflows.clock import LegalClock, publish_clock_state
 
@@ -97,3 +100,84 @@ class ClockTestWorkflow:
     @workflow.query
     def reminder_count(self) -> int:
         return len(self.reminders)
+
+
+class TwoClocksInput(BaseModel):
+    """An item's promised and statutory limits, as two clocks of the same machinery."""
+
+    promised_days: int
+    statutory_days: int
+    never_earlier: bool = True  # the workflows pass their revision flag here
+    policy: ClockPolicy = ClockPolicy()
+
+
+class LimitExtend(BaseModel):
+    limit: str
+    days: int
+
+
+class ClockLog(BaseModel):
+    """What one clock told its owner: every due instant on_change showed, every move later, every
+    escalation."""
+
+    shown_dues: list[datetime] = Field(default_factory=list)
+    moves: list[DueMoved] = Field(default_factory=list)
+    escalations: list[ClockEvent] = Field(default_factory=list)
+    snapshot: ClockSnapshot | None = None
+
+
+@workflow.defn(sandboxed=True)
+class TwoClocksTestWorkflow:
+    @workflow.init
+    def __init__(self, params: TwoClocksInput) -> None:
+        self.finished = False
+        self.logs: dict[str, ClockLog] = {"promised": ClockLog(), "statutory": ClockLog()}
+        self.clocks = {
+            limit: LegalClock(
+                limit,
+                days,
+                policy=params.policy,
+                department="market-regulation",
+                subject=f"TEST-APP/{limit}",
+                open_supervision_cases=False,
+                on_escalation=self._escalated,
+                on_change=self._changed,
+                never_earlier=params.never_earlier,
+                on_due_moved_later=self._moved,
+            )
+            for limit, days in (
+                ("promised", params.promised_days),
+                ("statutory", params.statutory_days),
+            )
+        }
+
+    async def _escalated(self, event: ClockEvent) -> None:
+        self.logs[event.limit].escalations.append(event)
+
+    async def _changed(self, snapshot: ClockSnapshot) -> None:
+        log = self.logs[snapshot.limit]
+        if snapshot.due_at is not None and snapshot.due_at not in log.shown_dues[-1:]:
+            log.shown_dues.append(snapshot.due_at)
+
+    async def _moved(self, move: DueMoved) -> None:
+        self.logs[move.limit].moves.append(move)
+
+    @workflow.run
+    async def run(self, params: TwoClocksInput) -> None:
+        await asyncio.gather(
+            *(clock.run_until(lambda: self.finished) for clock in self.clocks.values())
+        )
+
+    @workflow.signal
+    def finish(self) -> None:
+        self.finished = True
+
+    @workflow.update
+    def extend(self, request: LimitExtend) -> None:
+        self.clocks[request.limit].extend(request.days, "Art. 42", "department_head")
+
+    @workflow.query
+    def log(self, limit: str) -> ClockLog:
+        clock = self.clocks[limit]
+        shown = self.logs[limit]
+        return shown.model_copy(update={"snapshot": clock.snapshot() if clock.record else None})

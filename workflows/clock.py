@@ -10,6 +10,11 @@ the escalations when overdue (stage 1: the department's supervisor; stage 2: 效
 returns only when `done()` is true: escalation never cancels the work. `pause`, `resume` and
 `extend` are plain methods for signal and update handlers; the waiting loop wakes and asks the
 activity for the new schedule.
+
+A told deadline never moves earlier (`never_earlier=True`, the revision's behaviour):
+
+    clock = LegalClock("supplement", days, never_earlier=self.revised,
+                       on_change=self._clock_changed, on_due_moved_later=self._due_moved)
 """
 
 from __future__ import annotations
@@ -32,10 +37,13 @@ with workflow.unsafe.imports_passed_through():
         ClockSchedule,
         ClockSnapshot,
         ClockState,
+        DueMoved,
         EscalationRequest,
         FiredMarks,
         SupervisionCaseRef,
         due_events,
+        due_move_cause,
+        due_moved_later,
         mark_fired,
         next_wakeup,
         snapshot,
@@ -45,6 +53,7 @@ from workflows.search_attributes import CLOCK_STATE, DUE_AT, ESCALATED
 
 EventHandler = Callable[[ClockEvent], Awaitable[None]]
 ChangeHandler = Callable[[ClockSnapshot], Awaitable[None]]
+DueMovedHandler = Callable[[DueMoved], Awaitable[None]]
 ScheduleComputer = Callable[[ClockRecord], Awaitable[ClockSchedule]]
 
 # Computing a schedule is quick and local; retry for long (a broken override file gets fixed).
@@ -68,6 +77,18 @@ class LegalClock:
         first_schedule: computes the first schedule in place of the calendar activity, for a
             caller that folds it into an activity it runs anyway (opening the staff task with
             its due instant); it must return what the calendar activity would.
+        never_earlier: a told due instant never moves earlier. Every due instant the clock
+            computes is taken as told: it is what `on_change` and the snapshot show, and the
+            workflows notify from them. A recomputation (a provisional year announced, the
+            override file corrected) whose due instant is earlier keeps the told one, with
+            warning and stage 2 derived from it; one that is later moves and calls
+            `on_due_moved_later`. Pass the workflow's revision flag (`self.revised`,
+            `self.case.revised`): False (the default) computes as before, so recorded
+            histories replay unchanged.
+        on_due_moved_later: awaited (only with `never_earlier`) when the told due instant moved
+            later, before `on_change` shows it, with a `DueMoved`: previous and new instant and
+            the cause (CALENDAR: tell the new date; EXTENSION: the Art. 42 notice already
+            says it; RESUMPTION: a pause ended). It is not awaited for the first schedule.
     """
 
     def __init__(
@@ -86,6 +107,8 @@ class LegalClock:
         activity_timeout: timedelta = timedelta(seconds=30),
         retry_policy: RetryPolicy = DEFAULT_RETRY,
         first_schedule: ScheduleComputer | None = None,
+        never_earlier: bool = False,
+        on_due_moved_later: DueMovedHandler | None = None,
     ) -> None:
         if budget_days < 0:
             raise ClockError("budget must not be negative")
@@ -102,6 +125,10 @@ class LegalClock:
         self._timeout = activity_timeout
         self._retry = retry_policy
         self._first_schedule = first_schedule
+        self._never_earlier = never_earlier
+        self._on_due_moved_later = on_due_moved_later
+        self._told: ClockRecord | None = None  # the record as of the due instant last told
+        self._moves: list[DueMoved] = []
         self._record: ClockRecord | None = None
         self._schedule: ClockSchedule | None = None
         self._fired = FiredMarks()
@@ -122,6 +149,16 @@ class LegalClock:
     @property
     def events(self) -> list[ClockEvent]:
         return list(self._events)
+
+    @property
+    def notified_due_at(self) -> datetime | None:
+        """The latest due instant told (with `never_earlier`); None before the first."""
+        return self._record.notified_due_at if self._record is not None else None
+
+    @property
+    def moves(self) -> list[DueMoved]:
+        """Every time the told due instant moved later, in order."""
+        return list(self._moves)
 
     @property
     def supervision_cases(self) -> dict[int, SupervisionCaseRef]:
@@ -200,6 +237,8 @@ class LegalClock:
             if refresh or self._schedule is None or self._schedule.version != record.version:
                 self._schedule = await self._compute(record)
                 refresh = False
+                if self._never_earlier:
+                    await self._tell(self._schedule, record)
                 await self._maybe_notify()
             if done():
                 break
@@ -229,6 +268,29 @@ class LegalClock:
         self._record = self._started().stop(workflow.now())
         await self._maybe_notify()
         return self.snapshot()
+
+    async def _tell(self, schedule: ClockSchedule, basis: ClockRecord) -> None:
+        """Take the schedule's due instant as told (the floor of later computations); when it
+        is later than the one told before, say so. `basis`: the record it was computed from (a
+        handler may have changed the record meanwhile; then the loop computes again)."""
+        if schedule.paused:
+            return  # the boundaries from before the pause: told already
+        previous = self._started().notified_due_at
+        self._record = self._started().notify(schedule.due_at)
+        told, self._told = self._told, basis
+        if previous is None or told is None or not due_moved_later(previous, schedule):
+            return
+        move = DueMoved(
+            limit=self.limit,
+            previous_due_at=previous,
+            due_at=schedule.due_at,
+            moved_at=workflow.now(),
+            cause=due_move_cause(told, basis),
+            provisional=schedule.provisional,
+        )
+        self._moves.append(move)
+        if self._on_due_moved_later is not None:
+            await self._on_due_moved_later(move)
 
     async def _compute(self, record: ClockRecord) -> ClockSchedule:
         if self._schedule is None and self._first_schedule is not None:
