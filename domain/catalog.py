@@ -20,9 +20,21 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# The diff lives in its own module; these names stay importable from here.
+from domain.catalog_diff import CatalogDiff as CatalogDiff
+from domain.catalog_diff import EntryChange as EntryChange
+from domain.catalog_diff import SectionDiff as SectionDiff
+from domain.catalog_diff import diff_catalogs as diff_catalogs
+
 # Steps every item has on its own that a bundle performs once for all its
 # items: acceptance at the window (受理) and conclusion/delivery (办结).
 WINDOW_STEPS = 2
+
+# Art. 42 行政许可法: one extension of a decision limit, by at most 10 working days.
+EXTENSION_DAYS = 10
+# How long an application waits for the applicant's correction (补正) before it lapses, in
+# working days, when a catalog does not say: a local choice (the law sets no period).
+CORRECTION_DAYS = 20
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -166,11 +178,58 @@ class FormField(_Frozen):
         )
 
 
+# The approval paths an item may go by (`domain.application.ApprovalPath` values).
+REVIEW_PATH = "review"
+COMMITMENT_PATH = "commitment"
+APPROVAL_PATHS: tuple[str, ...] = (REVIEW_PATH, COMMITMENT_PATH)
+
+
+def _unset(value: object) -> bool:
+    return value is None
+
+
 class InspectionRule(_Frozen):
-    timing: InspectionTiming = InspectionTiming.NONE
-    within_days: int | None = Field(default=None, ge=1)  # working days from the decision
+    """When an item's on-site check happens, per approval path.
+
+    Without a commitment a check a rule requires comes before the decision; after
+    issuance only on the commitment path (行政许可法; 国办发〔2020〕42号). Catalogs
+    before procedure revision 2026-12 state only `timing`, which applied on both paths;
+    the per-path fields derive from it when unset (see `for_path`). The new fields are
+    left out of the document while unset, so an old version's canonical form is unchanged.
+    """
+
+    timing: InspectionTiming = InspectionTiming.NONE  # legacy: both paths, before the revision
+    on_review: InspectionTiming | None = Field(default=None, exclude_if=_unset)
+    on_commitment: InspectionTiming | None = Field(default=None, exclude_if=_unset)
+    # The check's limit in working days: after the decision on commitment, within the
+    # review on review (unless `review_within_days` says otherwise).
+    within_days: int | None = Field(default=None, ge=1)
+    review_within_days: int | None = Field(default=None, ge=1, exclude_if=_unset)
     rectification_days: int | None = Field(default=None, ge=1)
     method: str = ""  # 现场核查, 书面核查, ...
+
+    def for_path(self, path: str) -> InspectionTiming:
+        """The check on `path` ("review" or "commitment")."""
+        if path == REVIEW_PATH:
+            if self.on_review is not None:
+                return self.on_review
+            none = self.timing is InspectionTiming.NONE
+            return InspectionTiming.NONE if none else InspectionTiming.BEFORE_ISSUANCE
+        if path == COMMITMENT_PATH:
+            return self.timing if self.on_commitment is None else self.on_commitment
+        raise ValueError(f"path: must be one of {', '.join(APPROVAL_PATHS)}, got {path[:20]!r}")
+
+    def within_days_for(self, path: str) -> int | None:
+        """The check's limit on `path` in working days; None when `path` has no check."""
+        if self.for_path(path) is InspectionTiming.NONE:
+            return None
+        if path == REVIEW_PATH and self.review_within_days is not None:
+            return self.review_within_days
+        return self.within_days
+
+    @property
+    def any_check(self) -> bool:
+        return any(self.for_path(p) is not InspectionTiming.NONE for p in APPROVAL_PATHS)
 
 
 class Item(_Frozen):
@@ -199,6 +258,11 @@ class Item(_Frozen):
     issues_before_supplement: bool = False  # 承诺审批: issue first, collect materials after
     admits_commitment: bool = False
     inspection: InspectionRule = InspectionRule()
+    # Art. 42: one extension of the decision limit, at most this many working days
+    # (10 by the law; tighter where a sector rule says so, e.g. market-entity registration 3).
+    extension_days: int = Field(
+        default=EXTENSION_DAYS, ge=1, le=EXTENSION_DAYS, exclude_if=lambda v: v == EXTENSION_DAYS
+    )
     legal_basis: str = ""
     source_note: str = ""  # where the figures come from
 
@@ -221,6 +285,12 @@ class Item(_Frozen):
     def asked_materials(self) -> tuple[MaterialRequirement, ...]:
         """What the applicant brings when applying for this item alone."""
         return tuple(m for m in self.materials if m.asked_for)
+
+    @property
+    def recorded_on_the_spot(self) -> bool:
+        """A filing (备案) with no limit: recorded at the window once the materials are
+        complete, without a review (e.g. selling only pre-packaged food, 2023 food rules)."""
+        return self.kind is ItemKind.FILING and self.statutory_days == 0
 
     @property
     def has_form(self) -> bool:
@@ -334,6 +404,9 @@ class Catalog(_Frozen):
     bundles: dict[str, Bundle] = {}
     halls: dict[str, Hall] = {}
     notes: tuple[str, ...] = ()
+    # Working days an application waits for the applicant's correction (补正) before it
+    # lapses; the law sets no period, so it is a local choice the catalog states.
+    correction_days: int = Field(default=CORRECTION_DAYS, ge=1, le=60)
 
     def item(self, code: str) -> Item:
         try:
@@ -380,7 +453,7 @@ class Catalog(_Frozen):
 
     def to_document(self) -> dict[str, Any]:
         """The catalog as a JSON-ready document (lists), the input of `validate_catalog`."""
-        return {
+        doc: dict[str, Any] = {
             "version": self.version,
             "title": self.title,
             "notes": list(self.notes),
@@ -388,6 +461,9 @@ class Catalog(_Frozen):
             "bundles": [b.model_dump(mode="json") for b in self.bundles.values()],
             "halls": [h.model_dump(mode="json") for h in self.halls.values()],
         }
+        if self.correction_days != CORRECTION_DAYS:  # an old version's document is unchanged
+            doc["correction_days"] = self.correction_days
+        return doc
 
 
 def _kind_of(catalog_items: Mapping[str, Item], code: str | None) -> str | None:
@@ -427,271 +503,32 @@ def _label(raw: object, index: int) -> str:
     return f"[{index}] {code!r}" if code else f"[{index}]"
 
 
-def _find_cycle(bundle: Bundle) -> list[str] | None:
-    deps = {m.item: [d for d in m.depends_on] for m in bundle.members}
-    state: dict[str, int] = {}  # 1 = on stack, 2 = done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in deps.get(node, []):
-            if nxt not in deps:
-                continue  # reported as an unknown dependency
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for m in bundle.members:
-        if m.item not in state:
-            found = visit(m.item)
-            if found:
-                return found
-    return None
-
-
-def _check_item(item: Item, items: Mapping[str, Item]) -> list[str]:
-    p: list[str] = []
-    where = f"item {item.code!r}"
-    if item.promised_days > item.statutory_days:
-        p.append(
-            f"{where}: promised_days {item.promised_days} exceeds statutory_days "
-            f"{item.statutory_days}"
-        )
-    if item.admits_deficiency:
-        if item.supplement_days is None:
-            p.append(f"{where}: admits deficiency but has no supplement_days")
-        elif item.supplement_days > item.promised_days:
-            p.append(
-                f"{where}: supplement_days {item.supplement_days} exceeds promised_days "
-                f"{item.promised_days} (deficiency days may not exceed the promised limit)"
-            )
-        if not any(m.deferrable for m in item.materials):
-            p.append(f"{where}: admits deficiency but every material it asks for is core")
-    elif item.supplement_days is not None:
-        p.append(f"{where}: supplement_days set but the item does not admit deficiency")
-    if item.steps < WINDOW_STEPS:
-        p.append(f"{where}: steps {item.steps} below {WINDOW_STEPS} (acceptance and conclusion)")
-    rule = item.inspection
-    if rule.timing is InspectionTiming.NONE:
-        if rule.within_days is not None or rule.rectification_days is not None:
-            p.append(f"{where}: inspection timing 'none' but inspection days are set")
-    else:
-        if rule.within_days is None:
-            p.append(f"{where}: inspection {rule.timing.value} needs within_days")
-        if rule.rectification_days is None:
-            p.append(f"{where}: inspection {rule.timing.value} needs rectification_days")
-    if rule.timing is InspectionTiming.AFTER_ISSUANCE and not item.admits_commitment:
-        p.append(f"{where}: inspection after issuance requires an item that admits commitment")
-    if item.issues_before_supplement and not item.admits_deficiency:
-        p.append(f"{where}: issues_before_supplement set but the item does not admit deficiency")
-    if (
-        item.deficiency_consequence is DeficiencyConsequence.REVOKE
-        and not item.issues_before_supplement
-    ):
-        p.append(
-            f"{where}: deficiency consequence 'revoke' needs issues_before_supplement "
-            "(nothing is issued on trust otherwise)"
-        )
-    seen: set[str] = set()
-    for m in item.materials:
-        if m.code in seen:
-            p.append(f"{where}: duplicate material code {m.code!r}")
-        seen.add(m.code)
-        if m.source is MaterialSource.BUNDLE_ITEM:
-            if not m.produced_by:
-                p.append(f"{where}: material {m.code!r} is bundle_item but names no produced_by")
-            elif m.produced_by not in items:
-                p.append(f"{where}: material {m.code!r} produced_by unknown item {m.produced_by!r}")
-            elif items[m.produced_by].produces is None:
-                p.append(
-                    f"{where}: material {m.code!r} produced_by {m.produced_by!r}, "
-                    "which produces nothing"
-                )
-            elif m.produced_by == item.code:
-                p.append(f"{where}: material {m.code!r} is produced by the item itself")
-        elif m.produced_by is not None:
-            p.append(f"{where}: material {m.code!r} names produced_by but source is {m.source}")
-    if sum(m.is_form for m in item.materials) > 1:
-        p.append(f"{where}: more than one application form material")
-    keys: set[str] = set()
-    for f in item.form_fields:
-        if f.key in keys:
-            p.append(f"{where}: duplicate form field {f.key!r}")
-        keys.add(f.key)
-        if f.type is FieldType.ENUM and not f.options:
-            p.append(f"{where}: enum form field {f.key!r} has no options")
-        if f.type is not FieldType.ENUM and f.options:
-            p.append(f"{where}: form field {f.key!r} has options but type {f.type}")
-    return p
-
-
-def _check_fields(items: Iterable[Item]) -> list[str]:
-    """A canonical key means one thing across the whole catalog."""
-    p: list[str] = []
-    first: dict[str, tuple[str, FormField]] = {}
-    leaves: dict[str, str] = {}
-    for item in items:
-        for f in item.form_fields:
-            if f.key in first:
-                owner, other = first[f.key]
-                if other.definition() != f.definition():
-                    p.append(
-                        f"form field {f.key!r}: conflicting definitions in items {owner!r} "
-                        f"({_describe(other)}) and {item.code!r} ({_describe(f)})"
-                    )
-            else:
-                first[f.key] = (item.code, f)
-                leaves[f.key] = item.code
-    for key, owner in leaves.items():
-        parts = key.split(".")
-        for i in range(1, len(parts)):
-            prefix = ".".join(parts[:i])
-            if prefix in leaves:
-                p.append(
-                    f"form field {prefix!r} (item {leaves[prefix]!r}) is a value but "
-                    f"{key!r} (item {owner!r}) uses it as a group"
-                )
-    return p
-
-
-def _check_material_names(items: Iterable[Item]) -> list[str]:
-    """A material code is stable: one name across the catalog."""
-    p: list[str] = []
-    first: dict[str, tuple[str, str]] = {}
-    for item in items:
-        for m in item.materials:
-            if m.code in first and first[m.code][1] != m.name:
-                owner, name = first[m.code]
-                p.append(
-                    f"material {m.code!r}: named {name!r} in {owner!r} but {m.name!r} "
-                    f"in {item.code!r}"
-                )
-            first.setdefault(m.code, (item.code, m.name))
-    return p
-
-
-def _describe(f: FormField) -> str:
-    extra = f", options={list(f.options)}" if f.options else ""
-    extra += f", pattern={f.pattern!r}" if f.pattern else ""
-    extra += f", max_length={f.max_length}" if f.max_length is not None else ""
-    return f"label={f.label!r}, type={f.type.value}{extra}"
-
-
-def _check_bundle(
-    bundle: Bundle, items: Mapping[str, Item], broken: frozenset[str] = frozenset()
-) -> list[str]:
-    p: list[str] = []
-    where = f"bundle {bundle.code!r}"
-    if not bundle.members:
-        p.append(f"{where}: has no members")
-        return p
-    members = [m.item for m in bundle.members]
-    seen: set[str] = set()
-    for code in members:
-        if code in seen:
-            p.append(f"{where}: duplicate member {code!r}")
-        seen.add(code)
-        if code not in items and code not in broken:
-            p.append(f"{where}: unknown item {code!r}")
-    for m in bundle.members:
-        for dep in m.depends_on:
-            if dep not in seen:
-                p.append(f"{where}: member {m.item!r} depends on {dep!r}, which is not a member")
-    if len(seen) != len(members):
-        return p  # producer checks need one entry per member
-    cycle = _find_cycle(bundle)
-    if cycle:
-        p.append(f"{where}: dependency cycle {' -> '.join(cycle)}")
-        return p  # producer checks need a DAG
-    for m in bundle.members:
-        item = items.get(m.item)
-        if item is None:
-            continue
-        for mat in item.materials:
-            named = mat.produced_by
-            if mat.source is not MaterialSource.BUNDLE_ITEM or named is None or named not in items:
-                continue
-            if resolve_producer(items, bundle, item.code, mat) is None:
-                kind = items[named].produces
-                in_bundle = named in seen or any(
-                    items[c].produces == kind for c in seen if c in items
-                )
-                if in_bundle:
-                    p.append(
-                        f"{where}: material {mat.code!r} of {item.code!r} is produced by "
-                        f"{mat.produced_by!r}, but {item.code!r} does not depend on it"
-                    )
-                else:
-                    p.append(
-                        f"{where}: material {mat.code!r} of {item.code!r} is produced by "
-                        f"{mat.produced_by!r}, an item outside the bundle"
-                    )
-    p.extend(_check_listed_as_applicants(bundle, items))
-    known = [items[c] for c in seen if c in items]
-    one_by_one = sum(i.promised_days for i in known)
-    if len(known) == len(seen) and bundle.promised_days > one_by_one:
-        p.append(
-            f"{where}: promised_days {bundle.promised_days} exceeds the {one_by_one} days of "
-            "applying for its items one by one"
-        )
-    return p
-
-
-def _check_listed_as_applicants(bundle: Bundle, items: Mapping[str, Item]) -> list[str]:
-    """A member may list as the applicant's a material another member issues (its own
-    guide assumes the license already exists); then it must run after that member."""
-    made: dict[str, list[str]] = {}
-    for code in bundle.item_codes:
-        item = items.get(code)
-        for m in item.materials if item else ():
-            if m.source is MaterialSource.BUNDLE_ITEM:
-                producer = resolve_producer(items, bundle, code, m)
-                if producer is not None and producer not in made.setdefault(m.code, []):
-                    made[m.code].append(producer)
-    p: list[str] = []
-    for code in bundle.item_codes:
-        item = items.get(code)
-        for m in item.materials if item else ():
-            producers = made.get(m.code, [])
-            if m.source is not MaterialSource.APPLICANT or not producers or code in producers:
-                continue
-            if not set(producers) & bundle.ancestors(code):
-                p.append(
-                    f"bundle {bundle.code!r}: {code!r} asks the applicant for {m.code!r}, which "
-                    f"member {producers[0]!r} issues; {code!r} must depend on {producers[0]!r}"
-                )
-    return p
-
-
-def _check_hall(hall: Hall) -> list[str]:
-    p: list[str] = []
-    codes: set[str] = set()
-    for z in hall.zones:
-        if z.code in codes:
-            p.append(f"hall {hall.code!r}: duplicate zone code {z.code!r}")
-        codes.add(z.code)
-    if not hall.zones:
-        p.append(f"hall {hall.code!r}: has no zones")
-    return p
-
-
 def validate_catalog(data: Mapping[str, Any] | Catalog) -> Catalog:
     """Validate a catalog document as a whole; raise `CatalogError` listing every problem."""
+    from domain.catalog_checks import (  # it imports this module's models
+        check_bundle,
+        check_fields,
+        check_hall,
+        check_item,
+        check_material_names,
+    )
+
     if isinstance(data, Catalog):
         data = data.to_document()
     problems: list[str] = []
     if not isinstance(data, Mapping):
         raise CatalogError([f"catalog document must be an object, got {type(data).__name__}"])
-    unknown = set(data) - {"version", "title", "notes", "items", "bundles", "halls", "$schema"}
+    known = {"version", "title", "notes", "items", "bundles", "halls", "correction_days"}
+    unknown = set(data) - known - {"$schema"}
     for key in sorted(unknown):
         problems.append(f"unknown top-level key {key!r}")
+    correction_days = data.get("correction_days", CORRECTION_DAYS)
+    if type(correction_days) is not int or not 1 <= correction_days <= 60:
+        problems.append(
+            f"correction_days must be a whole number of working days from 1 to 60, "
+            f"got {str(correction_days)[:20]!r}"
+        )
+        correction_days = CORRECTION_DAYS
     version = data.get("version")
     if not isinstance(version, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", version):
         problems.append(f"version must be a non-empty code like '2026.11.1', got {version!r}")
@@ -725,13 +562,13 @@ def validate_catalog(data: Mapping[str, Any] | Catalog) -> Catalog:
     if not items and not problems:
         problems.append("catalog has no items")
     for item in items.values():
-        problems.extend(_check_item(item, items))
-    problems.extend(_check_fields(items.values()))
-    problems.extend(_check_material_names(items.values()))
+        problems.extend(check_item(item, items))
+    problems.extend(check_fields(items.values()))
+    problems.extend(check_material_names(items.values()))
     for bundle in bundles.values():
-        problems.extend(_check_bundle(bundle, items, frozenset(broken)))
+        problems.extend(check_bundle(bundle, items, frozenset(broken)))
     for hall in halls.values():
-        problems.extend(_check_hall(hall))
+        problems.extend(check_hall(hall))
     if problems:
         raise CatalogError(problems)
     return Catalog(
@@ -741,6 +578,7 @@ def validate_catalog(data: Mapping[str, Any] | Catalog) -> Catalog:
         items=items,
         bundles=bundles,
         halls=halls,
+        correction_days=correction_days,
     )
 
 
@@ -750,6 +588,7 @@ class CatalogDocument(_Frozen):
     version: str
     title: str = ""
     notes: tuple[str, ...] = ()
+    correction_days: int = Field(default=CORRECTION_DAYS, ge=1, le=60)
     items: tuple[Item, ...]
     bundles: tuple[Bundle, ...] = ()
     halls: tuple[Hall, ...] = ()
@@ -760,71 +599,6 @@ def catalog_document_schema() -> dict[str, Any]:
     schema = CatalogDocument.model_json_schema()
     schema["properties"]["$schema"] = {"type": "string"}
     return schema
-
-
-class EntryChange(_Frozen):
-    code: str
-    fields: tuple[str, ...]  # top-level fields whose value differs
-
-
-class SectionDiff(_Frozen):
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    changed: tuple[EntryChange, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed)
-
-
-class CatalogDiff(_Frozen):
-    """What a newer catalog version changes, for the operator who loads it."""
-
-    old_version: str
-    new_version: str
-    items: SectionDiff
-    bundles: SectionDiff
-    halls: SectionDiff
-
-    @property
-    def empty(self) -> bool:
-        return self.items.empty and self.bundles.empty and self.halls.empty
-
-    def summary(self) -> str:
-        parts = []
-        for name, sec in (("items", self.items), ("bundles", self.bundles), ("halls", self.halls)):
-            if sec.added:
-                parts.append(f"{name} added: {', '.join(sec.added)}")
-            if sec.removed:
-                parts.append(f"{name} removed: {', '.join(sec.removed)}")
-            for ch in sec.changed:
-                parts.append(f"{name[:-1]} {ch.code} changed: {', '.join(ch.fields)}")
-        head = f"{self.old_version} → {self.new_version}"
-        return head + (": no changes" if not parts else "\n" + "\n".join(parts))
-
-
-def _section_diff(old: Mapping[str, BaseModel], new: Mapping[str, BaseModel]) -> SectionDiff:
-    changed = []
-    for code in old.keys() & new.keys():
-        a, b = old[code].model_dump(mode="json"), new[code].model_dump(mode="json")
-        fields = tuple(k for k in a if a[k] != b.get(k))
-        if fields:
-            changed.append(EntryChange(code=code, fields=fields))
-    return SectionDiff(
-        added=tuple(c for c in new if c not in old),
-        removed=tuple(c for c in old if c not in new),
-        changed=tuple(sorted(changed, key=lambda c: c.code)),
-    )
-
-
-def diff_catalogs(old: Catalog, new: Catalog) -> CatalogDiff:
-    return CatalogDiff(
-        old_version=old.version,
-        new_version=new.version,
-        items=_section_diff(old.items, new.items),
-        bundles=_section_diff(old.bundles, new.bundles),
-        halls=_section_diff(old.halls, new.halls),
-    )
 
 
 def parse_catalog_json(text: str | bytes) -> Catalog:

@@ -80,6 +80,7 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     INSPECTOR = "inspector"
     SUPERVISOR = "supervisor"
+    DEPARTMENT_HEAD = "department_head"  # approves an Art. 42 extension of a limit
     AUDITOR = "auditor"
     OPERATOR = "operator"
 

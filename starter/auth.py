@@ -107,6 +107,7 @@ class TokenEntry(BaseModel):
             Role.WINDOW_CLERK: "hall",
             Role.REVIEWER: "department",
             Role.INSPECTOR: "department",
+            Role.DEPARTMENT_HEAD: "department",
             Role.APPLICANT: "id_number_sha256",
         }.get(self.role)
         for scope in ("hall", "department", "id_number_sha256"):
@@ -247,6 +248,9 @@ def default_token_document(
         )
         entries.append(
             {"name": f"inspector-{d}", "role": "inspector", "department": d, "token": new()}
+        )
+        entries.append(
+            {"name": f"head-{d}", "role": "department_head", "department": d, "token": new()}
         )
     entries += [
         {"name": "supervisor", "role": "supervisor", "token": new()},

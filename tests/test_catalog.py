@@ -333,7 +333,7 @@ def test_every_problem_is_listed_at_once() -> None:
         (lambda d: d["items"][2].update(steps=1), "item 'c': steps 1 below 2"),
         (
             lambda d: d["items"][1]["inspection"].update(within_days=None),
-            "inspection after_issuance needs within_days",
+            "inspection (review before_issuance, commitment after_issuance) needs within_days",
         ),
         (
             lambda d: d["items"][1].update(admits_commitment=False),
@@ -341,7 +341,7 @@ def test_every_problem_is_listed_at_once() -> None:
         ),
         (
             lambda d: d["items"][2].update(inspection={"timing": "none", "within_days": 3}),
-            "inspection timing 'none' but inspection days are set",
+            "item 'c': no inspection on any path but inspection days are set",
         ),
         (
             lambda d: d["items"][1].update(deficiency_consequence="revoke"),
