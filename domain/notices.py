@@ -39,8 +39,50 @@ def _names(names: Iterable[str]) -> str:
     return "、".join(names)
 
 
+# Where a decision can be challenged (行政许可法 Art. 38; 行政复议法 Art. 20: 60 days;
+# 行政诉讼法 Art. 46: 6 months). The bodies are the service center's: a local fact.
+LOCAL_REVIEW_BODY = "宜城市人民政府"
+LOCAL_COURT = "宜城市人民法院"
+RIGHTS = (
+    f"如不服本决定, 可自收到之日起六十日内向{LOCAL_REVIEW_BODY}申请行政复议, "
+    f"或者自收到之日起六个月内向{LOCAL_COURT}提起行政诉讼。"
+)
+CORRECTION_CONSEQUENCE = "逾期未补正的, 视为撤回申请(本中心规定)"
+
+
 def refusal(reason: str, missing_summary: str) -> str:
+    """Before the revision: incomplete materials were refused (no longer the procedure)."""
     return f"不予受理: {reason}。{missing_summary}"
+
+
+def correction_notice(missing_summary: str, due: datetime) -> str:
+    """补正材料通知书 (Art. 32(4)): everything missing, at once; the case stays open."""
+    return (
+        f"补正材料通知: 您的申请材料不齐全, {missing_summary}。请于 {local_time(due)} 前一次性"
+        f"补正(窗口、邮寄或网上提交), 材料齐全之日起受理并计算办理时限。{CORRECTION_CONSEQUENCE}"
+    )
+
+
+def deadline_moved_later(missing_summary: str, before: datetime, after: datetime) -> str:
+    """A deadline told before moved later (e.g. the year's holidays were published)."""
+    return (
+        f"期限变更通知: 因法定节假日安排公布, 原定 {local_time(before)} 的期限顺延至 "
+        f"{local_time(after)}。{missing_summary}"
+    )
+
+
+def correction_reminder(missing: Iterable[str], due: datetime) -> str:
+    return f"请于 {local_time(due)} 前补正: {_names(missing)}"
+
+
+def lapsed(missing: Iterable[str]) -> str:
+    return f"逾期未补正({_names(missing)}), 申请视为撤回。如需办理, 请重新提交申请。"
+
+
+def refusal_decision(ground: str, reason: str, competent_office: str | None) -> str:
+    """不予受理通知书 (Art. 32(1)(2), Art. 38): the ground, the reasons and the rights."""
+    turn_to = f"请向{competent_office}申请。" if competent_office else ""
+    return f"不予受理决定: {ground}。理由: {reason}。{turn_to}{RIGHTS}"
 
 
 def deficiency_notice(missing_summary: str, due: datetime) -> str:
@@ -81,3 +123,41 @@ def staff_warning(item_name: str, kind: str, due: datetime) -> str:
 def due_detail(due: datetime) -> str:
     """The decision trail's note of a reminder: the limit's due instant, local time."""
     return f"到期 {local_time(due)}"
+
+
+# -- limits: the statutory limit, extensions (Art. 42) and excluded time (Art. 45) ----------
+
+STATUTORY_LIMIT = "statutory"  # the item's statutory limit, counted beside the step limits
+
+
+def limit_name(limit: str) -> str:
+    """A limit as people read it: `法定办理时限`, `审查时限`."""
+    if limit == STATUTORY_LIMIT:
+        return "法定办理时限"
+    return f"{step_name(limit)}时限"
+
+
+def statutory_warning(item_name: str, due: datetime) -> str:
+    return f"{item_name} 法定办理时限即将届满 ({local_time(due)})"
+
+
+def extension_notice(item_name: str, days: int, reason: str, due: datetime | None) -> str:
+    """延长期限告知 (Art. 42): approved by the head of the department, the reason told."""
+    until = f", 延长后的期限为 {local_time(due)}" if due is not None else ""
+    return (
+        f"延长办理期限告知: 经本部门负责人批准, {item_name}的办理期限延长{days}个工作日"
+        f"{until}。理由: {reason}"
+    )
+
+
+def excluded_time_notice(item_name: str, what: str, expected_days: int, reason: str) -> str:
+    """不计入办理时限告知 (Art. 45): what is done and how long it is expected to take."""
+    return (
+        f"不计入办理时限告知: {item_name}需进行{what}, 预计需要{expected_days}个工作日, "
+        f"所需时间不计入办理时限。原因: {reason}。{what}结果将书面告知。"
+    )
+
+
+def excluded_time_ended(item_name: str, what: str, result: str, due: datetime | None) -> str:
+    until = f", 期限届满为 {local_time(due)}" if due is not None else ""
+    return f"{item_name}: {what}已结束, 结果: {result}。办理时限自即日起恢复计算{until}。"

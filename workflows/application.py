@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         item_workflow_id,
     )
     from domain.catalog import DeficiencyConsequence, Item
-    from domain.clock import ClockEvent, ClockSnapshot
+    from domain.clock import ClockEvent, ClockSnapshot, DueMoved
     from domain.credit import CreditEntry, CreditRecordKind, CreditStanding, credit_subject
     from domain.people import Role
     from workflows import search_attributes as sa
@@ -173,6 +173,8 @@ class ApplicationWorkflow:
             on_warning=self._remind_correction,
             on_escalation=self._correction_lapsed,
             on_change=self._correction_clock_changed,
+            never_earlier=True,  # only revised applications wait for a correction
+            on_due_moved_later=self._deadline_moved_later,
         )
         await self._correction_clock.run_until(
             lambda: (
@@ -226,6 +228,23 @@ class ApplicationWorkflow:
                 key="correction-notice",
             )
         self._publish_clock(snap)
+
+    async def _deadline_moved_later(self, move: DueMoved) -> None:
+        """A deadline told to the applicant moved later (the calendar was published): a new
+        notice. It never moves earlier."""
+        notice = self._notice
+        if notice is None:
+            return
+        self._notice = notice.model_copy(update={"supplement_by": move.due_at})
+        correction = move.limit == "correction"
+        await notify(
+            self.submission.application_id,
+            "applicant",
+            "correction_notice" if correction else "deficiency_notice",
+            notices.deadline_moved_later(notice.summary(), move.previous_due_at, move.due_at),
+            key=f"{move.limit}-deadline-{move.due_at.isoformat()}",
+        )
+        self._record(f"{move.limit} deadline moved later", detail=self._due_detail(move.due_at))
 
     async def _remind_correction(self, event: ClockEvent) -> None:
         missing = [m.name for m in self._assess().missing]
@@ -294,6 +313,8 @@ class ApplicationWorkflow:
             on_warning=self._remind_supplement,
             on_escalation=self._supplement_overdue,
             on_change=self._supplement_clock_changed,
+            never_earlier=self.revised,
+            on_due_moved_later=self._deadline_moved_later,
         )
         await self._supplement_clock.run_until(
             lambda: not self._outstanding or self._stop is not None or not self._still_needed()
