@@ -1,4 +1,8 @@
-"""Activities of the credit system (信用信息平台)."""
+"""Activities of the credit system (信用信息平台).
+
+The workflow hands over `credit_subject()`, an unkeyed digest it may compute without a
+secret; the store keys it with the subject keyring before it writes or looks up.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,27 @@ from temporalio import activity
 
 from activities.store_errors import store_errors
 from domain.credit import CreditEntry, CreditStanding
+from onething.keys import SubjectKeys, configured_subject_keys
 from store import credit
 
 
 class CreditActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: SubjectKeys | None = None) -> None:
+        """`keys`: the subject keyring; by default the configured one, read here, so a
+        worker with a bad keyring stops at start rather than at its first credit look-up."""
         self._engine = engine
+        self._keys = keys or configured_subject_keys()
 
     @activity.defn(name="credit_standing")
     @store_errors
     def credit_standing(self, subject: str) -> CreditStanding:
         return CreditStanding(
-            subject=subject, open_records=credit.open_records(self._engine, subject)
+            subject=subject,
+            open_records=credit.open_records(self._engine, subject, self._keys),
         )
 
     @activity.defn(name="record_credit")
     @store_errors
     def record_credit(self, entry: CreditEntry) -> None:
         """Idempotent by application, item and kind."""
-        credit.record(self._engine, entry)
+        credit.record(self._engine, entry, self._keys)

@@ -24,8 +24,10 @@ BARRING_KINDS = frozenset(CreditRecordKind)
 
 
 def credit_subject(id_number: str) -> str:
-    """The key credit records are filed under: a digest, so the ID number itself never
-    travels in credit look-ups, trails or logs."""
+    """The pre-image of the key credit records are filed under, computed in workflow code
+    (which may read no secret). An unkeyed digest that enumerating ID numbers reverses, so
+    it stays inside encrypted payloads: the credit activities and the store key it with the
+    subject keyring (`onething.keys`) before anything is stored or looked up."""
     return hashlib.sha256(f"onething-credit:{id_number}".encode()).hexdigest()[:32]
 
 

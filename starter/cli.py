@@ -42,6 +42,7 @@ from starter.cli_audit import app as audit_app
 from starter.cli_calendar import calendar_app
 from starter.cli_catalog import register as register_catalog_commands
 from starter.cli_db import db_app
+from starter.cli_keys import subjects_app
 from starter.client import ClientError, OnethingClient
 
 app = typer.Typer(
@@ -398,6 +399,7 @@ def cancel(
 
 keys_app = typer.Typer(help="The payload keyring: key IDs and rotation (key material never shown).")
 app.add_typer(keys_app, name="keys")
+keys_app.add_typer(subjects_app, name="subjects")
 
 
 @keys_app.command("show")

@@ -24,6 +24,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -32,6 +33,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, Table, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
+
+if TYPE_CHECKING:
+    from onething.keys import SubjectKeys
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Modules of the store package that define no tables.
@@ -65,11 +69,16 @@ def table_metadata() -> MetaData:
     return ours
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, subject_keys: SubjectKeys | None = None
+) -> Config:
+    """`subject_keys` (a `onething.keys.SubjectKeys`): the key a data migration keys
+    people's references with; None lets it read the configured one, if it needs one."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
     config.attributes["connection"] = connection
+    config.attributes["subject_keys"] = subject_keys
     return config
 
 
@@ -120,12 +129,14 @@ def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade(target: Engine | str, revision: str = "head") -> str | None:
+def upgrade(
+    target: Engine | str, revision: str = "head", *, subject_keys: SubjectKeys | None = None
+) -> str | None:
     """Apply every migration up to `revision`; return the store's revision afterwards."""
     engine, owned = _engine(target)
     try:
         with _locked_connection(engine) as connection:
-            command.upgrade(alembic_config(connection), revision)
+            command.upgrade(alembic_config(connection, subject_keys), revision)
             connection.commit()
             return _current(connection)
     finally:

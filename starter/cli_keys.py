@@ -1,0 +1,105 @@
+"""`onething keys subjects ...`: the subject keyring (HMAC keys of references to people).
+
+    onething keys subjects show     where it comes from, its key ids, the active one, and
+                                    how many credit records each key id still keys
+    onething keys subjects rotate   a new active key in the keyring file; old keys stay
+
+Mounted by starter/cli.py under `onething keys`. Key material is never shown. Errors are
+one line on stderr (exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from onething.codec import KeyringError, rotate_keyring_file
+from onething.keys import (
+    SUBJECT_KEYS_ENV,
+    SubjectKeySettings,
+    open_subject_keys,
+    subject_keys_path,
+)
+from onething.settings import Settings, SettingsError, load_settings
+
+subjects_app = typer.Typer(
+    name="subjects",
+    help="The subject keyring: HMAC keys of credit subjects and applicant references.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+@subjects_app.command("show")
+def show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Key ids, the active one, and the credit records under each key id: an old key may
+    leave the ring only when no record (and no token-file entry) uses it any more."""
+    from onething.runtime import open_store
+    from store.credit import rows_by_key_id
+
+    settings = _settings()
+    try:
+        keys = open_subject_keys(settings.data_dir)
+    except KeyringError as exc:
+        raise _fail(str(exc)) from None
+    engine = open_store(settings)
+    try:
+        rows = rows_by_key_id(engine)
+    finally:
+        engine.dispose()
+    unknown = {kid: n for kid, n in rows.items() if kid not in keys.keyring.keys}
+    report = {
+        "source": keys.source,
+        "active": keys.active_key_id,
+        "keys": keys.keyring.key_ids,
+        "credit_records_by_key": {kid: rows.get(kid, 0) for kid in keys.keyring.key_ids},
+        "credit_records_under_unknown_keys": unknown,
+    }
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(f"source  {report['source']}")
+    for kid in keys.keyring.key_ids:
+        mark = "active" if kid == keys.active_key_id else "old"
+        typer.echo(f"{kid}\t{mark}\t{rows.get(kid, 0)} credit records")
+    for kid, n in unknown.items():
+        typer.echo(f"{kid}\tNOT IN THE RING\t{n} credit records (unreachable until it is back)")
+
+
+@subjects_app.command("rotate")
+def rotate(
+    file: Annotated[
+        Path | None, typer.Option(help="Keyring file (default: the configured one).")
+    ] = None,
+) -> None:
+    """Add a new active key; old keys stay so records and tokens made under them are found
+    (and records are rewritten under the new key when looked up). Restart the worker and
+    the API afterwards: keys are read at start-up."""
+    settings = _settings()
+    env = SubjectKeySettings()
+    if env.keys.strip() and file is None:
+        raise _fail(f"{SUBJECT_KEYS_ENV} holds the keys: rotate them where that value is kept")
+    path = file or subject_keys_path(settings.data_dir, env)
+    try:
+        if not path.exists() and file is None:
+            open_subject_keys(settings.data_dir, env)  # the embedded default, made now
+        keyring = rotate_keyring_file(path)
+    except (KeyringError, OSError) as exc:
+        raise _fail(f"{path}: {exc}") from None
+    typer.echo(f"{path}: active key {keyring.active_key_id}; keys {', '.join(keyring.key_ids)}")
