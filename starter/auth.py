@@ -9,7 +9,7 @@ Token document (JSON, or TOML with `[[tokens]]` tables), one entry per caller:
        "token_sha256": "<hex SHA-256 of the token>"},
       {"name": "insp-market-01", "role": "inspector", "department": "market", "token": "..."},
       {"name": "applicant-wang", "role": "applicant",
-       "id_number_sha256": "<hex SHA-256 of the applicant's ID number>", "token": "..."},
+       "applicant_ref": "<key id>:<HMAC of the applicant's ID number>", "token": "..."},
       {"name": "sup-01", "role": "supervisor", "token": "..."},
       {"name": "audit-01", "role": "auditor", "token": "..."},
       {"name": "ops-01", "role": "operator", "token": "..."}
@@ -18,7 +18,13 @@ Token document (JSON, or TOML with `[[tokens]]` tables), one entry per caller:
 - `name` identifies the caller; for staff it is the staff ID written into the decision
   trail. `token` (plain) or `token_sha256` (only the hash is stored) — exactly one.
 - Scope: a window clerk has a `hall`; a reviewer or an inspector a `department`; an
-  applicant an `id_number_sha256` (`python -m starter.auth hash-id` computes it).
+  applicant an `applicant_ref`: HMAC-SHA256 of the SHA-256 of their ID number under the
+  subject keyring (`onething.keys`), prefixed with the key's id. `python -m starter.auth
+  hash-id` computes it with this installation's keyring. Without the key the file says
+  nothing about whose ID it is (a plain SHA-256 of an 18-digit ID is reversed in seconds).
+- The older field `id_number_sha256` (that plain SHA-256) is refused with a message saying
+  how to replace it: `python -m starter.auth upgrade-tokens` rewrites a JSON file in place
+  (for TOML it prints the lines to paste); the embedded default file is rewritten at start.
 - Where it is read from, first found wins: `ONETHING_API_TOKENS` (the document inline),
   `ONETHING_API_TOKENS_FILE` (a .json or .toml file), else the embedded default
   `<ONETHING_DATA_DIR>/api-tokens.json`, created on first use with random tokens for
@@ -30,16 +36,14 @@ message gives the reason. No token or an unknown one is a 401.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
+import re
 import secrets
-import signal
-import sys
 import tomllib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,14 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.people import ResidentId, Role, Staff
+from onething.codec import KeyringError
+from onething.keys import (
+    KeyedRef,
+    Purpose,
+    SubjectKeys,
+    configured_subject_keys,
+    open_subject_keys,
+)
 from starter.errors import ApiError
 
 __all__ = [
@@ -63,16 +75,20 @@ __all__ = [
     "Principal",
     "TokenEntry",
     "TokenRegistry",
+    "applicant_ref",
     "authenticate",
     "default_token_document",
     "id_number_sha256",
     "load_api_tokens",
+    "upgrade_token_document",
 ]
 
 STAFF_ROLES = frozenset(Role) - {Role.APPLICANT}
 READ_ALL_ROLES = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.OPERATOR})
 CODEC_ROLES = frozenset({Role.OPERATOR, Role.AUDITOR})
 _HEX64 = r"^[0-9a-f]{64}$"
+_KEYED = r"^[A-Za-z0-9._\-]{1,64}:[0-9a-f]{64}$"
+LEGACY_APPLICANT_FIELD = "id_number_sha256"
 
 
 class AuthConfigError(ValueError):
@@ -84,8 +100,14 @@ def sha256_hex(text: str) -> str:
 
 
 def id_number_sha256(id_number: str) -> str:
-    """The applicant reference: hex SHA-256 of the validated, upper-cased ID number."""
+    """Hex SHA-256 of the validated, upper-cased ID number: the unkeyed pre-image of an
+    applicant reference (what the API derives from a submission; never stored)."""
     return sha256_hex(TypeAdapter(ResidentId).validate_python(id_number))
+
+
+def applicant_ref(keys: SubjectKeys, id_number: str) -> str:
+    """What the token file keeps for an applicant: ``key_id:HMAC`` of their ID's SHA-256."""
+    return str(keys.keyed(Purpose.APPLICANT, id_number_sha256(id_number)))
 
 
 class TokenEntry(BaseModel):
@@ -97,7 +119,18 @@ class TokenEntry(BaseModel):
     token_sha256: str | None = Field(None, pattern=_HEX64)
     hall: str | None = Field(None, min_length=1, max_length=64)
     department: str | None = Field(None, min_length=1, max_length=64)
-    id_number_sha256: str | None = Field(None, pattern=_HEX64)
+    applicant_ref: str | None = Field(None, pattern=_KEYED)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_applicant_field(cls, data: Any) -> Any:
+        if isinstance(data, dict) and LEGACY_APPLICANT_FIELD in data:
+            raise ValueError(
+                f"{LEGACY_APPLICANT_FIELD} (an unkeyed SHA-256 of an ID number, which can be "
+                "reversed) is no longer accepted; replace it with applicant_ref: "
+                "`python -m starter.auth upgrade-tokens` rewrites the file"
+            )
+        return data
 
     @model_validator(mode="after")
     def _scope(self) -> TokenEntry:
@@ -108,9 +141,9 @@ class TokenEntry(BaseModel):
             Role.REVIEWER: "department",
             Role.INSPECTOR: "department",
             Role.DEPARTMENT_HEAD: "department",
-            Role.APPLICANT: "id_number_sha256",
+            Role.APPLICANT: "applicant_ref",
         }.get(self.role)
-        for scope in ("hall", "department", "id_number_sha256"):
+        for scope in ("hall", "department", "applicant_ref"):
             given = getattr(self, scope) is not None
             if scope == needs and not given:
                 raise ValueError(f"a {self.role.value} needs {scope}")
@@ -140,7 +173,15 @@ class Principal:
     role: Role
     hall: str | None = None
     department: str | None = None
-    applicant_ref: str | None = None  # id_number_sha256 of the applicant
+    applicant: KeyedRef | None = None  # an applicant's keyed reference (token file)
+    subject_keys: SubjectKeys | None = field(default=None, compare=False, repr=False)
+
+    def is_applicant_of(self, id_sha256: str | None) -> bool:
+        """Whether this caller is the applicant whose ID number has SHA-256 `id_sha256`
+        (what the API derives from the application), keyed and compared in constant time."""
+        if self.applicant is None or self.subject_keys is None or id_sha256 is None:
+            return False
+        return self.subject_keys.matches(self.applicant, Purpose.APPLICANT, id_sha256)
 
     def staff(self) -> Staff:
         return Staff(staff_id=self.name, role=self.role, department=self.department, hall=self.hall)
@@ -155,12 +196,23 @@ class Principal:
 
 
 class TokenRegistry:
-    """Tokens by their SHA-256: the registry never keeps a plain token it does not need."""
+    """Tokens by their SHA-256: the registry never keeps a plain token it does not need.
 
-    def __init__(self, entries: Iterable[TokenEntry], *, source: str = "inline") -> None:
+    `subject_keys` checks applicants' references; by default the configured subject
+    keyring (read only when the document has an applicant)."""
+
+    def __init__(
+        self,
+        entries: Iterable[TokenEntry],
+        *,
+        source: str = "inline",
+        subject_keys: SubjectKeys | None = None,
+    ) -> None:
         self.entries = list(entries)
         self.source = source
         self._by_digest: dict[str, Principal] = {}
+        if subject_keys is None and any(e.applicant_ref for e in self.entries):
+            subject_keys = configured_subject_keys()
         names: set[str] = set()
         for index, e in enumerate(self.entries):
             if e.name in names:
@@ -168,16 +220,30 @@ class TokenRegistry:
             if e.digest in self._by_digest:
                 raise AuthConfigError(f"{source}: tokens[{index}]: the same token is used twice")
             names.add(e.name)
+            ref = KeyedRef.parse(e.applicant_ref) if e.applicant_ref else None
+            if (
+                ref is not None
+                and subject_keys is not None
+                and ref.key_id not in subject_keys.keyring.keys
+            ):
+                raise AuthConfigError(
+                    f"{source}: tokens[{index}].applicant_ref: key id {ref.key_id!r} is not "
+                    f"in the subject keyring ({subject_keys.source}); compute it again with "
+                    "`python -m starter.auth hash-id`, or put the old key back"
+                )
             self._by_digest[e.digest] = Principal(
                 name=e.name,
                 role=e.role,
                 hall=e.hall,
                 department=e.department,
-                applicant_ref=e.id_number_sha256,
+                applicant=ref,
+                subject_keys=subject_keys if ref is not None else None,
             )
 
     @classmethod
-    def from_document(cls, data: Any, *, source: str = "inline") -> TokenRegistry:
+    def from_document(
+        cls, data: Any, *, source: str = "inline", subject_keys: SubjectKeys | None = None
+    ) -> TokenRegistry:
         try:
             document = TokenDocument.model_validate(data)
         except ValidationError as exc:
@@ -190,24 +256,29 @@ class TokenRegistry:
                 f"{source}: {where or 'document'}: {message}"
                 + (f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else "")
             ) from None
-        return cls(document.tokens, source=source)
+        return cls(document.tokens, source=source, subject_keys=subject_keys)
 
     @classmethod
-    def from_text(cls, text: str, *, toml: bool = False, source: str = "inline") -> TokenRegistry:
-        try:
-            data = tomllib.loads(text) if toml else json.loads(text)
-        except (ValueError, tomllib.TOMLDecodeError) as exc:
-            kind = "TOML" if toml else "JSON"
-            raise AuthConfigError(f"{source}: not valid {kind}: {exc}") from None
-        return cls.from_document(data, source=source)
+    def from_text(
+        cls,
+        text: str,
+        *,
+        toml: bool = False,
+        source: str = "inline",
+        subject_keys: SubjectKeys | None = None,
+    ) -> TokenRegistry:
+        return cls.from_document(
+            _parse(text, toml=toml, source=source), source=source, subject_keys=subject_keys
+        )
 
     @classmethod
-    def from_file(cls, path: Path) -> TokenRegistry:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise AuthConfigError(f"{path}: cannot read: {exc.strerror}") from None
-        return cls.from_text(text, toml=path.suffix.lower() == ".toml", source=str(path))
+    def from_file(cls, path: Path, *, subject_keys: SubjectKeys | None = None) -> TokenRegistry:
+        return cls.from_text(
+            _read(path),
+            toml=path.suffix.lower() == ".toml",
+            source=str(path),
+            subject_keys=subject_keys,
+        )
 
     def authenticate(self, token: str) -> Principal | None:
         # A dict lookup on the SHA-256: timing says nothing useful about the token.
@@ -218,6 +289,21 @@ class TokenRegistry:
             if e.name == name and e.token is not None:
                 return e.token.get_secret_value()
         return None
+
+
+def _parse(text: str, *, toml: bool, source: str) -> Any:
+    try:
+        return tomllib.loads(text) if toml else json.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        kind = "TOML" if toml else "JSON"
+        raise AuthConfigError(f"{source}: not valid {kind}: {exc}") from None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise AuthConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 # --------------------------------------------------------------------------- loading
@@ -231,7 +317,7 @@ class AuthSettings(BaseSettings):
 
 
 def default_token_document(
-    halls: Sequence[str], departments: Sequence[str], demo_id_number_sha256: str | None = None
+    halls: Sequence[str], departments: Sequence[str], demo_applicant_ref: str | None = None
 ) -> dict[str, Any]:
     """Random tokens for every role of the embedded default (one clerk per hall, one
     reviewer and one inspector per department)."""
@@ -257,50 +343,93 @@ def default_token_document(
         {"name": "auditor", "role": "auditor", "token": new()},
         {"name": "operator", "role": "operator", "token": new()},
     ]
-    if demo_id_number_sha256:
+    if demo_applicant_ref:
         entries.append(
             {
                 "name": "applicant-demo",
                 "role": "applicant",
-                "id_number_sha256": demo_id_number_sha256,
+                "applicant_ref": demo_applicant_ref,
                 "token": new(),
             }
         )
     return {"tokens": entries}
 
 
-def _seed_default_document() -> dict[str, Any]:
+def _seed_default_document(keys: SubjectKeys) -> dict[str, Any]:
     from domain.catalog import load_seed_catalog
     from onething.demo import demo_applicant
 
     catalog = load_seed_catalog()
     departments = sorted({i.department for i in catalog.items.values()})
     return default_token_document(
-        list(catalog.halls), departments, id_number_sha256(demo_applicant().id_number)
+        list(catalog.halls), departments, applicant_ref(keys, demo_applicant().id_number)
     )
+
+
+def upgrade_token_document(data: Any, keys: SubjectKeys) -> list[str]:
+    """Replace every entry's `id_number_sha256` by its `applicant_ref` (the HMAC of that
+    same SHA-256 under the active subject key), in place; the names of the entries changed."""
+    changed: list[str] = []
+    entries = data.get("tokens") if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and LEGACY_APPLICANT_FIELD in entry:
+            old = entry.pop(LEGACY_APPLICANT_FIELD)
+            if not isinstance(old, str) or not re.match(_HEX64, old):
+                raise AuthConfigError(
+                    f"entry {entry.get('name')!r}: {LEGACY_APPLICANT_FIELD} is not 64 hex digits"
+                )
+            entry["applicant_ref"] = str(keys.keyed(Purpose.APPLICANT, old))
+            changed.append(str(entry.get("name")))
+    return changed
+
+
+def _write_private_json(path: Path, data: Any) -> None:
+    """Write `data` to `path` readable by its owner only (it holds plain tokens), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def open_token_subject_keys(data_dir: Path) -> SubjectKeys:
+    """The subject keyring the token document's applicant references are checked with."""
+    try:
+        return open_subject_keys(data_dir)
+    except KeyringError as exc:
+        raise AuthConfigError(str(exc)) from None
 
 
 def load_api_tokens(
     data_dir: Path,
     *,
     env: AuthSettings | None = None,
-    make_default: Callable[[], dict[str, Any]] = _seed_default_document,
+    make_default: Callable[[SubjectKeys], dict[str, Any]] = _seed_default_document,
+    subject_keys: SubjectKeys | None = None,
 ) -> TokenRegistry:
-    """The token registry from the environment, or the embedded default file."""
+    """The token registry from the environment, or the embedded default file (created on
+    first use; one written with `id_number_sha256` by an older version is upgraded)."""
     env = env or AuthSettings()
+    keys = subject_keys or open_token_subject_keys(data_dir)
     if env.tokens.strip():
-        return TokenRegistry.from_text(env.tokens, source="ONETHING_API_TOKENS")
+        return TokenRegistry.from_text(env.tokens, source="ONETHING_API_TOKENS", subject_keys=keys)
     if env.tokens_file is not None:
-        return TokenRegistry.from_file(env.tokens_file)
+        return TokenRegistry.from_file(env.tokens_file, subject_keys=keys)
     path = data_dir / "api-tokens.json"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         # Created readable by its owner only: it holds plain tokens.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(make_default(), f, indent=2, ensure_ascii=False)
+            json.dump(make_default(keys), f, indent=2, ensure_ascii=False)
             f.write("\n")
-    return TokenRegistry.from_file(path)
+    else:
+        data = _parse(_read(path), toml=False, source=str(path))
+        if upgrade_token_document(data, keys):
+            _write_private_json(path, data)
+    return TokenRegistry.from_file(path, subject_keys=keys)
 
 
 # --------------------------------------------------------------------------- FastAPI
@@ -345,10 +474,12 @@ def _no_auditor(principal: Principal) -> None:
 
 
 def may_submit(principal: Principal, *, hall: str, applicant_ref: str) -> None:
-    """Applicants submit for themselves; window clerks at their own hall."""
+    """Applicants submit for themselves; window clerks at their own hall. `applicant_ref`:
+    the SHA-256 of the submission's ID number (the pre-image the caller's keyed reference
+    is checked against)."""
     _no_auditor(principal)
     if principal.role is Role.APPLICANT:
-        if applicant_ref != principal.applicant_ref:
+        if not principal.is_applicant_of(applicant_ref):
             raise forbid(principal, "an applicant may submit only their own applications")
         return
     if principal.role is Role.WINDOW_CLERK:
@@ -365,8 +496,8 @@ async def may_read_application(
     departments: Iterable[str],
     applicant_ref: Callable[[], Awaitable[str | None]] | None = None,
 ) -> None:
-    """Read an application (status, items, notice, trail). `applicant_ref` is asked lazily:
-    only an applicant's request needs it."""
+    """Read an application (status, items, notice, trail). `applicant_ref` (the SHA-256 of
+    the applicant's ID number) is asked lazily: only an applicant's request needs it."""
     if principal.reads_all:
         return
     role = principal.role
@@ -382,7 +513,7 @@ async def may_read_application(
         return
     if role is Role.APPLICANT:
         ref = await applicant_ref() if applicant_ref else None
-        if ref is None or ref != principal.applicant_ref:
+        if not principal.is_applicant_of(ref):
             raise forbid(principal, "an applicant may read only their own applications")
         return
     raise forbid(principal, "may not read applications")
@@ -437,7 +568,7 @@ async def may_act_for_applicant(
     or a window clerk of the hall the application was made at, on their behalf."""
     _no_auditor(principal)
     if principal.role is Role.APPLICANT:
-        if await applicant_ref() != principal.applicant_ref:
+        if not principal.is_applicant_of(await applicant_ref()):
             raise forbid(principal, f"an applicant may {what} only their own applications")
         return
     if principal.role is Role.WINDOW_CLERK:
@@ -544,56 +675,10 @@ def may_close_case(principal: Principal) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m starter.auth token NAME | list | hash-id | new`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m starter.auth", description=__doc__.split("\n")[0]
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_token = sub.add_parser("token", help="print the plain token of the entry NAME")
-    p_token.add_argument("name")
-    sub.add_parser("list", help="list entries: name, role, scope (never tokens)")
-    sub.add_parser("hash-id", help="read an ID number on stdin, print its id_number_sha256")
-    sub.add_parser("new", help="print a new random token and its token_sha256")
-    args = parser.parse_args(argv)
-    if argv is None:  # a real command line: `| head` closing the pipe is no error
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    """`python -m starter.auth token NAME | list | hash-id | upgrade-tokens | new`."""
+    from starter.cli_tokens import main as run
 
-    if args.command == "new":
-        token = secrets.token_urlsafe(24)
-        print(json.dumps({"token": token, "token_sha256": sha256_hex(token)}))
-        return 0
-    if args.command == "hash-id":
-        try:
-            print(id_number_sha256(sys.stdin.readline().strip()))
-        except ValidationError as exc:
-            print(
-                f"error: id number {exc.errors()[0]['msg'].removeprefix('Value error, ')}",
-                file=sys.stderr,
-            )
-            return 2
-        return 0
-
-    from onething.settings import SettingsError, load_settings
-
-    try:
-        registry = load_api_tokens(load_settings().data_dir)
-    except (SettingsError, AuthConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.command == "list":
-        for e in registry.entries:
-            scope = e.hall or e.department or ("applicant" if e.id_number_sha256 else "")
-            print(f"{e.name}\t{e.role.value}\t{scope}")
-        return 0
-    plain = registry.token_of(args.name)
-    if plain is None:
-        print(
-            f"error: no entry {args.name!r} with a plain token in {registry.source}",
-            file=sys.stderr,
-        )
-        return 2
-    print(plain)
-    return 0
+    return run(argv)
 
 
 if __name__ == "__main__":

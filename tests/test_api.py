@@ -19,8 +19,9 @@ from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog
 from domain.people import resident_id_check_digit
 from onething.demo import DEMO_ITEM, demo_applicant, demo_submission
+from onething.keys import configured_subject_keys
 from starter.api import create_app
-from starter.auth import TokenRegistry, id_number_sha256
+from starter.auth import TokenRegistry, applicant_ref
 from store.db import make_engine
 from tests.conftest import CODEC, new_application_id, onething_client
 
@@ -33,6 +34,8 @@ def _token(name: str) -> str:
     return f"test-token-{name}-0123456789"
 
 
+# The subject keyring this process is configured with: what the API and the worker read.
+SUBJECT_KEYS = configured_subject_keys()
 ENTRIES: list[dict[str, Any]] = [
     {"name": "clerk-yc", "role": "window_clerk", "hall": HALL},
     {"name": "clerk-xh", "role": "window_clerk", "hall": "xiaohe"},
@@ -46,12 +49,16 @@ ENTRIES: list[dict[str, Any]] = [
     {
         "name": "app-demo",
         "role": "applicant",
-        "id_number_sha256": id_number_sha256(demo_applicant().id_number),
+        "applicant_ref": applicant_ref(SUBJECT_KEYS, demo_applicant().id_number),
     },
-    {"name": "app-other", "role": "applicant", "id_number_sha256": id_number_sha256(OTHER_ID)},
+    {
+        "name": "app-other",
+        "role": "applicant",
+        "applicant_ref": applicant_ref(SUBJECT_KEYS, OTHER_ID),
+    },
 ]
 REGISTRY = TokenRegistry.from_document(
-    {"tokens": [{**e, "token": _token(e["name"])} for e in ENTRIES]}
+    {"tokens": [{**e, "token": _token(e["name"])} for e in ENTRIES]}, subject_keys=SUBJECT_KEYS
 )
 
 

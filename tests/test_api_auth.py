@@ -18,12 +18,14 @@ from temporalio.testing import WorkflowEnvironment
 from domain.catalog import Catalog
 from domain.people import Role
 from onething.demo import demo_applicant
+from onething.keys import open_subject_keys
 from onething.settings import Settings
 from starter.api import ApiSettings, build_api
 from starter.auth import (
     AuthConfigError,
     AuthSettings,
     TokenRegistry,
+    applicant_ref,
     id_number_sha256,
     load_api_tokens,
     sha256_hex,
@@ -87,7 +89,7 @@ token_sha256 = "{sha256_hex("another-token-0123456789")}"
     [
         ({"name": "r", "role": "reviewer", "token": TOKEN}, "a reviewer needs department"),
         ({"name": "c", "role": "window_clerk", "token": TOKEN}, "a window_clerk needs hall"),
-        ({"name": "a", "role": "applicant", "token": TOKEN}, "needs id_number_sha256"),
+        ({"name": "a", "role": "applicant", "token": TOKEN}, "needs applicant_ref"),
         (
             {"name": "s", "role": "supervisor", "hall": "x", "token": TOKEN},
             "a supervisor has no hall",
@@ -149,7 +151,8 @@ def test_sources_env_then_file_then_embedded_default(tmp_path: Path) -> None:
     roles = {e.role for e in reg.entries}
     assert roles == set(Role)
     demo = next(e for e in reg.entries if e.role is Role.APPLICANT)
-    assert demo.id_number_sha256 == id_number_sha256(demo_applicant().id_number)
+    keys = open_subject_keys(data_dir)
+    assert demo.applicant_ref == applicant_ref(keys, demo_applicant().id_number)
     # Read again, not made anew: the tokens stay what they were.
     again = load_api_tokens(data_dir, env=AuthSettings())
     assert again.token_of("supervisor") == reg.token_of("supervisor") is not None
@@ -178,7 +181,8 @@ def test_helper_command(
     assert token.strip() not in listed  # `list` never shows a token
     assert run("token", "nobody")[0] == 2
     _, hashed, _ = run("hash-id", stdin=demo_applicant().id_number + "\n")
-    assert hashed.strip() == id_number_sha256(demo_applicant().id_number)
+    keys = open_subject_keys(tmp_path)
+    assert hashed.strip() == applicant_ref(keys, demo_applicant().id_number)
     code, _, err = run("hash-id", stdin="110105194912310021\n")
     assert code == 2 and "110105194912310021" not in err
     new = json.loads(run("new")[1])
