@@ -7,6 +7,7 @@ import contextlib
 import signal
 
 import uvicorn
+from temporalio.converter import PayloadCodec
 
 from activities.catalog import current_catalog
 from onething.demo import demo_submission
@@ -19,6 +20,25 @@ from starter.api import embedded_api
 from starter.client import OnethingClient
 from starter.codec_endpoint import codec_app
 from worker import build_workers
+
+
+def codec_server(settings: Settings, codec: PayloadCodec) -> tuple[uvicorn.Server, str]:
+    """The token-less codec endpoint for the dev server's Web UI, and its URL. It decrypts
+    for whoever reaches it, so: loopback only, only its own Host (a page that rebinds its
+    DNS name to 127.0.0.1 still sends that name), and of browsers only the UI's Origin."""
+    port = settings.codec_port
+    hosts = [f"127.0.0.1:{port}", f"localhost:{port}"]
+    origins = [f"http://localhost:{settings.ui_port}", f"http://127.0.0.1:{settings.ui_port}"]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            codec_app(codec, origins=origins, hosts=hosts),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    return server, f"http://127.0.0.1:{port}/codec"
 
 
 async def run_embedded(settings: Settings) -> None:
@@ -34,18 +54,7 @@ async def run_embedded(settings: Settings) -> None:
     if codec.keyring.created:
         log.info("created a local payload key", source=codec.keyring.source)
 
-    # The codec endpoint binds to loopback only: it decrypts for whoever can reach it.
-    codec_url = f"http://127.0.0.1:{settings.codec_port}/codec"
-    origins = [f"http://localhost:{settings.ui_port}", f"http://127.0.0.1:{settings.ui_port}"]
-    codec_server = uvicorn.Server(
-        uvicorn.Config(
-            codec_app(codec, origins=origins),
-            host="127.0.0.1",
-            port=settings.codec_port,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
+    codec_http, codec_url = codec_server(settings, codec)
     host, _, port = settings.temporal_address.rpartition(":")
     server = DevServer(
         data_dir=settings.data_dir,
@@ -54,7 +63,7 @@ async def run_embedded(settings: Settings) -> None:
         ui_port=settings.ui_port,
         codec_endpoint=codec_url,
     )
-    codec_task = asyncio.create_task(codec_server.serve())
+    codec_task = asyncio.create_task(codec_http.serve())
     stack = contextlib.AsyncExitStack()
     try:
         await server.start()
@@ -91,7 +100,7 @@ async def run_embedded(settings: Settings) -> None:
             await worker_task
     finally:
         await stack.aclose()
-        codec_server.should_exit = True
+        codec_http.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await codec_task
         server.stop()

@@ -11,7 +11,11 @@ The UI adds ``X-Namespace`` and, when configured to pass the access token,
 The Web UI calls the endpoint from the operator's browser, so the endpoint
 needs CORS for the UI's origin (``add_codec_cors``). Whoever can call
 ``/decode`` reads personal data: mount it behind ``authorize`` outside a
-loopback-only development set-up.
+loopback-only development set-up. Loopback alone is not a boundary: any web page
+can rebind its own name to 127.0.0.1, so the token-less development endpoint also
+takes ``hosts`` (``add_host_origin_guard``): a request whose ``Host`` is not the
+address it listens on is refused with 421, a browser's whose ``Origin`` is not the
+Web UI's with 403.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
@@ -36,6 +43,7 @@ __all__ = [
     "WirePayload",
     "WirePayloads",
     "add_codec_cors",
+    "add_host_origin_guard",
     "bearer_token_authorizer",
     "codec_app",
     "codec_router",
@@ -156,6 +164,43 @@ def add_codec_cors(app: FastAPI, origins: Collection[str] = DEFAULT_UI_ORIGINS) 
     )
 
 
+class _HostOriginGuard:
+    """Refuses, before any route or CORS runs, a request for another Host (421) or from a
+    browser page of another Origin (403). Requests without Origin (the CLI) pass."""
+
+    def __init__(self, app: ASGIApp, hosts: Collection[str], origins: Collection[str]) -> None:
+        self.app = app
+        self.hosts = frozenset(h.lower() for h in hosts)
+        self.origins = frozenset(origins)
+        self.expected = ", ".join(sorted(self.hosts))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        refusal: JSONResponse | None = None
+        # Never echo what was sent: it is the attacker's text.
+        if headers.get("host", "").lower() not in self.hosts:
+            refusal = JSONResponse(
+                {"detail": f"this codec endpoint answers only for {self.expected}"},
+                status_code=status.HTTP_421_MISDIRECTED_REQUEST,
+            )
+        elif "origin" in headers and headers["origin"] not in self.origins:
+            refusal = JSONResponse(
+                {"detail": "this codec endpoint serves only the Temporal Web UI's origin"},
+                status_code=status.HTTP_403_FORBIDDEN,
+            )
+        await (refusal or self.app)(scope, receive, send)
+
+
+def add_host_origin_guard(app: FastAPI, hosts: Collection[str], origins: Collection[str]) -> None:
+    """Answer only requests for one of ``hosts`` (``host:port`` as the client writes it,
+    e.g. ``127.0.0.1:8234``), and of browsers only those from ``origins``. Add it after
+    ``add_codec_cors`` so it runs first."""
+    app.add_middleware(_HostOriginGuard, hosts=list(hosts), origins=list(origins))
+
+
 def bearer_token_authorizer(tokens: Collection[str]) -> Authorize:
     """A simple authorizer: ``Authorization: Bearer <token>`` must be one of ``tokens``."""
     allowed = [t.encode() for t in tokens if t]
@@ -183,9 +228,16 @@ def codec_app(
     codec: PayloadCodec,
     origins: Collection[str] = DEFAULT_UI_ORIGINS,
     authorize: Authorize | None = None,
+    *,
+    hosts: Collection[str] | None = None,
 ) -> FastAPI:
-    """A standalone app with only the codec routes (``make run`` serves it with uvicorn)."""
+    """A standalone app with only the codec routes (``make run`` serves it with uvicorn).
+
+    ``hosts``: the only ``Host`` values answered (with ``origins`` the only browser
+    origins); ``None`` checks neither, for an app mounted behind its own front."""
     app = FastAPI(title="onething codec endpoint", docs_url=None, redoc_url=None)
     app.include_router(codec_router(codec, authorize))
     add_codec_cors(app, origins)
+    if hosts is not None:
+        add_host_origin_guard(app, hosts, origins)
     return app
