@@ -293,3 +293,16 @@ def test_rotate_and_show_from_the_command_line(
     monkeypatch.setenv("ONETHING_SUBJECT_KEYS", env_value(after))
     refused = runner.invoke(subjects_app, ["rotate"])
     assert refused.exit_code == 2 and "ONETHING_SUBJECT_KEYS holds the keys" in refused.output
+
+
+def test_a_bad_subject_keyring_stops_the_worker_with_one_line(
+    store_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onething.settings import SettingsError
+
+    monkeypatch.setenv("ONETHING_SUBJECT_KEYS", "k1:c2VjcmV0LWJ1dC1zaG9ydA==")
+    with pytest.raises(SettingsError) as stopped:
+        CreditActivities(store_engine)
+    message = str(stopped.value)
+    assert message.startswith("invalid setting ONETHING_SUBJECT_KEYS:") and "\n" not in message
+    assert "c2VjcmV0" not in message and "32" in message
