@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.catalog import Item
 from domain.clock import ClockSnapshot
+from domain.excluded_time import ExcludedTimeStart
 from domain.people import Agent, Applicant, Role, Staff
 
 APPLICATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{2,63}$"
@@ -70,7 +71,10 @@ class Submission(BaseModel):
 
 class ApplicationStatus(StrEnum):
     SUBMITTED = "submitted"
-    REFUSED = "refused"  # 不予受理, with the missing-materials notice
+    # 补正 (Art. 32(4)): materials incomplete, one notice listing them all; not yet accepted
+    AWAITING_CORRECTION = "awaiting_correction"
+    LAPSED = "lapsed"  # the correction did not arrive in time: deemed withdrawn (local rule)
+    REFUSED = "refused"  # 不予受理: needs no license, or outside the office's powers
     AWAITING_SUPPLEMENT = "awaiting_supplement"  # accepted with deficiency, materials due
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"  # every item issued (and inspected where the rule says)
@@ -88,6 +92,7 @@ class ApplicationStatus(StrEnum):
 OPEN_STATUSES = frozenset(
     {
         ApplicationStatus.SUBMITTED,
+        ApplicationStatus.AWAITING_CORRECTION,
         ApplicationStatus.AWAITING_SUPPLEMENT,
         ApplicationStatus.IN_PROGRESS,
     }
@@ -130,8 +135,9 @@ class MissingMaterial(BaseModel):
 class MissingMaterialsNotice(BaseModel):
     """一次性告知: one notice listing every missing material at once.
 
-    On refusal it says what to bring next time; with deficiency acceptance (容缺受理通知书)
-    it says what to supplement, how, and by when.
+    With incomplete materials (补正材料通知书) it says what to bring and by when, the case
+    staying open; with deficiency acceptance (容缺受理通知书) what to supplement, how, and by
+    when. (Histories from before the revision refused with it.)
     """
 
     model_config = ConfigDict(frozen=True)
@@ -253,6 +259,37 @@ class Withdrawal(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
     # A window clerk withdrawing for the applicant; None when the applicant acts.
     received_by: Staff | None = None
+
+
+class RefusalGround(StrEnum):
+    """The only grounds to refuse to accept (不予受理, Art. 32(1)(2)); incomplete materials are
+    never one (补正 instead)."""
+
+    NOT_LICENSABLE = "not_licensable"
+    OUTSIDE_POWERS = "outside_powers"
+
+    @property
+    def label(self) -> str:
+        if self is RefusalGround.NOT_LICENSABLE:
+            return "申请事项依法不需要取得行政许可"
+        return "申请事项依法不属于本行政机关职权范围"
+
+
+class Refusal(BaseModel):
+    """A window clerk refuses to accept the application (不予受理), before it is accepted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ground: RefusalGround
+    reason: str = Field(min_length=1, max_length=500)
+    competent_office: str | None = Field(None, min_length=1, max_length=100)
+    refused_by: Staff
+
+    @model_validator(mode="after")
+    def _competent_office_named(self) -> Refusal:
+        if self.ground is RefusalGround.OUTSIDE_POWERS and not _has_text(self.competent_office):
+            raise ValueError("competent_office: name the office the applicant should turn to")
+        return self
 
 
 class Cancellation(BaseModel):
@@ -396,6 +433,10 @@ class ItemState(BaseModel):
     license: LicenseRecord | None
     trips: int
     trail: list[TrailEntry]
+    # Procedure revision 2026-12: the statutory limit counted beside the step's (until the
+    # decision), and the excluded time (Art. 45) running now.
+    statutory_clock: ClockSnapshot | None = None
+    excluded_time: ExcludedTimeStart | None = None
 
 
 class ItemRef(BaseModel):
@@ -421,8 +462,11 @@ class ApplicationState(BaseModel):
     assisted: bool  # 帮办代办: an agent applied for the applicant
     catalog_version: str | None
     notice: MissingMaterialsNotice | None
-    outstanding: list[MissingMaterial]  # deficient materials still to be supplemented
+    # Materials still awaited: for the correction (补正) before acceptance, or the deficient
+    # ones to be supplemented (容缺) after it.
+    outstanding: list[MissingMaterial]
     supplement_clock: ClockSnapshot | None
+    correction_clock: ClockSnapshot | None = None
     items: list[ItemRef]
     trips: int  # in-person trips the applicant made
     trail: list[TrailEntry]
