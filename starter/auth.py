@@ -551,6 +551,15 @@ def may_extend(principal: Principal) -> None:
         raise forbid(principal, "only a supervisor extends a limit")
 
 
+def may_refuse(principal: Principal, *, hall: str) -> None:
+    """不予受理 is the accepting window's act: a window clerk of the application's hall."""
+    _no_auditor(principal)
+    if principal.role is not Role.WINDOW_CLERK:
+        raise forbid(principal, "only a window clerk of the hall refuses to accept")
+    if hall != principal.hall:
+        raise forbid(principal, f"this application was not made at {principal.hall!r}")
+
+
 def may_cancel(principal: Principal) -> None:
     _no_auditor(principal)
     if principal.role is not Role.OPERATOR:

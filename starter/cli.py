@@ -28,6 +28,8 @@ from domain.application import (
     InspectionReport,
     InspectionResult,
     LimitExtension,
+    Refusal,
+    RefusalGround,
     ReviewDecision,
     ReviewVerdict,
     Submission,
@@ -382,6 +384,26 @@ def extend(
         )
     )
     emit(with_client(lambda c: c.extend(application_id, item_code, extension)), False)
+
+
+@app.command()
+def refuse(
+    application_id: str,
+    ground: Annotated[RefusalGround, typer.Option()],
+    reason: Annotated[str, typer.Option()],
+    clerk: Annotated[str, typer.Option(help="Window clerk's staff ID.")],
+    competent_office: Annotated[str | None, typer.Option(help="For outside_powers.")] = None,
+) -> None:
+    """不予受理, before acceptance: no license needed, or outside the office's powers."""
+    refusal = validated(
+        lambda: Refusal(
+            ground=ground,
+            reason=reason,
+            competent_office=competent_office,
+            refused_by=staff(clerk, Role.WINDOW_CLERK),
+        )
+    )
+    emit(with_client(lambda c: c.refuse(application_id, refusal)), False)
 
 
 @app.command()
