@@ -57,8 +57,11 @@ from domain.application import (
     ItemState,
     ItemStatus,
     LimitExtension,
+    Refusal,
+    RefusalGround,
     ReviewDecision,
     ReviewVerdict,
+    RevocationGround,
     Submission,
     Supplement,
     Withdrawal,
@@ -355,6 +358,22 @@ class ReasonIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
+class RefusalIn(ReasonIn):
+    ground: RefusalGround
+    competent_office: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="The office the applicant should turn to; required for outside_powers.",
+    )
+
+    @model_validator(mode="after")
+    def _office_named(self) -> RefusalIn:
+        if self.ground is RefusalGround.OUTSIDE_POWERS and self.competent_office is None:
+            raise ValueError("competent_office: name the office the applicant should turn to")
+        return self
+
+
 class NoticeOut(BaseModel):
     recipient: str = Field(description='"applicant", or a role and department.')
     kind: str
@@ -480,6 +499,10 @@ class LicenseVerification(BaseModel):
     valid: bool
     valid_from: datetime
     revoked_at: datetime | None
+    revocation_ground: RevocationGround | None = Field(
+        None, description="Why it was revoked, as a category; the case's details stay in it."
+    )
+    revocation_ground_label: str | None = Field(None, description="The same, in Chinese.")
     holder_hint: str = Field(description="The holder's name, all but its first character masked.")
 
 
@@ -1090,14 +1113,27 @@ def create_app(
         "/applications/{application_id}/items/{item_code}/extension",
         tags=["staff"],
         response_model=ExtensionReceipt,
-        summary="A supervisor extends the item's running limit (e.g. Art. 42: 10 days)",
+        summary="The head of the item's department extends its running limit once (Art. 42)",
+        description=(
+            "At most the item's cap (10 working days by the law, fewer where a sector rule "
+            "says so); the applicant is told the reason. A supervisor is let through for "
+            "applications begun before procedure revision 2026-12 (the item refuses "
+            "otherwise: 409)."
+        ),
         responses=item_errors,
     )
     async def extend(
         application_id: ApplicationId, item_code: ItemCode, body: ExtensionIn, principal: Caller
     ) -> Any:
-        auth.may_extend(principal)
-        await item_in(application_id, item_code)
+        if principal.role is Role.AUDITOR:
+            auth.may_extend(principal)  # auditors read but never change anything
+        if principal.role not in (Role.DEPARTMENT_HEAD, Role.SUPERVISOR):
+            raise auth.forbid(
+                principal, "only the head of the item's department extends a limit (Art. 42)"
+            )
+        _, department = await item_in(application_id, item_code)
+        if principal.role is Role.DEPARTMENT_HEAD and principal.department != department:
+            raise auth.forbid(principal, f"this item belongs to department {department!r}")
         extension = LimitExtension(decided_by=principal.staff(), days=body.days, reason=body.reason)
         return await item_update(
             application_id,
@@ -1121,7 +1157,8 @@ def create_app(
         "/applications/{application_id}/supplement",
         tags=["applications"],
         response_model=SupplementOut,
-        summary="Deficient materials arrive (补齐材料); answers the codes still awaited",
+        summary="Materials arrive: a correction (补正) or deficient ones (补齐); answers the codes "
+        "still awaited",
         description=(
             "By the applicant (online or by mail) or a window clerk of the hall. A code "
             "that is no material of the application: 422; one not awaited: 409."
@@ -1178,6 +1215,33 @@ def create_app(
                     received_by=principal.staff() if principal.role is Role.WINDOW_CLERK else None,
                 ),
             )
+        )
+        return ApplicationActionOut(application_id=application_id, status=status, by=principal.name)
+
+    @app.post(
+        "/applications/{application_id}/refusal",
+        tags=["staff"],
+        response_model=ApplicationActionOut,
+        summary="A window clerk refuses to accept (不予受理), before acceptance",
+        description=(
+            "Only on the two legal grounds (Art. 32): `not_licensable` or `outside_powers` "
+            "(naming the competent office); incomplete materials get a correction notice "
+            "instead. The applicant receives the reasons and the rights of review and suit. "
+            "A window clerk of the application's hall; 409 once it is accepted or ended."
+        ),
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def refuse(application_id: ApplicationId, body: RefusalIn, principal: Caller) -> Any:
+        state = await state_of(application_id)
+        auth.may_refuse(principal, hall=state.hall)
+        refusal = Refusal(
+            ground=body.ground,
+            reason=body.reason,
+            competent_office=body.competent_office,
+            refused_by=principal.staff(),
+        )
+        status: ApplicationStatus = await application_update(
+            lambda: client.refuse(application_id, refusal)
         )
         return ApplicationActionOut(application_id=application_id, status=status, by=principal.name)
 
@@ -1589,6 +1653,7 @@ def create_app(
         if found is None:
             raise ApiError.field(404, "verification_code", "no license has this code")
         item = catalog.items.get(found.item_code)
+        ground = RevocationGround(found.revocation_ground) if found.revocation_ground else None
         return LicenseVerification(
             number=found.number,
             item_code=found.item_code,
@@ -1598,6 +1663,8 @@ def create_app(
             valid=found.status == "issued",
             valid_from=found.valid_from,
             revoked_at=found.revoked_at,
+            revocation_ground=ground,
+            revocation_ground_label=ground.label if ground else None,
             holder_hint=_mask(found.holder_name),
         )
 

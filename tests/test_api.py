@@ -44,6 +44,8 @@ ENTRIES: list[dict[str, Any]] = [
     {"name": "insp-health", "role": "inspector", "department": "health"},
     {"name": "insp-market", "role": "inspector", "department": "market"},
     {"name": "sup", "role": "supervisor"},
+    {"name": "head-health", "role": "department_head", "department": "health"},
+    {"name": "head-market", "role": "department_head", "department": "market"},
     {"name": "audit", "role": "auditor"},
     {"name": "ops", "role": "operator"},
     {
@@ -562,23 +564,33 @@ async def test_inspection_after_issuance_on_commitment(
     assert error["code"] == "task_closed"
 
 
-async def test_supervisor_extends_a_running_limit(api: httpx.AsyncClient, catalog: Catalog) -> None:
+async def test_the_department_head_extends_a_running_limit_once(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
     application_id = await submitted(api, catalog)
     await under_review(api, application_id)
+    assert catalog.item(DEMO_ITEM).department == "health"
     path = f"/applications/{application_id}/items/{DEMO_ITEM}/extension"
     extension = {"days": 10, "reason": "需组织专家评审"}
     for who, reason in [
-        ("rev-health", "only a supervisor"),
-        ("ops", "only a supervisor"),
+        ("rev-health", "only the head of the item's department"),
+        ("ops", "only the head of the item's department"),
         ("audit", "never change"),
+        ("head-market", "belongs to department 'health'"),
     ]:
         error = assert_error(await api.post(path, json=extension, headers=as_(who)), 403)
         assert reason in error["message"], (who, error)
+    # A supervisor extended before the revision; the item now refuses it (Art. 42).
+    assert_error(await api.post(path, json=extension, headers=as_("sup")), 409, "decided_by.role")
     bad = {"days": 0, "reason": "x"}
-    assert_error(await api.post(path, json=bad, headers=as_("sup")), 422, "days")
-    r = await api.post(path, json=extension, headers=as_("sup"))
+    assert_error(await api.post(path, json=bad, headers=as_("head-health")), 422, "days")
+    too_long = {"days": 11, "reason": "x"}
+    assert_error(await api.post(path, json=too_long, headers=as_("head-health")), 409, "days")
+    r = await api.post(path, json=extension, headers=as_("head-health"))
     assert r.status_code == 200, r.text
     assert r.json()["days"] == 10 and r.json()["limit"]
+    again = assert_error(await api.post(path, json=extension, headers=as_("head-health")), 409)
+    assert "extended once already" in again["message"]
     item = (
         await api.get(f"/applications/{application_id}/items/{DEMO_ITEM}", headers=as_("sup"))
     ).json()
@@ -586,7 +598,7 @@ async def test_supervisor_extends_a_running_limit(api: httpx.AsyncClient, catalo
     r = await api.post(
         f"/applications/nobody-00000/items/{DEMO_ITEM}/extension",
         json=extension,
-        headers=as_("sup"),
+        headers=as_("head-health"),
     )
     assert_error(r, 404, "application_id")
 
@@ -904,3 +916,39 @@ async def test_take_a_task_from_the_inbox(api: httpx.AsyncClient, catalog: Catal
         "/tasks", params={"application_id": application_id}, headers=as_("rev-health")
     )
     assert [t["taken_by"] for t in inbox.json()["items"]] == ["rev-health"]
+
+
+async def test_incomplete_materials_get_a_correction_and_only_a_clerk_refuses(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    application_id = new_application_id()
+    body = body_of(catalog, application_id)
+    core = [m.code for m in catalog.item(DEMO_ITEM).materials if m.core and m.asked_for]
+    body["materials"] = [c for c in body["materials"] if c != core[0]]
+    r = await api.post("/applications", json=body, headers=as_("clerk-yc"))
+    assert r.status_code == 201, r.text
+    state = await application_when(api, application_id, lambda s: s["correction_clock"])
+    assert state["status"] == "awaiting_correction"
+    assert [m["code"] for m in state["outstanding"]] == [core[0]]
+
+    path = f"/applications/{application_id}/refusal"
+    outside = {"ground": "outside_powers", "reason": "不属本中心受理", "competent_office": "某局"}
+    for who, reason in [
+        ("rev-health", "only a window clerk"),
+        ("clerk-xh", "not made at"),
+        ("ops", "only a window clerk"),
+        ("audit", "never change"),
+    ]:
+        error = assert_error(await api.post(path, json=outside, headers=as_(who)), 403)
+        assert reason in error["message"], (who, error)
+    nameless = {"ground": "outside_powers", "reason": "不属本中心受理"}
+    assert_error(await api.post(path, json=nameless, headers=as_("clerk-yc")), 422)
+    r = await api.post(path, json=outside, headers=as_("clerk-yc"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"application_id": application_id, "status": "refused", "by": "clerk-yc"}
+    assert_error(await api.post(path, json=outside, headers=as_("clerk-yc")), 409)
+
+    accepted = await submitted(api, catalog)
+    await item_at(api, accepted)
+    r = await api.post(f"/applications/{accepted}/refusal", json=outside, headers=as_("clerk-yc"))
+    assert_error(r, 409, "status")
