@@ -84,6 +84,7 @@ def central_activities(engine: Engine, calendar_overrides: Path | None = None) -
         inbox.open_staff_task,
         inbox.close_task,
         supervision.open_case,
+        supervision.refer_case,
         calendar.compute_schedule,
         calendar.compute_due,
     ]

@@ -1,4 +1,5 @@
-"""Supervision cases (督办): one per overdue limit and escalation stage, however often escalated."""
+"""Supervision (督办): a case per overdue limit and escalation stage, however often escalated;
+and referrals (移送监管), cases the procedure hands over on purpose (after a revocation)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from domain.clock import EscalationRequest
+from domain.supervision import Referral
 
 
 def _utc(value: datetime) -> datetime:
@@ -123,3 +125,106 @@ def close_case(engine: Engine, case_id: int, resolution: str, at: datetime) -> S
             s.commit()
             s.refresh(case)
         return case.normalized()
+
+
+class SupervisionReferral(SQLModel, table=True):
+    """A case referred to supervision; one per workflow, kind and subject."""
+
+    __tablename__ = "supervision_referrals"
+    __table_args__ = (UniqueConstraint("workflow_id", "kind", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(index=True, max_length=200)
+    kind: str = Field(max_length=32)  # domain.supervision.ReferralKind
+    department: str = Field(default="", max_length=64, index=True)
+    subject: str = Field(default="", max_length=200)  # application/item reference, no person
+    reason: str = Field(max_length=500)
+    referred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    status: str = Field(default="open", max_length=16)  # open | closed
+    closed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    resolution: str | None = Field(default=None, max_length=500)
+
+    def normalized(self) -> SupervisionReferral:
+        for name in ("referred_at", "closed_at"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, _utc(value))
+        return self
+
+
+def _find_referral(s: Session, referral: Referral) -> SupervisionReferral | None:
+    return s.exec(
+        select(SupervisionReferral).where(
+            SupervisionReferral.workflow_id == referral.workflow_id,
+            SupervisionReferral.kind == referral.kind.value,
+            SupervisionReferral.subject == referral.subject,
+        )
+    ).first()
+
+
+def refer(engine: Engine, referral: Referral) -> tuple[SupervisionReferral, bool]:
+    """Record the referral, or return the one recorded already; the bool says whether this
+    call created it. Safe under retries and concurrent calls."""
+    with Session(engine, expire_on_commit=False) as s:
+        existing = _find_referral(s, referral)
+        if existing is not None:
+            return existing.normalized(), False
+        row = SupervisionReferral(
+            workflow_id=referral.workflow_id,
+            kind=referral.kind.value,
+            department=referral.department,
+            subject=referral.subject,
+            reason=referral.reason,
+            referred_at=_utc(referral.referred_at),
+        )
+        s.add(row)
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            found = _find_referral(s, referral)
+            if found is None:
+                raise
+            return found.normalized(), False
+        s.refresh(row)
+        return row.normalized(), True
+
+
+def referrals_of(engine: Engine, workflow_id: str) -> list[SupervisionReferral]:
+    with Session(engine, expire_on_commit=False) as s:
+        rows = s.exec(
+            select(SupervisionReferral)
+            .where(SupervisionReferral.workflow_id == workflow_id)
+            .order_by(SupervisionReferral.referred_at)  # type: ignore[arg-type]
+        )
+        return [row.normalized() for row in rows]
+
+
+def open_referrals(engine: Engine, department: str | None = None) -> list[SupervisionReferral]:
+    """The supervision office's list of referrals still to follow up, oldest first."""
+    with Session(engine, expire_on_commit=False) as s:
+        query = select(SupervisionReferral).where(SupervisionReferral.status == "open")
+        if department is not None:
+            query = query.where(SupervisionReferral.department == department)
+        rows = s.exec(query.order_by(SupervisionReferral.referred_at))  # type: ignore[arg-type]
+        return [row.normalized() for row in rows]
+
+
+def close_referral(
+    engine: Engine, referral_id: int, resolution: str, at: datetime
+) -> SupervisionReferral:
+    """Close a referral with its resolution; closing a closed one keeps the first."""
+    with Session(engine, expire_on_commit=False) as s:
+        row = s.get(SupervisionReferral, referral_id)
+        if row is None:
+            raise LookupError(f"no supervision referral {referral_id}")
+        if row.status != "closed":
+            row.status = "closed"
+            row.closed_at = _utc(at)
+            row.resolution = resolution
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+        return row.normalized()
