@@ -46,6 +46,7 @@ from domain.application import (
 )
 from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog, Item
+from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeStart
 from workflows import search_attributes as sa
 from workflows.application import ApplicationWorkflow
 from workflows.item import ItemWorkflow
@@ -226,8 +227,22 @@ class OnethingClient:
     async def extend(
         self, application_id: str, item_code: str, extension: LimitExtension
     ) -> ExtensionReceipt:
-        """A supervisor extends the item's running limit."""
+        """The head of the item's department extends its running limit, once (Art. 42)."""
         return await self._update_item(application_id, item_code, ItemWorkflow.extend, extension)
+
+    async def exclude_time(
+        self, application_id: str, item_code: str, start: ExcludedTimeStart
+    ) -> ItemStatus:
+        """Excluded time (Art. 45) starts: the item's running limits pause."""
+        return await self._update_item(application_id, item_code, ItemWorkflow.exclude_time, start)
+
+    async def end_excluded_time(
+        self, application_id: str, item_code: str, end: ExcludedTimeEnd
+    ) -> ItemStatus:
+        """Excluded time ends with its result: the limits run again."""
+        return await self._update_item(
+            application_id, item_code, ItemWorkflow.end_excluded_time, end
+        )
 
     async def supplement(self, application_id: str, supplement: Supplement) -> list[str]:
         """Materials arrive: for a correction (补正) or deficient ones (容缺); returns the

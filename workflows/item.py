@@ -8,6 +8,18 @@ Two approval paths:
 Inspection: pass closes it; fail orders rectification, then re-inspection; a second fail,
 or a commitment found false, revokes the license, writes a credit record and opens a
 supervision case.
+
+Under procedure revision 2026-12 (`ItemCase.revised`) the item follows the law:
+- the on-site check follows the approval path (`InspectionRule.for_path`): on review a
+  required check comes before the decision (failing twice: not granted, with reasons); on
+  commitment, after issuance;
+- a filing (备案) is recorded on the spot once the materials are complete, no review;
+- the item's statutory limit is counted beside the step limits, from the item's start to
+  the decision, warning and escalating on its own;
+- one extension per limit (Art. 42, `domain.extension`), approved by the head of the
+  item's department, the applicant told; excluded time (Art. 45) pauses the running
+  limits with a written notice and ends with its result;
+- a revocation refers the case to supervision explicitly (`supervision.refer_case`).
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.credit import CreditActivities
-    from activities.licensing import IssueLicense, LicensingActivities, RevokeLicense
+    from activities.licensing import IssueLicense, LicensingActivities
     from activities.supervision import SupervisionActivities
     from activities.tasks import CloseTask, OpenStaffTask, OpenTask, TaskActivities
     from domain import notices
@@ -44,7 +56,7 @@ with workflow.unsafe.imports_passed_through():
         StaffTaskRef,
         StopOrder,
     )
-    from domain.catalog import InspectionTiming, Item
+    from domain.catalog import InspectionTiming, Item, ItemKind
     from domain.clock import (
         ClockEvent,
         ClockRecord,
@@ -54,10 +66,15 @@ with workflow.unsafe.imports_passed_through():
         EscalationRequest,
     )
     from domain.credit import CreditEntry, CreditRecordKind
+    from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeStart
+    from domain.extension import check_legacy_extension
     from domain.people import Role, Staff
+    from domain.supervision import ReferralKind
     from workflows import search_attributes as sa
     from workflows.clock import LegalClock
     from workflows.common import Trail, department_queue, notify, run_activity
+    from workflows.limits import ItemLimits
+    from workflows.revocation import refer_to_supervision, revoke_license
 
 
 @workflow.defn
@@ -76,6 +93,8 @@ class ItemWorkflow:
         self._trips = 0
         self._trail = Trail()
         self.central_activities_local = False
+        # Procedure revision 2026-12: the statutory limit beside the step's, excluded time.
+        self._limits: ItemLimits | None = None
 
     @property
     def case(self) -> ItemCase:
@@ -86,6 +105,17 @@ class ItemWorkflow:
     def item(self) -> Item:
         return self.case.item
 
+    @property
+    def limits(self) -> ItemLimits:
+        if self._limits is None:
+            self._limits = ItemLimits(self.case, record=self._record, on_escalation=self._escalated)
+        return self._limits
+
+    @property
+    def _step_limit(self) -> LegalClock | None:
+        """The running step's limit; None when no staff task is open."""
+        return self._clock if self._task is not None else None
+
     # -- the process, as a clerk would tell it --------------------------------------------
 
     @workflow.run
@@ -94,6 +124,8 @@ class ItemWorkflow:
         self.central_activities_local = case.central_activities_local
         # The application's `supplemented` signal may come with the start, before this runs.
         self._supplemented = self._supplemented or not case.hold_until_supplemented
+        if case.revised:
+            return await self._run_by_the_law()
         if case.path is ApprovalPath.COMMITMENT:
             self._record("approved on commitment", detail="告知承诺: 申请人已签署承诺书, 信用良好")
         elif not await self._review():
@@ -109,6 +141,44 @@ class ItemWorkflow:
         if self._status is ItemStatus.ISSUED:
             self._status = ItemStatus.CLOSED
         return self._outcome()
+
+    async def _run_by_the_law(self) -> ItemOutcome:
+        """The procedure the law prescribes (procedure revision 2026-12)."""
+        if self.item.kind is ItemKind.FILING:
+            await self._file()
+            return self._outcome()
+        timing = self.item.inspection.for_path(self.case.path.value)
+        check_first = timing is InspectionTiming.BEFORE_ISSUANCE
+        if self.case.path is ApprovalPath.REVIEW or check_first:
+            self.limits.start_statutory()  # a decision that takes time: the law's limit runs
+        granted = await self._reach_decision(check_first)
+        await self.limits.stop_statutory()
+        if not granted or not await self._wait_for_supplements():
+            return self._outcome()
+        await self._issue_license()
+        if timing is InspectionTiming.AFTER_ISSUANCE:
+            await self._inspect(before_issuance=False)
+        if self._status is ItemStatus.ISSUED:
+            self._status = ItemStatus.CLOSED
+        return self._outcome()
+
+    async def _reach_decision(self, check_first: bool) -> bool:
+        """Commitment or review, then the on-site check where it comes before the decision.
+        True when granted."""
+        if self.case.path is ApprovalPath.COMMITMENT:
+            self._record("approved on commitment", detail="告知承诺: 申请人已签署承诺书, 信用良好")
+        elif not await self._review():
+            return False
+        return not check_first or await self._inspect(before_issuance=True)
+
+    async def _file(self) -> None:
+        """A filing (备案) is done on the spot once the materials are complete: no review."""
+        self._record("filing received", detail="备案: 材料齐全, 当场办结")
+        if not await self._wait_for_supplements():
+            return
+        await self._issue_license()
+        self._record("filing recorded", detail=self._license.number if self._license else None)
+        self._status = ItemStatus.CLOSED
 
     async def _review(self) -> bool:
         """A reviewer of the department decides within the promised limit; True if approved."""
@@ -147,6 +217,8 @@ class ItemWorkflow:
         for attempt in (1, 2):
             self._report = None
             limit = rule.within_days if attempt == 1 else rule.rectification_days
+            if self.case.revised and attempt == 1:
+                limit = rule.within_days_for(self.case.path.value)
             inspected = await self._staff_step(
                 "inspection" if attempt == 1 else "re-inspection",
                 Role.INSPECTOR,
@@ -161,6 +233,8 @@ class ItemWorkflow:
             if result is InspectionResult.PASSED:
                 if not before_issuance:
                     self._status = ItemStatus.ISSUED
+                elif self.case.revised:
+                    self._status = ItemStatus.APPROVED  # granted: the license comes next
                 return True
             if result is InspectionResult.FAILED and attempt == 1:
                 await notify(
@@ -179,6 +253,14 @@ class ItemWorkflow:
         if before_issuance:
             self._status = ItemStatus.REJECTED
             self._record("rejected after inspection", detail=self._report.findings)
+            if self.case.revised:  # 不予许可, with the reasons
+                await notify(
+                    self.case.application_id,
+                    "applicant",
+                    "rejected",
+                    notices.rejection(self.item.name, self._report.findings),
+                    key="rejected",
+                )
             return False
         await self._revoke_for_inspection(self._report)
         return False
@@ -244,6 +326,15 @@ class ItemWorkflow:
             ),
             summary="write credit record",
         )
+        if self.case.revised:
+            await refer_to_supervision(
+                ReferralKind.REVOCATION,
+                department=self.item.department,
+                subject=f"{self.case.application_id}/{self.item.code}",
+                reason=reason,
+            )
+            self._record("referred to supervision", detail=ReferralKind.REVOCATION.label)
+            return
         now = workflow.now()
         await run_activity(
             SupervisionActivities.open_case,
@@ -264,30 +355,17 @@ class ItemWorkflow:
         workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
 
     async def _revoke(self, reason: str, ground: RevocationGround) -> None:
-        revoked_at = workflow.now()
-        await run_activity(
-            LicensingActivities.revoke_license,
-            RevokeLicense(
-                application_id=self.case.application_id,
-                item_code=self.item.code,
-                reason=reason,
-                revoked_at=revoked_at,
-                ground=ground,
-            ),
-            task_queue=department_queue(self.item.department),
-            summary="revoke the license",
+        self._license = await revoke_license(
+            application_id=self.case.application_id,
+            item_code=self.item.code,
+            item_name=self.item.name,
+            department=self.item.department,
+            license=self._license,
+            reason=reason,
+            ground=ground,
         )
         self._status = ItemStatus.REVOKED
-        if self._license is not None:
-            self._license = self._license.revoked(revoked_at, ground)
         self._record("license revoked", detail=reason)
-        await notify(
-            self.case.application_id,
-            "applicant",
-            "revoked",
-            notices.revocation(self.item.name, reason),
-            key=f"revoked-{self.item.code}",
-        )
 
     # -- one human step: a task in the inbox, a legal clock, a decision --------------------
 
@@ -359,6 +437,8 @@ class ItemWorkflow:
 
     async def _clock_changed(self, snap: ClockSnapshot) -> None:
         """The running clock's state and due instant, for operators' queries in the Web UI."""
+        if self.case.revised:
+            await self.limits.tell_when_scheduled(snap)
         if snap.stopped_at is not None:
             return  # the next step (or the close) says what comes next; an upsert costs
         clock: list[SearchAttributeUpdate[Any]] = [sa.CLOCK_STATE.value_set(snap.state.value)]
@@ -410,7 +490,10 @@ class ItemWorkflow:
         )
         if decision.verdict is ReviewVerdict.REQUEST_CORRECTION:
             assert self._clock is not None and decision.reason is not None
-            self._clock.pause(f"补正: {decision.reason}")
+            if self.case.revised:  # the statutory limit waits for the applicant too
+                self.limits.pause(self._clock, f"补正: {decision.reason}")
+            else:
+                self._clock.pause(f"补正: {decision.reason}")
             self._status = ItemStatus.CORRECTION_REQUESTED
         elif self.case.revised:  # the answer is the state after the decision
             approved = decision.verdict is ReviewVerdict.APPROVE
@@ -425,11 +508,15 @@ class ItemWorkflow:
                 f"status: no review is open for this item (it is {self._status.value})"
             )
         self._check_staff(decision.reviewer, Role.REVIEWER, "reviewer")
+        self.limits.check_not_excluded()
 
     @workflow.update(description="The applicant answers a correction request; the clock resumes.")
     def correct(self, correction: Correction) -> ItemStatus:
         assert self._clock is not None
-        self._clock.resume()
+        if self.case.revised:
+            self.limits.resume(self._clock)
+        else:
+            self._clock.resume()
         self._decision = None
         self._status = ItemStatus.UNDER_REVIEW
         if correction.channel is Channel.WINDOW:
@@ -477,6 +564,7 @@ class ItemWorkflow:
                 f"status: no inspection is open for this item (it is {self._status.value})"
             )
         self._check_staff(report.inspector, Role.INSPECTOR, "inspector")
+        self.limits.check_not_excluded()
         if (
             report.result is InspectionResult.FALSE_COMMITMENT
             and self.case.path is not ApprovalPath.COMMITMENT
@@ -485,9 +573,17 @@ class ItemWorkflow:
                 "result: false_commitment applies only to items approved on commitment"
             )
 
-    @workflow.update(description="A supervisor extends the running limit, with a reason.")
+    @workflow.update(
+        description=(
+            "The head of the item's department extends the running limit once (Art. 42), "
+            "with a reason the applicant is told (before revision 2026-12: a supervisor)."
+        )
+    )
     def extend(self, extension: LimitExtension) -> ExtensionReceipt:
         assert self._clock is not None
+        if self.case.revised:
+            self.limits.extend(self._clock, extension)
+            return ExtensionReceipt(limit=self._clock.limit, days=extension.days)
         by = extension.decided_by
         self._clock.extend(extension.days, extension.reason, by=by.staff_id)
         self._record(
@@ -502,9 +598,38 @@ class ItemWorkflow:
     def _validate_extend(self, extension: LimitExtension) -> None:
         if self._clock is None or self._task is None:
             raise ValueError("status: no limit is running for this item")
-        if extension.decided_by.role is not Role.SUPERVISOR:
-            raise ValueError("decided_by.role: only a supervisor may extend a limit")
+        if self.case.revised:
+            self.limits.validate_extension(self._clock, extension)
+            return
+        check_legacy_extension(extension)
         self._clock.validate_extend(extension.days, extension.reason)
+
+    @workflow.update(
+        description=(
+            "Excluded time starts (Art. 45: hearing, testing, third-party inspection, "
+            "quarantine, appraisal, expert review): the running limits pause and the "
+            "applicant is told in writing what is done and how long it takes."
+        )
+    )
+    def exclude_time(self, start: ExcludedTimeStart) -> ItemStatus:
+        assert self._clock is not None
+        self.limits.exclude(self._clock, start)
+        return self._status
+
+    @exclude_time.validator
+    def _validate_exclude_time(self, start: ExcludedTimeStart) -> None:
+        self.limits.validate_exclude(
+            start, self._status, step_open=self._task is not None and self._license is None
+        )
+
+    @workflow.update(description="Excluded time ends with its result; the limits run again.")
+    def end_excluded_time(self, end: ExcludedTimeEnd) -> ItemStatus:
+        self.limits.end_excluded(self._step_limit, end)
+        return self._status
+
+    @end_excluded_time.validator
+    def _validate_end_excluded_time(self, end: ExcludedTimeEnd) -> None:
+        self.limits.validate_end_excluded(end)
 
     @workflow.signal(description="The application's deficient materials have all arrived.")
     def supplemented(self) -> None:
@@ -530,6 +655,8 @@ class ItemWorkflow:
             license=self._license,
             trips=self._trips,
             trail=self._trail.entries,
+            statutory_clock=self._limits.statutory_snapshot() if self._limits else None,
+            excluded_time=self._limits.excluded if self._limits else None,
         )
 
     # -- small helpers ---------------------------------------------------------------------
