@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -443,6 +445,67 @@ async def test_statutory_limit_overdue_escalates_while_the_item_is_in_rectificat
     assert f"department_head:{item.department}" in [n.recipient for n in warnings]
     assert outcome.status is ApplicationStatus.COMPLETED and food.status is ItemStatus.CLOSED
     assert food.statutory_clock is not None and food.statutory_clock.met is False
+
+
+async def test_a_decision_deadline_moved_later_by_the_published_calendar_is_told_again(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog, tmp_path: Path
+) -> None:
+    """Never earlier, and when later, the applicant hears of it (issue 13.6, statutory limit)."""
+    from worker import build_workers, running
+
+    overrides = tmp_path / "calendar_overrides.json"
+    overrides.write_text(json.dumps({"years": {}}), encoding="utf-8")
+    item = catalog.item(NURSE)
+    head = staff(Role.DEPARTMENT_HEAD, item.department)
+    sub = submission(catalog, NURSE, applicant_seed="calendar-moves")
+    app = sub.application_id
+    task_queue = f"test-calendar-{app}"
+    workers = build_workers(
+        fresh_ts_env.client, task_queue, store_engine, calendar_overrides=overrides
+    )
+    async with running(workers):
+        client = OnethingClient(fresh_ts_env.client, task_queue, catalog)
+        await client.submit(sub)
+        await item_in(client, app, NURSE, ItemStatus.UNDER_REVIEW)
+        await client.extend(  # into the next year, not yet published
+            app, NURSE, LimitExtension(decided_by=head, days=10, reason="需组织专家评审")
+        )
+        told = await eventually(
+            lambda: client.item_state(app, NURSE),
+            lambda s: bool(notices_of(store_engine, app, "extension")),
+            "the extension notice",
+        )
+        statutory = told.statutory_clock
+        assert statutory is not None and statutory.due_at is not None
+        due_day = day(statutory.due_at)
+        provisional = WorkingCalendar()
+        if not provisional.is_provisional(due_day.year):
+            pytest.skip(f"the statutory due day {due_day} is in a published year")
+        # The year is announced with one more day off before the due day.
+        report = provisional.check_year(due_day.year)
+        extra = provisional.subtract_working_days(due_day, 1)
+        assert extra.year == due_day.year and extra > day(await fresh_ts_env.get_current_time())
+        holidays = {d.isoformat(): "as before" for d in report.holidays}
+        holidays[extra.isoformat()] = "announced"
+        overrides.write_text(
+            json.dumps({"years": {str(due_day.year): {"source": "test", "holidays": holidays}}}),
+            encoding="utf-8",
+        )
+        await fresh_ts_env.sleep(8 * DAY)  # a provisional schedule is recomputed weekly
+        moved = await eventually(
+            lambda: client.item_state(app, NURSE),
+            lambda s: bool(notices_of(store_engine, app, "deadline_moved")),
+            "the notice of the later deadline",
+        )
+        await approve(client, catalog, app, NURSE)
+        await client.result(app)
+
+    assert moved.statutory_clock is not None and moved.statutory_clock.due_at is not None
+    assert day(moved.statutory_clock.due_at) == provisional.add_working_days(due_day, 1)
+    [notice] = notices_of(store_engine, app, "deadline_moved")
+    for instant in (statutory.due_at, moved.statutory_clock.due_at):
+        assert (instant + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M") in notice
+    assert item.name in notice
 
 
 # -- revocation: one path, the applicant told, supervision referred ------------------------

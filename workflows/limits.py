@@ -21,7 +21,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.calendar import CalendarActivities
     from domain import notices
     from domain.application import ItemCase, ItemStatus, LimitExtension
-    from domain.clock import ClockEvent, ClockRecord, ClockSchedule, ClockSnapshot
+    from domain.clock import (
+        ClockEvent,
+        ClockRecord,
+        ClockSchedule,
+        ClockSnapshot,
+        DueMoveCause,
+        DueMoved,
+    )
     from domain.excluded_time import EXCLUDED_TIME_DECIDERS, ExcludedTimeEnd, ExcludedTimeStart
     from domain.extension import check_extension
     from domain.people import Role, Staff
@@ -75,6 +82,8 @@ class ItemLimits:
             on_escalation=self._on_escalation,
             on_change=self.tell_when_scheduled,
             first_schedule=self._first_schedule,
+            never_earlier=True,
+            on_due_moved_later=self._due_moved_later,
         )
         clock.start()
         self.statutory = clock
@@ -107,6 +116,22 @@ class ItemLimits:
             key=f"statutory-warning-{event.total_days}",
         )
         self._record("statutory warning", detail=notices.due_detail(event.due_at))
+
+    async def _due_moved_later(self, move: DueMoved) -> None:
+        """The decision's due instant moved later because the calendar did (a year's holidays
+        published): the applicant is told. An extension's or a resumption's own notice
+        gives the new instant already."""
+        if move.cause is not DueMoveCause.CALENDAR:
+            return
+        await notify(
+            self.case.application_id,
+            "applicant",
+            "deadline_moved",
+            notices.deadline_moved_later(
+                f"事项: {self.item.name}", move.previous_due_at, move.due_at
+            ),
+            key=f"statutory-moved-{move.due_at.isoformat()}",
+        )
 
     # -- what pauses and extensions act on --------------------------------------------------
 
