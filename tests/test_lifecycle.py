@@ -243,7 +243,8 @@ async def test_deficiency_deadline_missed_stops_records_credit_and_revokes_trust
     cases = supervision.cases_of(store_engine, application_workflow_id(app))
     assert [(c.limit_name, c.stage) for c in cases] == [("supplement", 1)]
     assert "escalated: supplement overdue" in trail_actions(state.trail)
-    assert "stopped" in [n.kind for n in notifications.notifications_of(store_engine, app)]
+    told = [n.kind for n in notifications.notifications_of(store_engine, app)]
+    assert "stopped" in told and "revoked" in told  # the revocation is a written decision
 
 
 async def test_commitment_inspection_failing_twice_revokes_with_credit_record_and_supervision(
@@ -290,16 +291,19 @@ async def test_commitment_inspection_failing_twice_revokes_with_credit_record_an
     ]
 
 
-async def test_refused_bundle_lists_every_missing_material_once(
+async def test_incomplete_bundle_gets_one_correction_notice_listing_every_missing_material(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
     sub = submission(catalog, "open-beauty-salon", leave_out=("operator-id", "premises-proof"))
     async with onething_client(fresh_ts_env, store_engine, catalog) as client:
         await client.submit(sub)
-        outcome = await client.result(sub.application_id)
-        await report_cost(fresh_ts_env, "refused with one notice", sub.application_id)
+        outcome = await eventually(
+            lambda: client.state(sub.application_id),
+            lambda s: s.status is ApplicationStatus.AWAITING_CORRECTION,
+            "the correction notice",
+        )
+        await client.withdraw(sub.application_id, Withdrawal(reason="test over"))
 
-    assert outcome.status is ApplicationStatus.REFUSED
     assert outcome.notice is not None
     assert sorted(m.code for m in outcome.notice.missing) == ["operator-id", "premises-proof"]
     assert all(m.core for m in outcome.notice.missing)
@@ -502,14 +506,18 @@ async def test_broken_pledge_on_record_bars_deficiency_and_commitment(
             client, first.application_id, "food-business-license", ItemStatus.UNDER_REVIEW
         )
         await client.submit(deficient)
-        refused = await client.result(deficient.application_id)
+        refused = await eventually(
+            lambda: client.state(deficient.application_id),
+            lambda s: s.status is ApplicationStatus.AWAITING_CORRECTION,
+            "deficiency not offered: a correction notice instead",
+        )
+        await client.withdraw(deficient.application_id, Withdrawal(reason="test over"))
         await client.cancel(
             first.application_id,
             Cancellation(operator=staff(Role.OPERATOR, "ops"), reason="test over"),
         )
 
     assert reviewed.path is ApprovalPath.REVIEW  # commitment not offered
-    assert refused.status is ApplicationStatus.REFUSED
     assert refused.notice is not None and [m.code for m in refused.notice.missing] == [
         "equipment-layout"
     ]
@@ -576,6 +584,7 @@ async def test_withdrawal_after_issuance_on_commitment_keeps_the_inspection_goin
         "food-business-license": ItemStatus.CLOSED,
         "tobacco-retail-license": ItemStatus.STOPPED,
     }
-    assert "stop order noted: license stays, inspection goes on" in trail_actions(food.trail)
+    # The application knew the food license was issued: the withdrawal left its item alone.
+    assert trail_actions(food.trail)[-1] == "inspection passed"
     issued = {lic.item_code: lic.status for lic in licenses.licenses_of(store_engine, app)}
     assert issued == {"business-license-individual": "issued", "food-business-license": "issued"}

@@ -25,6 +25,7 @@ from domain.application import (
     ItemStatus,
     ReviewDecision,
     ReviewVerdict,
+    RevocationGround,
     Withdrawal,
     application_workflow_id,
 )
@@ -180,3 +181,35 @@ async def test_system_events_are_the_systems_and_texts_give_beijing_time(
     for kind in ("deficiency_notice", "supplement_reminder"):
         assert due_local in texts[kind], texts[kind]
         assert "+00:00" not in texts[kind] and not re.search(r"\dT\d", texts[kind])
+
+
+async def test_a_finished_items_license_revoked_by_the_application_is_a_written_decision(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    """The hygiene license issues first on commitment, passes its check and closes; the
+    pledged material never comes: the application revokes it, through the one path."""
+    item = catalog.item("public-venue-hygiene-license")
+    deferrable = next(m.code for m in item.materials if m.deferrable)
+    sub = submission(
+        catalog, item.code, leave_out=(deferrable,), pledge=True, commitment=True,
+        applicant_seed="finished-then-revoked",
+    )  # fmt: skip
+    app = sub.application_id
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await inspect(client, catalog, app, item.code, InspectionResult.PASSED)
+        await eventually(
+            lambda: client.state(app),
+            lambda s: s.items[0].status is ItemStatus.CLOSED,
+            "the item closed",
+        )
+        await fresh_ts_env.sleep(20 * DAY)  # past the supplement deadline
+        outcome = await client.result(app)
+
+    assert outcome.status is ApplicationStatus.STOPPED
+    [revoked] = outcome.items
+    assert revoked.status is ItemStatus.REVOKED
+    assert revoked.license is not None and revoked.license.status == "revoked"
+    assert revoked.license.revocation_ground is RevocationGround.BROKEN_PLEDGE
+    told = [n for n in notifications.notifications_of(store_engine, app) if n.kind == "revoked"]
+    assert len(told) == 1 and item.name in told[0].message

@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         run_activity,
     )
     from workflows.item import ItemWorkflow
+    from workflows.revocation import revoke_license
 
 
 @workflow.defn
@@ -319,6 +320,11 @@ class ApplicationWorkflow:
         await self._supplement_clock.run_until(
             lambda: not self._outstanding or self._stop is not None or not self._still_needed()
         )
+        broken = self._stop is not None and self._stop.revoke
+        if broken and self._items_done and self.revised:
+            # Every item has ended, so the item loop no longer passes the stop on: licenses
+            # issued on trust are revoked here. (Before the revision they stayed.)
+            await self._pass_on_stop(set())
         if not self._outstanding:
             self._record("materials complete")
             if self._status is ApplicationStatus.AWAITING_SUPPLEMENT:
@@ -453,22 +459,31 @@ class ApplicationWorkflow:
             stopped.add(code)
 
     async def _revoke_finished(self, ref: ItemRef, reason: str, ground: RevocationGround) -> None:
-        revoked_at = workflow.now()
-        await run_activity(
-            LicensingActivities.revoke_license,
-            RevokeLicense(
+        """Revoke the license of an item that has ended (its workflow can no longer act)."""
+        if self.revised:  # the one revocation path: the applicant is told in writing
+            ref.license = await revoke_license(
                 application_id=self.submission.application_id,
                 item_code=ref.item_code,
+                item_name=ref.name,
+                department=ref.department,
+                license=ref.license,
                 reason=reason,
-                revoked_at=revoked_at,
                 ground=ground,
-            ),
-            task_queue=department_queue(ref.department),
-            summary=f"revoke {ref.item_code}",
-        )
+            )
+        else:
+            await run_activity(
+                LicensingActivities.revoke_license,
+                RevokeLicense(
+                    application_id=self.submission.application_id,
+                    item_code=ref.item_code,
+                    reason=reason,
+                    revoked_at=workflow.now(),
+                    ground=ground,
+                ),
+                task_queue=department_queue(ref.department),
+                summary=f"revoke {ref.item_code}",
+            )
         ref.status = ItemStatus.REVOKED
-        if ref.license is not None:
-            ref.license = ref.license.revoked(revoked_at, ground)
         self._record("license revoked", detail=reason)
 
     def _close(self) -> ApplicationOutcome:
