@@ -3,7 +3,8 @@
 A failure of `test_recorded_history_replays_cleanly` means a workflow change would break
 applications that are running now. Put the change behind `workflow.patched` (or, if no
 such application can exist, re-record: `python -m tests.histories.record`, and
-`python -m tests.histories.record --server dev`).
+`python -m tests.histories.record --server dev`; to keep today's recordings replayed as an
+era first: `python -m tests.histories.record --era NAME`).
 
 The scenarios are recorded on both servers: the time-skipping test server (every scenario)
 and the dev server (tests/histories/devserver/, what production writes: e.g. an unset
@@ -32,6 +33,7 @@ from typer.testing import CliRunner
 
 from domain.application import ItemCase, ItemOutcome
 from domain.catalog import Catalog
+from onething.costs import local_activity_data
 from onething.demo import DEMO_ITEM, demo_applicant, demo_submission
 from onething.devserver import executable
 from starter.audit import (
@@ -46,13 +48,18 @@ from starter.audit import (
 from starter.cli_audit import app as audit_app
 from tests.conftest import CODEC, onething_client
 from tests.histories.record import (
+    BEFORE_LOCAL_ACTIVITIES,
+    BEFORE_PROCEDURE_REVISION,
     DEV_SERVER_DIR,
     EXPECTED,
     HERE,
     KEYRING,
     fresh_store,
+    keep_as_era,
+    kept,
     recording_converter,
     scenario_dirs,
+    todays,
 )
 from tests.histories.scenarios import (
     ACCEPTED,
@@ -146,16 +153,35 @@ class ChangedItemWorkflow(ItemWorkflow):
         return await super().run(case)
 
 
+def first_item_step(directory: Path) -> str:
+    """How a divergence names the item's first recorded step: its local activity, or its
+    activity."""
+    [(_, item)] = [(p, h) for p, h in load_histories(directory) if "__item-" in p.name]
+    for event in item.events:
+        local = local_activity_data(event)
+        if local is not None:
+            return f"local activity {local.get('activity_type')}"
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            return str(event.activity_task_scheduled_event_attributes.activity_type.name)
+    raise AssertionError(f"the item of {directory} records no step")
+
+
 @pytest.mark.parametrize(
     ("recording", "named"),
     [
-        ("approved", "local activity open_staff_task"),  # the item's first step, recorded
-        ("before-local-activities/approved", "notify_applicant"),  # the step put before it
+        (HERE / "approved", None),  # today's: the item's first step, as recorded
+        # Before the revision: the first step was opening the review's staff task.
+        (kept(BEFORE_PROCEDURE_REVISION, "approved"), "local activity open_staff_task"),
+        (HERE / BEFORE_LOCAL_ACTIVITIES / "approved", "notify_applicant"),  # the step put first
     ],
+    ids=["today", BEFORE_PROCEDURE_REVISION, BEFORE_LOCAL_ACTIVITIES],
 )
-async def test_changed_workflow_is_flagged_with_its_divergence(recording: str, named: str) -> None:
+async def test_changed_workflow_is_flagged_with_its_divergence(
+    recording: Path, named: str | None
+) -> None:
+    named = named or first_item_step(recording)
     workflows = [w for w in WORKFLOWS if w is not ItemWorkflow] + [ChangedItemWorkflow]
-    reports = await replay(HERE / recording, recording_converter(), workflows=workflows)
+    reports = await replay(recording, recording_converter(), workflows=workflows)
 
     by_type = {r.workflow_type: r for r in reports}
     assert by_type["ApplicationWorkflow"].clean
@@ -359,3 +385,50 @@ def test_cli_replays_trails_and_fails_on_divergence(
 
     missing = runner.invoke(audit_app, ["replay", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "neither a history file nor a directory" in missing.output
+
+
+# -- keeping today's recordings as an era ---------------------------------------------------
+
+
+def copy_recording(source: Path, target: Path) -> None:
+    target.mkdir(parents=True)
+    for file in source.iterdir():
+        (target / file.name).write_bytes(file.read_bytes())
+
+
+async def test_todays_recordings_are_kept_as_an_era_only_if_they_replay(tmp_path: Path) -> None:
+    """`python -m tests.histories.record --era NAME` before re-recording: today's recordings
+    (both servers) move into NAME/, where CI keeps replaying them; one that no longer
+    replays cannot be kept: named, nothing moved; with --drop-diverging it is deleted."""
+    source = kept(BEFORE_PROCEDURE_REVISION, "approved")
+    root = tmp_path / "histories"
+    copy_recording(source, root / "approved")
+    copy_recording(source, root / "devserver" / "approved")
+    copy_recording(source, root / "broken")
+    for file in (root / "broken").glob("*__item-*.json"):
+        doc = json.loads(file.read_text("utf-8"))
+        first = next(
+            e["activityTaskScheduledEventAttributes"]
+            for e in doc["events"]
+            if "activityTaskScheduledEventAttributes" in e
+        )
+        first["activityType"]["name"] = "renamed_since"
+        file.write_text(json.dumps(doc), "utf-8")
+    assert len(todays(root)) == 3
+
+    with pytest.raises(SystemExit, match="renamed_since") as refused:
+        await keep_as_era("older", root=root)
+    assert "broken" in str(refused.value) and "--drop-diverging" in str(refused.value)
+    assert len(todays(root)) == 3 and not (root / "older").exists()
+
+    moved = await keep_as_era("older", root=root, drop_diverging=True)
+
+    assert sorted(p.relative_to(root).as_posix() for p in moved) == [
+        "older/approved",
+        "older/devserver/approved",
+    ]
+    assert todays(root) == [] and not (root / "broken").exists()
+    assert not (root / "devserver").exists()
+    assert kept("older", "devserver/approved", root) == root / "older/devserver/approved"
+    with pytest.raises(SystemExit, match="new folder name"):
+        await keep_as_era("older", root=root)

@@ -12,18 +12,28 @@ json`), manifest.json and expected-trail.json:
   production writes (e.g. an unset Datetime attribute as a null still typed Datetime, which
   the test server does not write); into tests/histories/devserver/<name>/. Time is real
   there: scenarios whose story needs a limit to pass are time-skipping only (their
-  `needs_time`: deficiency_lapsed, the supplement deadline; review_overdue, the promised
-  limit and the escalation after it). Elsewhere the days a scenario lets pass
-  (`Run.pass_time`) do not pass, and its next step comes at once. A few seconds each.
+  `needs_time`: lapsed, the correction limit; deficiency_lapsed, the supplement deadline;
+  review_overdue, the promised and statutory limits and the escalations after them).
+  Elsewhere the days a scenario lets pass (`Run.pass_time`) do not pass, and its next
+  step comes at once. A few seconds each.
 
 Payloads are encrypted with tests/histories/test-keyring.json: a fixed key committed
 for these recordings only. It protects nothing (the scenario data is made up) and
 must never be used anywhere else.
 
 Re-record only when a workflow change is meant to change new histories *and* the
-old ones still replay (behind `workflow.patched`); first move today's recordings into a
-folder named for their era (as `before-local-activities/`, the dev server's with them as
-`<era>/devserver/`), so CI goes on replaying them. See the audit README.
+old ones still replay (behind `workflow.patched`); first keep today's recordings as an era
+(`--era NAME`: moved into tests/histories/NAME/, the dev server's into NAME/devserver/, so
+CI goes on replaying them), then record both servers:
+
+    python -m tests.histories.record --era before-procedure-revision
+    python -m tests.histories.record
+    python -m tests.histories.record --server dev
+
+`--era` replays each recording first: an era holds only histories that replay against
+today's code. One that does not (recorded from code never released, e.g. with a patch
+that has changed since) stops it, named; `--drop-diverging` deletes those instead, to be
+recorded anew. See the audit README.
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import shutil
 import socket
 import tempfile
@@ -55,8 +66,15 @@ from tests.histories.scenarios import SCENARIOS, Run, Scenario
 
 HERE = Path(__file__).resolve().parent
 KEYRING = HERE / "test-keyring.json"
-DEV_SERVER_DIR = HERE / "devserver"
+DEVSERVER = "devserver"
+DEV_SERVER_DIR = HERE / DEVSERVER
 EXPECTED = "expected-trail.json"
+
+# Recordings of earlier workflow code, one folder per era under tests/histories/:
+# before the central systems became local activities (patch central-activities-local);
+# before procedure revision 2026-12 (patch procedure-revision-2026-12).
+BEFORE_LOCAL_ACTIVITIES = "before-local-activities"
+BEFORE_PROCEDURE_REVISION = "before-procedure-revision"
 
 Server = Literal["time-skipping", "dev"]
 SERVERS: tuple[Server, ...] = ("time-skipping", "dev")
@@ -72,6 +90,64 @@ def scenario_dirs(root: Path = HERE) -> list[Path]:
     <root>/devserver/<scenario>) and those kept from earlier workflow code
     (<root>/<era>/...): every one must still replay."""
     return sorted(p.parent for p in root.glob(f"**/{EXPECTED}"))
+
+
+def kept(era: str, name: str, root: Path = HERE) -> Path:
+    """The recording `name` (e.g. "refused", "devserver/refused") as kept in `era`; until
+    today's recordings are moved there (`--era`), today's, which are that era's."""
+    moved = root / era / name
+    return moved if moved.is_dir() else root / name
+
+
+def todays(root: Path = HERE) -> list[Path]:
+    """Today's recordings: <root>/<scenario> and <root>/devserver/<scenario>."""
+    return [d for d in scenario_dirs(root) if d.parent in (root, root / DEVSERVER)]
+
+
+async def keep_as_era(era: str, *, root: Path = HERE, drop_diverging: bool = False) -> list[Path]:
+    """Move today's recordings into <root>/<era>/ (the dev server's into <era>/devserver/),
+    so CI goes on replaying them once the scenarios are recorded anew. Each must replay
+    against today's code first: one that does not stops the move (SystemExit naming it),
+    or with `drop_diverging` is deleted (record it anew). Returns the moved directories."""
+    from starter.audit import replay
+
+    if not era or era in (DEVSERVER, ".", "..") or "/" in era or (root / era).exists():
+        raise SystemExit(f"era: {era!r} must be a new folder name under {root}")
+    recordings = todays(root)
+    if not recordings:
+        raise SystemExit(f"no recordings under {root} to keep")
+    diverging: dict[Path, list[str]] = {}
+    sdk_log = logging.getLogger("temporalio")  # each failure is in its report: no tracebacks
+    level = sdk_log.level
+    sdk_log.setLevel(logging.CRITICAL)
+    try:
+        for directory in recordings:
+            reports = await replay(directory, recording_converter())
+            if bad := [r.line() for r in reports if not r.clean]:
+                diverging[directory] = bad
+    finally:
+        sdk_log.setLevel(level)
+    if diverging and not drop_diverging:
+        lines = [line for bad in diverging.values() for line in bad]
+        raise SystemExit(
+            "these recordings do not replay against today's code, so no era can keep them "
+            "(rerun with --drop-diverging to delete them and record them anew):\n"
+            + "\n".join(lines)
+        )
+    moved: list[Path] = []
+    for directory in recordings:
+        if directory in diverging:
+            shutil.rmtree(directory)
+            print(f"dropped {directory.relative_to(root)} (does not replay)")
+            continue
+        target = root / era / directory.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        directory.rename(target)
+        moved.append(target)
+        print(f"{directory.relative_to(root)} -> {target.relative_to(root)}")
+    if (root / DEVSERVER).is_dir() and not any((root / DEVSERVER).iterdir()):
+        (root / DEVSERVER).rmdir()
+    return moved
 
 
 def fresh_store(directory: Path) -> Engine:
@@ -182,7 +258,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, help="write under this directory instead (e.g. to compare)"
     )
+    parser.add_argument(
+        "--era",
+        help="record nothing: move today's recordings (both servers) into "
+        "tests/histories/ERA/ so CI keeps replaying them, e.g. before-procedure-revision",
+    )
+    parser.add_argument(
+        "--drop-diverging",
+        action="store_true",
+        help="with --era: delete recordings that no longer replay instead of stopping",
+    )
     args = parser.parse_args(argv)
+    if args.era:
+        if args.names or args.out or args.server != "time-skipping":
+            parser.error("--era moves today's recordings: give no scenarios, --out or --server")
+        asyncio.run(keep_as_era(args.era, drop_diverging=args.drop_diverging))
+        return
+    if args.drop_diverging:
+        parser.error("--drop-diverging goes with --era")
     asyncio.run(record(args.names or None, args.out, args.server))
 
 
