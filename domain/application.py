@@ -6,16 +6,27 @@ typed client's inputs and outputs.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from domain.catalog import Item
 from domain.clock import ClockSnapshot
 from domain.excluded_time import ExcludedTimeStart
+from domain.form import MAX_FORM_KEYS, form_shape_problems
 from domain.people import Agent, Applicant, Role, Staff
+from domain.text import JsonSchemaHint, Line, Text, when_made
 
 APPLICATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{2,63}$"
 
@@ -27,6 +38,44 @@ def application_workflow_id(application_id: str) -> str:
 
 def item_workflow_id(application_id: str, item_code: str) -> str:
     return f"application-{application_id}/item-{item_code}"
+
+
+_MATERIAL_CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+def _material_code(value: str) -> str:
+    if not re.fullmatch(_MATERIAL_CODE, value):
+        raise ValueError("must be a material code (a-z, 0-9 and -, at most 64 characters)")
+    return value
+
+
+# A material code as the catalog writes them; checked when made (see domain.text).
+MaterialCode = Annotated[
+    str,
+    AfterValidator(when_made(_material_code)),
+    JsonSchemaHint(pattern=_MATERIAL_CODE, minLength=1, maxLength=64),
+]
+
+
+def _form_shape(form: dict[str, Any]) -> dict[str, Any]:
+    """Any form's bounds (domain.form): no form Temporal could not read back is started."""
+    if problems := form_shape_problems(form):
+        raise ValueError("; ".join(f"{p.field}: {p.problem}" for p in problems))
+    return form
+
+
+FormAnswers = Annotated[
+    dict[str, Any],
+    AfterValidator(when_made(_form_shape)),
+    Field(
+        description=(
+            "Answers to the one form of the item or bundle, as groups by canonical key "
+            '(`enterprise.name` is `{"enterprise": {"name": …}}`); its JSON Schema is '
+            "`form_schema` of GET /catalog/bundles/{code}. Unknown keys are refused."
+        ),
+        json_schema_extra={"maxProperties": MAX_FORM_KEYS},
+    ),
+]
 
 
 class Channel(StrEnum):
@@ -49,11 +98,11 @@ class Submission(BaseModel):
     agent: Agent | None = None
     channel: Channel = Channel.WINDOW
     hall: str = Field("yicheng-center", min_length=1, max_length=64)
-    materials: list[str] = Field(default_factory=list, max_length=200)
-    form: dict[str, Any] = Field(default_factory=dict)
-    commitment_signed: bool = False
-    deficiency_pledge_signed: bool = False
-    catalog_version: str | None = None
+    materials: list[MaterialCode] = Field(default_factory=list, max_length=200)
+    form: FormAnswers = Field(default_factory=dict)
+    commitment_signed: StrictBool = False
+    deficiency_pledge_signed: StrictBool = False
+    catalog_version: str | None = Field(None, min_length=1, max_length=32)
     accepted_by: Staff | None = None
 
     @model_validator(mode="after")
@@ -152,7 +201,7 @@ class MissingMaterialsNotice(BaseModel):
         return "缺少材料: " + "、".join(m.name for m in self.missing)
 
 
-OptionalReason = Annotated[str | None, Field(max_length=500)]
+OptionalReason = Annotated[Text | None, Field(max_length=500)]
 
 
 def _has_text(value: str | None) -> bool:
@@ -187,7 +236,7 @@ class Correction(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     channel: Channel
-    note: str = Field(min_length=1, max_length=500)
+    note: Text = Field(min_length=1, max_length=500)
     received_by: Staff | None = None
 
 
@@ -196,7 +245,7 @@ class Supplement(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    materials: list[str] = Field(min_length=1, max_length=50)
+    materials: list[MaterialCode] = Field(min_length=1, max_length=50)
     channel: Channel
     received_by: Staff | None = None
 
@@ -229,8 +278,8 @@ class LimitExtension(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     decided_by: Staff
-    days: int = Field(ge=1, le=30)
-    reason: str = Field(min_length=1, max_length=500)
+    days: StrictInt = Field(ge=1, le=30)  # `true` and "5" are not a number of days
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 class ExtensionReceipt(BaseModel):
@@ -256,7 +305,7 @@ class Withdrawal(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
     # A window clerk withdrawing for the applicant; None when the applicant acts.
     received_by: Staff | None = None
 
@@ -281,8 +330,8 @@ class Refusal(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     ground: RefusalGround
-    reason: str = Field(min_length=1, max_length=500)
-    competent_office: str | None = Field(None, min_length=1, max_length=100)
+    reason: Text = Field(min_length=1, max_length=500)
+    competent_office: Line | None = Field(None, min_length=1, max_length=100)
     refused_by: Staff
 
     @model_validator(mode="after")
@@ -298,7 +347,42 @@ class Cancellation(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     operator: Staff
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
+
+
+def _no_numbers_of_people(reason: str) -> str:
+    if re.search(r"\d{11}", reason):
+        raise ValueError("is kept in plain text in history: leave out ID and phone numbers")
+    return reason
+
+
+# A terminate reason: Temporal keeps it unencrypted, so one line and no ID or phone number.
+PlainReason = Annotated[
+    Line,
+    AfterValidator(when_made(_no_numbers_of_people)),
+    Field(min_length=1, max_length=300, pattern=r"\S"),
+]
+
+
+class Termination(BaseModel):
+    """An operator ends a workflow that cannot run (its input cannot be read back, it
+    answers no query): Temporal terminates it, no workflow code runs, its items end with
+    it. The reason goes into history in plain text, beside the operator's staff ID."""
+
+    model_config = ConfigDict(frozen=True)
+
+    operator: Staff
+    reason: PlainReason
+
+    @model_validator(mode="after")
+    def _by_an_operator(self) -> Termination:
+        if self.operator.role is not Role.OPERATOR:
+            raise ValueError("operator.role: only an operator terminates an application")
+        return self
+
+    def history_reason(self) -> str:
+        """The terminate reason Temporal records: who, and why."""
+        return f"操作员 {self.operator.staff_id} 终止: {self.reason}"
 
 
 class TrailEntry(BaseModel):

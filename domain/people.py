@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from domain.text import Line
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -41,7 +43,7 @@ def _mobile(value: str) -> str:
 
 ResidentId = Annotated[str, AfterValidator(_resident_id)]
 MobilePhone = Annotated[str, AfterValidator(_mobile)]
-PersonName = Annotated[str, Field(min_length=1, max_length=64)]
+PersonName = Annotated[Line, Field(min_length=1, max_length=64)]  # one line, no bidi tricks
 
 
 def resident_id_check_digit(first17: str) -> str:
@@ -65,13 +67,13 @@ class Applicant(Person):
     """The natural or legal person the application is for (for a legal person: its
     legal representative)."""
 
-    enterprise_name: str | None = Field(None, max_length=128)
+    enterprise_name: Line | None = Field(None, max_length=128)
 
 
 class Agent(Person):
     """Someone who applies on the applicant's behalf (帮办代办)."""
 
-    organisation: str | None = Field(None, max_length=128)
+    organisation: Line | None = Field(None, max_length=128)
 
 
 class Role(StrEnum):
