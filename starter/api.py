@@ -32,7 +32,15 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine, func, text
 from sqlmodel import col, select
@@ -57,6 +65,8 @@ from domain.application import (
     ItemState,
     ItemStatus,
     LimitExtension,
+    MaterialCode,
+    PlainReason,
     Refusal,
     RefusalGround,
     ReviewDecision,
@@ -64,6 +74,7 @@ from domain.application import (
     RevocationGround,
     Submission,
     Supplement,
+    Termination,
     Withdrawal,
     application_workflow_id,
 )
@@ -102,12 +113,20 @@ from domain.guide import (
     render_guide,
 )
 from domain.people import Role, Staff
+from domain.text import Line, Text
 from onething.settings import Settings
 from starter import auth
 from starter.auth import Principal, TaskFilter, TokenRegistry, sha256_hex
 from starter.client import Conflict, NotFound, OnethingClient
 from starter.codec_endpoint import DEFAULT_UI_ORIGINS, add_codec_cors, codec_router
-from starter.errors import ApiError, BodyLimit, error_responses, install_error_handlers
+from starter.errors import (
+    ApiError,
+    BodyLimit,
+    JsonBodyRoute,
+    error_responses,
+    install_error_handlers,
+)
+from starter.termination import close_open_tasks
 from store import licenses as license_store
 from store import notifications as notification_store
 from store import supervision as supervision_store
@@ -254,7 +273,10 @@ class ApplicationSummary(BaseModel):
 
 class SubmissionIn(Submission):
     """A submission as the API takes it: the pledges are JSON booleans, never 0/1 or "yes"
-    (a signature is not something to guess from a number)."""
+    (a signature is not something to guess from a number); a field it does not know is
+    refused by name, not dropped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     commitment_signed: StrictBool = False
     deficiency_pledge_signed: StrictBool = False
@@ -290,7 +312,7 @@ class DecisionIn(BaseModel):
     )
 
     verdict: ReviewVerdict
-    reason: str | None = Field(None, max_length=500, description="Required unless approving.")
+    reason: Text | None = Field(None, max_length=500, description="Required unless approving.")
 
     @model_validator(mode="after")
     def _reason(self) -> DecisionIn:
@@ -311,7 +333,7 @@ class InspectionIn(BaseModel):
     )
 
     result: InspectionResult
-    findings: str | None = Field(None, max_length=500, description="Required unless passed.")
+    findings: Text | None = Field(None, max_length=500, description="Required unless passed.")
 
     @model_validator(mode="after")
     def _findings(self) -> InspectionIn:
@@ -330,7 +352,7 @@ ANSWER_CHANNEL_DOC = (
 class CorrectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    note: Text = Field(min_length=1, max_length=500, pattern=r"\S")
     channel: Channel | None = Field(None, description=ANSWER_CHANNEL_DOC)
 
 
@@ -339,28 +361,42 @@ class SupplementIn(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"materials": ["nurse-health-exam"]}]}
     )
 
-    materials: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        min_length=1, max_length=50
-    )
+    materials: list[MaterialCode] = Field(min_length=1, max_length=50)
     channel: Channel | None = Field(None, description=ANSWER_CHANNEL_DOC)
 
 
 class ExtensionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: int = Field(ge=1, le=30, description="Working days to add to the running limit.")
-    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    days: StrictInt = Field(ge=1, le=30, description="Working days to add to the running limit.")
+    reason: Text = Field(min_length=1, max_length=500, pattern=r"\S")
 
 
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    reason: Text = Field(min_length=1, max_length=500, pattern=r"\S")
+
+
+class TerminationIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "输入无法读取, 已通知重新提交"}]}
+    )
+
+    reason: PlainReason = Field(
+        description="One line, kept in plain text in history: name no person, no ID number."
+    )
+
+
+class TerminationOut(BaseModel):
+    application_id: str
+    status: Literal["terminated"]
+    by: str
 
 
 class RefusalIn(ReasonIn):
     ground: RefusalGround
-    competent_office: str | None = Field(
+    competent_office: Line | None = Field(
         None,
         min_length=1,
         max_length=100,
@@ -384,7 +420,7 @@ class NoticeOut(BaseModel):
 class ResolutionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resolution: str = Field(min_length=1, max_length=400, pattern=r"\S")
+    resolution: Text = Field(min_length=1, max_length=400, pattern=r"\S")
 
 
 class SupervisionCaseOut(BaseModel):
@@ -697,6 +733,7 @@ def create_app(
     )
     app.state.tokens = tokens
     install_error_handlers(app)
+    app.router.route_class = JsonBodyRoute  # bodies too deep or not text: 422 before models
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 
     @app.middleware("http")
@@ -1261,6 +1298,35 @@ def create_app(
             lambda: client.cancel(application_id, cancellation)
         )
         return ApplicationActionOut(application_id=application_id, status=status, by=principal.name)
+
+    @app.post(
+        "/applications/{application_id}/termination",
+        tags=["staff"],
+        response_model=TerminationOut,
+        summary="An operator terminates an application whose workflow cannot run",
+        description=(
+            "For a workflow that answers no query and takes no update, so it cannot be "
+            "cancelled (e.g. one whose input its worker cannot read). Temporal ends it and "
+            "its items at once; no workflow code runs. History records the reason with the "
+            "operator's staff ID, in plain text: name no person. Its open staff tasks are "
+            "closed. 404 unknown, 409 once it has ended."
+        ),
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def terminate(
+        application_id: ApplicationId, body: TerminationIn, principal: Caller
+    ) -> Any:
+        if principal.role is Role.AUDITOR:
+            raise auth.forbid(principal, "auditors read but never change anything")
+        if principal.role is not Role.OPERATOR:
+            raise auth.forbid(principal, "only an operator terminates an application")
+        termination = Termination(operator=principal.staff(), reason=body.reason)
+        await client.terminate(application_id, termination)
+        try:
+            await run_in_threadpool(close_open_tasks, engine, application_id, by=principal.name)
+        except Exception as exc:  # terminated all the same; the inbox is behind
+            log.error("open tasks not closed", path="termination", error_type=type(exc).__name__)
+        return TerminationOut(application_id=application_id, status="terminated", by=principal.name)
 
     # -- staff ----------------------------------------------------------------------------
 

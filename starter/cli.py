@@ -34,6 +34,7 @@ from domain.application import (
     ReviewVerdict,
     Submission,
     Supplement,
+    Termination,
     Withdrawal,
 )
 from domain.notices import local_time
@@ -82,13 +83,29 @@ def validated(make: Callable[[], T]) -> T:
     try:
         return make()
     except ValidationError as exc:
-        raise fail(
-            "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: "
-                f"{e['msg'].removeprefix('Value error, ')}"
-                for e in exc.errors()
+        from starter.errors import field_path, lift_fields
+
+        problems = [
+            problem
+            for e in exc.errors()
+            for problem in lift_fields(
+                field_path(e["loc"]) if e["loc"] else "input",
+                e["msg"].removeprefix("Value error, "),
             )
-        ) from None
+        ]
+        raise fail("; ".join(f"{f}: {p}" for f, p in problems)) from None
+
+
+def read_json(file: Path) -> Any:
+    """A JSON file as Python values, so models check it as input (not as recorded history)."""
+    try:
+        return json.loads(file.read_bytes())
+    except RecursionError:
+        raise fail(f"{file}: nests too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise fail(f"{file}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except ValueError:
+        raise fail(f"{file}: not valid JSON (UTF-8 expected)") from None
 
 
 @contextmanager
@@ -198,7 +215,8 @@ def submit(
     as_json: JsonOpt = False,
 ) -> None:
     """Submit an application; the same application ID again starts nothing new."""
-    submission = validated(lambda: Submission.model_validate_json(file.read_bytes()))
+    data = read_json(file)
+    submission = validated(lambda: Submission.model_validate(data))
     receipt = with_client(lambda c: c.submit(submission))
     if as_json:
         emit(receipt.__dict__, as_json=True)
@@ -417,6 +435,29 @@ def cancel(
         lambda: Cancellation(operator=staff(operator, Role.OPERATOR), reason=reason)
     )
     emit(with_client(lambda c: c.cancel(application_id, cancellation)), False)
+
+
+@app.command()
+def terminate(
+    application_id: str,
+    reason: Annotated[
+        str, typer.Option(help="Why, in one line; history keeps it in plain text: name no person.")
+    ],
+    operator: Annotated[str, typer.Option(help="Operator's staff ID.")],
+) -> None:
+    """An operator ends an application whose workflow cannot run (it answers no query and
+    takes no update): Temporal terminates it and its items, history records the reason and
+    the operator, its open staff tasks are closed."""
+    from starter.termination import close_open_tasks
+
+    termination = validated(
+        lambda: Termination(operator=staff(operator, Role.OPERATOR), reason=reason)
+    )
+    workflow_id = with_client(lambda c: c.terminate(application_id, termination))
+    with store() as engine:
+        closed = close_open_tasks(engine, application_id, by=operator)
+    tasks = f"; {len(closed)} open tasks closed" if closed else ""
+    console.print(f"{application_id}: terminated by {operator} (workflow {workflow_id}){tasks}")
 
 
 keys_app = typer.Typer(help="The payload keyring: key IDs and rotation (key material never shown).")

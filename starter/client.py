@@ -6,12 +6,17 @@ that names the field and the problem.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
+from temporalio.api.workflowservice.v1 import (
+    DescribeWorkflowExecutionRequest,
+    TerminateWorkflowExecutionRequest,
+)
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -40,13 +45,15 @@ from domain.application import (
     ReviewDecision,
     Submission,
     Supplement,
+    Termination,
     Withdrawal,
     application_workflow_id,
     item_workflow_id,
 )
-from domain.bundle import as_bundle, one_set_of_materials
+from domain.bundle import OneForm, as_bundle, one_form, one_set_of_materials
 from domain.catalog import Catalog, Item
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeStart
+from domain.form import form_problems
 from workflows import search_attributes as sa
 from workflows.application import ApplicationWorkflow
 from workflows.item import ItemWorkflow
@@ -66,12 +73,29 @@ class ClientError(Exception):
         self.problem = problem
 
 
+class Invalid(ClientError):
+    """Refused input with every problem found, each naming its field (never the value)."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        super().__init__(*problems[0])
+        self.problems = list(problems)
+        self.args = ("; ".join(f"{f}: {p}" for f, p in self.problems),)
+
+
 class NotFound(ClientError):
     pass
 
 
 class Conflict(ClientError):
     """The request does not fit the application's current state."""
+
+
+_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+
+
+def _named(code: str) -> str:
+    """A code as an error may repeat it: catalog-shaped, it is no one's data; else nothing."""
+    return f"{code!r} " if _CODE.fullmatch(code) else ""
 
 
 @dataclass(frozen=True)
@@ -86,22 +110,27 @@ class OnethingClient:
         self.temporal = client
         self.task_queue = task_queue
         self.catalog = catalog
+        self._forms: dict[tuple[str, str], OneForm] = {}
 
     # -- the window -----------------------------------------------------------------------
 
     def check(self, submission: Submission) -> list[Item]:
-        """Refuse what the catalog does not know before anything is started."""
+        """Refuse what the catalog does not know, and a form that is not the one form of
+        the item or bundle, before anything is started. Errors name the field and never
+        repeat the value sent."""
         field = "bundle_code" if submission.bundle_code else "item_code"
         if (
             submission.bundle_code is not None
             and submission.bundle_code not in self.catalog.bundles
         ):
             raise NotFound(
-                field, f"{submission.target!r} is not a bundle of catalog {self.catalog.version}"
+                field,
+                f"{_named(submission.target)}is not a bundle of catalog {self.catalog.version}",
             )
         if submission.item_code is not None and submission.item_code not in self.catalog.items:
             raise NotFound(
-                field, f"{submission.target!r} is not an item of catalog {self.catalog.version}"
+                field,
+                f"{_named(submission.target)}is not an item of catalog {self.catalog.version}",
             )
         if submission.catalog_version not in (None, self.catalog.version):
             raise ClientError(
@@ -111,15 +140,24 @@ class OnethingClient:
         bundle = as_bundle(self.catalog, submission.target)
         items = [self.catalog.item(code) for code in bundle.order()]
         known = one_set_of_materials(self.catalog, bundle).codes
-        for index, code in enumerate(submission.materials):
-            if code not in known:
-                raise ClientError(
-                    f"materials[{index}]",
-                    f"{code!r} is not a material of {submission.target!r}",
-                )
+        problems = [
+            (f"materials[{index}]", f"{_named(code)}is not a material of {submission.target}")
+            for index, code in enumerate(submission.materials)
+            if code not in known
+        ]
         if submission.hall not in self.catalog.halls:
-            raise ClientError("hall", f"{submission.hall!r} is not a hall of this service center")
+            problems.append(("hall", f"{_named(submission.hall)}is not a hall of this center"))
+        problems += form_problems(self.one_form(submission.target), submission.form)
+        if problems:
+            raise Invalid(problems)
         return items
+
+    def one_form(self, target: str) -> OneForm:
+        """The one form of an item or bundle of this client's catalog (kept per target)."""
+        key = (self.catalog.version, target)
+        if key not in self._forms:
+            self._forms[key] = one_form(self.catalog, as_bundle(self.catalog, target))
+        return self._forms[key]
 
     async def submit(self, submission: Submission) -> SubmitReceipt:
         """Start the application; the same application ID never starts a second one."""
@@ -264,6 +302,52 @@ class OnethingClient:
         return await self._update_application(
             application_id, ApplicationWorkflow.cancel, cancellation
         )
+
+    async def terminate(self, application_id: str, termination: Termination) -> str:
+        """An operator ends an application whose workflow cannot run (it answers no query,
+        takes no update, so it cannot be cancelled); its items end with it. History
+        records the reason naming the operator, and the operator as the identity.
+        NotFound for an unknown application, Conflict once it has closed. Returns the
+        workflow ID."""
+        workflow_id = application_workflow_id(application_id)
+        service = self.temporal.workflow_service
+        execution = WorkflowExecution(workflow_id=workflow_id)
+        status = await self._status(execution)
+        if status is WorkflowExecutionStatus.RUNNING:
+            try:
+                # Not the SDK's handle.terminate: that records this process as the identity.
+                await service.terminate_workflow_execution(
+                    TerminateWorkflowExecutionRequest(
+                        namespace=self.temporal.namespace,
+                        workflow_execution=execution,
+                        reason=termination.history_reason(),
+                        identity=termination.operator.staff_id,
+                    )
+                )
+                return workflow_id
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                status = await self._status(execution)  # it closed in the meantime
+        if status is None:
+            raise NotFound("application_id", f"{application_id} does not exist")
+        raise Conflict(
+            "status", f"{application_id} is {status.name.lower()}: nothing more can be done"
+        )
+
+    async def _status(self, execution: WorkflowExecution) -> WorkflowExecutionStatus | None:
+        """The latest run's status, or None when there is no such workflow."""
+        try:
+            described = await self.temporal.workflow_service.describe_workflow_execution(
+                DescribeWorkflowExecutionRequest(
+                    namespace=self.temporal.namespace, execution=execution
+                )
+            )
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        return WorkflowExecutionStatus(described.workflow_execution_info.status)
 
     async def _update_application(
         self, application_id: str, update: UpdateMethod[P, R], arg: P

@@ -26,6 +26,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Collection, Sequence
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
@@ -35,6 +36,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
 from onething.codec import CodecError
+from starter.errors import ApiError, JsonBodyRoute, safe_segment, validation_problems
 
 __all__ = [
     "CODEC_PREFIX",
@@ -84,7 +86,8 @@ def _from_wire(body: WirePayloads) -> list[Payload]:
     return [
         Payload(
             metadata={
-                k: _b64decode(v, f"payloads[{i}].metadata.{k}") for k, v in p.metadata.items()
+                k: _b64decode(v, f"payloads[{i}].metadata.{safe_segment(k)}")
+                for k, v in p.metadata.items()
             },
             data=_b64decode(p.data, f"payloads[{i}].data"),
         )
@@ -121,7 +124,10 @@ def codec_router(
         if authorize is not None:
             await authorize(request)
 
-    router = APIRouter(prefix=prefix, tags=["codec"], dependencies=[Depends(check)])
+    # JsonBodyRoute: a body too deep or with a lone surrogate is a 422 naming the field.
+    router = APIRouter(
+        prefix=prefix, tags=["codec"], dependencies=[Depends(check)], route_class=JsonBodyRoute
+    )
 
     async def run(
         body: WirePayloads, op: Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
@@ -224,6 +230,25 @@ def bearer_token_authorizer(tokens: Collection[str]) -> Authorize:
     return authorize
 
 
+def _install_error_handlers(app: FastAPI) -> None:
+    """Refusals as `{"detail": "field: problem; ...", "fields": [...]}`, never echoing the
+    body (FastAPI's own 422 repeats the whole request: payloads are personal data)."""
+
+    def answer(error: ApiError) -> JSONResponse:
+        fields = [f.model_dump() for f in error.fields]
+        return JSONResponse({"detail": error.message, "fields": fields}, error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = validation_problems(exc.errors())
+        message = "; ".join(f"{f}: {p}" for f, p in problems) or "invalid request"
+        return answer(ApiError(422, message, fields=problems))
+
+    @app.exception_handler(ApiError)
+    async def _refused(_: Request, exc: ApiError) -> JSONResponse:
+        return answer(exc)
+
+
 def codec_app(
     codec: PayloadCodec,
     origins: Collection[str] = DEFAULT_UI_ORIGINS,
@@ -236,6 +261,7 @@ def codec_app(
     ``hosts``: the only ``Host`` values answered (with ``origins`` the only browser
     origins); ``None`` checks neither, for an app mounted behind its own front."""
     app = FastAPI(title="onething codec endpoint", docs_url=None, redoc_url=None)
+    _install_error_handlers(app)
     app.include_router(codec_router(codec, authorize))
     add_codec_cors(app, origins)
     if hosts is not None:

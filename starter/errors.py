@@ -6,26 +6,36 @@
 `field` is a dotted path into the request (`applicant.id_number`, `materials[2]`, or a
 path/query parameter name); `problem` says what is wrong. Neither ever carries the
 value that was sent: an ID number or a phone number must not come back in an error,
-a log line or a proxy's error log.
+a log line or a proxy's error log. A key the caller made up is named only while it is
+short and plain, and every problem is cut at `MAX_PROBLEM` characters.
+
+`JsonBodyRoute` reads a JSON body before FastAPI validates it and refuses, naming the
+field, what would otherwise fail later as a 500 or poison a workflow: nesting deeper
+than `MAX_JSON_DEPTH` (Temporal's decoder stops at 200) and lone surrogates (`"\\udfff"`
+decodes to a string no UTF-8 writer can write).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
 
-from starter.client import ClientError, Conflict, NotFound
+from domain.text import is_code_point_safe, text_problem
+from starter.client import ClientError, Conflict, Invalid, NotFound
 
 __all__ = [
     "ApiError",
@@ -33,10 +43,19 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "FieldProblem",
+    "JsonBodyRoute",
     "error_responses",
     "field_path",
     "install_error_handlers",
+    "json_problems",
+    "lift_fields",
+    "safe_segment",
+    "validation_problems",
 ]
+
+MAX_JSON_DEPTH = 32  # objects and arrays within each other; our bodies use four
+MAX_PROBLEM = 300  # characters of one problem; a message is cut at four times that
+MAX_PROBLEMS = 20
 
 log = structlog.stdlib.get_logger("onething.api")
 
@@ -102,9 +121,12 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.message = message
+        self.message = _cut(message, 4 * MAX_PROBLEM)
         self.code = code or _CODES.get(status_code, "error")
-        self.fields = [FieldProblem(field=f, problem=p) for f, p in fields]
+        self.fields = [
+            FieldProblem(field=_cut(f, 200), problem=_cut(p, MAX_PROBLEM))
+            for f, p in list(fields)[:MAX_PROBLEMS]
+        ]
         self.headers = dict(headers or {})
 
     @classmethod
@@ -139,6 +161,19 @@ def error_responses(*statuses: int, explicit: bool = False) -> dict[int | str, d
     }
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_segment(key: str) -> str:
+    """A key as an error may name it: short, plain keys as they are, others described."""
+    if not is_code_point_safe(key) or text_problem(key, multiline=False):
+        return "<a key that is not readable text>"
+    if len(key) > 64:
+        return f"<a key of {len(key)} characters>"
+    return key
+
+
 def field_path(loc: Sequence[int | str]) -> str:
     """`("body", "materials", 2)` → `materials[2]`; `("query", "limit")` → `limit`."""
     parts = list(loc)
@@ -151,23 +186,148 @@ def field_path(loc: Sequence[int | str]) -> str:
         if isinstance(p, int):
             out += f"[{p}]"
         else:
-            out += f".{p}" if out else str(p)
+            p = safe_segment(str(p))
+            out += f".{p}" if out else p
     return out or "body"
 
 
-def _validation_problems(errors: Sequence[Any]) -> list[tuple[str, str]]:
+_PATH = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*|\[\d+\])*")
+
+
+def lift_fields(field: str, message: str) -> list[tuple[str, str]]:
+    """A validator's "path: problem; path: problem" as problems of those paths, when each
+    path is `field` itself or inside it (or `field` is the whole body); else as it is."""
+    parts = [p.partition(": ") for p in message.split("; ")]
+    inside = all(
+        sep
+        and _PATH.fullmatch(head)
+        and (field == "body" or head == field or head.startswith((f"{field}.", f"{field}[")))
+        for head, sep, _ in parts
+    )
+    if not inside:
+        return [(field, message)]
+    return [(head, rest) for head, _, rest in parts]
+
+
+def validation_problems(errors: Sequence[Any]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     for e in errors:
         field = field_path(e.get("loc", ()))
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
         if e.get("type") == "json_invalid":
             field, msg = "body", "is not valid JSON"
-        # Model-level validators name their field as "field: problem".
-        head, sep, rest = msg.partition(": ")
-        if field == "body" and sep and re.fullmatch(r"[a-z_][a-z0-9_.\[\]]*", head):
-            field, msg = head, rest
-        problems.append((field, msg))
+        problems += lift_fields(field, msg)
     return problems
+
+
+# -- what a JSON body may hold, before any model sees it ----------------------------------
+
+
+def _path(parts: Sequence[int | str]) -> str:
+    return field_path(parts) if parts else "body"
+
+
+def json_problems(value: Any) -> list[tuple[str, str]]:
+    """Nesting past `MAX_JSON_DEPTH` (named by its top-level field) and lone surrogates in
+    strings and keys, in document order. Iterative: no depth can exhaust the stack."""
+    problems: list[tuple[str, str]] = []
+    stack: list[tuple[tuple[int | str, ...], Any, int]] = [((), value, 0)]
+    while stack and len(problems) < MAX_PROBLEMS:
+        parts, item, depth = stack.pop()
+        if isinstance(item, str):
+            if not is_code_point_safe(item):
+                problems.append((_path(parts), _SURROGATE))
+            continue
+        if not isinstance(item, dict | list):
+            continue
+        if depth + 1 > MAX_JSON_DEPTH:
+            problems.append((_path(parts[:1]), f"nests deeper than {MAX_JSON_DEPTH} levels"))
+            continue
+        children: list[tuple[tuple[int | str, ...], Any, int]] = []
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not is_code_point_safe(key):
+                    problems.append((_path(parts), f"has a key that {_SURROGATE}"))
+                    continue
+                children.append(((*parts, key), child, depth + 1))
+        else:
+            children = [((*parts, i), child, depth + 1) for i, child in enumerate(item)]
+        stack.extend(reversed(children))
+    return problems
+
+
+_SURROGATE = "contains a lone surrogate (U+D800–U+DFFF), which is not text"
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:]')
+
+
+def _deep_field(body: bytes) -> str:
+    """The top-level field of a body too deep for the JSON reader (found without it)."""
+    depth, key, last = 0, None, None
+    for token in _TOKENS.finditer(body):
+        text = token.group()
+        if text in (b"{", b"["):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                break
+        elif text in (b"}", b"]"):
+            depth -= 1
+        elif text == b":" and depth == 1:
+            key = last
+        elif text.startswith(b'"'):
+            last = text
+    try:
+        name = json.loads(key) if key is not None else None
+    except ValueError:
+        name = None
+    return safe_segment(name) if isinstance(name, str) else "body"
+
+
+def _declares_json(content_type: str | None) -> bool:
+    if not content_type:
+        return True  # FastAPI reads a body without a type as JSON
+    main = content_type.split(";", 1)[0].strip().lower()
+    return main == "application/json" or (
+        main.startswith("application/") and main.endswith("+json")
+    )
+
+
+async def check_json_body(request: Request) -> None:
+    """Refuse (422, naming the field) a JSON body too deep or holding a lone surrogate; a
+    body that is not JSON at all is left to FastAPI's own answer."""
+    if not _declares_json(request.headers.get("content-type")):
+        return
+    try:
+        body = await request.body()
+    except BodyTooLarge:
+        raise ApiError.field(413, "body", "is too large") from None
+    if not body:
+        return
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        field = _deep_field(body)
+        raise ApiError.field(422, field, f"nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError:
+        return
+    if problems := json_problems(value):
+        message = "; ".join(f"{f}: {p}" for f, p in problems)
+        raise ApiError(422, message, fields=problems)
+    request._json = value  # Starlette keeps the parsed body here: FastAPI reads it back
+
+
+class JsonBodyRoute(APIRoute):
+    """A route whose JSON body passes `check_json_body` before FastAPI validates it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None:
+            return handler
+
+        async def checked(request: Request) -> Response:
+            await check_json_body(request)
+            return await handler(request)
+
+        return checked
 
 
 class BodyTooLarge(Exception):
@@ -222,6 +382,9 @@ def from_client_error(exc: ClientError) -> ApiError:
         RPCStatusCode.DEADLINE_EXCEEDED,
     ):
         return ApiError(503, "Temporal does not answer; try again shortly", code="unavailable")
+    if isinstance(exc, Invalid):
+        message = "; ".join(f"{f}: {p}" for f, p in exc.problems)
+        return ApiError(422, message, fields=exc.problems)
     if isinstance(exc, NotFound):
         return ApiError.field(404, exc.field, exc.problem)
     if isinstance(exc, Conflict):
@@ -251,7 +414,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = _validation_problems(exc.errors())
+        problems = validation_problems(exc.errors())
         message = "; ".join(f"{f}: {p}" for f, p in problems) or "invalid request"
         return _json(ApiError(422, message, fields=problems))
 
