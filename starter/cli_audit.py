@@ -187,7 +187,7 @@ def trail_cmd(
             row.at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M:%S"),
             row.kind,
             row.action,
-            row.actor,
+            f"{row.actor} (for the {row.on_behalf_of})" if row.on_behalf_of else row.actor,
             row.role,
             row.rule or "",
             row.reason or "",

@@ -9,8 +9,10 @@ era first: `python -m tests.histories.record --era NAME`).
 The scenarios are recorded on both servers: the time-skipping test server (every scenario)
 and the dev server (tests/histories/devserver/, what production writes: e.g. an unset
 Datetime attribute as a typed null, which the test server does not write). Scenarios with
-`needs_time` (deficiency_lapsed, review_overdue: a limit must pass) are time-skipping only;
-on the dev server they would take weeks of real time.
+`needs_time` (lapsed, deficiency_lapsed, review_overdue: a limit must pass) are
+time-skipping only; on the dev server they would take weeks of real time. Every scenario
+also runs live against today's code here (`test_scenario_runs_live_...`), so a workflow
+change that the scenarios no longer describe shows before anything is re-recorded.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
-from domain.application import ItemCase, ItemOutcome
+from domain.application import ItemCase, ItemOutcome, Withdrawal
 from domain.catalog import Catalog
+from domain.people import Agent, resident_id_check_digit
 from onething.costs import local_activity_data
 from onething.demo import DEMO_ITEM, demo_applicant, demo_submission
 from onething.devserver import executable
@@ -63,11 +66,15 @@ from tests.histories.record import (
 )
 from tests.histories.scenarios import (
     ACCEPTED,
+    CLERK,
     SCENARIOS,
     Expect,
     Run,
+    Scenario,
     approved,
     at_window,
+    awaiting_correction,
+    incomplete,
     observed,
     per_workflow,
     wait_for_review,
@@ -112,7 +119,11 @@ def test_every_scenario_that_needs_no_time_has_a_dev_server_recording() -> None:
     recorded = {p.name for p in RECORDED if p.parent == DEV_SERVER_DIR}
     wanted = {s.name for s in SCENARIOS if s.needs_time is None}
     assert recorded == wanted, "run `python -m tests.histories.record --server dev`"
-    assert {s.name for s in SCENARIOS if s.needs_time} == {"deficiency_lapsed", "review_overdue"}
+    assert {s.name for s in SCENARIOS if s.needs_time} == {
+        "lapsed",
+        "deficiency_lapsed",
+        "review_overdue",
+    }
     # The dev server's typed nulls (the time-skipping server writes none) stay covered.
     assert typed_null_datetimes(DEV_SERVER_DIR / "approved")
     assert not typed_null_datetimes(HERE / "approved")
@@ -387,7 +398,65 @@ def test_cli_replays_trails_and_fails_on_divergence(
     assert missing.exit_code == 2 and "neither a history file nor a directory" in missing.output
 
 
-# -- keeping today's recordings as an era ---------------------------------------------------
+# -- the trail of procedure revision 2026-12 ------------------------------------------------
+
+
+async def test_trail_of_a_correction_withdrawn_by_a_clerk_for_the_applicant(
+    ts_env: WorkflowEnvironment,
+    sqlite_store: Engine,
+    catalog: Catalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """补正: the correction notice is the window's, lists what is missing (and the agent who
+    applied, redacted), and is no acceptance; a clerk withdrawing at the window does so for
+    the applicant."""
+    application_id = f"W{uuid.uuid4().hex[:10]}"
+    first17 = "42068419850505100"
+    agent = Agent(
+        name="代办员", id_number=first17 + resident_id_check_digit(first17), phone="13900000002"
+    )
+    async with onething_client(ts_env, sqlite_store, catalog) as client:
+        run = Run(client, catalog, application_id, ts_env)
+        submission = incomplete(run, "nurse-diploma", "applicant-id")
+        await client.submit(submission.model_copy(update={"agent": agent}))
+        await awaiting_correction(run)
+        await client.withdraw(
+            application_id, Withdrawal(reason="材料无法补齐, 撤回申请", received_by=CLERK)
+        )
+        await client.result(application_id)
+        await export_histories(ts_env.client, application_id, tmp_path / "export")
+        trail = await decision_trail(application_id, client=ts_env.client)
+
+    correction, withdrawal, status = trail.rows
+    assert (correction.kind, correction.actor, correction.role) == (
+        "correction",
+        CLERK.staff_id,
+        "window_clerk",
+    )
+    assert correction.detail is not None
+    for shown in ("申请人身份证件", "学历证书", "帮办代办", agent.redacted()):
+        assert shown in correction.detail
+    assert agent.id_number not in trail.model_dump_json()
+    assert (withdrawal.kind, withdrawal.actor, withdrawal.on_behalf_of) == (
+        "withdrawal",
+        CLERK.staff_id,
+        "applicant",
+    )
+    assert withdrawal.reason == "材料无法补齐, 撤回申请"
+    assert (status.kind, status.action) == ("status", "withdrawn")  # it echoes the update
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(CODEC.keyring.to_json(), "utf-8")
+    monkeypatch.setenv("ONETHING_CODEC_KEYS_FILE", str(keys))
+    monkeypatch.delenv("ONETHING_CODEC_KEYS", raising=False)
+    monkeypatch.setenv("COLUMNS", "250")
+    # The CLI runs its own event loop: off this one's thread.
+    table = await asyncio.to_thread(
+        CliRunner().invoke, audit_app, ["trail", str(tmp_path / "export")]
+    )
+    assert table.exit_code == 0, table.output
+    assert f"{CLERK.staff_id} (for the applicant)" in table.output
 
 
 def copy_recording(source: Path, target: Path) -> None:
@@ -432,3 +501,20 @@ async def test_todays_recordings_are_kept_as_an_era_only_if_they_replay(tmp_path
     assert kept("older", "devserver/approved", root) == root / "older/devserver/approved"
     with pytest.raises(SystemExit, match="new folder name"):
         await keep_as_era("older", root=root)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+async def test_scenario_runs_live_and_its_trail_says_what_it_did(
+    scenario: Scenario, ts_env: WorkflowEnvironment, sqlite_store: Engine, catalog: Catalog
+) -> None:
+    """Every scenario against today's workflows, as `record` would record it: the trail
+    read from the live histories is the one the scenario states. (Last in this module: the
+    scenarios that need time move its server's clock on by weeks.)"""
+    application_id = f"live-{scenario.name.replace('_', '-')}-{uuid.uuid4().hex[:6]}"
+    async with onething_client(ts_env, sqlite_store, catalog) as client:
+        expected = await scenario.run(Run(client, catalog, application_id, ts_env))
+        trail = await decision_trail(application_id, client=ts_env.client)
+
+    assert per_workflow(observed(trail)) == per_workflow(expected)
+    for row in trail.rows:
+        assert row.rule and row.rule.count("/") == 1, f"rule is 'catalog version/item': {row}"

@@ -8,6 +8,11 @@ They run on the time-skipping server (limits of weeks pass in a moment) and, all
 with `needs_time`, on the dev server too (tests/histories/devserver/<name>/): there time is
 real, so `Run.pass_time` lets none pass and the next step comes at once.
 
+They state the procedure of today's code: procedure revision 2026-12 (补正 before acceptance,
+a clerk's refusal on its legal grounds, the check before issuance on review, the statutory
+limit, the department head's one extension, excluded time, the referral to supervision).
+Recordings of earlier code keep the trail they expected then (their era folder).
+
 To add a scenario: write an async function (Run) -> list[Expect], add it to SCENARIOS with
 a fixed application ID, and rerun `python -m tests.histories.record NAME`.
 """
@@ -23,6 +28,7 @@ from pydantic import BaseModel
 from temporalio.testing import WorkflowEnvironment
 
 from domain.application import (
+    ApplicationStatus,
     Cancellation,
     Channel,
     Correction,
@@ -31,6 +37,8 @@ from domain.application import (
     ItemState,
     ItemStatus,
     LimitExtension,
+    Refusal,
+    RefusalGround,
     ReviewDecision,
     ReviewVerdict,
     Submission,
@@ -38,40 +46,48 @@ from domain.application import (
     Withdrawal,
 )
 from domain.catalog import Catalog
+from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeKind, ExcludedTimeStart
 from domain.people import Agent, Role, Staff, resident_id_check_digit
 from onething.demo import DEMO_ITEM, demo_submission
 from starter.audit import DecisionTrail
+from starter.audit_kinds import Kind
 from starter.client import ClientError, Conflict, OnethingClient
 from tests.desk import full_submission, made_up_applicant, staff
 from tests.desk import item_in as desk_item_in
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 
 # Only these kinds are compared: status rows the lead may add for bookkeeping are not
 # decisions, but every one of these is.
 DECISION_KINDS = frozenset(
     {
-        "accepted",
-        "refused",
-        "decision",
-        "supplement",
-        "inspection",
-        "extension",
-        "escalation",
-        "revocation",
-        "license",
-        "completed",
-        "rejected",
-        "commitment",
-        "stopped",
-        "credit",
-        "correction",
-        "withdrawal",
-        "cancellation",
+        Kind.ACCEPTED,
+        Kind.CORRECTION,
+        Kind.LAPSED,
+        Kind.REFUSED,
+        Kind.DECISION,
+        Kind.SUPPLEMENT,
+        Kind.INSPECTION,
+        Kind.EXTENSION,
+        Kind.EXCLUDED_TIME,
+        Kind.ESCALATION,
+        Kind.REFERRAL,
+        Kind.REVOCATION,
+        Kind.LICENSE,
+        Kind.COMPLETED,
+        Kind.REJECTED,
+        Kind.COMMITMENT,
+        Kind.STOPPED,
+        Kind.CREDIT,
+        Kind.WITHDRAWAL,
+        Kind.CANCELLATION,
     }
 )
 
 CLERK = Staff(staff_id="clerk-001", role=Role.WINDOW_CLERK, hall="yicheng-center")
+# Another clerk of the hall, who receives materials later.
+CLERK_2 = Staff(staff_id="clerk-002", role=Role.WINDOW_CLERK, hall="yicheng-center")
 
 
 class Expect(BaseModel):
@@ -84,7 +100,17 @@ class Expect(BaseModel):
 
 # Reasons are compared where a person or a rule gave them.
 REASON_KINDS = frozenset(
-    {"decision", "refused", "rejected", "inspection", "extension", "withdrawal", "cancellation"}
+    {
+        Kind.DECISION,
+        Kind.REFUSED,
+        Kind.LAPSED,
+        Kind.REJECTED,
+        Kind.INSPECTION,
+        Kind.EXTENSION,
+        Kind.EXCLUDED_TIME,
+        Kind.WITHDRAWAL,
+        Kind.CANCELLATION,
+    }
 )
 
 
@@ -233,17 +259,114 @@ async def approved(run: Run) -> list[Expect]:
     ]
 
 
-async def refused(run: Run) -> list[Expect]:
-    """Core materials missing: refused with one notice listing them all."""
+def incomplete(run: Run, *missing: str) -> Submission:
+    """The demo item at the window without `missing` (core materials of the applicant's)."""
     full = at_window(demo_submission(run.catalog, run.application_id))
-    core = {m.code for m in run.catalog.item(DEMO_ITEM).materials if m.core and m.asked_for}
-    await run.client.submit(
-        full.model_copy(update={"materials": [c for c in full.materials if c not in core]})
+    return full.model_copy(update={"materials": [c for c in full.materials if c not in missing]})
+
+
+def core_materials(run: Run) -> list[str]:
+    """The demo item's core materials the applicant brings (not shared data)."""
+    return [m.code for m in run.catalog.item(DEMO_ITEM).materials if m.core and m.asked_for]
+
+
+async def awaiting_correction(run: Run) -> None:
+    for _ in range(400):
+        try:
+            state = await run.client.state(run.application_id)
+        except ClientError:
+            state = None
+        if state is not None and state.status is ApplicationStatus.AWAITING_CORRECTION:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{run.application_id} never waited for a correction")
+
+
+# 补正: the window's correction notice, listing every missing material (the clerk's).
+CORRECTION_NOTICE = Expect(kind="correction", actor=CLERK.staff_id, role="window_clerk")
+
+
+async def refused(run: Run) -> list[Expect]:
+    """Core materials missing: a correction notice (补正), not a refusal; then a window clerk
+    refuses to accept on a legal ground: the matter needs no license (不予受理)."""
+    await run.client.submit(incomplete(run, *core_materials(run)))
+    await awaiting_correction(run)
+    reason = "申请人拟从事的护理志愿服务不属于护士执业活动, 依法不需要取得护士执业许可"
+    await run.client.refuse(
+        run.application_id,
+        Refusal(ground=RefusalGround.NOT_LICENSABLE, reason=reason, refused_by=CLERK),
     )
-    outcome = await run.client.result(run.application_id)
+    await run.client.result(run.application_id)
     return [
-        Expect(kind="refused", actor=CLERK.staff_id, role="window_clerk", reason=outcome.reason),
+        CORRECTION_NOTICE,
+        Expect(kind="refused", actor=CLERK.staff_id, role="window_clerk", reason=reason),
     ]
+
+
+async def corrected(run: Run) -> list[Expect]:
+    """补正: two core materials missing, one notice listing both; one arrives by mail, the
+    other at the window (another clerk receives it); complete, so accepted (its limits
+    counted from then), approved, issued."""
+    diploma, applicant_id = "nurse-diploma", "applicant-id"
+    await run.client.submit(incomplete(run, diploma, applicant_id))
+    await awaiting_correction(run)
+    await run.pass_time(3 * DAY)
+    await run.client.supplement(
+        run.application_id, Supplement(materials=[diploma], channel=Channel.MAIL)
+    )
+    await run.pass_time(2 * DAY)
+    await run.client.supplement(
+        run.application_id,
+        Supplement(materials=[applicant_id], channel=Channel.WINDOW, received_by=CLERK_2),
+    )
+    decision = await approve(run, DEMO_ITEM)
+    await run.client.result(run.application_id)
+    return [
+        CORRECTION_NOTICE,
+        Expect(kind="correction", actor="mail", role="applicant"),
+        Expect(kind="correction", actor=CLERK_2.staff_id, role="window_clerk"),
+        ACCEPTED,  # by the window that received the application, once it is complete
+        decision,
+        license_of(DEMO_ITEM),
+        Expect(kind="completed"),
+    ]
+
+
+async def refused_by_clerk(run: Run) -> list[Expect]:
+    """Materials incomplete (补正 notice); part of them arrives by mail; then a window clerk
+    sees that the matter is outside the office's powers and refuses, naming the office
+    the applicant should turn to (不予受理, Art. 32(1)(2))."""
+    await run.client.submit(incomplete(run, "nurse-diploma", "applicant-id"))
+    await awaiting_correction(run)
+    await run.client.supplement(
+        run.application_id, Supplement(materials=["nurse-diploma"], channel=Channel.MAIL)
+    )
+    reason = "申请人在外省医疗机构执业, 注册由执业地卫生健康主管部门办理"
+    await run.client.refuse(
+        run.application_id,
+        Refusal(
+            ground=RefusalGround.OUTSIDE_POWERS,
+            reason=reason,
+            competent_office="执业地县级以上卫生健康主管部门",
+            refused_by=CLERK,
+        ),
+    )
+    await run.client.result(run.application_id)
+    return [
+        CORRECTION_NOTICE,
+        Expect(kind="correction", actor="mail", role="applicant"),
+        Expect(kind="refused", actor=CLERK.staff_id, role="window_clerk", reason=reason),
+    ]
+
+
+async def lapsed(run: Run) -> list[Expect]:
+    """补正 notice; nothing arrives before the correction limit (working days): the
+    application lapses, deemed withdrawn (a local rule), never accepted."""
+    await run.client.submit(incomplete(run, "nurse-diploma"))
+    await awaiting_correction(run)
+    await run.env.sleep((2 * run.catalog.correction_days + 20) * DAY)  # past the limit
+    outcome = await run.client.result(run.application_id)
+    return [CORRECTION_NOTICE, Expect(kind="lapsed", reason=outcome.reason)]
 
 
 async def rejected(run: Run) -> list[Expect]:
@@ -307,7 +430,8 @@ async def commitment_inspected(run: Run) -> list[Expect]:
 
 async def deficiency_supplemented(run: Run) -> list[Expect]:
     """容缺受理: accepted without the equipment layout; approved; the layout arrives by mail
-    two days later; issued, inspected, completed."""
+    two days later; on review the on-site check comes before issuance: inspected, issued,
+    completed."""
     code = "food-business-license"
     await run.client.submit(
         lifecycle_submission(run, code, leave_out=("equipment-layout",), pledge=True)
@@ -323,8 +447,8 @@ async def deficiency_supplemented(run: Run) -> list[Expect]:
         ACCEPTED,
         decision,
         Expect(kind="supplement", actor="mail", role="applicant"),
-        license_of(code),
         inspected,
+        license_of(code),
         Expect(kind="completed"),
     ]
 
@@ -354,8 +478,8 @@ async def deficiency_lapsed(run: Run) -> list[Expect]:
 
 async def inspection_failed_twice(run: Run) -> list[Expect]:
     """On commitment, the inspection fails, rectification is ordered, the re-inspection
-    fails: the license is revoked, a credit record written, supervision takes the case; the
-    application, its only license revoked, ends revoked."""
+    fails: the license is revoked, a credit record written, the case referred to
+    supervision; the application, its only license revoked, ends revoked."""
     code = "food-business-license"
     await run.client.submit(lifecycle_submission(run, code, commitment=True))
     first = await inspect(run, code, InspectionResult.FAILED, "冷藏设备不足")
@@ -371,24 +495,32 @@ async def inspection_failed_twice(run: Run) -> list[Expect]:
         second,
         Expect(kind="revocation", item_code=code),
         Expect(kind="credit", item_code=code),
-        Expect(kind="escalation", item_code=code),
+        Expect(kind="referral", item_code=code),  # handed over on purpose, not overdue
         Expect(kind="revocation"),  # the application's status: nothing of it stands
     ]
 
 
 async def review_overdue(run: Run) -> list[Expect]:
     """The review runs past its promised limit: escalated to the department's supervisor,
-    then to the supervision office; the work goes on and is approved."""
+    then to the supervision office; then past the statutory limit counted beside it: its
+    own escalation; the work goes on and is approved."""
     await run.client.submit(lifecycle_submission(run, DEMO_ITEM))
     await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
     await run.env.sleep(20 * DAY)  # past due: stage 1
     await run.env.sleep(10 * DAY)  # five more working days: stage 2
+    # Past the statutory limit (stage 1), whatever holidays the calendar puts in between;
+    # its stage 2 comes five working days later.
+    statutory = (await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)).statutory_clock
+    assert statutory is not None and statutory.due_at is not None
+    left = statutory.due_at - await run.env.get_current_time()
+    await run.env.sleep(max(left, timedelta(0)) + HOUR)
     decision = await approve(run, DEMO_ITEM)
     await run.client.result(run.application_id)
     return [
         ACCEPTED,
-        Expect(kind="escalation", item_code=DEMO_ITEM),
-        Expect(kind="escalation", item_code=DEMO_ITEM),
+        Expect(kind="escalation", item_code=DEMO_ITEM),  # review limit, stage 1
+        Expect(kind="escalation", item_code=DEMO_ITEM),  # review limit, stage 2
+        Expect(kind="escalation", item_code=DEMO_ITEM),  # statutory limit, stage 1
         decision,
         license_of(DEMO_ITEM),
         Expect(kind="completed"),
@@ -396,8 +528,9 @@ async def review_overdue(run: Run) -> list[Expect]:
 
 
 async def correction_extended(run: Run) -> list[Expect]:
-    """The reviewer asks for a correction (the clock pauses), the applicant corrects online,
-    a supervisor extends the limit by ten working days, the reviewer approves."""
+    """The reviewer asks for a correction (the limits pause), the applicant corrects online,
+    the head of the department extends the limit by ten working days (Art. 42), the
+    reviewer approves."""
     department = run.catalog.item(DEMO_ITEM).department
     client, app = run.client, run.application_id
     await client.submit(lifecycle_submission(run, DEMO_ITEM))
@@ -414,9 +547,9 @@ async def correction_extended(run: Run) -> list[Expect]:
     await client.correct(
         app, DEMO_ITEM, Correction(channel=Channel.ONLINE, note="已上传新体检报告")
     )
-    supervisor = staff(Role.SUPERVISOR, department)
+    head = staff(Role.DEPARTMENT_HEAD, department)
     await client.extend(
-        app, DEMO_ITEM, LimitExtension(decided_by=supervisor, days=10, reason="需专家评审")
+        app, DEMO_ITEM, LimitExtension(decided_by=head, days=10, reason="需补充核实执业经历")
     )
     decision = await approve(run, DEMO_ITEM)
     await client.result(app)
@@ -432,10 +565,84 @@ async def correction_extended(run: Run) -> list[Expect]:
         Expect(kind="correction", actor="online", role="applicant", item_code=DEMO_ITEM),
         Expect(
             kind="extension",
-            actor=supervisor.staff_id,
-            role="supervisor",
+            actor=head.staff_id,
+            role="department_head",
             item_code=DEMO_ITEM,
-            reason="需专家评审",
+            reason="需补充核实执业经历",
+        ),
+        decision,
+        license_of(DEMO_ITEM),
+        Expect(kind="completed"),
+    ]
+
+
+async def excluded_time(run: Run) -> list[Expect]:
+    """The reviewer needs an expert review (专家评审, Art. 45): the limits pause and the
+    applicant is told what and for how long; the review ends with its result, the limits
+    run again, the reviewer approves."""
+    await run.client.submit(lifecycle_submission(run, DEMO_ITEM))
+    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
+    reviewer_ = staff(Role.REVIEWER, run.catalog.item(DEMO_ITEM).department)
+    why = "护理学历证书为境外学历, 需专家评审其等效性"
+    await run.client.exclude_time(
+        run.application_id,
+        DEMO_ITEM,
+        ExcludedTimeStart(
+            kind=ExcludedTimeKind.EXPERT_REVIEW, expected_days=5, reason=why, decided_by=reviewer_
+        ),
+    )
+    await run.pass_time(7 * DAY)  # not counted in any limit
+    result = "专家评审意见: 学历等效, 符合注册条件"
+    await run.client.end_excluded_time(
+        run.application_id, DEMO_ITEM, ExcludedTimeEnd(result=result, decided_by=reviewer_)
+    )
+    decision = await approve(run, DEMO_ITEM)
+    await run.client.result(run.application_id)
+    by_reviewer = {"actor": reviewer_.staff_id, "role": "reviewer", "item_code": DEMO_ITEM}
+    return [
+        ACCEPTED,
+        Expect(kind="excluded_time", reason=why, **by_reviewer),
+        Expect(kind="excluded_time", reason=result, **by_reviewer),
+        decision,
+        license_of(DEMO_ITEM),
+        Expect(kind="completed"),
+    ]
+
+
+async def extended_by_head(run: Run) -> list[Expect]:
+    """Art. 42: a supervisor may not extend (refused, not in history); the head of the
+    item's department extends the review once, the applicant told why; a second extension
+    is refused (one per limit); the reviewer approves."""
+    client, app = run.client, run.application_id
+    department = run.catalog.item(DEMO_ITEM).department
+    await client.submit(lifecycle_submission(run, DEMO_ITEM))
+    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
+    head = staff(Role.DEPARTMENT_HEAD, department)
+    why = "需向原执业机构核实执业记录"
+    for by in (staff(Role.SUPERVISOR, department), staff(Role.DEPARTMENT_HEAD, "tax")):
+        try:
+            await client.extend(app, DEMO_ITEM, LimitExtension(decided_by=by, days=5, reason=why))
+        except Conflict:
+            pass
+        else:
+            raise AssertionError(f"a {by.role.value} of {by.department} extended the limit")
+    await client.extend(app, DEMO_ITEM, LimitExtension(decided_by=head, days=10, reason=why))
+    try:
+        await client.extend(app, DEMO_ITEM, LimitExtension(decided_by=head, days=3, reason=why))
+    except Conflict:
+        pass
+    else:
+        raise AssertionError("a limit was extended twice")
+    decision = await approve(run, DEMO_ITEM)
+    await client.result(app)
+    return [
+        ACCEPTED,
+        Expect(
+            kind="extension",
+            actor=head.staff_id,
+            role="department_head",
+            item_code=DEMO_ITEM,
+            reason=why,
         ),
         decision,
         license_of(DEMO_ITEM),
@@ -484,7 +691,7 @@ async def cancelled(run: Run) -> list[Expect]:
 async def false_commitment_by_agent(run: Run) -> list[Expect]:
     """An agent applies for the applicant (帮办代办) on commitment; the inspection finds the
     commitment untrue: the license is revoked at once, a credit record written, and the
-    case handed to supervision; the application ends revoked."""
+    case referred to supervision; the application ends revoked."""
     code = "food-business-license"
     first17 = "42068419850505100"
     agent = Agent(
@@ -503,7 +710,7 @@ async def false_commitment_by_agent(run: Run) -> list[Expect]:
         inspected,
         Expect(kind="revocation", item_code=code),
         Expect(kind="credit", item_code=code),
-        Expect(kind="escalation", item_code=code),
+        Expect(kind="referral", item_code=code),
         Expect(kind="revocation"),  # the application's status: nothing of it stands
     ]
 
@@ -523,6 +730,11 @@ class Scenario:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("approved", "rec-approved", approved),
     Scenario("refused", "rec-refused", refused),
+    Scenario("corrected", "rec-corrected", corrected),
+    Scenario("refused_by_clerk", "rec-refused_by_clerk", refused_by_clerk),
+    Scenario(
+        "lapsed", "rec-lapsed", lapsed, needs_time="the correction limit (working days) must pass"
+    ),
     Scenario("rejected", "rec-rejected", rejected),
     Scenario("commitment_inspected", "rec-commitment_inspected", commitment_inspected),
     Scenario("deficiency_supplemented", "rec-deficiency_supplemented", deficiency_supplemented),
@@ -540,6 +752,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         needs_time="the promised limit and five more working days must pass",
     ),
     Scenario("correction_extended", "rec-correction_extended", correction_extended),
+    Scenario("excluded_time", "rec-excluded_time", excluded_time),
+    Scenario("extended_by_head", "rec-extended_by_head", extended_by_head),
     Scenario("withdrawn", "rec-withdrawn", withdrawn),
     Scenario("cancelled", "rec-cancelled", cancelled),
     Scenario(

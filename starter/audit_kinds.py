@@ -1,0 +1,158 @@
+"""The decision trail's vocabulary: the kinds of its rows, and which kind a status, an update
+or a signal of a history is; the activities and updates the trail reads, by the names their
+definitions give them (one place: a renamed activity is renamed here too).
+
+Procedure revision 2026-12 (`workflows.common.PROCEDURE_REVISION`) added the correction
+before acceptance (补正: `awaiting_correction`, then accepted or `lapsed`), the refusal by a
+window clerk (the `refuse` update), excluded time (Art. 45), the department head's extension
+and the referral to supervision; histories from before keep reading as they did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from temporalio import activity, workflow
+
+from activities.catalog import CatalogActivities
+from activities.credit import CreditActivities
+from activities.licensing import LicensingActivities
+from activities.supervision import SupervisionActivities
+from domain.application import ApplicationStatus
+from domain.clock import COMPUTE_SCHEDULE_ACTIVITY
+from domain.people import Role
+from workflows.application import ApplicationWorkflow
+from workflows.item import ItemWorkflow
+
+
+class Kind(StrEnum):
+    """What a row of the trail is."""
+
+    ACCEPTED = "accepted"  # 受理, outright or with deficiency
+    CORRECTION = "correction"  # 补正: the notice, and the materials or answers to it
+    LAPSED = "lapsed"  # the correction limit passed: deemed withdrawn, never accepted
+    REFUSED = "refused"  # 不予受理
+    COMMITMENT = "commitment"  # approved on the applicant's commitment
+    DECISION = "decision"  # a reviewer's verdict
+    SUPPLEMENT = "supplement"  # deficient materials after acceptance (容缺)
+    INSPECTION = "inspection"
+    EXTENSION = "extension"  # Art. 42
+    EXCLUDED_TIME = "excluded_time"  # Art. 45: started, ended with its result
+    ESCALATION = "escalation"  # a limit passed: a supervision case
+    REFERRAL = "referral"  # the procedure hands the case to supervision on purpose
+    REVOCATION = "revocation"
+    LICENSE = "license"
+    CREDIT = "credit"
+    WITHDRAWAL = "withdrawal"
+    CANCELLATION = "cancellation"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    STOPPED = "stopped"
+    TERMINATED = "terminated"
+    FAILED = "failed"
+    STATUS = "status"  # a status that echoes a decision another row records
+    UPDATE = "update"  # an update or signal the trail has no word for
+    SIGNAL = "signal"
+
+
+# Words in an update or signal name, first match wins.
+NAME_WORDS: tuple[tuple[str, Kind], ...] = (
+    ("exclud", Kind.EXCLUDED_TIME),
+    ("revok", Kind.REVOCATION),
+    ("revocation", Kind.REVOCATION),
+    ("supplement", Kind.SUPPLEMENT),
+    ("inspect", Kind.INSPECTION),
+    ("rectif", Kind.INSPECTION),
+    ("extend", Kind.EXTENSION),
+    ("extension", Kind.EXTENSION),
+    ("escalat", Kind.ESCALATION),
+    ("supervision", Kind.ESCALATION),
+    ("decide", Kind.DECISION),
+    ("review", Kind.DECISION),
+    ("approv", Kind.DECISION),
+    ("commit", Kind.COMMITMENT),
+    ("credit", Kind.CREDIT),
+    ("correct", Kind.CORRECTION),
+    ("withdraw", Kind.WITHDRAWAL),
+    ("cancel", Kind.CANCELLATION),
+    ("accept", Kind.ACCEPTED),
+    ("refus", Kind.REFUSED),
+)
+
+
+def kind_of_name(name: str, default: Kind) -> Kind:
+    lowered = name.lower()
+    for word, kind in NAME_WORDS:
+        if word in lowered:
+            return kind
+    return default
+
+
+# The first of these statuses is the acceptance (with deficiency, or outright); one after a
+# correction notice (`awaiting_correction`) is the acceptance too.
+OPEN_AFTER_ACCEPTANCE = frozenset(
+    {
+        ApplicationStatus.IN_PROGRESS.value,
+        ApplicationStatus.AWAITING_SUPPLEMENT.value,
+        "accepted",  # written by early histories
+    }
+)
+# Statuses the window's receipt explains: the clerk who received the application (or the
+# channel it came by) is their actor.
+AT_THE_WINDOW = frozenset({Kind.ACCEPTED, Kind.REFUSED, Kind.CORRECTION})
+
+_STATUS_AS = {
+    ApplicationStatus.AWAITING_CORRECTION.value: Kind.CORRECTION,
+    ApplicationStatus.LAPSED.value: Kind.LAPSED,
+    ApplicationStatus.REFUSED.value: Kind.REFUSED,
+    ApplicationStatus.COMPLETED.value: Kind.COMPLETED,
+    ApplicationStatus.REJECTED.value: Kind.REJECTED,
+    ApplicationStatus.STOPPED.value: Kind.STOPPED,
+    ApplicationStatus.REVOKED.value: Kind.REVOCATION,  # nothing of the application stands
+}
+
+
+def status_kind(status: str, *, accepted_before: bool, refused_by_update: bool) -> Kind:
+    """The trail kind of an application status. Statuses that only echo a decision an update
+    recorded (withdrawn, cancelled; refused by a clerk's `refuse`) stay plain status rows;
+    before the revision a refusal had no update: the status is the refusal."""
+    if status in OPEN_AFTER_ACCEPTANCE:
+        return Kind.STATUS if accepted_before else Kind.ACCEPTED
+    if status == ApplicationStatus.REFUSED.value and refused_by_update:
+        return Kind.STATUS
+    return _STATUS_AS.get(status, Kind.STATUS)
+
+
+ROLES = frozenset(r.value for r in Role)
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    """The name an activity method is registered under (the SDK has no public reader)."""
+    name = activity._Definition.must_from_callable(fn).name
+    if not name:
+        raise TypeError(f"{fn!r} is a dynamic activity: it has no name")
+    return name
+
+
+def update_name(fn: Callable[..., Any]) -> str:
+    """The name a workflow's update method is called by."""
+    name, _ = workflow._UpdateDefinition.get_name_and_result_type(fn)
+    if not name:
+        raise TypeError(f"{fn!r} is not an update method with a name")
+    return name
+
+
+PIN_CATALOG = activity_name(CatalogActivities.pin_catalog)
+ISSUE_LICENSE = activity_name(LicensingActivities.issue_license)
+REVOKE_LICENSE = activity_name(LicensingActivities.revoke_license)
+RECORD_CREDIT = activity_name(CreditActivities.record_credit)
+OPEN_SUPERVISION_CASE = activity_name(SupervisionActivities.open_case)
+REFER_CASE = activity_name(SupervisionActivities.refer_case)
+COMPUTE_SCHEDULE = COMPUTE_SCHEDULE_ACTIVITY  # activities.calendar registers it by this name
+
+SUPPLEMENT = update_name(ApplicationWorkflow.supplement)
+REFUSE = update_name(ApplicationWorkflow.refuse)
+EXCLUDE_TIME = update_name(ItemWorkflow.exclude_time)
+END_EXCLUDED_TIME = update_name(ItemWorkflow.end_excluded_time)

@@ -1,0 +1,611 @@
+"""The decision trail (starter.audit): who decided what, when, under which rule, and why,
+read from the history events themselves (decoded update, signal and activity payloads,
+search-attribute upserts), not from what the workflow code says about itself today.
+
+Only staff IDs, roles, codes and staff-written reasons are taken from payloads, never the
+applicant's personal data. Which kind of row an event is: `starter.audit_kinds`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.api.common.v1 import Payloads, SearchAttributes
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.converter import DataConverter, decode_typed_search_attributes
+
+from domain import notices
+from domain.application import ApplicationStatus, RefusalGround
+from domain.excluded_time import ExcludedTimeKind
+from domain.people import Agent
+from domain.supervision import ReferralKind
+from onething.costs import local_activity_data
+from starter import audit_kinds as names
+from starter.audit_kinds import Kind
+from workflows import search_attributes as sa
+
+__all__ = ["DecisionTrail", "TrailRow", "trail_of", "typed_search_attributes"]
+
+
+class TrailRow(BaseModel):
+    """One decision or consequential event, as the history proves it."""
+
+    at: datetime
+    kind: str  # a `starter.audit_kinds.Kind`: accepted, correction, decision, referral, ...
+    action: str
+    actor: str
+    role: str
+    on_behalf_of: str | None = None  # e.g. a clerk withdrawing for the applicant
+    rule: str | None = None  # "<catalog version>/<item code>"
+    item_code: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+    workflow_id: str
+    event_id: int
+
+
+class DecisionTrail(BaseModel):
+    application_id: str | None
+    rows: list[TrailRow]
+
+    def kinds(self) -> list[str]:
+        return [r.kind for r in self.rows]
+
+
+_ACTOR_KEYS = (
+    "reviewer",
+    "inspector",
+    "supervisor",
+    "clerk",
+    "actor",
+    "staff",
+    "operator",
+    "by",
+    "decided_by",
+    "accepted_by",
+    "received_by",
+    "refused_by",
+)
+_VERDICT_KEYS = ("verdict", "result", "outcome", "decision", "passed")
+# Generic payloads only ever contribute these keys (never names, ID or phone numbers).
+_REASON_KEYS = ("reason", "findings", "note", "remarks")
+
+
+def _find_staff(value: Any, depth: int = 0) -> dict[str, Any] | None:
+    """The first {staff_id, role} object in a decoded payload, preferring actor keys."""
+    if depth > 4:
+        return None
+    if isinstance(value, Mapping):
+        if "staff_id" in value and "role" in value:
+            return dict(value)
+        for key in _ACTOR_KEYS:
+            found = _find_staff(value.get(key), depth + 1)
+            if found:
+                return found
+        for inner in value.values():
+            found = _find_staff(inner, depth + 1)
+            if found:
+                return found
+    if isinstance(value, list):
+        for inner in value:
+            found = _find_staff(inner, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def _pick(value: Any, keys: Sequence[str]) -> str | None:
+    if isinstance(value, Mapping):
+        for key in keys:
+            if key in value and value[key] not in (None, ""):
+                return str(value[key])
+    return None
+
+
+@dataclass
+class _Context:
+    """What the history says about the workflow the events belong to."""
+
+    workflow_id: str
+    workflow_type: str
+    application_id: str | None = None
+    catalog_version: str | None = None
+    item_code: str | None = None
+    target: str | None = None
+    clerk: dict[str, Any] | None = None
+    channel: str | None = None
+    agent: str | None = None  # 帮办代办: who applied for the applicant, redacted
+    extensions_seen: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rule(self) -> str | None:
+        code = self.item_code or self.target
+        if self.catalog_version and code:
+            return f"{self.catalog_version}/{code}"
+        return self.catalog_version or code
+
+
+def _redacted_agent(agent: Mapping[str, Any]) -> str:
+    """The agent as logs and the Web UI may show them (surname, last four ID digits)."""
+    try:
+        shown = Agent.model_validate(agent).redacted()
+    except ValueError:
+        return "details withheld"
+    organisation = agent.get("organisation")
+    return f"{shown}, {organisation}" if organisation else shown
+
+
+def _when(event: HistoryEvent) -> datetime:
+    return event.event_time.ToDatetime(tzinfo=UTC)
+
+
+def typed_search_attributes(api: SearchAttributes) -> TypedSearchAttributes:
+    """The values a start or an upsert sets, typed. An unset value is a null payload, and
+    the dev server keeps its type on it (`type: Datetime`), which the SDK's decoder then
+    parses as a date and fails on: it sets nothing. A value that cannot be read is left
+    out, so one attribute never hides the others or the trail."""
+    pairs: list[SearchAttributePair[Any]] = []
+    for name, payload in api.indexed_fields.items():
+        if payload.metadata.get("encoding") == b"binary/null":
+            continue
+        try:
+            one = decode_typed_search_attributes(SearchAttributes(indexed_fields={name: payload}))
+        except (TypeError, ValueError, KeyError, RuntimeError):  # what the SDK raises
+            continue
+        pairs += one.search_attributes
+    return TypedSearchAttributes(pairs)
+
+
+async def _decode(converter: DataConverter, payloads: Payloads) -> list[Any]:
+    if not payloads.payloads:
+        return []
+    try:
+        return list(await converter.decode(list(payloads.payloads)))
+    except Exception as exc:  # an unknown key, a payload from another converter
+        return [{"undecodable": f"{type(exc).__name__}: {exc}"}]
+
+
+class _TrailReader:
+    def __init__(
+        self,
+        history: WorkflowHistory,
+        converter: DataConverter,
+        internal_signals: frozenset[str] = frozenset(),
+    ) -> None:
+        self.history = history
+        self.converter = converter
+        self.internal_signals = internal_signals
+        self.extension_updates = False
+        self.last_status: str | None = None
+        self.rows: list[TrailRow] = []
+        self.status_rows: list[TrailRow] = []  # one per status the workflow set
+        self.refused_by_update = False  # a clerk's `refuse`: the status only echoes it
+        self.excluded: str | None = None  # the excluded time running (its label)
+        self.ctx = _Context(workflow_id=history.workflow_id, workflow_type="")
+        self.scheduled: dict[int, tuple[str, Any]] = {}  # activity event id -> (type, input)
+        self.updates: dict[str, TrailRow] = {}
+
+    def row(self, event: HistoryEvent, kind: str, action: str, **values: Any) -> TrailRow:
+        values.setdefault("actor", "system")
+        values.setdefault("role", "system")
+        values.setdefault("rule", self.ctx.rule)
+        values.setdefault("item_code", self.ctx.item_code)
+        row = TrailRow(
+            at=values.pop("at", None) or _when(event),
+            kind=kind,
+            action=action,
+            workflow_id=self.ctx.workflow_id,
+            event_id=event.event_id,
+            **values,
+        )
+        self.rows.append(row)
+        return row
+
+    async def read(self) -> list[TrailRow]:
+        for event in self.history.events:
+            await self.event(event)
+        return self.rows
+
+    async def event(self, event: HistoryEvent) -> None:
+        kind = event.WhichOneof("attributes")
+        handler = getattr(self, f"on_{kind}", None) if kind else None
+        if handler is not None:
+            await handler(event, getattr(event, str(kind)))
+
+    # -- start and end ----------------------------------------------------------------
+
+    async def on_workflow_execution_started_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        ctx = self.ctx
+        ctx.workflow_type = attrs.workflow_type.name
+        [arg, *_] = await _decode(self.converter, attrs.input) or [None]
+        if isinstance(arg, Mapping):
+            ctx.application_id = arg.get("application_id")
+            ctx.catalog_version = arg.get("catalog_version")
+            item = arg.get("item")
+            if isinstance(item, Mapping):
+                ctx.item_code = item.get("code")
+            ctx.target = arg.get("bundle_code") or arg.get("item_code")
+            clerk = arg.get("accepted_by")
+            ctx.clerk = dict(clerk) if isinstance(clerk, Mapping) else None
+            ctx.channel = arg.get("channel")
+            if isinstance(arg.get("agent"), Mapping):
+                ctx.agent = _redacted_agent(arg["agent"])
+        typed = typed_search_attributes(attrs.search_attributes)
+        ctx.catalog_version = ctx.catalog_version or typed.get(sa.CATALOG_VERSION)
+        if isinstance(arg, Mapping) and arg.get("path") == "commitment":
+            # 告知承诺: the item is approved on the applicant's signed commitment, no review.
+            self.row(
+                event,
+                Kind.COMMITMENT,
+                "approved on commitment",
+                actor="system",
+                role="system",
+                detail="applicant signed the commitment; credit standing allows it",
+            )
+
+    async def on_workflow_execution_completed_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        [result, *_] = await _decode(self.converter, attrs.result) or [None]
+        if not isinstance(result, Mapping):
+            return
+        reason = result.get("reason")
+        notice = result.get("notice")
+        missing = None
+        if isinstance(notice, Mapping) and notice.get("missing"):
+            missing = "缺少材料: " + "、".join(
+                str(m.get("name") or m.get("code")) for m in notice["missing"]
+            )
+        # The notice lists what was missing: at a correction (补正) the notice's own list; a
+        # refusal before the revision refused for it.
+        corrections = [r for r in self.status_rows if r.kind == Kind.CORRECTION]
+        accepted = any(r.kind == Kind.ACCEPTED for r in self.status_rows)
+        correction_notice = isinstance(notice, Mapping) and (
+            notice.get("consequence") == notices.CORRECTION_CONSEQUENCE
+        )
+        if corrections and missing and (correction_notice or not accepted):
+            notice_row = corrections[0]
+            notice_row.detail = "; ".join(filter(None, (missing, notice_row.detail)))
+        # The outcome explains the last status change (refused, lapsed, rejected, stopped,
+        # ...); after a deficiency acceptance the notice lists what was deferred, not why
+        # the application ended.
+        if not self.status_rows:
+            return
+        last = self.status_rows[-1]
+        if last.kind == Kind.REFUSED and missing and not corrections:
+            last.detail = last.detail or missing
+            last.reason = last.reason or reason or missing
+        elif reason and last.kind != Kind.COMPLETED:
+            last.reason = last.reason or reason
+
+    async def on_workflow_execution_terminated_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        self.row(
+            event,
+            Kind.TERMINATED,
+            "workflow terminated",
+            actor=attrs.identity or "unknown",
+            role="operator",
+            reason=attrs.reason or None,
+        )
+
+    async def on_workflow_execution_canceled_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        self.row(event, Kind.CANCELLATION, "workflow cancelled")
+
+    async def on_workflow_execution_failed_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        self.row(event, Kind.FAILED, "workflow failed", reason=attrs.failure.message or None)
+
+    # -- status, escalation flags ------------------------------------------------------
+
+    async def on_upsert_workflow_search_attributes_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        typed = typed_search_attributes(attrs.search_attributes)
+        version = typed.get(sa.CATALOG_VERSION)
+        if version:
+            self.ctx.catalog_version = version
+        status = typed.get(sa.APPLICATION_STATUS)
+        if status and status != self.last_status:
+            self.last_status = status
+            self._status(event, status)
+        if typed.get(sa.ESCALATED) and not any(r.kind == Kind.ESCALATION for r in self.rows):
+            self.row(event, Kind.ESCALATION, "escalated (search attribute)")
+
+    def _status(self, event: HistoryEvent, status: str) -> None:
+        kind = names.status_kind(
+            status,
+            accepted_before=any(r.kind == Kind.ACCEPTED for r in self.status_rows),
+            refused_by_update=self.refused_by_update,
+        )
+        actor, role = "system", "system"
+        agent = None
+        if kind in names.AT_THE_WINDOW:  # the receipt of the application says it
+            received = any(r.kind in names.AT_THE_WINDOW for r in self.status_rows)
+            agent = None if received else self.ctx.agent
+            clerk = self.ctx.clerk
+            if clerk:
+                actor, role = str(clerk.get("staff_id")), str(clerk.get("role"))
+            elif kind == Kind.CORRECTION:  # no clerk: the system sends the notice
+                pass
+            else:  # no clerk in between: handed in online or by mail
+                actor = self.ctx.channel or "system"
+                role = "applicant" if actor in ("online", "mail") else "system"
+        action = _STATUS_ACTIONS.get(status, status) if kind != Kind.STATUS else status
+        self.status_rows.append(
+            self.row(
+                event,
+                kind,
+                action,
+                actor=actor,
+                role=role,
+                item_code=None,
+                detail=f"submitted by an agent (帮办代办): {agent}" if agent else None,
+            )
+        )
+
+    # -- human decisions: updates and signals ----------------------------------------
+
+    async def on_workflow_execution_update_accepted_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        request = attrs.accepted_request
+        name = request.input.name
+        args = await _decode(self.converter, request.input.args)
+        row = self._human(event, name, args, default_kind=Kind.UPDATE)
+        self.updates[request.meta.update_id] = row
+
+    async def on_workflow_execution_update_completed_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        row = self.updates.get(attrs.meta.update_id)
+        if row is not None and attrs.outcome.HasField("failure"):
+            row.detail = f"update failed: {attrs.outcome.failure.message}"
+
+    async def on_workflow_execution_signaled_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        internal = attrs.external_workflow_execution.workflow_id or (
+            attrs.signal_name in self.internal_signals
+        )
+        if internal:  # one workflow of the application telling another; not a decision
+            return
+        args = await _decode(self.converter, attrs.input)
+        self._human(event, attrs.signal_name, args, default_kind=Kind.SIGNAL)
+
+    def _human(
+        self, event: HistoryEvent, name: str, args: list[Any], default_kind: Kind
+    ) -> TrailRow:
+        arg = args[0] if args else None
+        staff = _find_staff(arg) or {}
+        verdict = _pick(arg, _VERDICT_KEYS)
+        reason = _pick(arg, _REASON_KEYS)
+        kind = names.kind_of_name(name, default_kind)
+        self.extension_updates |= kind == Kind.EXTENSION
+        action = name if verdict is None else f"{name}: {verdict}"
+        if kind == Kind.DECISION and verdict is not None:
+            action = f"review {verdict}"
+        actor, role = staff.get("staff_id"), staff.get("role")
+        if not actor and isinstance(arg, Mapping):
+            if isinstance(arg.get("actor"), str) and isinstance(arg.get("role"), str):
+                actor, role = arg["actor"], arg["role"]
+            elif "channel" in arg or kind in (Kind.WITHDRAWAL, Kind.CORRECTION, Kind.SUPPLEMENT):
+                # Handed in by the applicant (online, by mail) with no staff in between.
+                actor, role = str(arg.get("channel") or "applicant"), "applicant"
+        details = []
+        on_behalf_of = None
+        if isinstance(arg, Mapping):
+            for key, unit in (("days", ""), ("expected_days", "expected ")):
+                if isinstance(arg.get(key), int):
+                    details.append(f"{unit}{arg[key]} working days")
+            materials = arg.get("materials")
+            if isinstance(materials, list) and all(isinstance(m, str) for m in materials):
+                details.append("materials: " + ", ".join(materials))
+            if kind == Kind.WITHDRAWAL and isinstance(arg.get("received_by"), Mapping):
+                on_behalf_of = "applicant"  # a clerk at the window, for the applicant
+            kind, action, reason = self._procedure(name, kind, action, reason, arg, details)
+        department = _pick(staff, ("department",))
+        if department:
+            details.append(f"department {department}")
+        undecodable = _pick(arg, ("undecodable",))
+        return self.row(
+            event,
+            kind,
+            action,
+            actor=str(actor or "unknown"),
+            role=str(role or "unknown"),
+            on_behalf_of=on_behalf_of,
+            reason=reason,
+            detail=undecodable or "; ".join(details) or None,
+        )
+
+    def _procedure(
+        self,
+        name: str,
+        kind: Kind,
+        action: str,
+        reason: str | None,
+        arg: Mapping[str, Any],
+        details: list[str],
+    ) -> tuple[Kind, str, str | None]:
+        """The updates of procedure revision 2026-12 that need more than their name: the
+        applicant's materials while a correction is awaited (补正), a clerk's refusal with its
+        ground, and excluded time (Art. 45) started and ended with its result."""
+        if name == names.SUPPLEMENT and self.last_status == _AWAITING_CORRECTION:
+            channel = arg.get("channel") or "unknown"
+            return Kind.CORRECTION, f"correction received by {channel}", reason
+        if name == names.REFUSE:
+            self.refused_by_update = True
+            ground = str(arg.get("ground"))
+            label = RefusalGround(ground).label if ground in _REFUSAL_GROUNDS else ground
+            office = arg.get("competent_office")
+            details.append(f"{label}; 有权机关: {office}" if office else label)
+            return Kind.REFUSED, f"refused: {ground}", reason
+        if name == names.EXCLUDE_TIME:
+            what = str(arg.get("kind"))
+            self.excluded = ExcludedTimeKind(what).label if what in _EXCLUDED_KINDS else what
+            return Kind.EXCLUDED_TIME, f"excluded time started: {self.excluded}", reason
+        if name == names.END_EXCLUDED_TIME:
+            what = self.excluded or "unknown"
+            self.excluded = None
+            return Kind.EXCLUDED_TIME, f"excluded time ended: {what}", _pick(arg, ("result",))
+        return kind, action, reason
+
+    # -- system steps: activities ------------------------------------------------------
+
+    async def on_activity_task_scheduled_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        activity_type = attrs.activity_type.name
+        [arg, *_] = await _decode(self.converter, attrs.input) or [None]
+        self.scheduled[event.event_id] = (activity_type, arg)
+        if not isinstance(arg, Mapping):
+            return
+        if activity_type == names.OPEN_SUPERVISION_CASE:
+            self._escalation(event, arg)
+        elif activity_type == names.REFER_CASE:
+            self._referral(event, arg)
+        elif activity_type == names.COMPUTE_SCHEDULE:
+            self._extensions(event, arg)
+        elif activity_type == names.REVOKE_LICENSE:
+            self.row(event, Kind.REVOCATION, "license revoked", reason=_pick(arg, _REASON_KEYS))
+        elif activity_type == names.RECORD_CREDIT:
+            self.row(
+                event,
+                Kind.CREDIT,
+                f"credit record: {arg.get('kind')}",
+                reason=_pick(arg, ("detail", "reason")),
+            )
+
+    def _referral(self, event: HistoryEvent, arg: Mapping[str, Any]) -> None:
+        """The procedure hands the case to supervision on purpose (after a revocation): not
+        an overdue limit."""
+        what = str(arg.get("kind"))
+        label = ReferralKind(what).label if what in _REFERRAL_KINDS else what
+        self.row(
+            event,
+            Kind.REFERRAL,
+            f"referred to supervision: {label}",
+            at=_parse_time(arg.get("referred_at")) or _when(event),
+            reason=_pick(arg, ("reason",)),
+            detail=str(arg.get("department") or "") or None,
+        )
+
+    def _escalation(self, event: HistoryEvent, arg: Mapping[str, Any]) -> None:
+        stage, level, limit = arg.get("stage"), arg.get("level"), arg.get("limit")
+        overdue = arg.get("due_at") != arg.get("escalated_at") or arg.get("total_days")
+        self.row(
+            event,
+            Kind.ESCALATION,
+            f"escalation stage {stage} to {level}",
+            at=_parse_time(arg.get("escalated_at")) or _when(event),
+            reason=(
+                f"{limit} limit overdue (due {arg.get('due_at')})"
+                if overdue
+                else f"{limit}: handed to supervision"
+            ),
+            detail=str(arg.get("department") or "") or None,
+        )
+
+    def _extensions(self, event: HistoryEvent, record: Mapping[str, Any]) -> None:
+        """Extensions recorded on the legal clock; only when no extension update said so
+        already (a clock extended by other means still shows)."""
+        if self.extension_updates:
+            return
+        limit = str(record.get("limit"))
+        extensions = record.get("extensions") or []
+        seen = self.ctx.extensions_seen.get(limit, 0)
+        for extension in extensions[seen:]:
+            decided_by = str(extension.get("decided_by") or "unknown")
+            self.row(
+                event,
+                Kind.EXTENSION,
+                f"{limit} limit extended by {extension.get('days')} working days",
+                at=_parse_time(extension.get("decided_at")) or _when(event),
+                actor=decided_by,
+                role=decided_by if decided_by in names.ROLES else "unknown",
+                reason=extension.get("reason"),
+            )
+        self.ctx.extensions_seen[limit] = max(seen, len(extensions))
+
+    async def on_activity_task_completed_event_attributes(
+        self, event: HistoryEvent, attrs: Any
+    ) -> None:
+        activity_type, _ = self.scheduled.get(attrs.scheduled_event_id, ("", None))
+        await self._completed(event, activity_type, attrs.result)
+
+    async def on_marker_recorded_event_attributes(self, event: HistoryEvent, attrs: Any) -> None:
+        """A local activity: its marker holds its type and result (not its input)."""
+        data = local_activity_data(event)
+        if data is not None and "result" in attrs.details:
+            await self._completed(event, str(data.get("activity_type")), attrs.details["result"])
+
+    async def _completed(self, event: HistoryEvent, activity_type: str, payloads: Any) -> None:
+        if activity_type not in (names.PIN_CATALOG, names.ISSUE_LICENSE):
+            return
+        [result, *_] = await _decode(self.converter, payloads) or [None]
+        if not isinstance(result, Mapping):
+            return
+        if activity_type == names.PIN_CATALOG:
+            self.ctx.catalog_version = result.get("version") or self.ctx.catalog_version
+        else:
+            self.row(
+                event,
+                Kind.LICENSE,
+                f"license issued ({result.get('license_kind')})",
+                detail=result.get("number"),
+            )
+
+
+_AWAITING_CORRECTION = ApplicationStatus.AWAITING_CORRECTION.value
+_STATUS_ACTIONS = {
+    ApplicationStatus.AWAITING_SUPPLEMENT.value: "accepted with deficiency",
+    ApplicationStatus.IN_PROGRESS.value: "accepted",
+    _AWAITING_CORRECTION: "correction requested (补正)",
+    ApplicationStatus.LAPSED.value: "lapsed: the correction did not arrive in time",
+    ApplicationStatus.REVOKED.value: "revoked: none of its licenses stands",
+}
+_REFUSAL_GROUNDS = frozenset(g.value for g in RefusalGround)
+_EXCLUDED_KINDS = frozenset(k.value for k in ExcludedTimeKind)
+_REFERRAL_KINDS = frozenset(k.value for k in ReferralKind)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+async def trail_of(histories: Sequence[WorkflowHistory], converter: DataConverter) -> DecisionTrail:
+    """The trail of an application's histories (parent and children), in time order."""
+    rows: list[TrailRow] = []
+    application_id: str | None = None
+    # Signals the application's own workflows send each other (parent <-> child).
+    internal = frozenset(
+        e.signal_external_workflow_execution_initiated_event_attributes.signal_name
+        for h in histories
+        for e in h.events
+        if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
+    )
+    for history in histories:
+        reader = _TrailReader(history, converter, internal)
+        rows += await reader.read()
+        application_id = application_id or reader.ctx.application_id
+    order = {h.workflow_id: i for i, h in enumerate(histories)}
+    rows.sort(key=lambda r: (r.at, order.get(r.workflow_id, 0), r.event_id))
+    return DecisionTrail(application_id=application_id, rows=rows)
