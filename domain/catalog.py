@@ -1,7 +1,8 @@
 """Service catalog: items, bundles ("one things") and halls, and their validation.
 
 Pure code: importable inside the Temporal workflow sandbox. The only I/O is
-`load_seed_catalog`, which reads the JSON shipped in `domain/data/`.
+`load_shipped_catalog` (and `load_seed_catalog`), which read the JSON shipped in
+`domain/data/`.
 
 A catalog document (JSON) lists items, bundles and halls as *lists* so that
 duplicate codes can be seen and reported; `validate_catalog` turns it into a
@@ -609,12 +610,29 @@ def parse_catalog_json(text: str | bytes) -> Catalog:
     return validate_catalog(data)
 
 
+# Catalog versions ship side by side in domain/data/. SEED_FILE is what a new installation
+# loads; NEXT_FILE states procedure revision 2026-12 (the check per approval path, the
+# convenience store's route) and becomes the seed once the workflows record filings on
+# the spot and inspect per path (the lead switches SEED_FILE).
+SEED_FILE = "catalog.json"  # 2026.11.1
+NEXT_FILE = "catalog-2026.12.1.json"
+
+
+def shipped_catalog_text(file_name: str = SEED_FILE) -> str:
+    """The text of a catalog document shipped in `domain/data/`."""
+    return resources.files("domain.data").joinpath(file_name).read_text(encoding="utf-8")
+
+
 @functools.cache
+def load_shipped_catalog(file_name: str) -> Catalog:
+    """A catalog shipped in `domain/data/` (validated once, then cached)."""
+    return parse_catalog_json(shipped_catalog_text(file_name))
+
+
 def load_seed_catalog() -> Catalog:
-    """The catalog shipped in `domain/data/catalog.json` (validated once, then cached)."""
-    text = resources.files("domain.data").joinpath("catalog.json").read_text(encoding="utf-8")
-    return parse_catalog_json(text)
+    """The catalog a new installation starts from (`SEED_FILE`)."""
+    return load_shipped_catalog(SEED_FILE)
 
 
 def seed_catalog_text() -> str:
-    return resources.files("domain.data").joinpath("catalog.json").read_text(encoding="utf-8")
+    return shipped_catalog_text(SEED_FILE)

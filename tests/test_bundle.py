@@ -191,7 +191,7 @@ def test_assess_submission(cat: Catalog) -> None:
     assert _codes(part, core=False) == ["photo", "layout"]
     assert part.supplement_days == 2  # the strictest item's limit
     none = _assess(cat, "abc", set())
-    assert none.verdict is AcceptanceVerdict.REFUSED
+    assert none.verdict is AcceptanceVerdict.INCOMPLETE
     # one notice lists everything missing, core and deferrable alike
     assert _codes(none, core=True) == [BUNDLE_FORM_CODE, "id", "premises"]
     assert _codes(none, core=False) == ["photo", "layout"]
@@ -293,9 +293,7 @@ def test_seed_company_license_stands_in_for_individual() -> None:
         == "company-registration"
     )
     assert (
-        seed.producer_in_bundle(
-            "open-convenience-store", "food-business-license", "business-license"
-        )
+        seed.producer_in_bundle("open-beverage-shop", "food-business-license", "business-license")
         == "business-license-individual"
     )
 
@@ -522,7 +520,7 @@ def test_prop_assessment_matches_what_is_missing(doc: dict[str, Any], data: st.D
     missing = {m.code for m in mats.to_bring if m.code not in submitted and not m.condition}
     assert {m.code for m in res.missing} == missing
     if _codes(res, core=True):
-        assert res.verdict is AcceptanceVerdict.REFUSED
+        assert res.verdict is AcceptanceVerdict.INCOMPLETE
     elif missing:
         assert res.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY
         assert res.supplement_days is not None

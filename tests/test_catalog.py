@@ -19,6 +19,7 @@ from domain.catalog import (
     Window,
     diff_catalogs,
     load_seed_catalog,
+    load_shipped_catalog,
     parse_catalog_json,
     validate_catalog,
 )
@@ -423,8 +424,8 @@ def test_seed_catalog_is_valid_and_cached() -> None:
         assert name in cat.bundles
 
 
-def test_seed_convenience_store_shape() -> None:
-    cat = load_seed_catalog()
+def test_convenience_store_shape_in_2026_11_1() -> None:
+    cat = load_shipped_catalog("catalog.json")  # 2026.12.1: tests/test_catalog_revision.py
     store = cat.bundle("open-convenience-store")
     assert store.name == "开办便利店"
     assert store.item_codes == (
@@ -484,7 +485,9 @@ def test_seed_halls_city_and_towns() -> None:
 def test_seed_json_is_what_ships() -> None:
     from importlib import resources
 
-    text = resources.files("domain.data").joinpath("catalog.json").read_text(encoding="utf-8")
+    from domain.catalog import SEED_FILE
+
+    text = resources.files("domain.data").joinpath(SEED_FILE).read_text(encoding="utf-8")
     assert json.loads(text)["version"] == load_seed_catalog().version
 
 

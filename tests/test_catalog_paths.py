@@ -100,11 +100,13 @@ def test_per_path_rule_is_valid() -> None:
                 timing="before_issuance",
                 on_review="before_issuance",
                 on_commitment="after_issuance",
+                review_within_days=5,  # with the review's 5: the statutory 10
             )
         )
     )
     rule = cat.item("x").inspection
     assert (rule.for_path("review"), rule.for_path("commitment")) == (BEFORE, AFTER)
+    assert (rule.within_days_for("review"), rule.within_days_for("commitment")) == (5, 10)
 
 
 @pytest.mark.parametrize(
@@ -127,8 +129,9 @@ def test_per_path_rule_is_valid() -> None:
             "item 'x': inspection.review_within_days set but there is no check on review",
         ),
         (
-            commitment_item(on_review="before_issuance", within_days=11),
-            "item 'x': the check on review takes 11 working days, more than the statutory 10",
+            commitment_item(on_review="before_issuance", within_days=6),
+            "item 'x': the review (5 working days) and the check before the decision (6) take "
+            "11, more than the statutory 10",
         ),
         (
             commitment_item(on_review="before_issuance", within_days=None),

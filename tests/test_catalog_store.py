@@ -13,7 +13,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import select
 
-from domain.catalog import CatalogError, UnknownCodeError, load_seed_catalog, seed_catalog_text
+from domain.catalog import (
+    NEXT_FILE,
+    CatalogError,
+    UnknownCodeError,
+    load_seed_catalog,
+    load_shipped_catalog,
+    seed_catalog_text,
+    shipped_catalog_text,
+)
 from store.catalog import (
     CatalogItemRow,
     create_catalog_tables,
@@ -61,6 +69,26 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield from _sqlite(tmp_path)
     else:
         yield from _postgres()
+
+
+# The digest 2026.11.1 was stored under before procedure revision 2026-12 added catalog
+# fields: loading that document again must still be the same version, not "other content".
+DIGEST_2026_11_1 = "5d71af9d6d4480da1bc3df56b061fe8c854d65057a041d0cfa2efbb342ae052a"
+
+
+def test_versions_side_by_side_and_an_old_document_keeps_its_digest(engine: Engine) -> None:
+    old = load_shipped_catalog("catalog.json")
+    assert old.version == "2026.11.1" and digest_of(old) == DIGEST_2026_11_1
+    assert load_catalog(engine, shipped_catalog_text("catalog.json")).created
+    assert not load_catalog(engine, shipped_catalog_text("catalog.json")).created
+    new = load_catalog(engine, shipped_catalog_text(NEXT_FILE))
+    assert new.created and latest_version(engine) == "2026.12.1"
+    assert get_catalog(engine, "2026.11.1") == old  # running applications keep their rules
+    got = get_catalog(engine, "2026.12.1")
+    assert got == load_shipped_catalog(NEXT_FILE) and got.correction_days == 20
+    tobacco = get_item(engine, "2026.12.1", "tobacco-retail-license")
+    assert tobacco.admits_commitment and tobacco.inspection.on_commitment is not None
+    assert get_item(engine, "2026.12.1", "business-license-individual").extension_days == 3
 
 
 def test_load_and_get_the_seed(engine: Engine) -> None:
