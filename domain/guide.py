@@ -26,6 +26,8 @@ from domain.bundle import (
     reductions,
 )
 from domain.catalog import (
+    COMMITMENT_PATH,
+    REVIEW_PATH,
     SPECIAL_ZONES,
     Catalog,
     Hall,
@@ -123,9 +125,16 @@ class GuideItem(_Frozen):
     admits_deficiency: bool
     supplement_days: int | None
     admits_commitment: bool
-    inspection: InspectionTiming
+    inspection: InspectionTiming  # the catalog's legacy `timing` (both paths, before 2026-12)
     inspection_within_days: int | None
     legal_basis: str
+    # The on-site check on each approval path; on_commitment is None when the item admits
+    # no commitment. The days: the check's limit on that path, None when there is none.
+    inspection_on_review: InspectionTiming = InspectionTiming.NONE
+    inspection_on_review_days: int | None = None
+    inspection_on_commitment: InspectionTiming | None = None
+    inspection_on_commitment_days: int | None = None
+    recorded_on_the_spot: bool = False  # a filing recorded at the window, no review
 
     @classmethod
     def of(cls, item: Item) -> GuideItem:
@@ -147,7 +156,71 @@ class GuideItem(_Frozen):
             inspection=item.inspection.timing,
             inspection_within_days=item.inspection.within_days,
             legal_basis=item.legal_basis,
+            inspection_on_review=item.inspection.for_path(REVIEW_PATH),
+            inspection_on_review_days=item.inspection.within_days_for(REVIEW_PATH),
+            inspection_on_commitment=(
+                item.inspection.for_path(COMMITMENT_PATH) if item.admits_commitment else None
+            ),
+            inspection_on_commitment_days=(
+                item.inspection.within_days_for(COMMITMENT_PATH) if item.admits_commitment else None
+            ),
+            recorded_on_the_spot=item.recorded_on_the_spot,
         )
+
+
+_WHEN = {
+    InspectionTiming.BEFORE_ISSUANCE: "审批前",
+    InspectionTiming.AFTER_ISSUANCE: "发证后",
+}
+
+
+def _check_on(item: Item, path: str) -> str:
+    """When the on-site check happens on `path`, in the applicant's words."""
+    rule = item.inspection
+    timing = rule.for_path(path)
+    method = rule.method or "现场核查"
+    if timing is InspectionTiming.NONE:
+        return f"无需{method}"
+    days = rule.within_days_for(path)
+    within = f"{days}个工作日内" if timing is InspectionTiming.AFTER_ISSUANCE and days else ""
+    return f"{_WHEN[timing]}{within}{method}"
+
+
+def done_at_once_on_commitment(items: list[Item]) -> bool:
+    """Whether, on commitment with complete materials, every item ends at the window: handled
+    on the spot, or issued on the applicant's commitment with any check after issuance."""
+
+    def at_once(item: Item) -> bool:
+        spot = item.promised_days == 0 and item.inspection.for_path(REVIEW_PATH) is (
+            InspectionTiming.NONE
+        )
+        trusted = item.admits_commitment and item.inspection.for_path(COMMITMENT_PATH) is not (
+            InspectionTiming.BEFORE_ISSUANCE
+        )
+        return spot or trusted
+
+    return any(i.admits_commitment for i in items) and all(at_once(i) for i in items)
+
+
+def inspection_note(item: Item) -> str | None:
+    """The guide's line on an item's on-site check per approval path; None if it has none.
+
+    Without a commitment a check a rule requires comes before the decision; with one the
+    license may be issued first and the check follows within the catalog's limit.
+    """
+    if not item.inspection.any_check:
+        return None
+    if not item.admits_commitment:
+        review = item.inspection.for_path(REVIEW_PATH)
+        return (
+            None
+            if review is InspectionTiming.NONE
+            else f"{item.name}: {_check_on(item, REVIEW_PATH)}"
+        )
+    return (
+        f"{item.name}: 不承诺: {_check_on(item, REVIEW_PATH)}; "
+        f"承诺: {_check_on(item, COMMITMENT_PATH)}"
+    )
 
 
 class GuideHall(_Frozen):
@@ -235,15 +308,20 @@ def build_guide(
     notes: list[str] = []
     if not halls:
         notes.append(f"本事项在{items[0].department_name}窗口办理")
+    if not single and done_at_once_on_commitment(items):
+        notes.append("选择告知承诺、材料齐全的, 各事项当场办结, 现场核查在发证后进行")
     for it in items:
         if it.admits_deficiency:
             notes.append(
                 f"{it.name}: 支持容缺受理, 非核心材料可在{it.supplement_days}个工作日内补齐"
             )
+        if it.recorded_on_the_spot:
+            notes.append(f"{it.name}: 备案事项, 材料齐全的当场备案, 无需审查")
         if it.admits_commitment:
             notes.append(f"{it.name}: 支持告知承诺制")
-        if it.inspection.timing is InspectionTiming.AFTER_ISSUANCE:
-            notes.append(f"{it.name}: 先发证, {it.inspection.within_days}个工作日内现场核查")
+        check = inspection_note(it)
+        if check is not None:
+            notes.append(check)
     return ServiceGuide(
         code=code,
         kind="item" if single else "bundle",
@@ -288,7 +366,8 @@ def render_guide(guide: ServiceGuide) -> str:
         for n, stage in enumerate(guide.stages, 1):
             for code in stage:
                 it = by_code[code]
-                lines.append(f"  {n}. {it.name} ({it.department_name}, {_days(it.promised_days)})")
+                when = "当场备案" if it.recorded_on_the_spot else _days(it.promised_days)
+                lines.append(f"  {n}. {it.name} ({it.department_name}, {when})")
     lines.append("")
     lines.append("需要准备的材料:")
     for n, m in enumerate(guide.materials, 1):

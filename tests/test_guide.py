@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.bundle import BUNDLE_FORM_CODE
-from domain.catalog import CatalogError, Window, load_seed_catalog, validate_catalog
+from domain.catalog import (
+    NEXT_FILE,
+    CatalogError,
+    InspectionTiming,
+    Window,
+    load_seed_catalog,
+    load_shipped_catalog,
+    validate_catalog,
+)
 from domain.guide import (
     ServiceGuide,
     build_guide,
@@ -30,17 +38,18 @@ from domain.guide import (
 from tests.test_catalog import item, mini_doc
 
 SEED = load_seed_catalog()
+NEXT = load_shipped_catalog(NEXT_FILE)  # 2026.12.1: the check stated per approval path
 CITY = (31.7196, 112.2579)
 
 
 def test_bundle_guide_convenience_store() -> None:
-    g = build_guide(SEED, "open-convenience-store", base_url="https://guide.example/")
+    g = build_guide(NEXT, "open-convenience-store", base_url="https://guide.example/")
     assert g.kind == "bundle" and g.name == "开办便利店"
     assert g.url == "https://guide.example/guides/open-convenience-store"
     assert g.window is Window.GENERAL
     assert g.stages == (
         ("business-license-individual",),
-        ("food-business-license", "tobacco-retail-license"),
+        ("food-filing-prepackaged", "tobacco-retail-license"),
     )
     codes = [m.code for m in g.materials]
     assert codes[0] == BUNDLE_FORM_CODE and "business-license" not in codes
@@ -51,6 +60,76 @@ def test_bundle_guide_convenience_store() -> None:
     assert g.reductions is not None and g.reductions.row("forms").bundle == 1
     assert g.trips == 1 and g.fee_yuan == 0
     assert ServiceGuide.model_validate_json(g.model_dump_json()) == g
+
+
+def test_guide_says_when_the_check_happens_on_each_path() -> None:
+    g = build_guide(NEXT, "open-convenience-store")
+    assert "烟草专卖零售许可证核发: 不承诺: 审批前实地核查; 承诺: 发证后10个工作日内实地核查" in (
+        g.notes
+    )
+    assert "仅销售预包装食品备案: 备案事项, 材料齐全的当场备案, 无需审查" in g.notes
+    tobacco = next(i for i in g.items if i.code == "tobacco-retail-license")
+    assert (tobacco.inspection_on_review, tobacco.inspection_on_review_days) == (
+        InspectionTiming.BEFORE_ISSUANCE,
+        10,
+    )
+    assert (tobacco.inspection_on_commitment, tobacco.inspection_on_commitment_days) == (
+        InspectionTiming.AFTER_ISSUANCE,
+        10,
+    )
+    text = render_guide(g)
+    assert "1. 个体工商户设立登记 (市场监督管理局, 即办)" in text
+    assert "2. 仅销售预包装食品备案 (市场监督管理局, 当场备案)" in text
+    assert "承诺: 发证后10个工作日内实地核查" in text
+
+
+AT_ONCE = "选择告知承诺、材料齐全的, 各事项当场办结, 现场核查在发证后进行"
+
+
+def test_a_bundle_done_at_once_on_commitment_says_so() -> None:
+    """The 15-minute store: registration and filing on the spot, tobacco on commitment."""
+    assert AT_ONCE in build_guide(NEXT, "open-convenience-store").notes
+    # 2026.11.1: the registration takes a day, tobacco is reviewed; a supermarket's company
+    # registration takes a day
+    assert (
+        AT_ONCE
+        not in build_guide(load_shipped_catalog("catalog.json"), "open-convenience-store").notes
+    )
+    assert AT_ONCE not in build_guide(NEXT, "open-supermarket").notes
+
+
+@pytest.mark.parametrize(
+    ("code", "note"),
+    [
+        ("fire-safety-check", "不承诺: 审批前现场核查; 承诺: 发证后20个工作日内现场核查"),
+        ("food-business-license", "不承诺: 审批前现场核查; 承诺: 发证后30个工作日内现场核查"),
+        (
+            "public-venue-hygiene-license",
+            "不承诺: 审批前现场审查; 承诺: 发证后20个工作日内现场审查",
+        ),
+        ("construction-fire-acceptance", "特殊建设工程消防验收: 审批前现场评定"),
+    ],
+)
+def test_item_guides_state_the_check_per_path(code: str, note: str) -> None:
+    notes = build_guide(NEXT, code).notes
+    assert any(note in n for n in notes), notes
+    assert not any("先发证" in n for n in notes)
+
+
+def test_a_legacy_catalog_is_guided_by_the_law_too() -> None:
+    """2026.11.1 says only 'after issuance': without a commitment that is before the decision."""
+    g = build_guide(load_shipped_catalog("catalog.json"), "food-business-license")
+    assert "食品经营许可: 不承诺: 审批前现场核查; 承诺: 发证后30个工作日内现场核查" in g.notes
+    assert g.items[0].inspection is InspectionTiming.AFTER_ISSUANCE  # the legacy field stays
+
+
+def test_no_check_no_line_and_no_commitment_no_commitment_path() -> None:
+    g = build_guide(NEXT, "nurse-practice-registration")
+    assert not any("核查" in n for n in g.notes)
+    item = g.items[0]
+    assert item.inspection_on_review is InspectionTiming.NONE
+    assert item.inspection_on_commitment is None and item.inspection_on_commitment_days is None
+    assert not item.recorded_on_the_spot
 
 
 def test_item_guide_names_the_bundles_it_is_part_of() -> None:
