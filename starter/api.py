@@ -39,6 +39,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -117,7 +118,7 @@ from domain.text import Line, Text
 from onething.settings import Settings
 from starter import auth
 from starter.auth import Principal, TaskFilter, TokenRegistry, sha256_hex
-from starter.client import Conflict, NotFound, OnethingClient
+from starter.client import Conflict, NotFound, OnethingClient, TaskDesk
 from starter.codec_endpoint import DEFAULT_UI_ORIGINS, add_codec_cors, codec_router
 from starter.errors import (
     ApiError,
@@ -133,7 +134,7 @@ from store import supervision as supervision_store
 from store import tasks as tasks_store
 from store.db import session
 from store.supervision import SupervisionCase
-from store.tasks import StaffTask
+from store.tasks import InboxFilter
 from workflows import search_attributes as sa
 
 log = structlog.stdlib.get_logger("onething.api")
@@ -476,6 +477,18 @@ class TakeTaskIn(BaseModel):
     task_id: str = Field(min_length=1, max_length=200)
 
 
+class ReassignTaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task_id: str = Field(min_length=1, max_length=200)
+    to: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._\-]+$",
+        description="Staff ID of the new taker: of the task's role and department (or hall).",
+    )
+
+
 class TaskOut(BaseModel):
     task_id: str
     application_id: str
@@ -492,6 +505,17 @@ class TaskOut(BaseModel):
     closed_by: str | None
     taken_by: str | None = None
     taken_at: datetime | None = None
+    handed_over_by: str | None = Field(None, description="Who last released or reassigned it.")
+    handed_over_at: datetime | None = None
+    handed_over_from: str | None = Field(None, description="Its taker before that handover.")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        # SQLite hands back naive values; everything the store keeps is UTC.
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class ItemSummary(BaseModel):
@@ -703,6 +727,7 @@ def create_app(
     """
     catalog = client.catalog
     refs = _Refs(client.temporal)
+    desk = TaskDesk(engine)
 
     # A Query waits for a worker to answer; without one it would hang the request.
     async def state_of(application_id: str) -> ApplicationState:
@@ -1034,6 +1059,15 @@ def create_app(
         except Conflict as exc:
             raise ApiError.field(409, exc.field, exc.problem, code="task_closed") from None
 
+    async def held(principal: Principal, application_id: str, item_code: str) -> None:
+        """A taken task is decided by its taker only; an untaken one is the decider's from
+        here on. The store's row is checked before the Update is sent: the workflow's
+        validator cannot read the store."""
+        try:
+            await run_in_threadpool(desk.hold, application_id, item_code, principal.staff())
+        except Conflict as exc:
+            raise ApiError.field(409, exc.field, exc.problem, code="task_taken") from None
+
     item_errors = error_responses(401, 403, 404, 409, 422, 503)
 
     @app.post(
@@ -1043,7 +1077,8 @@ def create_app(
         summary="A reviewer of the item's department approves, rejects or asks for correction",
         description=(
             "The reviewer is the caller. `reason` is required unless the verdict is approve. "
-            "409 when no review is open for the item."
+            "409 when no review is open for the item, or when another reviewer has taken "
+            "its task (`task: taken by <staff ID>`)."
         ),
         responses=item_errors,
     )
@@ -1057,12 +1092,13 @@ def create_app(
         decision = ReviewDecision(
             reviewer=principal.staff(), verdict=body.verdict, reason=body.reason
         )
+
+        async def deciding() -> ItemStatus:
+            await held(principal, application_id, item_code)
+            return await client.decide(application_id, item_code, decision)
+
         status: ItemStatus = await item_update(
-            application_id,
-            item_code,
-            "review",
-            {ItemStatus.UNDER_REVIEW},
-            lambda: client.decide(application_id, item_code, decision),
+            application_id, item_code, "review", {ItemStatus.UNDER_REVIEW}, deciding
         )
         return ItemActionOut(
             application_id=application_id,
@@ -1117,7 +1153,8 @@ def create_app(
         summary="An inspector of the item's department records the on-site inspection",
         description=(
             "`findings` is required unless the result is passed. A failure orders "
-            "rectification; a second failure (or a false commitment) revokes the license."
+            "rectification; a second failure (or a false commitment) revokes the license. "
+            "409 when another inspector has taken its task (`task: taken by <staff ID>`)."
         ),
         responses=item_errors,
     )
@@ -1131,12 +1168,17 @@ def create_app(
         report = InspectionReport(
             inspector=principal.staff(), result=body.result, findings=body.findings
         )
+
+        async def inspecting() -> ItemStatus:
+            await held(principal, application_id, item_code)
+            return await client.inspect(application_id, item_code, report)
+
         status: ItemStatus = await item_update(
             application_id,
             item_code,
             "inspection",
             {ItemStatus.INSPECTING, ItemStatus.RECTIFYING},
-            lambda: client.inspect(application_id, item_code, report),
+            inspecting,
         )
         return ItemActionOut(
             application_id=application_id,
@@ -1357,43 +1399,20 @@ def create_app(
             principal,
             TaskFilter(department=department, role=role.value if role else None, hall=hall),
         )
-
-        def query() -> Page[TaskOut]:
-            conditions: list[Any] = []
-            if status != "all":
-                conditions.append(col(StaffTask.status) == status)
-            for column, value in (
-                (StaffTask.department, scope.department),
-                (StaffTask.role, scope.role),
-                (StaffTask.hall, scope.hall),
-                (StaffTask.kind, kind),
-                (StaffTask.application_id, application_id),
-            ):
-                if value is not None:
-                    conditions.append(col(column) == value)
-            with session(engine) as s:
-                total = s.exec(select(func.count()).select_from(StaffTask).where(*conditions)).one()
-                rows = s.exec(
-                    select(StaffTask)
-                    .where(*conditions)
-                    .order_by(
-                        # Dated first on every store (SQLite and PostgreSQL differ on NULLs).
-                        col(StaffTask.due_at).is_(None),
-                        col(StaffTask.due_at),
-                        col(StaffTask.created_at),
-                        col(StaffTask.task_id),
-                    )
-                    .offset(offset)
-                    .limit(limit)
-                ).all()
-            return page_of(
-                [TaskOut.model_validate(r, from_attributes=True) for r in rows],
-                int(total),
-                limit,
-                offset,
-            )
-
-        return await run_in_threadpool(query)
+        where = InboxFilter(
+            status=status,
+            department=scope.department,
+            role=scope.role,
+            hall=scope.hall,
+            kind=kind,
+            application_id=application_id,
+        )
+        rows, total = await run_in_threadpool(
+            tasks_store.inbox_page, engine, where, limit=limit, offset=offset
+        )
+        return page_of(
+            [TaskOut.model_validate(r, from_attributes=True) for r in rows], total, limit, offset
+        )
 
     @app.post(
         "/tasks/take",
@@ -1403,29 +1422,65 @@ def create_app(
         description=(
             "Staff of the task's role, in its department (reviewers, inspectors) or at its "
             "hall (window clerks). Taking one's own task again changes nothing; a task "
-            "closed or taken by someone else is a 409."
+            "closed or taken by someone else is a 409. While taken, only its taker decides "
+            "on it; deciding on an untaken task takes it."
         ),
         responses=error_responses(401, 403, 404, 409, 422, 503),
     )
     async def take_task(body: TakeTaskIn, principal: Caller) -> Any:
-        task_id = body.task_id
-
         def take() -> TaskOut:
-            with session(engine) as s:
-                task = s.get(StaffTask, task_id)
-            if task is None:
-                raise ApiError.field(404, "task_id", f"no task {task_id!r}")
+            task = desk.task(body.task_id)
             auth.may_take(principal, task.role, task.department, task.hall)
             try:
-                taken = tasks_store.take_task(
-                    engine, task_id, staff_id=principal.name, at=datetime.now(UTC)
-                )
-            except tasks_store.TaskNotTakeable as exc:
-                field, _, problem = str(exc).partition(": ")
-                raise ApiError.field(409, field, problem, code="task_not_takeable") from None
+                taken = desk.take(body.task_id, principal.name)
+            except Conflict as exc:
+                raise ApiError.field(
+                    409, exc.field, exc.problem, code="task_not_takeable"
+                ) from None
             return TaskOut.model_validate(taken, from_attributes=True)
 
         return await run_in_threadpool(take)
+
+    async def handed_over(principal: Principal, change: Callable[[], Any]) -> TaskOut:
+        auth.may_hand_over(principal)
+        try:
+            task = await run_in_threadpool(change)
+        except Conflict as exc:
+            raise ApiError.field(409, exc.field, exc.problem, code="task_closed") from None
+        return TaskOut.model_validate(task, from_attributes=True)
+
+    @app.post(
+        "/tasks/release",
+        tags=["staff"],
+        response_model=TaskOut,
+        summary="A supervisor releases a taken task back to the inbox",
+        description=(
+            "Recorded on the task (`handed_over_by`, `handed_over_at`, `handed_over_from`) "
+            "and in its events. Any colleague may then take it or decide on it. A closed "
+            "task is a 409."
+        ),
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def release_task(body: TakeTaskIn, principal: Caller) -> Any:
+        return await handed_over(principal, lambda: desk.release(body.task_id, principal.staff()))
+
+    @app.post(
+        "/tasks/reassign",
+        tags=["staff"],
+        response_model=TaskOut,
+        summary="A supervisor gives a task to another member of staff",
+        description=(
+            "`to` must be staff of the task's role in its department (or at its hall), as "
+            "the token document knows them (422 otherwise). Recorded like a release, "
+            "`taken_by` being the new taker. A closed task is a 409."
+        ),
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def reassign_task(body: ReassignTaskIn, principal: Caller) -> Any:
+        return await handed_over(
+            principal,
+            lambda: desk.reassign(body.task_id, tokens.staff_member(body.to), principal.staff()),
+        )
 
     @app.get(
         "/me",

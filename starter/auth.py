@@ -290,6 +290,13 @@ class TokenRegistry:
                 return e.token.get_secret_value()
         return None
 
+    def staff_member(self, name: str) -> Staff | None:
+        """The member of staff with this staff ID (the document is the staff directory)."""
+        for e in self.entries:
+            if e.name == name and e.role is not Role.APPLICANT:
+                return Staff(staff_id=e.name, role=e.role, department=e.department, hall=e.hall)
+        return None
+
 
 def _parse(text: str, *, toml: bool, source: str) -> Any:
     try:
@@ -637,6 +644,13 @@ def may_take(
         raise forbid(principal, f"this task belongs to department {department!r}")
     if principal.role is Role.WINDOW_CLERK and hall != principal.hall:
         raise forbid(principal, f"this task belongs to hall {hall!r}")
+
+
+def may_hand_over(principal: Principal) -> None:
+    """Releasing a taken task or reassigning it is a supervisor's."""
+    _no_auditor(principal)
+    if principal.role is not Role.SUPERVISOR:
+        raise forbid(principal, "only a supervisor releases or reassigns a task")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -46,7 +47,8 @@ from starter.cli_calendar import calendar_app
 from starter.cli_catalog import register as register_catalog_commands
 from starter.cli_db import db_app
 from starter.cli_keys import subjects_app
-from starter.client import ClientError, OnethingClient
+from starter.client import ClientError, OnethingClient, TaskDesk
+from store.tasks import StaffTask
 
 app = typer.Typer(
     name="onething",
@@ -328,6 +330,37 @@ def tasks(
     console.print(table)
 
 
+def with_desk(action: Callable[[TaskDesk], T]) -> T:
+    """The task inbox on the configured store; a refusal is one line."""
+    with store() as engine:
+        try:
+            return action(TaskDesk(engine))
+        except ClientError as exc:
+            raise fail(str(exc)) from None
+
+
+def emit_task(task: StaffTask, as_json: bool) -> None:
+    """Who has the task and its last handover; times in Beijing time (ISO with --json)."""
+
+    def when(at: datetime | None) -> str | None:
+        if at is None:
+            return None
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+        return at.isoformat() if as_json else local_time(at)
+
+    emit(
+        {
+            "task_id": task.task_id,
+            "taken_by": task.taken_by,
+            "taken_at": when(task.taken_at),
+            "handed_over_by": task.handed_over_by,
+            "handed_over_at": when(task.handed_over_at),
+            "handed_over_from": task.handed_over_from,
+        },
+        as_json,
+    )
+
+
 @app.command()
 def take(
     task_id: str,
@@ -335,19 +368,37 @@ def take(
     as_json: JsonOpt = False,
 ) -> None:
     """Take a task from the inbox: it is yours now (a task taken by another is refused)."""
-    from datetime import UTC, datetime
+    emit_task(with_desk(lambda desk: desk.take(task_id, staff_id)), as_json)
 
-    from store.tasks import TaskNotTakeable, take_task
 
-    with store() as engine:
-        try:
-            task = take_task(engine, task_id, staff_id=staff_id, at=datetime.now(UTC))
-        except TaskNotTakeable as exc:
-            raise fail(str(exc)) from None
-    emit(
-        {"task_id": task.task_id, "taken_by": task.taken_by, "taken_at": str(task.taken_at)},
-        as_json,
-    )
+@app.command()
+def release(
+    task_id: str,
+    supervisor: Annotated[str, typer.Option(help="Supervisor's staff ID.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A supervisor releases a taken task: any colleague may take it or decide on it."""
+    by = staff(supervisor, Role.SUPERVISOR)
+    emit_task(with_desk(lambda desk: desk.release(task_id, by)), as_json)
+
+
+@app.command()
+def reassign(
+    task_id: str,
+    to: Annotated[str, typer.Option(help="Staff ID of the new taker (from the token document).")],
+    supervisor: Annotated[str, typer.Option(help="Supervisor's staff ID.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """A supervisor gives a task to another member of staff of its role and department."""
+    from starter.auth import AuthConfigError, load_api_tokens
+
+    by = staff(supervisor, Role.SUPERVISOR)
+    try:
+        directory = load_api_tokens(settings_or_exit().data_dir)
+    except AuthConfigError as exc:
+        raise fail(str(exc)) from None
+    new = directory.staff_member(to)
+    emit_task(with_desk(lambda desk: desk.reassign(task_id, new, by)), as_json)
 
 
 @app.command()
@@ -365,6 +416,8 @@ def decide(
             reviewer=staff(reviewer, Role.REVIEWER, department), verdict=verdict, reason=reason
         )
     )
+    # Another member of staff who took the task is the one to decide on it.
+    with_desk(lambda desk: desk.hold(application_id, item_code, decision.reviewer))
     emit(with_client(lambda c: c.decide(application_id, item_code, decision)), False)
 
 
@@ -383,6 +436,8 @@ def inspect(
             inspector=staff(inspector, Role.INSPECTOR, department), result=result, findings=findings
         )
     )
+    # Another member of staff who took the task is the one to decide on it.
+    with_desk(lambda desk: desk.hold(application_id, item_code, report.inspector))
     emit(with_client(lambda c: c.inspect(application_id, item_code, report)), False)
 
 

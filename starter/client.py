@@ -7,11 +7,13 @@ that names the field and the problem.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
@@ -54,6 +56,9 @@ from domain.bundle import OneForm, as_bundle, one_form, one_set_of_materials
 from domain.catalog import Catalog, Item
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeStart
 from domain.form import form_problems
+from domain.people import Role, Staff
+from store import tasks as tasks_store
+from store.tasks import StaffTask
 from workflows import search_attributes as sa
 from workflows.application import ApplicationWorkflow
 from workflows.item import ItemWorkflow
@@ -406,3 +411,94 @@ def _translate(exc: RPCError, field: str, value: str) -> ClientError:
     if exc.status == RPCStatusCode.NOT_FOUND:
         return NotFound(field, f"{value} does not exist (or is not open for this step yet)")
     return Conflict(field, exc.message)
+
+
+# -- the staff task inbox -----------------------------------------------------------------
+
+
+class TaskDesk:
+    """The staff task inbox as backend services and the command line use it: take a task,
+    hand it over (a supervisor), and hold it before a decision. Refusals are `NotFound`
+    (no such task), `Conflict` (closed, or someone else has it) or `ClientError`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def task(self, task_id: str) -> StaffTask:
+        found = tasks_store.get_task(self.engine, task_id)
+        if found is None:
+            raise NotFound("task_id", f"no task {task_id!r}")
+        return found
+
+    def take(self, task_id: str, staff_id: str, *, at: datetime | None = None) -> StaffTask:
+        """The task is `staff_id`'s now; taking one's own again changes nothing."""
+        self.task(task_id)
+        with _not_takeable():
+            return tasks_store.take_task(
+                self.engine, task_id, staff_id=staff_id, at=at or datetime.now(UTC)
+            )
+
+    def release(self, task_id: str, by: Staff, *, at: datetime | None = None) -> StaffTask:
+        """A supervisor releases the task: untaken, any colleague may take or decide it."""
+        _supervisor(by)
+        self.task(task_id)
+        with _not_takeable():
+            return tasks_store.hand_over(
+                self.engine, task_id, to=None, by=by.staff_id, at=at or datetime.now(UTC)
+            )
+
+    def reassign(
+        self, task_id: str, to: Staff | None, by: Staff, *, at: datetime | None = None
+    ) -> StaffTask:
+        """A supervisor gives the task to `to`, who must be of its role and department
+        (or hall); None stands for someone the staff directory does not know. The row and
+        the task's events record who, when, from whom to whom."""
+        _supervisor(by)
+        task = self.task(task_id)
+        if to is None or not _fits(task, to):
+            clerk = task.role == Role.WINDOW_CLERK
+            where = f"at hall {task.hall!r}" if clerk else f"of department {task.department!r}"
+            raise ClientError("to", f"only a {task.role} {where} may be given this task")
+        with _not_takeable():
+            return tasks_store.hand_over(
+                self.engine, task_id, to=to.staff_id, by=by.staff_id, at=at or datetime.now(UTC)
+            )
+
+    def hold(
+        self, application_id: str, item_code: str, staff: Staff, *, at: datetime | None = None
+    ) -> None:
+        """Before `staff` decides on the item: Conflict("task", "taken by …") when someone
+        else has its open task; otherwise the task is theirs until the decision closes
+        it. Checked against the store because a workflow's validator cannot read it."""
+        try:
+            tasks_store.hold_for_decision(
+                self.engine,
+                workflow_id=item_workflow_id(application_id, item_code),
+                role=staff.role.value,
+                staff_id=staff.staff_id,
+                at=at or datetime.now(UTC),
+            )
+        except tasks_store.TaskTaken as exc:
+            raise Conflict("task", f"taken by {exc.taker}") from None
+
+
+def _supervisor(by: Staff) -> None:
+    if by.role is not Role.SUPERVISOR:
+        raise ClientError("by", "only a supervisor releases or reassigns a task")
+
+
+def _fits(task: StaffTask, staff: Staff) -> bool:
+    if staff.role.value != task.role:
+        return False
+    if staff.role is Role.WINDOW_CLERK:
+        return staff.hall == task.hall
+    return staff.department == task.department
+
+
+@contextmanager
+def _not_takeable() -> Iterator[None]:
+    try:
+        yield
+    except tasks_store.TaskNotTakeable as exc:
+        field, _, problem = str(exc).partition(": ")
+        raise Conflict(field, problem) from None

@@ -1,0 +1,219 @@
+"""Access over HTTP: a taken task is decided only by its taker (a supervisor releases or
+reassigns it)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from click.testing import Result
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner
+
+from domain.application import item_workflow_id
+from domain.catalog import Catalog
+from onething.demo import DEMO_ITEM
+from onething.runtime import open_store
+from onething.settings import Settings
+from starter.api import create_app
+from starter.auth import TokenRegistry
+from starter.cli import app as cli_app
+from store import tasks as tasks_store
+from tests.conftest import CODEC, onething_client
+from tests.test_api import (
+    ENTRIES,
+    _token,
+    as_,
+    assert_error,
+    full_body,
+    item_at,
+    post_new,
+    submitted,
+    under_review,
+)
+
+# Two members of staff per desk where a task changes hands.
+STAFF: list[dict[str, Any]] = [
+    *ENTRIES,
+    {"name": "rev-health-2", "role": "reviewer", "department": "health"},
+    {"name": "insp-market-2", "role": "inspector", "department": "market"},
+]
+REGISTRY = TokenRegistry.from_document(
+    {"tokens": [{**e, "token": _token(e["name"])} for e in STAFF]}
+)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def api(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+            yield http
+
+
+# --------------------------------------------------------------------------- taken tasks
+
+
+async def test_a_taken_review_is_decided_only_by_its_taker(
+    api: httpx.AsyncClient, catalog: Catalog, store_engine: Engine
+) -> None:
+    application_id = await submitted(api, catalog)
+    task_id = (await under_review(api, application_id))["open_task"]["task_id"]
+    decision = f"/applications/{application_id}/items/{DEMO_ITEM}/decision"
+    approve = {"verdict": "approve"}
+
+    async def post(path: str, who: str, **body: Any) -> httpx.Response:
+        return await api.post(path, json=body, headers=as_(who))
+
+    assert (await post("/tasks/take", "rev-health", task_id=task_id)).status_code == 200
+
+    # A colleague of the department learns who has it; nobody else does.
+    error = assert_error(await api.post(decision, json=approve, headers=as_("rev-health-2")), 409)
+    assert error["message"] == "task: taken by rev-health" and error["code"] == "task_taken"
+    assert error["fields"] == [{"field": "task", "problem": "taken by rev-health"}]
+    for who in ("rev-market", "insp-health", "sup"):
+        error = assert_error(await api.post(decision, json=approve, headers=as_(who)), 403)
+        assert "taken" not in error["message"], (who, error)
+
+    # Only a supervisor hands a task over, to staff of its role and department.
+    for who in ("rev-health", "rev-health-2", "ops", "audit"):
+        assert_error(await post("/tasks/release", who, task_id=task_id), 403)
+        assert_error(await post("/tasks/reassign", who, task_id=task_id, to="rev-health-2"), 403)
+    for to in ("rev-market", "insp-health", "sup", "nobody-known"):
+        error = assert_error(await post("/tasks/reassign", "sup", task_id=task_id, to=to), 422)
+        assert error["fields"][0]["field"] == "to" and to not in error["message"], error
+    assert_error(await post("/tasks/release", "sup", task_id="no-such-task"), 404, "task_id")
+    assert_error(await post("/tasks/reassign", "sup", task_id=task_id), 422, "to")
+
+    moved = await post("/tasks/reassign", "sup", task_id=task_id, to="rev-health-2")
+    assert moved.status_code == 200, moved.text
+    row = moved.json()
+    assert row["taken_by"] == "rev-health-2" and row["taken_at"]
+    assert (row["handed_over_by"], row["handed_over_from"]) == ("sup", "rev-health")
+    assert row["handed_over_at"]
+    error = assert_error(await api.post(decision, json=approve, headers=as_("rev-health")), 409)
+    assert error["message"] == "task: taken by rev-health-2"
+    assert_error(await post("/tasks/take", "rev-health", task_id=task_id), 409, "task_id")
+
+    released = await post("/tasks/release", "sup", task_id=task_id)
+    assert released.status_code == 200, released.text
+    row = released.json()
+    assert row["taken_by"] is None and row["taken_at"] is None
+    assert (row["handed_over_by"], row["handed_over_from"]) == ("sup", "rev-health-2")
+
+    # Untaken: any reviewer of the department decides (and holds it while deciding).
+    r = await api.post(decision, json=approve, headers=as_("rev-health"))
+    assert r.status_code == 200, r.text
+    inbox = await api.get(
+        "/tasks",
+        params={"application_id": application_id, "status": "all"},
+        headers=as_("rev-health-2"),
+    )
+    [closed] = inbox.json()["items"]
+    assert closed["status"] == "closed" and closed["taken_by"] == "rev-health"
+    assert_error(await post("/tasks/release", "sup", task_id=task_id), 409, "task_id")
+    assert_error(await post("/tasks/reassign", "sup", task_id=task_id, to="rev-health-2"), 409)
+
+    events = [
+        (e.action, e.actor, e.from_staff, e.to_staff)
+        for e in tasks_store.events_of(store_engine, task_id)
+    ]
+    assert events == [
+        ("taken", "rev-health", None, "rev-health"),
+        ("reassigned", "sup", "rev-health", "rev-health-2"),
+        ("released", "sup", "rev-health-2", None),
+        ("taken", "rev-health", None, "rev-health"),
+    ]
+
+
+async def test_a_taken_inspection_is_recorded_only_by_its_taker(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    item = "food-business-license"
+    body = full_body(catalog, item, commitment=True, someone_else=True)
+    application_id = await post_new(api, body)
+    task_id = (await item_at(api, application_id, item, "inspecting"))["open_task"]["task_id"]
+    r = await api.post("/tasks/take", json={"task_id": task_id}, headers=as_("insp-market"))
+    assert r.status_code == 200, r.text
+    path = f"/applications/{application_id}/items/{item}/inspection"
+    passed = {"result": "passed"}
+    error = assert_error(await api.post(path, json=passed, headers=as_("insp-market-2")), 409)
+    assert error["message"] == "task: taken by insp-market"
+    r = await api.post(path, json=passed, headers=as_("insp-market"))
+    assert r.status_code == 200, r.text
+
+
+# --------------------------------------------------------------------------- the command line
+
+
+def test_the_command_line_hands_tasks_over_and_holds_them_for_their_taker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'desk.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("ONETHING_DATA_DIR", str(tmp_path))
+    staff = [
+        ("rev-1", "reviewer", "health"),
+        ("rev-2", "reviewer", "health"),
+        ("rev-m", "reviewer", "market"),
+        ("sup-1", "supervisor", None),
+    ]
+    document = {
+        "tokens": [
+            {"name": n, "role": r, "token": _token(n), **({"department": d} if d else {})}
+            for n, r, d in staff
+        ]
+    }
+    monkeypatch.setenv("ONETHING_API_TOKENS", json.dumps(document))
+    engine = open_store(Settings(database_url=url))
+    task_id = f"{item_workflow_id('X1', DEMO_ITEM)}/review"
+    tasks_store.open_task(
+        engine,
+        tasks_store.StaffTask(
+            task_id=task_id,
+            application_id="X1",
+            workflow_id=item_workflow_id("X1", DEMO_ITEM),
+            item_code=DEMO_ITEM,
+            kind="review",
+            department="health",
+            role="reviewer",
+            created_at=datetime(2026, 11, 28, 1, 0, tzinfo=UTC),
+        ),
+    )
+
+    def run(*args: str, code: int = 0) -> Result:
+        result = CliRunner().invoke(cli_app, list(args), env={"COLUMNS": "200"})
+        assert result.exit_code == code, (result.stdout, result.stderr)
+        return result
+
+    run("take", task_id, "--staff", "rev-1")
+    # Refused from the store's row before anything is sent to Temporal.
+    decide = ["decide", "X1", DEMO_ITEM, "approve", "--reviewer", "rev-2", "--department", "health"]
+    assert "task: taken by rev-1" in run(*decide, code=2).stderr
+    refused = run("reassign", task_id, "--to", "rev-m", "--supervisor", "sup-1", code=2)
+    assert "to: only a reviewer of department 'health'" in refused.stderr
+    moved = json.loads(
+        run("reassign", task_id, "--to", "rev-2", "--supervisor", "sup-1", "--json").stdout
+    )
+    assert (moved["taken_by"], moved["handed_over_from"]) == ("rev-2", "rev-1")
+    assert moved["handed_over_at"].endswith("+00:00")
+    released = json.loads(run("release", task_id, "--supervisor", "sup-1", "--json").stdout)
+    assert released["taken_by"] is None and released["handed_over_from"] == "rev-2"
+    shown = run("release", task_id, "--supervisor", "sup-1").stdout
+    assert "+00:00" not in shown  # people read Beijing time
+    assert [e.action for e in tasks_store.events_of(engine, task_id)] == [
+        "taken",
+        "reassigned",
+        "released",
+    ]
+    engine.dispose()
