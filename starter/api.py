@@ -127,6 +127,7 @@ from starter.errors import (
     error_responses,
     install_error_handlers,
 )
+from starter.redaction import DepartmentOf, for_caller, notices_for_caller
 from starter.termination import close_open_tasks
 from store import licenses as license_store
 from store import notifications as notification_store
@@ -634,6 +635,17 @@ def _departments(catalog: Catalog, state: ApplicationState) -> set[str]:
     }
 
 
+def _department_of(catalog: Catalog, state: ApplicationState) -> DepartmentOf:
+    """Each item's department: as the application has it, else as the catalog says."""
+    known = {i.item_code: i.department for i in state.items}
+
+    def of(code: str) -> str | None:
+        item = catalog.items.get(code)
+        return known.get(code) or (item.department if item else None)
+
+    return of
+
+
 def _items_of_target(catalog: Catalog, state: ApplicationState) -> set[str]:
     codes = {i.item_code for i in state.items}
     with contextlib.suppress(CatalogError):
@@ -939,7 +951,8 @@ def create_app(
         },
     )
     async def get_application(application_id: ApplicationId, principal: Caller) -> Any:
-        return await readable_state(principal, application_id)
+        state = await readable_state(principal, application_id)
+        return for_caller(principal, state, _department_of(catalog, state))
 
     @app.get(
         "/applications/{application_id}/result",
@@ -958,11 +971,13 @@ def create_app(
         wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait.")] = 0,
     ) -> Any:
         state = await readable_state(principal, application_id)
+        department_of = _department_of(catalog, state)
         if not state.status.closed:
             try:
                 if wait <= 0:
                     raise TimeoutError
-                return await asyncio.wait_for(client.result(application_id), timeout=wait)
+                outcome = await asyncio.wait_for(client.result(application_id), timeout=wait)
+                return for_caller(principal, outcome, department_of)
             except TimeoutError:
                 state = await state_of(application_id)
                 if not state.status.closed:
@@ -970,7 +985,8 @@ def create_app(
                     return JSONResponse(pending.model_dump(mode="json"), status_code=202)
         # Closed: the workflow returns its outcome once its items have wound down.
         try:
-            return await asyncio.wait_for(client.result(application_id), timeout=max(wait, 5))
+            outcome = await asyncio.wait_for(client.result(application_id), timeout=max(wait, 5))
+            return for_caller(principal, outcome, department_of)
         except TimeoutError:
             pending = Pending(application_id=application_id, status=state.status)
             return JSONResponse(pending.model_dump(mode="json"), status_code=202)
@@ -982,15 +998,15 @@ def create_app(
         summary="Notices of the application: to the applicant, reminders to staff",
         description=(
             "Whoever may read the application; an applicant sees the notices addressed to "
-            "the applicant only. Oldest first."
+            "the applicant only, a department's staff none of another department's items. "
+            "Oldest first."
         ),
         responses=error_responses(401, 403, 404, 422, 503),
     )
     async def get_notices(application_id: ApplicationId, principal: Caller) -> Any:
-        await readable_state(principal, application_id)
+        state = await readable_state(principal, application_id)
         rows = await run_in_threadpool(notification_store.notifications_of, engine, application_id)
-        if principal.role is Role.APPLICANT:
-            rows = [n for n in rows if n.recipient == "applicant"]
+        rows = notices_for_caller(principal, application_id, rows, _department_of(catalog, state))
         return [NoticeOut.model_validate(n, from_attributes=True) for n in rows]
 
     @app.get(

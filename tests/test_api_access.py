@@ -1,5 +1,6 @@
 """Access over HTTP: a taken task is decided only by its taker (a supervisor releases or
-reassigns it)."""
+reassigns it), and reviewers and inspectors read other departments' items only as code,
+name, department and status — on every route that shows an application."""
 
 from __future__ import annotations
 
@@ -151,6 +152,82 @@ async def test_a_taken_inspection_is_recorded_only_by_its_taker(
     assert error["message"] == "task: taken by insp-market"
     r = await api.post(path, json=passed, headers=as_("insp-market"))
     assert r.status_code == 200, r.text
+
+
+# --------------------------------------------------------------------------- other departments
+
+
+SECRET_REASON = "经现场核实消毒间面积不足"
+
+
+async def decide(
+    api: httpx.AsyncClient, application_id: str, item: str, who: str, **body: str
+) -> None:
+    await item_at(api, application_id, item, "under_review")
+    r = await api.post(
+        f"/applications/{application_id}/items/{item}/decision", json=body, headers=as_(who)
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_other_departments_items_show_only_code_name_department_status(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    # open-beauty-salon: market first, then health (and urban's filing, on the spot).
+    application_id = await post_new(api, full_body(catalog, "open-beauty-salon"))
+    market, health = "business-license-individual", "public-venue-hygiene-license"
+    await decide(api, application_id, market, "rev-market", verdict="approve")
+    await decide(api, application_id, health, "rev-health", verdict="reject", reason=SECRET_REASON)
+    result = await api.get(
+        f"/applications/{application_id}/result", params={"wait": 30}, headers=as_("sup")
+    )
+    assert result.status_code == 200 and result.json()["status"] == "rejected", result.text
+    base = f"/applications/{application_id}"
+
+    async def read(path: str, who: str) -> httpx.Response:
+        r = await api.get(base + path, headers=as_(who))
+        assert r.status_code == 200, (who, path, r.text)
+        return r
+
+    full = (await read("", "sup")).json()
+    [license] = [i["license"] for i in full["items"] if i["item_code"] == market]
+    secrets = {
+        market: [license["number"], license["verification_code"]],
+        health: [SECRET_REASON],
+    }
+    for path in ("", "/result", "/notices"):  # the supervisor's view has them all
+        text = (await read(path, "sup")).text
+        assert all(s in text for s in secrets[health]), path
+    for path in ("", "/result"):
+        text = (await read(path, "sup")).text
+        assert all(s in text for s in secrets[market]), path
+
+    for who, own, other in [
+        ("rev-market", market, health),
+        ("insp-market", market, health),
+        ("rev-health", health, market),
+    ]:
+        for path in ("", "/result", "/notices"):
+            text = (await read(path, who)).text
+            assert not any(s in text for s in secrets[other]), (who, path)
+        text = (await read("", who)).text
+        assert all(s in text for s in secrets[own]), who
+
+        state = (await read("", who)).json()
+        [theirs] = [i for i in state["items"] if i["item_code"] == other]
+        assert theirs["name"] and theirs["department"] == catalog.items[other].department
+        assert theirs["status"] in ("issued", "closed", "rejected")
+        assert (theirs["license"], theirs["reason"], theirs["path"]) == (None, None, None)
+        outcome = (await read("/result", who)).json()
+        [theirs] = [i for i in outcome["items"] if i["item_code"] == other]
+        assert theirs["status"] in ("issued", "closed", "rejected")
+        assert (theirs["license"], theirs["reason"], theirs["path"]) == (None, None, None)
+        [mine] = [i for i in outcome["items"] if i["item_code"] == own]
+        assert mine["path"] == "review"
+
+    # A window clerk of the hall reads the whole application, as before.
+    text = (await read("", "clerk-yc")).text
+    assert all(s in text for s in secrets[market] + secrets[health])
 
 
 # --------------------------------------------------------------------------- the command line
