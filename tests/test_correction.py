@@ -169,3 +169,31 @@ async def test_an_accepted_application_cannot_be_refused_and_withdrawal_ends_a_c
 
     assert outcome.status is ApplicationStatus.WITHDRAWN
     assert outcome.items == []
+
+
+async def test_corrected_then_accepted_with_deficiency_gets_the_deficiency_notice_too(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    item = catalog.item("food-business-license")
+    core = next(m.code for m in item.materials if m.core and m.asked_for and not m.is_form)
+    deferrable = next(m.code for m in item.materials if m.deferrable)
+    sub = submission(catalog, item.code, leave_out=(core, deferrable), pledge=True)
+    app = sub.application_id
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await awaiting_correction(client, app)
+        await client.supplement(app, Supplement(materials=[core], channel=Channel.ONLINE))
+        state = await eventually(
+            lambda: client.state(app),
+            lambda s: (
+                s.status is ApplicationStatus.AWAITING_SUPPLEMENT
+                and s.notice is not None
+                and s.notice.supplement_by is not None
+            ),
+            "the deficiency notice",
+        )
+        await client.withdraw(app, Withdrawal(reason="test over"))
+
+    assert state.notice is not None and [m.code for m in state.notice.missing] == [deferrable]
+    kinds = [n.kind for n in notifications.notifications_of(store_engine, app)]
+    assert kinds[:2] == ["correction_notice", "deficiency_notice"]

@@ -298,6 +298,8 @@ class ApplicationWorkflow:
                 path=self._path_for(item),
             )
         if acceptance.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY:
+            if self.revised:
+                self._notice = None  # the correction's notice is answered; the deficiency's next
             self._outstanding = list(acceptance.missing)
             self._set_status(ApplicationStatus.AWAITING_SUPPLEMENT)
         else:
