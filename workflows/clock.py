@@ -207,7 +207,8 @@ class LegalClock:
         self._started().extend(days, reason, workflow.now())
 
     def pause(self, reason: str) -> None:
-        """Stop counting (Art. 45 time, waiting for the applicant); the reason is recorded."""
+        """Stop counting: Art. 45 excluded time, or while the applicant corrects (补正, which
+        is not Art. 45 time: the limit counts from complete materials). The reason is kept."""
         self._record = self._started().pause(reason, workflow.now())
 
     def resume(self) -> None:
