@@ -43,8 +43,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine, func, text
-from sqlmodel import col, select
+from sqlalchemy import Engine, text
 from temporalio.api.workflow.v1 import WorkflowExecutionInfo
 from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import Client
@@ -133,7 +132,6 @@ from store import licenses as license_store
 from store import notifications as notification_store
 from store import supervision as supervision_store
 from store import tasks as tasks_store
-from store.db import session
 from store.supervision import SupervisionCase
 from store.tasks import InboxFilter
 from workflows import search_attributes as sa
@@ -737,6 +735,8 @@ def create_app(
     API is reached from outside; guide URLs and QR codes point there. `query_timeout`:
     seconds to wait for a worker to answer a Query before answering 503.
     """
+    from starter.api_procedure import add_excluded_time_routes, add_referral_routes
+
     catalog = client.catalog
     refs = _Refs(client.temporal)
     desk = TaskDesk(engine)
@@ -1220,15 +1220,9 @@ def create_app(
     async def extend(
         application_id: ApplicationId, item_code: ItemCode, body: ExtensionIn, principal: Caller
     ) -> Any:
-        if principal.role is Role.AUDITOR:
-            auth.may_extend(principal)  # auditors read but never change anything
-        if principal.role not in (Role.DEPARTMENT_HEAD, Role.SUPERVISOR):
-            raise auth.forbid(
-                principal, "only the head of the item's department extends a limit (Art. 42)"
-            )
+        auth.may_extend(principal)
         _, department = await item_in(application_id, item_code)
-        if principal.role is Role.DEPARTMENT_HEAD and principal.department != department:
-            raise auth.forbid(principal, f"this item belongs to department {department!r}")
+        auth.may_extend(principal, item_department=department)
         extension = LimitExtension(decided_by=principal.staff(), days=body.days, reason=body.reason)
         return await item_update(
             application_id,
@@ -1237,6 +1231,8 @@ def create_app(
             set(ItemStatus) - CLOSED_ITEM_STATUSES,
             lambda: client.extend(application_id, item_code, extension),
         )
+
+    add_excluded_time_routes(app, client, item_in, item_update)
 
     # -- acting on the application ------------------------------------------------------
 
@@ -1534,35 +1530,17 @@ def create_app(
         department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
     ) -> Any:
         department = auth.case_scope(principal, department)
-
-        def query() -> Page[SupervisionCaseOut]:
-            conditions: list[Any] = []
-            if status != "all":
-                conditions.append(col(SupervisionCase.status) == status)
-            if department is not None:
-                conditions.append(col(SupervisionCase.department) == department)
-            with session(engine) as s:
-                total = s.exec(
-                    select(func.count()).select_from(SupervisionCase).where(*conditions)
-                ).one()
-                rows = s.exec(
-                    select(SupervisionCase)
-                    .where(*conditions)
-                    .order_by(col(SupervisionCase.escalated_at), col(SupervisionCase.id))
-                    .offset(offset)
-                    .limit(limit)
-                ).all()
-            return page_of(
-                [
-                    SupervisionCaseOut.model_validate(r.normalized(), from_attributes=True)
-                    for r in rows
-                ],
-                int(total),
-                limit,
-                offset,
+        rows, total = await run_in_threadpool(
+            lambda: supervision_store.cases_page(
+                engine, status=status, department=department, limit=limit, offset=offset
             )
-
-        return await run_in_threadpool(query)
+        )
+        return page_of(
+            [SupervisionCaseOut.model_validate(r, from_attributes=True) for r in rows],
+            total,
+            limit,
+            offset,
+        )
 
     @app.post(
         "/supervision/cases/{case_id}/closure",
@@ -1577,18 +1555,19 @@ def create_app(
         auth.may_close_case(principal)
 
         def close() -> SupervisionCase:
-            with session(engine) as s:
-                case = s.get(SupervisionCase, case_id)
-                if case is None:
-                    raise ApiError.field(404, "case_id", f"there is no supervision case {case_id}")
-                if case.status == "closed":
-                    raise ApiError.field(409, "case_id", "the case is closed already")
+            case = supervision_store.get_case(engine, case_id)
+            if case is None:
+                raise ApiError.field(404, "case_id", f"there is no supervision case {case_id}")
+            if case.status == "closed":
+                raise ApiError.field(409, "case_id", "the case is closed already")
             return supervision_store.close_case(
                 engine, case_id, f"{principal.name}: {body.resolution}", datetime.now(UTC)
             )
 
         closed = await run_in_threadpool(close)
         return SupervisionCaseOut.model_validate(closed, from_attributes=True)
+
+    add_referral_routes(app, engine)
 
     # -- catalog --------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ Token document (JSON, or TOML with `[[tokens]]` tables), one entry per caller:
       {"name": "rev-health-01", "role": "reviewer", "department": "health",
        "token_sha256": "<hex SHA-256 of the token>"},
       {"name": "insp-market-01", "role": "inspector", "department": "market", "token": "..."},
+      {"name": "head-market", "role": "department_head", "department": "market", "token": "..."},
       {"name": "applicant-wang", "role": "applicant",
        "applicant_ref": "<key id>:<HMAC of the applicant's ID number>", "token": "..."},
       {"name": "sup-01", "role": "supervisor", "token": "..."},
@@ -17,9 +18,10 @@ Token document (JSON, or TOML with `[[tokens]]` tables), one entry per caller:
 
 - `name` identifies the caller; for staff it is the staff ID written into the decision
   trail. `token` (plain) or `token_sha256` (only the hash is stored) — exactly one.
-- Scope: a window clerk has a `hall`; a reviewer or an inspector a `department`; an
-  applicant an `applicant_ref`: HMAC-SHA256 of the SHA-256 of their ID number under the
-  subject keyring (`onething.keys`), prefixed with the key's id. `python -m starter.auth
+- Scope: a window clerk has a `hall`; a reviewer, an inspector or the head of a
+  department (`department_head`: extensions, excluded time) a `department`; an applicant
+  an `applicant_ref`: HMAC-SHA256 of the SHA-256 of their ID number under the subject
+  keyring (`onething.keys`), prefixed with the key's id. `python -m starter.auth
   hash-id` computes it with this installation's keyring. Without the key the file says
   nothing about whose ID it is (a plain SHA-256 of an 18-digit ID is reversed in seconds).
 - The older field `id_number_sha256` (that plain SHA-256) is refused with a message saying
@@ -59,6 +61,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.excluded_time import EXCLUDED_TIME_DECIDERS
 from domain.people import ResidentId, Role, Staff
 from onething.codec import KeyringError
 from onething.keys import (
@@ -85,6 +88,8 @@ __all__ = [
 
 STAFF_ROLES = frozenset(Role) - {Role.APPLICANT}
 READ_ALL_ROLES = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.OPERATOR})
+# A department's staff: they read what involves their department.
+DEPARTMENT_ROLES = frozenset({Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_HEAD})
 CODEC_ROLES = frozenset({Role.OPERATOR, Role.AUDITOR})
 _HEX64 = r"^[0-9a-f]{64}$"
 _KEYED = r"^[A-Za-z0-9._\-]{1,64}:[0-9a-f]{64}$"
@@ -512,7 +517,7 @@ async def may_read_application(
         if hall != principal.hall:
             raise forbid(principal, f"this application was not made at {principal.hall!r}")
         return
-    if role in (Role.REVIEWER, Role.INSPECTOR):
+    if role in DEPARTMENT_ROLES:
         if principal.department not in set(departments):
             raise forbid(
                 principal, f"this application has no item of department {principal.department!r}"
@@ -527,12 +532,8 @@ async def may_read_application(
 
 
 def may_read_item(principal: Principal, *, item_department: str) -> None:
-    """On top of reading the application: reviewers and inspectors see their department's
-    items only."""
-    if (
-        principal.role in (Role.REVIEWER, Role.INSPECTOR)
-        and item_department != principal.department
-    ):
+    """On top of reading the application: a department's staff see its items only."""
+    if principal.role in DEPARTMENT_ROLES and item_department != principal.department:
         raise forbid(principal, f"this item belongs to department {item_department!r}")
 
 
@@ -552,10 +553,34 @@ def may_inspect(principal: Principal, *, item_department: str) -> None:
     _department_staff(principal, Role.INSPECTOR, item_department, "record its inspection")
 
 
-def may_extend(principal: Principal) -> None:
+def _of_department(principal: Principal, item_department: str | None) -> None:
+    if item_department is not None and item_department != principal.department:
+        raise forbid(principal, f"this item belongs to department {item_department!r}")
+
+
+def may_extend(principal: Principal, *, item_department: str | None = None) -> None:
+    """Art. 42: the head of the item's department. A supervisor is let through for the
+    applications begun before procedure revision 2026-12 (the item refuses it otherwise).
+    `item_department` None: the role alone is checked (before the item is looked up)."""
     _no_auditor(principal)
-    if principal.role is not Role.SUPERVISOR:
-        raise forbid(principal, "only a supervisor extends a limit")
+    if principal.role is Role.SUPERVISOR:
+        return
+    if principal.role is not Role.DEPARTMENT_HEAD:
+        raise forbid(principal, "only the head of the item's department extends a limit (Art. 42)")
+    _of_department(principal, item_department)
+
+
+def may_exclude_time(principal: Principal, *, item_department: str | None = None) -> None:
+    """Excluded time (Art. 45) is started and ended in the item's department, by a reviewer
+    or its head: the rule the item applies (`domain.excluded_time.EXCLUDED_TIME_DECIDERS`)."""
+    _no_auditor(principal)
+    if principal.role not in EXCLUDED_TIME_DECIDERS:
+        raise forbid(
+            principal,
+            "only a reviewer or the head of the item's department decides on excluded time "
+            "(Art. 45)",
+        )
+    _of_department(principal, item_department)
 
 
 def may_refuse(principal: Principal, *, hall: str) -> None:
@@ -612,8 +637,9 @@ class TaskFilter:
 
 
 def task_scope(principal: Principal, asked: TaskFilter) -> TaskFilter:
-    """The inbox a caller may list: their own department's (or hall's) tasks for their role.
-    Asking for another department, hall or role is refused, not silently narrowed."""
+    """The inbox a caller may list: their own department's (or hall's) tasks for their role
+    (the head of a department: the department's, of every role). Asking for another
+    department, hall or role is refused, not silently narrowed."""
     role = principal.role
     if principal.reads_all:
         return asked
@@ -631,6 +657,10 @@ def task_scope(principal: Principal, asked: TaskFilter) -> TaskFilter:
         if asked.role not in (None, role.value):
             raise forbid(principal, f"may list only {role.value} tasks")
         return TaskFilter(department=asked.department, role=role.value, hall=principal.hall)
+    if role is Role.DEPARTMENT_HEAD:  # oversees the department's tasks, of every role
+        if asked.department not in (None, principal.department):
+            raise forbid(principal, f"may list only department {principal.department!r}")
+        return TaskFilter(department=principal.department, role=asked.role, hall=asked.hall)
     raise forbid(principal, "may not list tasks")
 
 
@@ -670,28 +700,43 @@ def application_scope(principal: Principal, asked: ApplicationFilter) -> Applica
         if asked.hall not in (None, principal.hall):
             raise forbid(principal, f"may list only hall {principal.hall!r}")
         return ApplicationFilter(hall=principal.hall, department=asked.department)
-    if role in (Role.REVIEWER, Role.INSPECTOR):
+    if role in DEPARTMENT_ROLES:
         if asked.department not in (None, principal.department):
             raise forbid(principal, f"may list only department {principal.department!r}")
         return ApplicationFilter(hall=asked.hall, department=principal.department)
     raise forbid(principal, "applicants read their applications by ID; listing is for staff")
 
 
-def case_scope(principal: Principal, department: str | None) -> str | None:
-    """Which supervision cases a caller may list (by department); None means all."""
+def case_scope(
+    principal: Principal, department: str | None, what: str = "supervision cases"
+) -> str | None:
+    """Which supervision cases (or referrals) a caller may list, by department; None means
+    all: supervisors, auditors and operators every department's, a department's staff
+    their own."""
     if principal.reads_all:
         return department
-    if principal.role in (Role.REVIEWER, Role.INSPECTOR):
+    if principal.role in DEPARTMENT_ROLES:
         if department not in (None, principal.department):
             raise forbid(principal, f"may list only department {principal.department!r}")
         return principal.department
-    raise forbid(principal, "supervision cases are for supervisors and the departments")
+    raise forbid(principal, f"{what} are for supervisors and the departments")
+
+
+def referral_scope(principal: Principal, department: str | None) -> str | None:
+    """Which referrals to supervision (移送监管) a caller may list: as supervision cases."""
+    return case_scope(principal, department, "referrals to supervision")
 
 
 def may_close_case(principal: Principal) -> None:
     _no_auditor(principal)
     if principal.role is not Role.SUPERVISOR:
         raise forbid(principal, "only a supervisor closes a supervision case")
+
+
+def may_close_referral(principal: Principal) -> None:
+    _no_auditor(principal)
+    if principal.role is not Role.SUPERVISOR:
+        raise forbid(principal, "only a supervisor closes a referral to supervision")
 
 
 # --------------------------------------------------------------------------- command line

@@ -47,6 +47,7 @@ from starter.cli_calendar import calendar_app
 from starter.cli_catalog import register as register_catalog_commands
 from starter.cli_db import db_app
 from starter.cli_keys import subjects_app
+from starter.cli_procedure import register as register_procedure_commands
 from starter.client import ClientError, OnethingClient, TaskDesk
 from store.tasks import StaffTask
 
@@ -57,6 +58,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register_catalog_commands(app)
+register_procedure_commands(app)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
@@ -446,16 +448,26 @@ def extend(
     application_id: str,
     item_code: str,
     days: Annotated[int, typer.Argument(help="Working days to add.")],
-    reason: Annotated[str, typer.Option()],
-    supervisor: Annotated[str, typer.Option(help="Supervisor's staff ID.")],
-    department: Annotated[str | None, typer.Option()] = None,
+    reason: Annotated[str, typer.Option(help="Why (the applicant is told).")],
+    head: Annotated[
+        str | None, typer.Option(help="Staff ID of the head of the item's department.")
+    ] = None,
+    department: Annotated[str | None, typer.Option(help="Their department code.")] = None,
+    supervisor: Annotated[
+        str | None,
+        typer.Option(help="A supervisor's staff ID: applications begun before revision 2026-12."),
+    ] = None,
 ) -> None:
-    """A supervisor extends the item's running limit (e.g. Art. 42: ten more working days)."""
-    extension = validated(
-        lambda: LimitExtension(
-            decided_by=staff(supervisor, Role.SUPERVISOR, department), days=days, reason=reason
-        )
+    """The head of the item's department extends its running limit, once (Art. 42: at most
+    the item's cap, 10 working days by the law)."""
+    if (head is None) == (supervisor is None):
+        raise fail("give --head (the head of the item's department) or --supervisor")
+    by = (
+        staff(head, Role.DEPARTMENT_HEAD, department)
+        if head is not None
+        else staff(supervisor or "", Role.SUPERVISOR, department)
     )
+    extension = validated(lambda: LimitExtension(decided_by=by, days=days, reason=reason))
     emit(with_client(lambda c: c.extend(application_id, item_code, extension)), False)
 
 

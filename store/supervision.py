@@ -4,10 +4,11 @@ and referrals (移送监管), cases the procedure hands over on purpose (after a
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Column, DateTime, Engine, UniqueConstraint
+from sqlalchemy import Column, DateTime, Engine, UniqueConstraint, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.clock import EscalationRequest
 from domain.supervision import Referral
@@ -228,3 +229,90 @@ def close_referral(
             s.commit()
             s.refresh(row)
         return row.normalized()
+
+
+# -- pages for the supervision office (the API and the command line) -----------------------
+
+Status = Literal["open", "closed", "all"]
+
+
+_Row = TypeVar("_Row", SupervisionCase, SupervisionReferral)
+
+
+def _page(
+    engine: Engine,
+    table: type[_Row],
+    *,
+    status: Status,
+    department: str | None,
+    oldest_first: Any,
+    limit: int,
+    offset: int,
+) -> tuple[list[_Row], int]:
+    conditions: list[Any] = []
+    if status != "all":
+        conditions.append(col(table.status) == status)
+    if department is not None:
+        conditions.append(col(table.department) == department)
+    with Session(engine, expire_on_commit=False) as s:
+        total = s.exec(select(func.count()).select_from(table).where(*conditions)).one()
+        rows = s.exec(
+            select(table)
+            .where(*conditions)
+            .order_by(oldest_first, col(table.id))
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [row.normalized() for row in rows], int(total)
+
+
+def cases_page(
+    engine: Engine,
+    *,
+    status: Status = "open",
+    department: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[SupervisionCase], int]:
+    """One page of supervision cases, oldest escalation first, and how many there are."""
+    return _page(
+        engine,
+        SupervisionCase,
+        status=status,
+        department=department,
+        oldest_first=col(SupervisionCase.escalated_at),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def referrals_page(
+    engine: Engine,
+    *,
+    status: Status = "open",
+    department: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[SupervisionReferral], int]:
+    """One page of referrals, oldest first, and how many there are."""
+    return _page(
+        engine,
+        SupervisionReferral,
+        status=status,
+        department=department,
+        oldest_first=col(SupervisionReferral.referred_at),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def get_case(engine: Engine, case_id: int) -> SupervisionCase | None:
+    with Session(engine, expire_on_commit=False) as s:
+        row = s.get(SupervisionCase, case_id)
+        return row.normalized() if row is not None else None
+
+
+def get_referral(engine: Engine, referral_id: int) -> SupervisionReferral | None:
+    with Session(engine, expire_on_commit=False) as s:
+        row = s.get(SupervisionReferral, referral_id)
+        return row.normalized() if row is not None else None

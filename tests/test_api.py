@@ -290,6 +290,8 @@ async def test_malformed_phone_and_shape_errors_name_their_fields(
         ("rev-health", 200),
         ("insp-health", 200),
         ("rev-market", 403),
+        ("head-health", 200),
+        ("head-market", 403),
         ("app-demo", 200),
         ("app-other", 403),
         ("sup", 200),

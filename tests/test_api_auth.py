@@ -88,6 +88,17 @@ token_sha256 = "{sha256_hex("another-token-0123456789")}"
     ("entry", "problem"),
     [
         ({"name": "r", "role": "reviewer", "token": TOKEN}, "a reviewer needs department"),
+        ({"name": "h", "role": "department_head", "token": TOKEN}, "needs department"),
+        (
+            {
+                "name": "h",
+                "role": "department_head",
+                "hall": "x",
+                "department": "m",
+                "token": TOKEN,
+            },
+            "a department_head has no hall",
+        ),
         ({"name": "c", "role": "window_clerk", "token": TOKEN}, "a window_clerk needs hall"),
         ({"name": "a", "role": "applicant", "token": TOKEN}, "needs applicant_ref"),
         (

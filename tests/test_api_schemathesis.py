@@ -55,7 +55,11 @@ include-path-regex = "/inspection$"
 
 [[operations]]
 include-path-regex = "/extension$"
-{bearer("sup")}
+{bearer("head-health")}
+
+[[operations]]
+include-path-regex = "/excluded-time(/end)?$"
+{bearer("rev-health")}
 
 [[operations]]
 include-path-regex = "/cancellation$"

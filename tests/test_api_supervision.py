@@ -46,6 +46,8 @@ async def test_overdue_review_escalates_to_a_case_a_supervisor_closes(
             assert case["status"] == "open" and case["subject"]
 
             assert await cases_of(http, application_id, "rev-health") == [case]
+            assert await cases_of(http, application_id, "head-health") == [case]
+            assert await cases_of(http, application_id, "head-market") == []
             assert await cases_of(http, application_id, "audit") == [case]
             assert await cases_of(http, application_id, "rev-market") == []
             for who, params, reason in [
