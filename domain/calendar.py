@@ -325,23 +325,38 @@ class WorkingCalendar:
         return day.weekday() < 5 and day not in off
 
     def next_working_day(self, day: date) -> date:
-        """`day` itself if it is a working day, else the first one after it."""
+        """`day` itself if it is a working day, else the first one after it: the day something
+        received on `day` counts as received (see `add_working_days`)."""
         while not self.is_working_day(day):
             day += _ONE_DAY
         return day
 
     def add_working_days(self, start: date, days: int) -> date:
-        """The `days`-th working day after `start`; `start` itself is not counted (民法典 art.
-        201: a period in days starts the next day). 0 means `start`, or the next working day."""
+        """The due day of a limit of `days` working days for something received on `start`.
+
+        The rule, used by every counting function of this class:
+        1. limits are working days (行政许可法 art. 82): weekends and statutory holidays are
+           skipped, make-up workdays (调休) count;
+        2. received on a day off counts as received on the next working day: the office can
+           take it in only then (service-center practice for what arrives online or by post on
+           a day off; the law itself does not name that case);
+        3. the day of receipt is not counted, the period starts the day after it (民法典
+           art. 201), so the due day is the `days`-th working day after the day of receipt and
+           0 is the day of receipt itself (on the spot, 即办件).
+        Why 2: without it, a Saturday receipt counts Monday as day 1, so 0 and 1 working day
+        both fall on Monday, and the office gets a day less for a weekend application than for
+        one handed in on Monday morning. With it the result is strictly increasing in `days`.
+        """
         if days < 0:
             raise CalendarError(f"working-day count must not be negative, got {days}")
-        day = self.next_working_day(start) if days == 0 else start
+        day = self.next_working_day(start)
         for _ in range(days):
             day = self.next_working_day(day + _ONE_DAY)
         return day
 
     def subtract_working_days(self, end: date, days: int) -> date:
-        """The working day X before (or at) `end` with exactly `days` working days in (X, end]."""
+        """The working day X before (or at) `end` with exactly `days` working days in (X, end].
+        For a working day X, `add_working_days(X, days)` is `end` when `end` is a working day."""
         if days < 0:
             raise CalendarError(f"working-day count must not be negative, got {days}")
         day, seen = end, 0
@@ -353,20 +368,25 @@ class WorkingCalendar:
             day -= _ONE_DAY
 
     def shift_working_days(self, start: date, days: int) -> date:
-        """add_working_days for days >= 0, subtract_working_days for a negative count."""
+        """add_working_days for days >= 0; for a negative count the working day that many
+        working days before the day `start` counts as received. Strictly increasing in `days`,
+        and `working_days_between(start, shift_working_days(start, n)) == n` for every n."""
         if days >= 0:
             return self.add_working_days(start, days)
-        return self.subtract_working_days(start, -days)
+        return self.subtract_working_days(self.next_working_day(start), -days)
 
     def working_days_between(self, start: date, end: date) -> int:
-        """Working days d with start < d <= end; negative when end is before start."""
-        if end < start:
-            return -self.working_days_between(end, start)
-        count, day = 0, start + _ONE_DAY
-        while day <= end:
+        """Working days counted from `start` (as received, see `add_working_days`) to `end`:
+        the working days d with received < d <= end, or minus those with end < d <= received
+        when `end` is before the day `start` counts as received. The inverse of
+        `shift_working_days`; antisymmetric when both days are working days."""
+        received = self.next_working_day(start)
+        low, high, sign = (received, end, 1) if received <= end else (end, received, -1)
+        count, day = 0, low + _ONE_DAY
+        while day <= high:
             count += self.is_working_day(day)
             day += _ONE_DAY
-        return count
+        return sign * count
 
     def provisional_years(self, start: date, end: date) -> list[int]:
         low, high = sorted((start.year, end.year))

@@ -93,7 +93,8 @@ def workdays(
     overrides: OverridesOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The N-th working day after FROM (FROM itself is not counted)."""
+    """The N-th working day after FROM, not counting FROM; FROM on a day off counts as the next
+    working day (0 gives that day)."""
     first, count = _date(start, "FROM"), _count(days)
     calendar = _calendar(overrides)
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import chinese_calendar
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from domain.calendar import (
@@ -55,6 +55,11 @@ def test_ten_working_days_after_2026_09_28() -> None:
         ("2025-12-30", 2, "2026-01-04"),  # year boundary: 12-31, (1-1..1-3 off), 1-4 make-up
         ("2026-09-28", 0, "2026-09-28"),  # 0 = on the spot
         ("2026-10-01", 0, "2026-10-08"),  # on the spot on a holiday: next working day
+        # Received on a day off: received on the next working day, counted from the day after.
+        ("2026-10-01", 1, "2026-10-09"),  # received 10-08, the 1st working day is 10-09
+        ("2025-01-01", 1, "2025-01-03"),  # received 1-02 (New Year's Day off)
+        ("2026-09-26", 2, "2026-09-30"),  # a Saturday: received Monday 9-28
+        ("2026-10-10", 1, "2026-10-12"),  # a Saturday make-up workday is a working day
     ],
 )
 def test_known_deadlines(start: str, days: int, due: str) -> None:
@@ -205,11 +210,36 @@ days_2025_2027 = st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 3
 
 @settings(max_examples=200, deadline=None)
 @given(days_2025_2027, st.integers(0, 60), st.integers(0, 60))
+@example(date(2025, 1, 1), 0, 1)  # found by hypothesis: New Year's Day, 0 and 1 gave 1-02
+@example(date(2026, 10, 3), 1, 0)  # a Saturday inside the National Day holiday
 def test_adding_working_days_is_monotonic(start: date, a: int, b: int) -> None:
     low, high = sorted((a, b))
     assert CAL.add_working_days(start, low) <= CAL.add_working_days(start, high)
     if low < high:
         assert CAL.add_working_days(start, low) < CAL.add_working_days(start, high)
+
+
+@settings(max_examples=200, deadline=None)
+@given(days_2025_2027, st.integers(-60, 60), st.integers(-60, 60))
+@example(date(2025, 1, 1), -1, 0)
+@example(date(2025, 1, 1), 0, 1)
+def test_shifting_is_strictly_monotonic_in_the_count(start: date, a: int, b: int) -> None:
+    low, high = sorted((a, b))
+    if low < high:
+        assert CAL.shift_working_days(start, low) < CAL.shift_working_days(start, high)
+
+
+@settings(max_examples=200, deadline=None)
+@given(days_2025_2027, st.integers(0, 60))
+@example(date(2025, 1, 1), 1)
+@example(date(2026, 10, 10), 1)  # a make-up workday is received on the day itself
+def test_a_day_off_counts_as_the_next_working_day(start: date, days: int) -> None:
+    received = CAL.next_working_day(start)
+    assert CAL.add_working_days(start, days) == CAL.add_working_days(received, days)
+    assert CAL.shift_working_days(start, -days) == CAL.shift_working_days(received, -days)
+    assert CAL.working_days_between(start, start + timedelta(days=days)) == (
+        CAL.working_days_between(received, start + timedelta(days=days))
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -220,9 +250,11 @@ def test_later_start_never_gives_earlier_due(a: date, b: date) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(days_2025_2027, st.integers(0, 60))
+@given(days_2025_2027, st.integers(-60, 60))
+@example(date(2025, 1, 1), 0)
+@example(date(2025, 1, 1), 1)
+@example(date(2025, 1, 4), -1)  # a Saturday
 def test_due_day_is_always_a_working_day_and_counts_exactly(start: date, days: int) -> None:
-    due = CAL.add_working_days(start, days)
+    due = CAL.shift_working_days(start, days)
     assert CAL.is_working_day(due)
-    if days:
-        assert CAL.working_days_between(start, due) == days
+    assert CAL.working_days_between(start, due) == days

@@ -45,7 +45,16 @@ def is_workday(day: date) -> bool:
         return CAL.is_working_day(day)
 
 
+def received(day: date) -> date:
+    """Received on a day off counts as received on the next working day."""
+    while not is_workday(day):
+        day += timedelta(days=1)
+    return day
+
+
 def nth_workday_after(day: date, n: int) -> date:
+    """The n-th working day after the day `day` counts as received (not itself counted)."""
+    day = received(day)
     while n:
         day += timedelta(days=1)
         n -= is_workday(day)
@@ -53,6 +62,8 @@ def nth_workday_after(day: date, n: int) -> date:
 
 
 def workdays_in(after: date, upto: date) -> int:
+    """Working days counted from `after` (as received) up to and including `upto`."""
+    after = received(after)
     return sum(is_workday(after + timedelta(days=i)) for i in range(1, (upto - after).days + 1))
 
 
