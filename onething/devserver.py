@@ -18,6 +18,13 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from onething.files import (
+    PRIVATE_UMASK,
+    ensure_private_dir,
+    ensure_private_file,
+    sqlite_companions,
+    tighten_if_present,
+)
 from onething.temporal import search_attribute_flags
 
 
@@ -93,10 +100,18 @@ class DevServer:
             raise DevServerError(
                 f"port {self.port} is already taken: is another Temporal server running?"
             )
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log_file = (self.data_dir / "temporal-server.log").open("ab")
+        # The server's SQLite file holds every history: the folder 0700, its files 0600 (the
+        # server creates them under a private umask; files of older versions are tightened).
+        ensure_private_dir(self.data_dir)
+        database = self.data_dir / "temporal.db"
+        tighten_if_present(database, *sqlite_companions(database))
+        log_file = ensure_private_file(self.data_dir / "temporal-server.log").open("ab")
         self.process = subprocess.Popen(  # noqa: ASYNC220 - a long-lived child, not awaited
-            self.command(), stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            self.command(),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            umask=PRIVATE_UMASK,
         )
         deadline = asyncio.get_running_loop().time() + wait_seconds
         while not (

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime as TemporalRuntime
 
 from onething.codec import EncryptionCodec, Keyring, KeyringError, load_keyring
+from onething.files import ensure_private_dir
 from onething.logs import configure_logging, get_logger
 from onething.metrics import telemetry_runtime
 from onething.settings import Settings, SettingsError, load_settings
@@ -32,6 +33,8 @@ class Runtime:
 def open_codec(settings: Settings) -> EncryptionCodec:
     """The payload codec over the configured keyring; a bad keyring is a SettingsError."""
     try:
+        if not settings.codec_keys.strip() and settings.codec_keys_file is None:
+            ensure_private_dir(settings.data_dir)  # the local key file goes there
         keyring: Keyring = load_keyring(
             env_value=settings.codec_keys,
             file=settings.codec_keys_file,
@@ -45,6 +48,8 @@ def open_codec(settings: Settings) -> EncryptionCodec:
 
 def open_store(settings: Settings) -> Engine:
     """The store, migrated to the schema this code expects."""
+    if not settings.database_url:
+        ensure_private_dir(settings.data_dir)  # the embedded SQLite file goes there
     engine = make_engine(settings.store_url)
     migrate.upgrade(engine)
     return engine

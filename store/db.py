@@ -8,7 +8,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
+
+from onething.files import (
+    ensure_private_file,
+    make_private_parent,
+    sqlite_companions,
+    tighten_if_present,
+)
 
 # Every module that defines tables; imported before create_all so all tables exist.
 TABLE_MODULES = (
@@ -24,8 +32,11 @@ TABLE_MODULES = (
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        database = make_url(url).database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            # It holds license holders' names: folder 0700 if new, file (and -wal, -shm) 0600.
+            make_private_parent(Path(database))
+            tighten_if_present(*sqlite_companions(ensure_private_file(Path(database))))
         # A file: one connection per process. SQLite takes one writer at a time, and a
         # thread that finds the file locked sleeps in its busy handler (up to 100 ms a
         # try), while the pool's queue hands the connection over at once.

@@ -34,6 +34,8 @@ from sqlalchemy import Connection, Engine, MetaData, Table, text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+from onething.files import ensure_private_file, make_private_parent
+
 if TYPE_CHECKING:
     from onething.keys import SubjectKeys
 
@@ -115,8 +117,8 @@ def _locked_connection(engine: Engine) -> Iterator[Connection]:
             yield connection
         return
     lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as lock_file:
+    make_private_parent(lock_path)
+    with ensure_private_file(lock_path).open("a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
             with engine.connect() as connection:
