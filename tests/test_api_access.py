@@ -45,6 +45,7 @@ STAFF: list[dict[str, Any]] = [
     *ENTRIES,
     {"name": "rev-health-2", "role": "reviewer", "department": "health"},
     {"name": "insp-market-2", "role": "inspector", "department": "market"},
+    {"name": "rev-urban", "role": "reviewer", "department": "urban"},
 ]
 REGISTRY = TokenRegistry.from_document(
     {"tokens": [{**e, "token": _token(e["name"])} for e in STAFF]}
@@ -173,11 +174,13 @@ async def decide(
 async def test_other_departments_items_show_only_code_name_department_status(
     api: httpx.AsyncClient, catalog: Catalog
 ) -> None:
-    # open-beauty-salon: market first, then health (and urban's filing, on the spot).
+    # open-beauty-salon: market first, then health and urban's sign filing (reviewed: it
+    # has a limit of its own, so it is not recorded on the spot).
     application_id = await post_new(api, full_body(catalog, "open-beauty-salon"))
     market, health = "business-license-individual", "public-venue-hygiene-license"
     await decide(api, application_id, market, "rev-market", verdict="approve")
     await decide(api, application_id, health, "rev-health", verdict="reject", reason=SECRET_REASON)
+    await decide(api, application_id, "outdoor-sign-filing", "rev-urban", verdict="approve")
     result = await api.get(
         f"/applications/{application_id}/result", params={"wait": 30}, headers=as_("sup")
     )
