@@ -36,7 +36,7 @@ from domain.application import (
     item_workflow_id,
 )
 from domain.calendar import WorkingCalendar
-from domain.catalog import Catalog, InspectionTiming
+from domain.catalog import Catalog, InspectionTiming, ItemKind
 from domain.clock import ClockPolicy, ClockSnapshot, local_date
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeKind, ExcludedTimeStart
 from domain.extension import check_extension
@@ -218,6 +218,33 @@ async def test_a_filing_is_recorded_on_the_spot_without_a_review(
     with Session(store_engine) as s:
         tasks = s.exec(select(StaffTask).where(StaffTask.application_id == app)).all()
     assert list(tasks) == []  # no review task ever opened
+
+
+async def test_a_filing_with_a_limit_keeps_its_review(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    """户外招牌设置备案 has a limit (7 working days promised): not recorded on the spot; a
+    reviewer of its department decides within the limit, the statutory limit runs beside."""
+    code = "outdoor-sign-filing"
+    item = catalog.item(code)
+    assert item.kind is ItemKind.FILING and item.promised_days > 0
+    assert not item.recorded_on_the_spot
+    sub = submission(catalog, code, applicant_seed="sign-filing")
+    app = sub.application_id
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        reviewing = await item_in(client, app, code, ItemStatus.UNDER_REVIEW)
+        await approve(client, catalog, app, code)
+        outcome = await client.result(app)
+        filed = await client.item_state(app, code)
+
+    task = reviewing.open_task
+    assert task is not None and (task.kind, task.department) == ("review", item.department)
+    assert reviewing.clock is not None and reviewing.clock.budget_days == item.promised_days
+    assert reviewing.statutory_clock is not None
+    assert reviewing.statutory_clock.budget_days == item.statutory_days
+    assert outcome.status is ApplicationStatus.COMPLETED and filed.status is ItemStatus.CLOSED
+    assert actions(filed)[0] == "review approve" and "filing received" not in actions(filed)
 
 
 # -- extension (Art. 42) ---------------------------------------------------------------------

@@ -13,7 +13,8 @@ Under procedure revision 2026-12 (`ItemCase.revised`) the item follows the law:
 - the on-site check follows the approval path (`InspectionRule.for_path`): on review a
   required check comes before the decision (failing twice: not granted, with reasons); on
   commitment, after issuance;
-- a filing (备案) is recorded on the spot once the materials are complete, no review;
+- a filing (备案) without a limit (`Item.recorded_on_the_spot`) is recorded on the spot
+  once the materials are complete, no review; a filing with a limit is reviewed;
 - the item's statutory limit is counted beside the step limits, from the item's start to
   the decision, warning and escalating on its own;
 - one extension per limit (Art. 42, `domain.extension`), approved by the head of the
@@ -56,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
         StaffTaskRef,
         StopOrder,
     )
-    from domain.catalog import InspectionTiming, Item, ItemKind
+    from domain.catalog import InspectionTiming, Item
     from domain.clock import (
         ClockEvent,
         ClockRecord,
@@ -144,7 +145,7 @@ class ItemWorkflow:
 
     async def _run_by_the_law(self) -> ItemOutcome:
         """The procedure the law prescribes (procedure revision 2026-12)."""
-        if self.item.kind is ItemKind.FILING:
+        if self.item.recorded_on_the_spot:  # a filing with a limit is reviewed within it
             await self._file()
             return self._outcome()
         timing = self.item.inspection.for_path(self.case.path.value)
@@ -172,7 +173,8 @@ class ItemWorkflow:
         return not check_first or await self._inspect(before_issuance=True)
 
     async def _file(self) -> None:
-        """A filing (备案) is done on the spot once the materials are complete: no review."""
+        """A filing (备案) without a limit is done on the spot once the materials are
+        complete: no review."""
         self._record("filing received", detail="备案: 材料齐全, 当场办结")
         if not await self._wait_for_supplements():
             return
