@@ -611,11 +611,12 @@ def parse_catalog_json(text: str | bytes) -> Catalog:
 
 
 # Catalog versions ship side by side in domain/data/. SEED_FILE is what a new installation
-# loads; NEXT_FILE states procedure revision 2026-12 (the check per approval path, the
-# convenience store's route) and becomes the seed once the workflows record filings on
-# the spot and inspect per path (the lead switches SEED_FILE).
-SEED_FILE = "catalog.json"  # 2026.11.1
+# loads: 2026.12.1 (procedure revision 2026-12: the check per approval path, the convenience
+# store's route), now that the workflows record filings on the spot and inspect per path.
+# PREVIOUS_FILE (2026.11.1) stays loadable: a store keeps it for applications pinned to it.
+PREVIOUS_FILE = "catalog.json"  # 2026.11.1
 NEXT_FILE = "catalog-2026.12.1.json"
+SEED_FILE = NEXT_FILE
 
 
 def shipped_catalog_text(file_name: str = SEED_FILE) -> str:

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import Engine
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from domain.application import (
@@ -49,33 +50,46 @@ async def test_split_workers_complete_a_bundle_each_on_its_own_queues(
 
     sub = submission(catalog, "open-convenience-store", commitment=True, applicant_seed="split")
     app = sub.application_id
+    tobacco = "tobacco-retail-license"
     async with running(workflow_workers + market_workers + rest):
         await client.submit(sub)
         await approve(client, catalog, app, "business-license-individual")
-        await approve(client, catalog, app, "tobacco-retail-license")
-        await inspect(client, catalog, app, "tobacco-retail-license", InspectionResult.PASSED)
-        await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
-        await inspect(client, catalog, app, "food-business-license", InspectionResult.PASSED)
+        await item_in(client, app, tobacco, ItemStatus.INSPECTING)  # issued on commitment
+        await inspect(client, catalog, app, tobacco, InspectionResult.PASSED)
         outcome = await client.result(app)
-        food = await fresh_ts_env.client.get_workflow_handle(
-            item_workflow_id(app, "food-business-license")
-        ).fetch_history()
+        histories = {
+            code: await fresh_ts_env.client.get_workflow_handle(
+                item_workflow_id(app, code)
+            ).fetch_history()
+            for code in ("business-license-individual", tobacco)
+        }
         parent = await fresh_ts_env.client.get_workflow_handle(
             application_workflow_id(app)
         ).fetch_history()
 
     assert outcome.status is ApplicationStatus.COMPLETED
-    assert len(licenses.licenses_of(store_engine, app)) == 3
-    queues = {
-        e.activity_task_scheduled_event_attributes.activity_type.name: (
-            e.activity_task_scheduled_event_attributes.task_queue.name
-        )
-        for history in (food, parent)
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    # Two licenses; the pre-packaged food filing is recorded on the spot, no license.
+    assert {lic.item_code for lic in licenses.licenses_of(store_engine, app)} == {
+        "business-license-individual",
+        tobacco,
     }
-    assert queues["issue_license"] == f"{queue}.dept.market"  # the department's own system
+
+    def queues(history: WorkflowHistory) -> dict[str, str]:
+        return {
+            e.activity_task_scheduled_event_attributes.activity_type.name: (
+                e.activity_task_scheduled_event_attributes.task_queue.name
+            )
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        }
+
+    # Each license by its department's own system.
+    assert queues(histories["business-license-individual"])["issue_license"] == (
+        f"{queue}.dept.market"
+    )
+    assert queues(histories[tobacco])["issue_license"] == f"{queue}.dept.tobacco"
     # The central systems run beside the workflows, as local activities of their worker.
-    assert "pin_catalog" not in queues and "open_staff_task" not in queues
+    scheduled = {name for h in (*histories.values(), parent) for name in queues(h)}
+    assert "pin_catalog" not in scheduled and "open_staff_task" not in scheduled
     assert "pin_catalog" in local_activity_types(parent)
-    assert {"open_staff_task", "close_task"} <= set(local_activity_types(food))
+    assert {"open_staff_task", "close_task"} <= set(local_activity_types(histories[tobacco]))

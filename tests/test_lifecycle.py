@@ -134,40 +134,54 @@ def trail_actions(trail: list[TrailEntry]) -> list[str]:
 async def test_convenience_store_by_commitment_licensed_at_once_then_inspected(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
-    """开办便利店: the food license on commitment, the others reviewed at once; every license
-    issued within minutes; the post-issuance inspection passes; closed."""
+    """开办便利店 in 15 minutes (catalog 2026.12.1): the individual business registration
+    decided by the market department the same day (即办: promised 0), the pre-packaged food
+    filing recorded on the spot, tobacco retail on commitment issued at once; the tobacco
+    site check after issuance passes; closed."""
+    business, food, tobacco = (
+        "business-license-individual",
+        "food-filing-prepackaged",
+        "tobacco-retail-license",
+    )
+    assert catalog.item(business).promised_days == 0 and catalog.item(food).recorded_on_the_spot
     sub = submission(catalog, "open-convenience-store", commitment=True)
     app = sub.application_id
     async with onething_client(fresh_ts_env, store_engine, catalog) as client:
         await client.submit(sub)
-        await approve(client, catalog, app, "business-license-individual")
-        await approve(client, catalog, app, "tobacco-retail-license")
-        await inspect(client, catalog, app, "tobacco-retail-license", InspectionResult.PASSED)
-        food = await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
+        registering = await item_in(client, app, business, ItemStatus.UNDER_REVIEW)
+        await approve(client, catalog, app, business)
+        checking = await item_in(client, app, tobacco, ItemStatus.INSPECTING)
+        filed = await eventually(
+            lambda: client.item_state(app, food),
+            lambda s: s.status is ItemStatus.CLOSED,
+            "the food filing recorded",
+        )
         state = await client.state(app)
-        await fresh_ts_env.sleep(10 * DAY)  # the inspector comes within the 30 working days
-        await inspect(client, catalog, app, "food-business-license", InspectionResult.PASSED)
+        await fresh_ts_env.sleep(5 * DAY)  # the inspector comes within the 10 working days
+        await inspect(client, catalog, app, tobacco, InspectionResult.PASSED)
         outcome = await client.result(app)
         cost = await report_cost(fresh_ts_env, "open-convenience-store by commitment", app)
 
     assert outcome.status is ApplicationStatus.COMPLETED
-    assert {i.item_code: i.status for i in outcome.items} == {
-        "business-license-individual": ItemStatus.CLOSED,
-        "food-business-license": ItemStatus.CLOSED,
-        "tobacco-retail-license": ItemStatus.CLOSED,
+    assert {i.item_code: (i.status, i.path) for i in outcome.items} == {
+        business: (ItemStatus.CLOSED, ApprovalPath.REVIEW),  # registration admits no commitment
+        food: (ItemStatus.CLOSED, ApprovalPath.REVIEW),
+        tobacco: (ItemStatus.CLOSED, ApprovalPath.COMMITMENT),
     }
-    assert food.path is ApprovalPath.COMMITMENT and food.license is not None
+    assert registering.clock is not None and registering.clock.budget_days == 0  # 即办
+    assert checking.license is not None and checking.open_task is not None
+    assert trail_actions(filed.trail) == ["filing received", "filing recorded"]
     accepted_at = next(e.at for e in state.trail if e.action == "accepted")
-    issued = [i.license for i in outcome.items]
-    assert all(
-        lic is not None and lic.valid_from - accepted_at < timedelta(minutes=15) for lic in issued
-    )
-    assert len(licenses.licenses_of(store_engine, app)) == 3
+    done_at = [i.license.valid_from for i in outcome.items if i.license] + [filed.trail[-1].at]
+    assert len(done_at) == 3
+    assert all(at - accepted_at < timedelta(minutes=15) for at in done_at)
+    assert {lic.item_code for lic in licenses.licenses_of(store_engine, app)} == {
+        business,
+        tobacco,
+    }  # a filing is recorded, no license
     assert credit.records_of(store_engine, app) == []
     assert all(not supervision.cases_of(store_engine, r.workflow_id) for r in state.items)
-    # 40 before the statutory limit was counted beside the promised one: a timer for each of
-    # the two reviewed items.
-    assert cost <= 42, f"a whole convenience-store application costs {cost} actions"
+    assert cost <= 40, f"a whole convenience-store application costs {cost} actions"
 
 
 async def test_food_license_deficiency_supplemented_by_mail_then_issued(
@@ -428,12 +442,22 @@ async def test_correction_pauses_the_clock_and_an_extension_moves_the_due_instan
 async def test_withdrawal_mid_way_keeps_issued_license_and_stops_the_rest(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
+    """开办便利店 without a commitment: withdrawn while tobacco retail is under review; the
+    business license issued and the food filing recorded stay, tobacco stops."""
     sub = submission(catalog, "open-convenience-store")
     app = sub.application_id
     async with onething_client(fresh_ts_env, store_engine, catalog) as client:
         await client.submit(sub)
         await approve(client, catalog, app, "business-license-individual")
-        await item_in(client, app, "food-business-license", ItemStatus.UNDER_REVIEW)
+        await eventually(  # as the application knows it: the filing's workflow has ended
+            lambda: client.state(app),
+            lambda s: any(
+                i.item_code == "food-filing-prepackaged" and i.status is ItemStatus.CLOSED
+                for i in s.items
+            ),
+            "the food filing recorded",
+        )
+        await item_in(client, app, "tobacco-retail-license", ItemStatus.UNDER_REVIEW)
         assert (
             await client.withdraw(app, Withdrawal(reason="选址变更")) is ApplicationStatus.WITHDRAWN
         )
@@ -444,9 +468,11 @@ async def test_withdrawal_mid_way_keeps_issued_license_and_stops_the_rest(
 
     assert outcome.status is ApplicationStatus.WITHDRAWN and outcome.reason == "选址变更"
     statuses = {i.item_code: i.status for i in outcome.items}
-    assert statuses["business-license-individual"] is ItemStatus.CLOSED
-    assert statuses["food-business-license"] is ItemStatus.STOPPED
-    assert statuses["tobacco-retail-license"] is ItemStatus.STOPPED
+    assert statuses == {
+        "business-license-individual": ItemStatus.CLOSED,
+        "food-filing-prepackaged": ItemStatus.CLOSED,
+        "tobacco-retail-license": ItemStatus.STOPPED,
+    }
     [kept] = licenses.licenses_of(store_engine, app)
     assert kept.item_code == "business-license-individual" and kept.status == "issued"
 
@@ -560,31 +586,45 @@ async def test_false_commitment_revokes_at_first_inspection_and_agent_is_recorde
 async def test_withdrawal_after_issuance_on_commitment_keeps_the_inspection_going(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
+    """开办便利店 on commitment, withdrawn while the tobacco license issued on trust awaits its
+    site check: the license stays valid and the check still comes; nothing is stopped."""
+    tobacco = "tobacco-retail-license"
     sub = submission(catalog, "open-convenience-store", commitment=True, applicant_seed="keep")
     app = sub.application_id
     async with onething_client(fresh_ts_env, store_engine, catalog) as client:
         await client.submit(sub)
         await approve(client, catalog, app, "business-license-individual")
-        await item_in(client, app, "food-business-license", ItemStatus.INSPECTING)
-        await item_in(client, app, "tobacco-retail-license", ItemStatus.UNDER_REVIEW)
-        await client.withdraw(app, Withdrawal(reason="改为网上办理"))
-        await eventually(
-            lambda: client.item_state(app, "tobacco-retail-license"),
-            lambda s: s.status is ItemStatus.STOPPED,
-            "tobacco stopped",
+        await eventually(  # as the application knows it: the filing's workflow has ended
+            lambda: client.state(app),
+            lambda s: any(
+                i.item_code == "food-filing-prepackaged" and i.status is ItemStatus.CLOSED
+                for i in s.items
+            ),
+            "the food filing recorded",
         )
-        await inspect(client, catalog, app, "food-business-license", InspectionResult.PASSED)
+        await item_in(client, app, tobacco, ItemStatus.INSPECTING)
+        await eventually(
+            lambda: client.state(app),
+            lambda s: any(i.license for i in s.items if i.item_code == tobacco),
+            "the tobacco license in the application's view",
+        )
+        await client.withdraw(app, Withdrawal(reason="改为网上办理"))
+        withdrawn = await client.state(app)
+        still = await client.item_state(app, tobacco)
+        await inspect(client, catalog, app, tobacco, InspectionResult.PASSED)
         outcome = await client.result(app)
-        food = await client.item_state(app, "food-business-license")
+        checked = await client.item_state(app, tobacco)
 
+    assert withdrawn.status is ApplicationStatus.WITHDRAWN
     assert outcome.status is ApplicationStatus.WITHDRAWN
+    assert still.status is ItemStatus.INSPECTING and still.open_task is not None
     statuses = {i.item_code: i.status for i in outcome.items}
     assert statuses == {
         "business-license-individual": ItemStatus.CLOSED,
-        "food-business-license": ItemStatus.CLOSED,
-        "tobacco-retail-license": ItemStatus.STOPPED,
+        "food-filing-prepackaged": ItemStatus.CLOSED,
+        tobacco: ItemStatus.CLOSED,
     }
-    # The application knew the food license was issued: the withdrawal left its item alone.
-    assert trail_actions(food.trail)[-1] == "inspection passed"
+    # The application knew the tobacco license was issued: the withdrawal left its item alone.
+    assert trail_actions(checked.trail)[-1] == "inspection passed"
     issued = {lic.item_code: lic.status for lic in licenses.licenses_of(store_engine, app)}
-    assert issued == {"business-license-individual": "issued", "food-business-license": "issued"}
+    assert issued == {"business-license-individual": "issued", tobacco: "issued"}

@@ -57,6 +57,7 @@ from tests.histories.steps import (
     at_window,
     awaiting_correction,
     core_materials,
+    filed,
     incomplete,
     inspect,
     item_in,
@@ -224,26 +225,24 @@ async def rejected(run: Run) -> list[Expect]:
 
 
 async def commitment_inspected(run: Run) -> list[Expect]:
-    """开办便利店 on commitment: the food license approved on the applicant's commitment and
-    issued at once, the others reviewed; inspections after issuance pass; completed."""
+    """开办便利店 on commitment, the 15-minute store (catalog 2026.12.1): the individual
+    business registration decided by the market department the same day (即办), the
+    pre-packaged food filing recorded on the spot, tobacco retail approved on the applicant's
+    commitment and issued at once; its site check after issuance passes; completed."""
+    tobacco = "tobacco-retail-license"
     await run.client.submit(lifecycle_submission(run, "open-convenience-store", commitment=True))
     business = await approve(run, "business-license-individual")
-    tobacco = await approve(run, "tobacco-retail-license")
-    tobacco_inspected = await inspect(run, "tobacco-retail-license", InspectionResult.PASSED)
-    await item_in(run, "food-business-license", ItemStatus.INSPECTING)
-    await run.pass_time(10 * DAY)  # the inspector comes within the limit
-    food_inspected = await inspect(run, "food-business-license", InspectionResult.PASSED)
+    await item_in(run, tobacco, ItemStatus.INSPECTING)
+    await run.pass_time(5 * DAY)  # the inspector comes within the 10 working days
+    tobacco_inspected = await inspect(run, tobacco, InspectionResult.PASSED)
     await run.client.result(run.application_id)
     return [
         ACCEPTED,
         business,
         license_of("business-license-individual"),
-        tobacco,
-        tobacco_inspected,  # the tobacco rule inspects before issuance
-        license_of("tobacco-retail-license"),
-        Expect(kind="commitment", item_code="food-business-license"),
-        license_of("food-business-license"),
-        food_inspected,
+        Expect(kind="commitment", item_code=tobacco),
+        license_of(tobacco),
+        tobacco_inspected,  # after issuance, on the commitment path
         Expect(kind="completed"),
     ]
 
@@ -471,11 +470,12 @@ async def extended_by_head(run: Run) -> list[Expect]:
 
 
 async def withdrawn(run: Run) -> list[Expect]:
-    """The applicant withdraws after the business license is issued: it stays valid, the
-    rest of the bundle stops."""
+    """开办便利店 without a commitment: the applicant withdraws while tobacco retail is under
+    review; the business license issued and the food filing recorded stay, tobacco stops."""
     await run.client.submit(lifecycle_submission(run, "open-convenience-store"))
     business = await approve(run, "business-license-individual")
-    await item_in(run, "food-business-license", ItemStatus.UNDER_REVIEW)
+    await filed(run, "food-filing-prepackaged")
+    await item_in(run, "tobacco-retail-license", ItemStatus.UNDER_REVIEW)
     await run.client.withdraw(run.application_id, Withdrawal(reason="选址变更"))
     await run.client.result(run.application_id)
     return [

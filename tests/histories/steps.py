@@ -209,6 +209,22 @@ async def inspect(
     )
 
 
+async def filed(run: Run, item_code: str) -> None:
+    """Until the application knows the filing recorded (on the spot: no staff task, the
+    item's workflow ends)."""
+    for _ in range(400):
+        try:
+            state = await run.client.state(run.application_id)
+        except ClientError:
+            state = None
+        if state is not None and any(
+            i.item_code == item_code and i.status is ItemStatus.CLOSED for i in state.items
+        ):
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{run.application_id}/{item_code} was never recorded")
+
+
 ACCEPTED = Expect(kind="accepted", actor=CLERK.staff_id, role="window_clerk")
 
 
