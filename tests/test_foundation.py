@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from domain.application import Withdrawal
 from domain.catalog import Catalog
 from onething.demo import demo_submission
 from onething.logs import configure_logging
@@ -67,9 +69,14 @@ async def test_workflow_and_activity_logs_carry_workflow_and_run_ids(
     configure_logging(LogFormat.JSON, "INFO")
     try:
         submission = demo_submission(catalog, new_application_id())
-        missing_all = submission.model_copy(update={"materials": []})  # refused at once
+        missing_all = submission.model_copy(update={"materials": []})  # a correction notice
         async with onething_client(ts_env, store_engine, catalog) as client:
             receipt = await client.submit(missing_all)
+            for _ in range(200):
+                if (await client.state(receipt.application_id)).status.value != "submitted":
+                    break
+                await asyncio.sleep(0.02)
+            await client.withdraw(receipt.application_id, Withdrawal(reason="不再办理"))
             await client.result(receipt.application_id)
             history = await ts_env.client.get_workflow_handle(receipt.workflow_id).fetch_history()
     finally:
@@ -78,10 +85,10 @@ async def test_workflow_and_activity_logs_carry_workflow_and_run_ids(
     events = [
         json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
     ]
-    refused = [e for e in events if e.get("event") == "application refused"]
-    assert refused, "the workflow logged its refusal"
-    assert refused[0]["workflow_id"] == receipt.workflow_id
-    assert refused[0]["run_id"] == history.run_id
+    waiting = [e for e in events if e.get("event") == "application awaiting_correction"]
+    assert waiting, "the workflow logged its wait for the correction"
+    assert waiting[0]["workflow_id"] == receipt.workflow_id
+    assert waiting[0]["run_id"] == history.run_id
     [pinned] = [e for e in events if e.get("event") == "catalog pinned"]
     assert pinned["workflow_id"] == receipt.workflow_id and pinned["run_id"] == history.run_id
     assert pinned["activity_type"] == "pin_catalog" and pinned["catalog_version"] == catalog.version
