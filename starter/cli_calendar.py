@@ -106,6 +106,9 @@ def workdays(
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
     line = f"{result.due.isoformat()}  ({count} working days after {first.isoformat()})"
+    received = calendar.next_working_day(first)
+    if received != first:
+        line += f"  {first.isoformat()} is a day off: counted as received on {received.isoformat()}"
     if result.provisional:
         years = ", ".join(str(y) for y in result.provisional_years)
         line += f"  PROVISIONAL: {years} not announced yet, weekends and statutory holidays only"

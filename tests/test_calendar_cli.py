@@ -24,6 +24,15 @@ def test_workdays_known_2026() -> None:
     assert out.startswith("2026-10-16") and "PROVISIONAL" not in out
 
 
+def test_workdays_from_a_day_off_says_when_it_counts_as_received() -> None:
+    code, out, _ = run("workdays", "2026-10-01", "1")
+    assert code == 0
+    assert out.startswith("2026-10-09")
+    assert "2026-10-01 is a day off: counted as received on 2026-10-08" in out
+    code, out, _ = run("workdays", "2026-09-28", "1")
+    assert "day off" not in out
+
+
 def test_workdays_provisional_2027() -> None:
     code, out, _ = run("workdays", "2027-01-29", "5")
     assert code == 0
