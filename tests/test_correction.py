@@ -177,7 +177,9 @@ async def test_corrected_then_accepted_with_deficiency_gets_the_deficiency_notic
     item = catalog.item("food-business-license")
     core = next(m.code for m in item.materials if m.core and m.asked_for and not m.is_form)
     deferrable = next(m.code for m in item.materials if m.deferrable)
-    sub = submission(catalog, item.code, leave_out=(core, deferrable), pledge=True)
+    sub = submission(
+        catalog, item.code, leave_out=(core, deferrable), pledge=True, applicant_seed="c-then-d"
+    )
     app = sub.application_id
     async with onething_client(ts_env, store_engine, catalog) as client:
         await client.submit(sub)

@@ -158,7 +158,11 @@ async def test_system_events_are_the_systems_and_texts_give_beijing_time(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
     sub = submission(
-        catalog, "food-business-license", leave_out=("equipment-layout",), pledge=True
+        catalog,
+        "food-business-license",
+        leave_out=("equipment-layout",),
+        pledge=True,
+        applicant_seed="system-events",  # its broken pledge must bar no other test's applicant
     ).model_copy(update={"accepted_by": CLERK})
     app = sub.application_id
     async with onething_client(fresh_ts_env, store_engine, catalog) as client:

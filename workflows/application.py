@@ -14,6 +14,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.catalog import CatalogActivities, CatalogSnapshot, PinCatalog
@@ -63,8 +64,12 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn
 class ApplicationWorkflow:
-    def __init__(self) -> None:
-        self._submission: Submission | None = None
+    @workflow.init
+    def __init__(self, submission: Submission) -> None:
+        # Asked here, before any handler runs: a withdrawal that arrives with the start is
+        # handled by the procedure the application is under.
+        self.revised = workflow.patched(PROCEDURE_REVISION)
+        self._submission: Submission | None = submission
         self._status = ApplicationStatus.SUBMITTED
         self._snapshot: CatalogSnapshot | None = None
         self._standing: CreditStanding | None = None
@@ -86,7 +91,6 @@ class ApplicationWorkflow:
         self._trips = 0
         self._trail = Trail()
         self.central_activities_local = False
-        self.revised = False
 
     @property
     def submission(self) -> Submission:
@@ -103,10 +107,10 @@ class ApplicationWorkflow:
     @workflow.run
     async def run(self, submission: Submission) -> ApplicationOutcome:
         self.central_activities_local = workflow.patched(CENTRAL_ACTIVITIES_LOCAL)
-        self.revised = workflow.patched(PROCEDURE_REVISION)
-        self._submission = submission
         self._trips = 1 if submission.channel is Channel.WINDOW else 0
         self._provided = set(submission.materials)
+        if self.revised and self._stop is not None:  # withdrawn or cancelled with its start
+            return self._outcome(reason=self._stop.reason)
         self._snapshot = await self._pin_catalog()
         self._standing = await self._look_up_credit()
         acceptance = self._assess()
@@ -341,7 +345,7 @@ class ApplicationWorkflow:
         for code in sorted(self._holding - self._released):
             if self._items[code].status not in _FINISHED:
                 self._released.add(code)
-                await self._children[code].signal(ItemWorkflow.supplemented)
+                await self._tell_item(self._children[code], ItemWorkflow.supplemented)
 
     async def _run_items(self) -> None:
         """Items in dependency order; independent ones run in parallel as child workflows."""
@@ -455,10 +459,23 @@ class ApplicationWorkflow:
                 if on_trust and ref.license is not None and ref.status is not ItemStatus.REVOKED:
                     await self._revoke_finished(ref, order.reason, RevocationGround.BROKEN_PLEDGE)
             elif ref.license is None or on_trust:
-                await handle.signal(
-                    ItemWorkflow.stop, order.model_copy(update={"revoke": on_trust})
+                told = await self._tell_item(
+                    handle, ItemWorkflow.stop, order.model_copy(update={"revoke": on_trust})
                 )
+                if not told:
+                    continue  # it ended meanwhile: the next pass acts on its outcome
             stopped.add(code)
+
+    async def _tell_item(
+        self, handle: workflow.ChildWorkflowHandle[Any, ItemOutcome], signal: Any, *args: Any
+    ) -> bool:
+        """Signal a running item; False when it had ended before the signal reached it (a
+        withdrawal crossing the item's last step), which is no failure of the application."""
+        try:
+            await handle.signal(signal, *args)
+        except FailureError:
+            return False
+        return True
 
     async def _revoke_finished(self, ref: ItemRef, reason: str, ground: RevocationGround) -> None:
         """Revoke the license of an item that has ended (its workflow can no longer act)."""
