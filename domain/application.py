@@ -551,6 +551,7 @@ class ApplicationState(BaseModel):
     outstanding: list[MissingMaterial]
     supplement_clock: ClockSnapshot | None
     correction_clock: ClockSnapshot | None = None
+    joint_clock: ClockSnapshot | None = None  # a bundle's joint limit (Art. 42 (2))
     items: list[ItemRef]
     trips: int  # in-person trips the applicant made
     trail: list[TrailEntry]

@@ -55,6 +55,25 @@ def check_extension(
             )
 
 
+def check_joint_extension(extension: LimitExtension, *, extended_before: bool) -> None:
+    """Art. 42 (2): the joint limit of a bundle is extended once, by at most 15 working days,
+    with the approval of the people's government — recorded here by a supervisor of the
+    supervision office (效能督办), which speaks for it at the service center (a local choice
+    of who records it). Raises ValueError "field: problem"."""
+    if extension.decided_by.role is not Role.SUPERVISOR:
+        raise ValueError(
+            "decided_by.role: the joint limit is extended with the government's approval, "
+            f"recorded by a supervisor, not by a {extension.decided_by.role.value}"
+        )
+    if extension.days > JOINT_EXTENSION_DAYS:
+        raise ValueError(
+            f"days: the joint limit may be extended by at most {JOINT_EXTENSION_DAYS} working "
+            f"days (Art. 42), not {extension.days}"
+        )
+    if extended_before:
+        raise ValueError("status: the joint limit was extended once already (Art. 42)")
+
+
 def check_legacy_extension(extension: LimitExtension) -> None:
     """Histories begun before the revision: any supervisor extends (no cap on how often)."""
     if extension.decided_by.role is not Role.SUPERVISOR:

@@ -150,6 +150,14 @@ def extension_notice(item_name: str, days: int, reason: str, due: datetime | Non
     )
 
 
+def joint_extension_notice(bundle_name: str, days: int, reason: str) -> str:
+    """延长期限告知 for a bundle handled jointly (Art. 42 (2))."""
+    return (
+        f"延长办理期限告知: 经本级人民政府批准, {bundle_name}的联合办理期限延长{days}个"
+        f"工作日。理由: {reason}"
+    )
+
+
 def excluded_time_notice(item_name: str, what: str, expected_days: int, reason: str) -> str:
     """不计入办理时限告知 (Art. 45): what is done and how long it is expected to take."""
     return (

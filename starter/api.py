@@ -1310,6 +1310,31 @@ def create_app(
         return ApplicationActionOut(application_id=application_id, status=status, by=principal.name)
 
     @app.post(
+        "/applications/{application_id}/extension",
+        tags=["staff"],
+        response_model=ExtensionReceipt,
+        summary="A bundle's joint limit is extended once (Art. 42 (2): at most 15 days)",
+        description=(
+            "Items of a bundle handled jointly are decided within 45 working days of "
+            "acceptance; the government's approval of one extension, by at most 15 working "
+            "days, is recorded by a supervisor. The applicant is told the reason. 409 when "
+            "no joint limit runs (a single item, or begun before procedure revision 2026-12) "
+            "or it was extended already."
+        ),
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def extend_joint_limit(
+        application_id: ApplicationId, body: ExtensionIn, principal: Caller
+    ) -> Any:
+        auth.may_extend_joint_limit(principal)
+        await state_of(application_id)
+        extension = LimitExtension(decided_by=principal.staff(), days=body.days, reason=body.reason)
+        receipt: ExtensionReceipt = await application_update(
+            lambda: client.extend_joint_limit(application_id, extension)
+        )
+        return receipt
+
+    @app.post(
         "/applications/{application_id}/refusal",
         tags=["staff"],
         response_model=ApplicationActionOut,

@@ -570,6 +570,14 @@ def may_extend(principal: Principal, *, item_department: str | None = None) -> N
     _of_department(principal, item_department)
 
 
+def may_extend_joint_limit(principal: Principal) -> None:
+    """Art. 42 (2): a bundle's joint limit, with the government's approval that a supervisor
+    of the supervision office records."""
+    _no_auditor(principal)
+    if principal.role is not Role.SUPERVISOR:
+        raise forbid(principal, "only a supervisor records the extension of a joint limit")
+
+
 def may_exclude_time(principal: Principal, *, item_department: str | None = None) -> None:
     """Excluded time (Art. 45) is started and ended in the item's department, by a reviewer
     or its head: the rule the item applies (`domain.excluded_time.EXCLUDED_TIME_DECIDERS`)."""

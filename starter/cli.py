@@ -471,6 +471,22 @@ def extend(
     emit(with_client(lambda c: c.extend(application_id, item_code, extension)), False)
 
 
+@app.command("extend-joint")
+def extend_joint(
+    application_id: str,
+    days: int,
+    reason: Annotated[str, typer.Option()],
+    supervisor: Annotated[str, typer.Option(help="Supervisor's staff ID.")],
+) -> None:
+    """A bundle's joint limit, once by up to 15 working days (Art. 42 (2))."""
+    extension = validated(
+        lambda: LimitExtension(
+            decided_by=staff(supervisor, Role.SUPERVISOR), days=days, reason=reason
+        )
+    )
+    emit(with_client(lambda c: c.extend_joint_limit(application_id, extension)), False)
+
+
 @app.command()
 def refuse(
     application_id: str,

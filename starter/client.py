@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 from temporalio.api.common.v1 import WorkflowExecution
@@ -293,6 +293,16 @@ class OnethingClient:
         return await self._update_application(
             application_id, ApplicationWorkflow.supplement, supplement
         )
+
+    async def extend_joint_limit(
+        self, application_id: str, extension: LimitExtension
+    ) -> ExtensionReceipt:
+        """A bundle's joint limit, once by up to 15 working days (Art. 42 (2))."""
+        # An async handler (it notifies the applicant): the same update as the others.
+        update = cast(
+            UpdateMethod[LimitExtension, ExtensionReceipt], ApplicationWorkflow.extend_joint_limit
+        )
+        return await self._update_application(application_id, update, extension)
 
     async def refuse(self, application_id: str, refusal: Refusal) -> ApplicationStatus:
         """不予受理 by a window clerk, before acceptance, on one of its two legal grounds."""

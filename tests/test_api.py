@@ -954,3 +954,28 @@ async def test_incomplete_materials_get_a_correction_and_only_a_clerk_refuses(
     await item_at(api, accepted)
     r = await api.post(f"/applications/{accepted}/refusal", json=outside, headers=as_("clerk-yc"))
     assert_error(r, 409, "status")
+
+
+async def test_a_supervisor_extends_a_bundles_joint_limit_once(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    bundle = await post_new(api, full_body(catalog, "open-beauty-salon"))
+    await application_when(api, bundle, lambda s: s["joint_clock"] is not None)
+    path = f"/applications/{bundle}/extension"
+    body = {"days": 15, "reason": "需组织听证"}
+    for who, reason in [
+        ("rev-health", "only a supervisor"),
+        ("ops", "only a supervisor"),
+        ("audit", "never change"),
+    ]:
+        error = assert_error(await api.post(path, json=body, headers=as_(who)), 403)
+        assert reason in error["message"], (who, error)
+    assert_error(await api.post(path, json={**body, "days": 16}, headers=as_("sup")), 409, "days")
+    r = await api.post(path, json=body, headers=as_("sup"))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"limit": "joint", "days": 15}
+    assert_error(await api.post(path, json=body, headers=as_("sup")), 409, "status")
+
+    single = await submitted(api, catalog)
+    r = await api.post(f"/applications/{single}/extension", json=body, headers=as_("sup"))
+    assert_error(r, 409, "status")

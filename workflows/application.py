@@ -29,11 +29,13 @@ with workflow.unsafe.imports_passed_through():
         ApprovalPath,
         Cancellation,
         Channel,
+        ExtensionReceipt,
         ItemCase,
         ItemIssued,
         ItemOutcome,
         ItemRef,
         ItemStatus,
+        LimitExtension,
         MissingMaterial,
         MissingMaterialsNotice,
         Refusal,
@@ -47,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.catalog import DeficiencyConsequence, Item
     from domain.clock import ClockEvent, ClockSnapshot, DueMoved
     from domain.credit import CreditEntry, CreditRecordKind, CreditStanding, credit_subject
+    from domain.extension import JOINT_DAYS, check_joint_extension
     from domain.people import Role
     from workflows import search_attributes as sa
     from workflows.clock import LegalClock
@@ -80,6 +83,8 @@ class ApplicationWorkflow:
         self._correction_clock: LegalClock | None = None
         self._refusal: Refusal | None = None
         self._lapsed = False
+        self._joint_clock: LegalClock | None = None  # Art. 42 (2): a bundle's joint limit
+        self._joint_extended = False
         self._items: dict[str, ItemRef] = {}
         self._children: dict[str, workflow.ChildWorkflowHandle[Any, ItemOutcome]] = {}
         self._holding: set[str] = set()  # items waiting for the supplements before issuance
@@ -121,10 +126,10 @@ class ApplicationWorkflow:
             if acceptance.verdict is AcceptanceVerdict.INCOMPLETE:
                 return await self._end_unaccepted(acceptance)
         self._accept(acceptance)
+        work = [self._run_items(), self._count_joint_limit()]
         if acceptance.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY:
-            await asyncio.gather(self._collect_supplements(acceptance), self._run_items())
-        else:
-            await self._run_items()
+            work.append(self._collect_supplements(acceptance))
+        await asyncio.gather(*work)
         return self._close()
 
     async def _pin_catalog(self) -> CatalogSnapshot:
@@ -373,6 +378,30 @@ class ApplicationWorkflow:
                     del running[code]
         self._items_done = True
         self._changes += 1
+
+    async def _count_joint_limit(self) -> None:
+        """Art. 42 (2): items of a bundle handled jointly are decided within 45 working days
+        of acceptance, whatever each item's own limits say; escalated when overdue, the work
+        goes on. (Before the revision, no joint limit was counted.)"""
+        if not self.revised or len(self.snapshot.bundle.members) < 2:
+            return
+        self._joint_clock = LegalClock(
+            "joint",
+            JOINT_DAYS,
+            department="window",
+            subject=self.submission.application_id,
+            on_escalation=self._joint_limit_overdue,
+            never_earlier=True,
+        )
+        await self._joint_clock.run_until(lambda: self._items_decided() or self._stop is not None)
+
+    def _items_decided(self) -> bool:
+        return all(r.license is not None or r.status in _FINISHED for r in self._items.values())
+
+    async def _joint_limit_overdue(self, event: ClockEvent) -> None:
+        level = event.level.value if event.level else ""
+        self._record(f"escalated stage {event.stage}", detail=f"joint limit overdue → {level}")
+        workflow.upsert_search_attributes([sa.ESCALATED.value_set(True)])
 
     def _ready(self, item: Item) -> bool:
         """Not started, and every item it depends on has issued its license."""
@@ -682,6 +711,41 @@ class ApplicationWorkflow:
                 f"(it is {self._status.value})"
             )
 
+    @workflow.update(
+        description="The joint limit of a bundle is extended once by up to 15 working days "
+        "(Art. 42 (2)), with the government's approval recorded by a supervisor."
+    )
+    async def extend_joint_limit(self, extension: LimitExtension) -> ExtensionReceipt:
+        clock = self._joint_clock
+        assert clock is not None
+        by = extension.decided_by
+        clock.extend(extension.days, extension.reason, by=by.staff_id)
+        self._joint_extended = True
+        self._record(
+            f"joint limit extended by {extension.days} working days",
+            actor=by.staff_id,
+            role=by.role.value,
+            detail=extension.reason,
+        )
+        await notify(
+            self.submission.application_id,
+            "applicant",
+            "extension",
+            notices.joint_extension_notice(
+                self.snapshot.bundle.name, extension.days, extension.reason
+            ),
+            key="joint-extension",
+        )
+        return ExtensionReceipt(limit="joint", days=extension.days)
+
+    @extend_joint_limit.validator
+    def _validate_extend_joint_limit(self, extension: LimitExtension) -> None:
+        clock = self._joint_clock
+        if clock is None or clock.record is None or self._stop is not None or self._status.closed:
+            raise ValueError("status: no joint limit is running for this application")
+        check_joint_extension(extension, extended_before=self._joint_extended)
+        clock.validate_extend(extension.days, extension.reason)
+
     @workflow.update(description="The applicant withdraws; issued licenses stay valid.")
     def withdraw(self, withdrawal: Withdrawal) -> ApplicationStatus:
         clerk = withdrawal.received_by
@@ -726,7 +790,7 @@ class ApplicationWorkflow:
     def state(self) -> ApplicationState:
         submission = self.submission
         clock = self._supplement_clock
-        correction = self._correction_clock
+        correction, joint = self._correction_clock, self._joint_clock
         awaiting_correction = self._status is ApplicationStatus.AWAITING_CORRECTION
         return ApplicationState(
             application_id=submission.application_id,
@@ -741,6 +805,7 @@ class ApplicationWorkflow:
             outstanding=self._assess().missing if awaiting_correction else self._outstanding,
             supplement_clock=clock.snapshot() if clock and clock.record else None,
             correction_clock=correction.snapshot() if correction and correction.record else None,
+            joint_clock=joint.snapshot() if joint and joint.record else None,
             items=list(self._items.values()),
             trips=self._trips,
             trail=self._trail.entries,
