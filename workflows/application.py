@@ -17,6 +17,7 @@ from temporalio.common import SearchAttributePair, SearchAttributeUpdate, TypedS
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.calendar import CalendarActivities
     from activities.catalog import CatalogActivities, CatalogSnapshot, PinCatalog
     from activities.credit import CreditActivities
     from activities.licensing import LicensingActivities, RevokeLicense
@@ -47,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         item_workflow_id,
     )
     from domain.catalog import DeficiencyConsequence, Item
-    from domain.clock import ClockEvent, ClockSnapshot, DueMoved
+    from domain.clock import ClockEvent, ClockRecord, ClockSchedule, ClockSnapshot, DueMoved
     from domain.credit import CreditEntry, CreditRecordKind, CreditStanding, credit_subject
     from domain.extension import JOINT_DAYS, check_joint_extension
     from domain.people import Role
@@ -392,8 +393,17 @@ class ApplicationWorkflow:
             subject=self.submission.application_id,
             on_escalation=self._joint_limit_overdue,
             never_earlier=True,
+            first_schedule=self._joint_schedule,
         )
         await self._joint_clock.run_until(lambda: self._items_decided() or self._stop is not None)
+
+    @staticmethod
+    async def _joint_schedule(record: ClockRecord) -> ClockSchedule:
+        """The calendar, local like the other central systems: it shares the workflow task
+        that starts the items (one billable action for its markers)."""
+        return await run_activity(
+            CalendarActivities.compute_schedule, record, summary="joint: working-day schedule"
+        )
 
     def _items_decided(self) -> bool:
         return all(r.license is not None or r.status in _FINISHED for r in self._items.values())
