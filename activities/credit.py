@@ -2,6 +2,11 @@
 
 The workflow hands over `credit_subject()`, an unkeyed digest it may compute without a
 secret; the store keys it with the subject keyring before it writes or looks up.
+
+The standing counts the records that bar: active ones, and those under objection (异议)
+until a supervisor decides. A record repaired (信用修复) or corrected on objection bars no
+more, so the applicant's next application is offered deficiency acceptance and commitment
+approval again (`store.credit.act_on`; the API's /credit routes, `onething credit`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ class CreditActivities:
     @activity.defn(name="credit_standing")
     @store_errors
     def credit_standing(self, subject: str) -> CreditStanding:
+        """The kinds of the subject's records that bar now."""
         return CreditStanding(
             subject=subject,
             open_records=credit.open_records(self._engine, subject, self._keys),

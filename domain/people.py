@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.text import Line
+from domain.uscc import CreditCode
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -68,6 +69,8 @@ class Applicant(Person):
     legal representative)."""
 
     enterprise_name: Line | None = Field(None, max_length=128)
+    # A legal person's credit subject (GB 32100-2015); optional, so older payloads parse.
+    credit_code: CreditCode | None = None
 
 
 class Agent(Person):

@@ -735,6 +735,7 @@ def create_app(
     API is reached from outside; guide URLs and QR codes point there. `query_timeout`:
     seconds to wait for a worker to answer a Query before answering 503.
     """
+    from starter.api_credit import add_credit_routes
     from starter.api_procedure import add_excluded_time_routes, add_referral_routes
 
     catalog = client.catalog
@@ -1593,6 +1594,7 @@ def create_app(
         return SupervisionCaseOut.model_validate(closed, from_attributes=True)
 
     add_referral_routes(app, engine)
+    add_credit_routes(app, engine, catalog)
 
     # -- catalog --------------------------------------------------------------------------
 

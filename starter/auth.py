@@ -747,6 +747,39 @@ def may_close_referral(principal: Principal) -> None:
         raise forbid(principal, "only a supervisor closes a referral to supervision")
 
 
+CREDIT_READERS = frozenset({Role.WINDOW_CLERK, Role.SUPERVISOR, Role.AUDITOR}) | DEPARTMENT_ROLES
+
+
+def may_read_credit(principal: Principal, *, id_sha256: str | None) -> None:
+    """A credit standing: staff at the window, in the departments, in supervision and
+    audit; an applicant their own only (`id_sha256`: the SHA-256 of the ID number asked
+    about, None for a credit code, which no applicant token names)."""
+    if principal.role is Role.APPLICANT:
+        if not principal.is_applicant_of(id_sha256):
+            raise forbid(principal, "an applicant may read only the standing under their own ID")
+        return
+    if principal.role not in CREDIT_READERS:
+        raise forbid(principal, "credit standings are for the window, departments and supervision")
+
+
+def may_object_to_credit(principal: Principal, *, id_sha256: str | None) -> None:
+    """异议: the applicant about their own record, or a window clerk on their behalf."""
+    _no_auditor(principal)
+    if principal.role is Role.APPLICANT:
+        if not principal.is_applicant_of(id_sha256):
+            raise forbid(principal, "an applicant may object only to their own records")
+        return
+    if principal.role is not Role.WINDOW_CLERK:
+        raise forbid(principal, "only the applicant or a window clerk files an objection")
+
+
+def may_decide_credit(principal: Principal) -> None:
+    """Deciding an objection and credit repair (信用修复) are a supervisor's."""
+    _no_auditor(principal)
+    if principal.role is not Role.SUPERVISOR:
+        raise forbid(principal, "only a supervisor decides objections and repairs credit")
+
+
 # --------------------------------------------------------------------------- command line
 
 

@@ -45,6 +45,7 @@ from starter.bench import bench_app
 from starter.cli_audit import app as audit_app
 from starter.cli_calendar import calendar_app
 from starter.cli_catalog import register as register_catalog_commands
+from starter.cli_credit import credit_app
 from starter.cli_db import db_app
 from starter.cli_keys import subjects_app
 from starter.cli_procedure import register as register_procedure_commands
@@ -63,6 +64,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(credit_app, name="credit")
 
 console = Console()
 err = Console(stderr=True)

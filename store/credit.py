@@ -1,24 +1,44 @@
-"""Credit records (信用记录): broken pledges, false commitments, revocations.
+"""Credit records (信用记录): broken pledges, false commitments, revocations; objections
+to them (异议) and their repair (信用修复), each an event (who, when, why).
 
 Callers pass the credit subject as the workflow computes it (`credit_subject()`, an
-unkeyed digest of the ID number); this module keeps only its HMAC under the subject
-keyring (`onething.keys`) and the key's id, so a copy of the table cannot be reversed
-to ID numbers by enumerating them. Look-ups try every key of the ring and rewrite rows
-found under an older key to the active one.
+unkeyed digest of the ID number or credit code); this module keeps only its HMAC under
+the subject keyring (`onething.keys`) and the key's id, so a copy of the table cannot be
+reversed to ID numbers by enumerating them. Look-ups try every key of the ring and rewrite
+rows found under an older key to the active one.
+
+A record bars while its status is active or objected (`domain.credit.RecordStatus`); a
+change of status is a conditional update, so two supervisors deciding at once cannot
+both succeed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine, UniqueConstraint
+from sqlalchemy import Column, DateTime, Engine, UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.credit import CreditEntry, CreditRecordKind
+from domain.credit import (
+    BARRING_STATUSES,
+    CreditAction,
+    CreditActionRefused,
+    CreditEntry,
+    CreditEventFacts,
+    CreditRecordFacts,
+    CreditRecordKind,
+    RecordStatus,
+    after,
+)
 from onething.keys import Purpose, SubjectKeys, configured_subject_keys
 from store.db import session
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive values; everything stored here is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class CreditRecord(SQLModel, table=True):
@@ -35,6 +55,26 @@ class CreditRecord(SQLModel, table=True):
     recorded_at: datetime
     detail: str = Field(max_length=500)
     repaired_at: datetime | None = None
+    # active | objected | repaired | corrected (domain.credit.RecordStatus)
+    status: str = Field(default=RecordStatus.ACTIVE.value, max_length=16)
+
+
+class CreditRecordEvent(SQLModel, table=True):
+    """An objection, its decision, or a repair of one record (append only)."""
+
+    __tablename__ = "credit_record_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int = Field(index=True)
+    action: str = Field(max_length=32)  # domain.credit.CreditAction
+    actor: str = Field(max_length=64)  # staff ID, or the applicant's token name
+    role: str = Field(max_length=32)
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    reason: str = Field(max_length=500)
+
+
+class RecordNotFound(LookupError):
+    """No such record, or not under the subject given."""
 
 
 def record(engine: Engine, entry: CreditEntry, keys: SubjectKeys | None = None) -> CreditRecord:
@@ -65,18 +105,18 @@ def record(engine: Engine, entry: CreditEntry, keys: SubjectKeys | None = None) 
             return found
 
 
-def _open_rows_of(s: Session, keys: SubjectKeys, subject: str) -> list[CreditRecord]:
-    """The subject's open rows under any key of the ring, each rewritten under the active
-    key if it was not (the session's commit writes them)."""
+def _rows_of(
+    s: Session, keys: SubjectKeys, subject: str, *, barring_only: bool = True
+) -> list[CreditRecord]:
+    """The subject's rows (those that bar, or all) under any key of the ring, each
+    rewritten under the active key if it was not (the session's commit writes them)."""
     candidates = keys.candidates(Purpose.CREDIT_SUBJECT, subject)
+    query = select(CreditRecord).where(col(CreditRecord.subject).in_(list(candidates.values())))
+    if barring_only:
+        query = query.where(col(CreditRecord.status).in_([st.value for st in BARRING_STATUSES]))
     rows = [
         row
-        for row in s.exec(
-            select(CreditRecord).where(
-                col(CreditRecord.subject).in_(list(candidates.values())),
-                col(CreditRecord.repaired_at).is_(None),
-            )
-        )
+        for row in s.exec(query.order_by(col(CreditRecord.id)))
         if candidates.get(row.subject_key_id) == row.subject
     ]
     active = keys.keyed(Purpose.CREDIT_SUBJECT, subject)
@@ -92,7 +132,7 @@ def open_records(
 ) -> list[CreditRecordKind]:
     keys = keys or configured_subject_keys()
     with session(engine) as s:
-        return [CreditRecordKind(r.kind) for r in _open_rows_of(s, keys, subject)]
+        return [CreditRecordKind(r.kind) for r in _rows_of(s, keys, subject)]
 
 
 def records_of(engine: Engine, application_id: str) -> list[CreditRecord]:
@@ -106,9 +146,9 @@ def repair(engine: Engine, subject: str, at: datetime, keys: SubjectKeys | None 
     """信用修复: close every open record of the subject; returns how many."""
     keys = keys or configured_subject_keys()
     with session(engine) as s:
-        rows = _open_rows_of(s, keys, subject)
+        rows = _rows_of(s, keys, subject)
         for row in rows:
-            row.repaired_at = at
+            row.repaired_at, row.status = at, RecordStatus.REPAIRED.value
             s.add(row)
         return len(rows)
 
@@ -118,3 +158,114 @@ def rows_by_key_id(engine: Engine) -> dict[str, int]:
     only when it keys none."""
     with session(engine) as s:
         return dict(Counter(s.exec(select(CreditRecord.subject_key_id))))
+
+
+# -- what staff and the applicant read, objections and repairs ------------------------------
+
+
+def _events_by_record(s: Session, record_ids: list[int]) -> dict[int, list[CreditEventFacts]]:
+    out: dict[int, list[CreditEventFacts]] = {i: [] for i in record_ids}
+    if not record_ids:
+        return out
+    rows = s.exec(
+        select(CreditRecordEvent)
+        .where(col(CreditRecordEvent.record_id).in_(record_ids))
+        .order_by(col(CreditRecordEvent.id))
+    )
+    for e in rows:
+        out[e.record_id].append(
+            CreditEventFacts(
+                action=CreditAction(e.action),
+                by=e.actor,
+                role=e.role,
+                at=_utc(e.at),
+                reason=e.reason,
+            )
+        )
+    return out
+
+
+def _facts(row: CreditRecord, events: list[CreditEventFacts]) -> CreditRecordFacts:
+    assert row.id is not None
+    return CreditRecordFacts(
+        id=row.id,
+        kind=CreditRecordKind(row.kind),
+        application_id=row.application_id,
+        item_code=row.item_code or None,
+        recorded_at=_utc(row.recorded_at),
+        detail=row.detail,
+        status=RecordStatus(row.status),
+        events=events,
+    )
+
+
+def records_of_subject(
+    engine: Engine, subject: str, keys: SubjectKeys | None = None
+) -> list[CreditRecordFacts]:
+    """Every record of the subject, whatever its status, oldest first, with its events."""
+    keys = keys or configured_subject_keys()
+    with session(engine) as s:
+        rows = _rows_of(s, keys, subject, barring_only=False)
+        events = _events_by_record(s, [r.id for r in rows if r.id is not None])
+        return [_facts(r, events[r.id]) for r in rows if r.id is not None]
+
+
+def record_facts(engine: Engine, record_id: int) -> CreditRecordFacts | None:
+    with session(engine) as s:
+        row = s.get(CreditRecord, record_id)
+        if row is None:
+            return None
+        return _facts(row, _events_by_record(s, [record_id])[record_id])
+
+
+def _belongs_to(row: CreditRecord, subject: str, keys: SubjectKeys) -> bool:
+    return keys.candidates(Purpose.CREDIT_SUBJECT, subject).get(row.subject_key_id) == row.subject
+
+
+def act_on(
+    engine: Engine,
+    record_id: int,
+    action: CreditAction,
+    *,
+    by: str,
+    role: str,
+    reason: str,
+    at: datetime,
+    subject: str | None = None,
+    keys: SubjectKeys | None = None,
+) -> CreditRecordFacts:
+    """Object to a record, decide the objection, or repair it: the status changes as
+    `domain.credit.after` says and the event is written, in one transaction.
+
+    `subject` (the objector's `credit_subject()`): the record must be theirs, else it is
+    RecordNotFound as for an unknown id. CreditActionRefused: what the status does not
+    allow, also when someone else changed it a moment before."""
+    with session(engine) as s:
+        row = s.get(CreditRecord, record_id)
+        if row is None or (
+            subject is not None and not _belongs_to(row, subject, keys or configured_subject_keys())
+        ):
+            raise RecordNotFound(f"there is no credit record {record_id}")
+        events = _events_by_record(s, [record_id])[record_id]
+        rejected_before = any(e.action is CreditAction.OBJECTION_REJECTED for e in events)
+        before = RecordStatus(row.status)
+        status = after(before, action, rejected_before=rejected_before)
+        changes: dict[str, object] = {"status": status.value}
+        if status is RecordStatus.REPAIRED:
+            changes["repaired_at"] = at
+        changed = s.connection().execute(
+            update(CreditRecord)
+            .where(col(CreditRecord.id) == record_id, col(CreditRecord.status) == before.value)
+            .values(**changes)
+        )
+        if changed.rowcount != 1:
+            raise CreditActionRefused("the record changed a moment ago; read it again")
+        s.add(
+            CreditRecordEvent(
+                record_id=record_id, action=action.value, actor=by, role=role, at=at, reason=reason
+            )
+        )
+        s.flush()
+        s.expire(row)
+        s.refresh(row)
+        return _facts(row, _events_by_record(s, [record_id])[record_id])

@@ -70,6 +70,10 @@ include-path-regex = "^/supervision/"
 {bearer("sup")}
 
 [[operations]]
+include-path-regex = "^/credit/"
+{bearer("sup")}
+
+[[operations]]
 include-path-regex = "^/tasks$"
 {bearer("rev-health")}
 
