@@ -28,7 +28,7 @@ from activities.calendar import CalendarActivities
 from activities.catalog import CatalogActivities, current_catalog
 from activities.credit import CreditActivities
 from activities.licensing import LicensingActivities
-from activities.notify import NotifyActivities
+from activities.notify import NotifyActivities, Outlet
 from activities.supervision import SupervisionActivities
 from activities.tasks import TaskActivities
 from workflows.application import ApplicationWorkflow
@@ -66,12 +66,14 @@ def compile_workflow_modules() -> None:
     compileall.compile_dir(Path(inspect.getfile(ItemWorkflow)).parent, quiet=2)
 
 
-def central_activities(engine: Engine, calendar_overrides: Path | None = None) -> list[Any]:
+def central_activities(
+    engine: Engine, calendar_overrides: Path | None = None, delivery: Outlet | None = None
+) -> list[Any]:
     """Activities of the service center's own systems, on the workflows' queue."""
     catalog, credit, notify = (
         CatalogActivities(engine),
         CreditActivities(engine),
-        NotifyActivities(engine),
+        NotifyActivities(engine, delivery),
     )
     calendar = CalendarActivities(calendar_overrides)
     inbox, supervision = TaskActivities(engine, calendar), SupervisionActivities(engine)
@@ -108,10 +110,12 @@ def build_workers(
     workflows: bool = True,
     departments: Iterable[str] | None = None,
     calendar_overrides: Path | None = None,
+    delivery: Outlet | None = None,
 ) -> list[Worker]:
     """Workers for the workflows' queue (with the central activities) and department queues.
 
-    `departments=None` serves every department of the catalog.
+    `departments=None` serves every department of the catalog. `delivery` (a running
+    `onething.delivery.Deliverer`): notices get deliveries; None: the outbox only.
     """
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
     workers = []
@@ -123,7 +127,7 @@ def build_workers(
                 task_queue=task_queue,
                 workflows=WORKFLOWS,
                 workflow_runner=workflow_runner(),
-                activities=central_activities(engine, calendar_overrides),
+                activities=central_activities(engine, calendar_overrides, delivery),
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             )
@@ -151,6 +155,7 @@ async def running(workers: list[Worker]) -> AsyncIterator[list[Worker]]:
 
 
 async def run_worker(*, workflows: bool = True, departments: list[str] | None = None) -> None:
+    from onething.delivery import Deliverer, DeliveryPlan, HistoryContacts
     from onething.runtime import open_runtime
 
     async with open_runtime() as runtime:
@@ -158,6 +163,13 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
         unknown = sorted(set(departments or ()) - set(known))
         if unknown:
             raise SystemExit(f"error: --departments: unknown {unknown}; known: {', '.join(known)}")
+        # Notices are recorded where the workflows run; that process also delivers them.
+        plan = DeliveryPlan.from_settings(runtime.settings)
+        deliverer = (
+            Deliverer(runtime.engine, plan, HistoryContacts(runtime.client))
+            if workflows and plan.enabled
+            else None
+        )
         workers = build_workers(
             runtime.client,
             runtime.settings.task_queue,
@@ -165,12 +177,14 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
             workflows=workflows,
             departments=departments,
             calendar_overrides=runtime.settings.calendar_overrides,
+            delivery=deliverer,
         )
         runtime.log.info(
             "worker started",
             task_queues=[w.task_queue for w in workers],
+            delivery=plan.describe() if deliverer else "outbox only",
         )
-        await asyncio.gather(*(w.run() for w in workers))
+        await asyncio.gather(*(w.run() for w in workers), *([deliverer.run()] if deliverer else []))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -10,6 +12,9 @@ from temporalio import activity
 
 from activities.store_errors import store_errors
 from store import notifications
+
+if TYPE_CHECKING:
+    from store.deliveries import Channel
 
 
 class Notice(BaseModel):
@@ -21,14 +26,27 @@ class Notice(BaseModel):
     at: datetime
 
 
+class Outlet(Protocol):
+    """Delivery beside the outbox (onething.delivery.Deliverer): which channels a recipient
+    gets, and a nudge that a notice is waiting."""
+
+    def channels_for(self, recipient: str) -> Sequence[Channel]: ...
+
+    def wake(self) -> None: ...
+
+
 class NotifyActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, outlet: Outlet | None = None) -> None:
         self._engine = engine
+        self._outlet = outlet  # None: the outbox only (the embedded default)
 
     @activity.defn(name="notify")
     @store_errors
     def notify(self, notice: Notice) -> None:
-        notifications.notify(
+        """Record the notice and its pending deliveries in one transaction; sending is the
+        delivery loop's, so this stays fast and a retry records nothing twice."""
+        channels = self._outlet.channels_for(notice.recipient) if self._outlet else []
+        recorded = notifications.notify(
             self._engine,
             notifications.Notification(
                 key=notice.key,
@@ -38,4 +56,9 @@ class NotifyActivities:
                 message=notice.message,
                 created_at=notice.at,
             ),
+            channels,
+            # The wall clock, not the workflow's instant: the loop compares with it.
+            now=datetime.now(UTC),
         )
+        if recorded and channels and self._outlet is not None:
+            self._outlet.wake()

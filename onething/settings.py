@@ -30,6 +30,36 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+class SmtpTls(StrEnum):
+    STARTTLS = "starttls"  # plain connection upgraded by STARTTLS (port 587); required
+    IMPLICIT = "implicit"  # TLS from the first byte (SMTPS, port 465)
+    OFF = "off"  # plain: only for a relay on the same host or a test server
+
+
+_MAILBOX = re.compile(r"[^@\s,;<>\"']{1,64}@[A-Za-z0-9.\-]{1,190}\.[A-Za-z]{2,24}")
+_MAILBOX_KEY = re.compile(r"([a-z_]+:)?[a-z0-9][a-z0-9_\-]{0,63}")
+
+
+def parse_mailboxes(value: str) -> dict[str, str]:
+    """`market=desk@example.gov.cn,reviewer:health=b@example.gov.cn` as a mapping; errors
+    name the entry by its position, never its address."""
+    mailboxes: dict[str, str] = {}
+    for index, entry in enumerate(e.strip() for e in value.split(",")):
+        if not entry:
+            continue
+        key, sep, address = (part.strip() for part in entry.partition("="))
+        if not sep or not _MAILBOX_KEY.fullmatch(key):
+            raise ValueError(
+                f"entry {index + 1}: must be department=address or role:department=address"
+            )
+        if not _MAILBOX.fullmatch(address):
+            raise ValueError(f"entry {index + 1} ({key}): is not an e-mail address")
+        if key in mailboxes:
+            raise ValueError(f"entry {index + 1} ({key}): named twice")
+        mailboxes[key] = address
+    return mailboxes
+
+
 class SettingsError(RuntimeError):
     """A setting has a wrong value; the message is one line naming the variable."""
 
@@ -68,6 +98,32 @@ class Settings(BaseSettings):
     # Prometheus metrics of the SDK (host:port), or "off".
     metrics_bind: str = Field("127.0.0.1:9464", validation_alias="ONETHING_METRICS_BIND")
     calendar_overrides: Path | None = Field(None, validation_alias="ONETHING_CALENDAR_OVERRIDES")
+
+    # Delivery of notices (onething.delivery). Neither an SMTP host nor an SMS gateway:
+    # notices stay in the outbox (the embedded default).
+    smtp_host: str = Field("", validation_alias="ONETHING_SMTP_HOST")
+    smtp_port: int = Field(587, ge=1, le=65535, validation_alias="ONETHING_SMTP_PORT")
+    smtp_user: str = Field("", validation_alias="ONETHING_SMTP_USER")
+    smtp_password: SecretStr | None = Field(None, validation_alias="ONETHING_SMTP_PASSWORD")
+    smtp_from: str = Field("", validation_alias="ONETHING_SMTP_FROM")
+    smtp_tls: SmtpTls = Field(SmtpTls.STARTTLS, validation_alias="ONETHING_SMTP_TLS")
+    # Staff notices by e-mail: department (or role:department) = mailbox, comma-separated.
+    staff_mailboxes: str = Field("", validation_alias="ONETHING_STAFF_MAILBOXES")
+    sms_gateway_url: str = Field("", validation_alias="ONETHING_SMS_GATEWAY_URL")
+    sms_gateway_token: SecretStr | None = Field(None, validation_alias="ONETHING_SMS_GATEWAY_TOKEN")
+    # "Authorization" sends `Bearer <token>`; any other header name sends the token as is.
+    sms_gateway_auth_header: str = Field(
+        "Authorization", validation_alias="ONETHING_SMS_GATEWAY_AUTH_HEADER"
+    )
+    delivery_attempts: int = Field(5, ge=1, le=20, validation_alias="ONETHING_DELIVERY_ATTEMPTS")
+    # The wait after the first failed attempt; it doubles after each one, up to an hour.
+    delivery_backoff_s: float = Field(
+        30.0, gt=0, le=3600, validation_alias="ONETHING_DELIVERY_BACKOFF_S"
+    )
+    delivery_poll_s: float = Field(5.0, gt=0, le=300, validation_alias="ONETHING_DELIVERY_POLL_S")
+    delivery_timeout_s: float = Field(
+        10.0, gt=0, le=120, validation_alias="ONETHING_DELIVERY_TIMEOUT_S"
+    )
 
     @field_validator("temporal_address")
     @classmethod
@@ -149,6 +205,76 @@ class Settings(BaseSettings):
             raise ValueError("must be one API key, no spaces")
         return SecretStr(value.get_secret_value().strip())
 
+    @field_validator("smtp_host")
+    @classmethod
+    def _smtp_host(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]", value):
+            raise ValueError("must be a host name or address, without a port")
+        return value
+
+    @field_validator("smtp_tls", mode="before")
+    @classmethod
+    def _smtp_tls(cls, value: object) -> object:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in ("true", "on", "yes", "1"):
+                return SmtpTls.STARTTLS
+            if word in ("false", "no", "0"):
+                return SmtpTls.OFF
+            return word
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _smtp_from(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _MAILBOX.fullmatch(value):
+            raise ValueError("is not an e-mail address")
+        return value
+
+    @field_validator("staff_mailboxes")
+    @classmethod
+    def _staff_mailboxes(cls, value: str) -> str:
+        parse_mailboxes(value)
+        return value
+
+    @field_validator("sms_gateway_url")
+    @classmethod
+    def _sms_gateway_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"https?://[^\s/@]+(/\S*)?", value):
+            raise ValueError("must be an http:// or https:// URL (credentials go in the token)")
+        return value
+
+    @field_validator("sms_gateway_auth_header")
+    @classmethod
+    def _header_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9\-]{1,64}", value):
+            raise ValueError("must be an HTTP header name (letters, digits, '-')")
+        return value
+
+    @field_validator("smtp_password", "sms_gateway_token")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _delivery_consistent(self) -> Settings:
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError("ONETHING_SMTP_HOST needs ONETHING_SMTP_FROM (the sender address)")
+        if bool(self.smtp_user) != (self.smtp_password is not None):
+            raise ValueError("ONETHING_SMTP_USER and ONETHING_SMTP_PASSWORD go together")
+        if not self.smtp_host and (self.staff_mailboxes.strip() or self.smtp_user):
+            raise ValueError(
+                "ONETHING_STAFF_MAILBOXES and ONETHING_SMTP_USER need ONETHING_SMTP_HOST"
+            )
+        if self.sms_gateway_token is not None and not self.sms_gateway_url:
+            raise ValueError("ONETHING_SMS_GATEWAY_TOKEN needs ONETHING_SMS_GATEWAY_URL")
+        return self
+
     @model_validator(mode="after")
     def _tls_consistent(self) -> Settings:
         if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
@@ -194,11 +320,26 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'onething.db'}"
 
     @property
+    def staff_mailbox_map(self) -> dict[str, str]:
+        """ONETHING_STAFF_MAILBOXES as department (or role:department) to mailbox."""
+        return parse_mailboxes(self.staff_mailboxes)
+
+    @property
     def local_codec_keys_path(self) -> Path:
         return self.codec_keys_file or self.data_dir / "codec-keys.json"
 
 
-_SECRET_VARIABLES = {"TEMPORAL_API_KEY", "ONETHING_CODEC_KEYS"}
+# Never echoed in an error: secrets, and addresses (a mailbox may name a person).
+_SECRET_VARIABLES = {
+    "TEMPORAL_API_KEY",
+    "ONETHING_CODEC_KEYS",
+    "ONETHING_SMTP_PASSWORD",
+    "ONETHING_SMTP_USER",
+    "ONETHING_SMTP_FROM",
+    "ONETHING_STAFF_MAILBOXES",
+    "ONETHING_SMS_GATEWAY_TOKEN",
+    "ONETHING_SMS_GATEWAY_URL",
+}
 # Variables read under two names: an error names both, whichever was set.
 _OTHER_NAMES = {
     choices.choices[0]: "/".join(str(c) for c in choices.choices)

@@ -128,6 +128,7 @@ from starter.errors import (
 )
 from starter.redaction import DepartmentOf, for_caller, notices_for_caller
 from starter.termination import close_open_tasks
+from store import deliveries as delivery_store
 from store import licenses as license_store
 from store import notifications as notification_store
 from store import supervision as supervision_store
@@ -410,11 +411,42 @@ class RefusalIn(ReasonIn):
         return self
 
 
+class DeliveryOut(BaseModel):
+    """One channel's delivery of a notice; `reason` names no person, address or number."""
+
+    channel: Literal["email", "sms"]
+    status: Literal["pending", "sent", "failed"]
+    attempts: int = Field(description="Attempts made so far.")
+    last_attempt_at: datetime | None
+    reason: str | None = Field(description="The last failed attempt's cause, short.")
+
+
 class NoticeOut(BaseModel):
     recipient: str = Field(description='"applicant", or a role and department.')
     kind: str
     message: str
     created_at: datetime
+    delivery: Literal["outbox_only", "pending", "sent", "failed"] = Field(
+        description=(
+            "outbox_only: no channel applies (delivery not configured, or no mailbox for the "
+            "department); pending while a channel is being tried; failed when one gave up; "
+            "sent when every channel delivered."
+        )
+    )
+    deliveries: list[DeliveryOut] = Field(description="Each channel's delivery.")
+
+    @classmethod
+    def of(
+        cls, notice: notification_store.Notification, rows: list[delivery_store.NoticeDelivery]
+    ) -> NoticeOut:
+        return cls(
+            recipient=notice.recipient,
+            kind=notice.kind,
+            message=notice.message,
+            created_at=notice.created_at,
+            delivery=delivery_store.summary(rows),
+            deliveries=[DeliveryOut.model_validate(r, from_attributes=True) for r in rows],
+        )
 
 
 class ResolutionIn(BaseModel):
@@ -1008,7 +1040,8 @@ def create_app(
         state = await readable_state(principal, application_id)
         rows = await run_in_threadpool(notification_store.notifications_of, engine, application_id)
         rows = notices_for_caller(principal, application_id, rows, _department_of(catalog, state))
-        return [NoticeOut.model_validate(n, from_attributes=True) for n in rows]
+        sent = await run_in_threadpool(delivery_store.deliveries_of, engine, [n.key for n in rows])
+        return [NoticeOut.of(n, sent.get(n.key, [])) for n in rows]
 
     @app.get(
         "/applications/{application_id}/items/{item_code}",
