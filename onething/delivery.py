@@ -256,8 +256,8 @@ def send_mail(config: SmtpConfig, to: str, subject: str, text: str, ref: str) ->
         if code >= 500:
             raise DeliveryFailure(f"邮件服务器拒绝 (SMTP {code})", permanent=True) from None
         raise DeliveryFailure(f"邮件服务器暂不接收 (SMTP {code})") from None
-    except smtplib.SMTPNotSupportedError:
-        raise DeliveryFailure("邮件服务器不支持 STARTTLS") from None
+    except smtplib.SMTPNotSupportedError:  # no STARTTLS, or no AUTH, offered
+        raise DeliveryFailure("邮件服务器不支持 STARTTLS 或登录") from None
     except ssl.SSLError:
         raise DeliveryFailure("与邮件服务器的 TLS 握手失败") from None
     except TimeoutError:

@@ -12,18 +12,25 @@ import email.policy
 import json
 import logging
 import socket
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from ipaddress import ip_address
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -155,15 +162,25 @@ class MailServer:
 
 
 @contextlib.contextmanager
-def mail_server(**options: Any) -> Iterator[MailServer]:
+def mail_server(
+    tls: SmtpTls = SmtpTls.OFF, context: ssl.SSLContext | None = None, **options: Any
+) -> Iterator[MailServer]:
+    """aiosmtpd on 127.0.0.1: plain, STARTTLS required, or TLS from the first byte."""
     handler = MailServer(**options)
     handler.port = free_port()
+    by_tls: dict[SmtpTls, dict[str, Any]] = {
+        SmtpTls.OFF: {"auth_require_tls": False},
+        SmtpTls.STARTTLS: {"tls_context": context, "require_starttls": True},
+        # aiosmtpd offers AUTH on a TLS-wrapped socket only when told it need not wait for
+        # STARTTLS.
+        SmtpTls.IMPLICIT: {"ssl_context": context, "auth_require_tls": False},
+    }
     controller = Controller(
         handler,
         hostname="127.0.0.1",
         port=handler.port,
         authenticator=handler.authenticate,
-        auth_require_tls=False,
+        **by_tls[tls],
     )
     controller.start()
     try:
@@ -642,3 +659,66 @@ def test_a_claimed_delivery_is_held_until_its_lease_runs_out(store_engine: Engin
     [row] = deliveries.deliveries_of(store_engine, [notice.key])[notice.key]
     assert (row.status, row.attempts, row.reason, row.claimed_until) == ("pending", 1, "x", None)
     assert row.next_attempt_at == now + 10 * lease
+
+
+def server_certificate(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A self-signed certificate for 127.0.0.1: the server's context, and the file a client
+    trusts it by."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "onething test mail")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+@pytest.mark.parametrize("tls", [SmtpTls.STARTTLS, SmtpTls.IMPLICIT])
+async def test_mail_goes_over_tls_to_a_server_whose_certificate_is_trusted(
+    tls: SmtpTls, store_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context, trusted = server_certificate(tmp_path)
+    app = new_application_id()
+    with mail_server(tls, context) as server:
+        plan = DeliveryPlan(
+            smtp=smtp(server.port, tls=tls, user="onething", password="mail-pass"),
+            mailboxes={"health": MAILBOX},
+            retry=RetryPolicy(attempts=1),
+            poll=POLL,
+        )
+        deliverer = Deliverer(store_engine, plan, contacts=None)
+        notify = NotifyActivities(store_engine, deliverer).notify
+        async with loop_of(deliverer):
+            untrusted = staff_notice(app, "reviewer:health", 1)
+            ActivityEnvironment().run(notify, untrusted)
+            refused = (await notices_settled(store_engine, [untrusted.key]))[untrusted.key]
+            monkeypatch.setenv("SSL_CERT_FILE", str(trusted))  # the system's roots, here
+            notice = staff_notice(app, "reviewer:health", 2)
+            ActivityEnvironment().run(notify, notice)
+            [row] = (await notices_settled(store_engine, [notice.key]))[notice.key]
+    assert [(r.status, r.reason) for r in refused] == [("failed", "与邮件服务器的 TLS 握手失败")]
+    assert (row.status, row.attempts) == ("sent", 1), row.reason
+    assert [to for to, _ in server.messages] == [[MAILBOX]]
+    assert server.logins == [(b"onething", b"mail-pass")]  # only ever inside TLS
