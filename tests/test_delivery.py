@@ -722,3 +722,49 @@ async def test_mail_goes_over_tls_to_a_server_whose_certificate_is_trusted(
     assert (row.status, row.attempts) == ("sent", 1), row.reason
     assert [to for to, _ in server.messages] == [[MAILBOX]]
     assert server.logins == [(b"onething", b"mail-pass")]  # only ever inside TLS
+
+
+async def test_onething_worker_delivers_as_its_settings_say(
+    ts_env: WorkflowEnvironment,
+    store_engine: Engine,
+    catalog: Catalog,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`onething worker` (run_worker): the settings make the plan, the loop runs beside the
+    workers, and the number comes from history through the worker's own codec."""
+    from worker import run_worker
+
+    keys = tmp_path / "keys.json"
+    keys.write_text(CODEC.keyring.to_json(), "utf-8")
+    queue = f"test-{new_application_id()}"
+    async with Gateway(script=[503]).serving() as gateway:
+        for name, value in {
+            "TEMPORAL_ADDRESS": ts_env.client.service_client.config.target_host,
+            "ONETHING_TASK_QUEUE": queue,
+            "DATABASE_URL": store_engine.url.render_as_string(hide_password=False),
+            "ONETHING_DATA_DIR": str(tmp_path),
+            "ONETHING_CODEC_KEYS_FILE": str(keys),
+            "ONETHING_CODEC_KEYS": "",
+            "ONETHING_METRICS_BIND": "off",
+            "ONETHING_SMS_GATEWAY_URL": gateway.url,
+            "ONETHING_SMS_GATEWAY_TOKEN": TOKEN,
+            "ONETHING_DELIVERY_BACKOFF_S": "0.1",
+            "ONETHING_DELIVERY_POLL_S": "0.2",
+        }.items():
+            monkeypatch.setenv(name, value)
+        person = applicant(6)
+        sub = full_submission(catalog, SALON, new_application_id(), person, leave_out=MISSING)
+        running_worker = asyncio.create_task(run_worker())
+        try:
+            await OnethingClient(ts_env.client, queue, catalog).submit(sub)
+            notice, [row] = await until(
+                store_engine, sub.application_id, "correction_notice", settled
+            )
+        finally:
+            running_worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running_worker
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert [r.body["to"] for r in gateway.received] == [person.phone] * 2
+    assert gateway.received[-1].body["text"] == notice.message
