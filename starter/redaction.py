@@ -23,19 +23,18 @@ from domain.application import (
     item_workflow_id,
 )
 from domain.people import Role
-from starter.auth import Principal
+from starter.auth import DEPARTMENT_ROLES, Principal
 from store.notifications import Notification
 
 __all__ = ["DepartmentOf", "for_caller", "notices_for_caller", "own_department"]
 
 # An item code's department; None when it is not known (then it is nobody's own).
 DepartmentOf = Callable[[str], str | None]
-DEPARTMENT_STAFF = frozenset({Role.REVIEWER, Role.INSPECTOR, Role.DEPARTMENT_HEAD})
 
 
 def own_department(principal: Principal) -> str | None:
     """The department whose items alone the caller sees in full; None: every item."""
-    if principal.role in DEPARTMENT_STAFF:
+    if principal.role in DEPARTMENT_ROLES:
         return principal.department or ""
     return None
 
