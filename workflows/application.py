@@ -115,10 +115,10 @@ class ApplicationWorkflow:
         self.central_activities_local = workflow.patched(CENTRAL_ACTIVITIES_LOCAL)
         self._trips = 1 if submission.channel is Channel.WINDOW else 0
         self._provided = set(submission.materials)
-        if self.revised and self._stop is not None:  # withdrawn or cancelled with its start
-            return self._outcome(reason=self._stop.reason)
         self._snapshot = await self._pin_catalog()
         self._standing = await self._look_up_credit()
+        if self.revised and self._stop is not None:  # withdrawn or cancelled before receipt
+            return self._outcome(reason=self._stop.reason)
         acceptance = self._assess()
         if acceptance.verdict is AcceptanceVerdict.INCOMPLETE:
             if not self.revised:
