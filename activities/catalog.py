@@ -9,13 +9,22 @@ from temporalio.exceptions import ApplicationError
 
 from activities.store_errors import store_errors
 from domain.bundle import MaterialSet, as_bundle, one_set_of_materials
-from domain.catalog import Bundle, Catalog, CatalogError, Item, load_seed_catalog
+from domain.catalog import (
+    DEFAULT_REGION_CODE,
+    Bundle,
+    Catalog,
+    CatalogError,
+    Item,
+    load_seed_catalog,
+)
 from store import catalog as catalog_store
 
 
 class PinCatalog(BaseModel):
     target: str  # an item or bundle code
     version: str | None  # None: the current version
+    # The accepting hall, for its region code (procedure revision 2026-12); None before.
+    hall: str | None = None
 
 
 class CatalogSnapshot(BaseModel):
@@ -31,19 +40,27 @@ class CatalogSnapshot(BaseModel):
     # Working days the applicant has for a correction (补正) before the application lapses;
     # snapshots recorded before the revision have none (their workflows refused instead).
     correction_days: int = 0
+    # The accepting hall's region code, the head of the case number (办件编号); None when
+    # the pin named no hall (before the revision).
+    region_code: str | None = None
 
     def item(self, code: str) -> Item:
         return next(item for item in self.items if item.code == code)
 
 
-def snapshot_of(catalog: Catalog, target: str) -> CatalogSnapshot:
+def snapshot_of(catalog: Catalog, target: str, hall: str | None = None) -> CatalogSnapshot:
     bundle = as_bundle(catalog, target)
+    region_code = None
+    if hall is not None:  # a hall the catalog does not list: the seed's region
+        listed = catalog.halls.get(hall)
+        region_code = listed.region_code if listed else DEFAULT_REGION_CODE
     return CatalogSnapshot(
         version=catalog.version,
         bundle=bundle,
         items=[catalog.item(code) for code in bundle.order()],
         materials=one_set_of_materials(catalog, bundle),
         correction_days=catalog.correction_days,
+        region_code=region_code,
     )
 
 
@@ -67,7 +84,9 @@ class CatalogActivities:
     @store_errors
     def pin_catalog(self, request: PinCatalog) -> CatalogSnapshot:
         try:
-            snapshot = snapshot_of(current_catalog(self._engine, request.version), request.target)
+            snapshot = snapshot_of(
+                current_catalog(self._engine, request.version), request.target, request.hall
+            )
         except CatalogError as exc:
             # An unknown code or version will not become known by retrying.
             raise ApplicationError(str(exc), type="CatalogError", non_retryable=True) from exc

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 # The diff lives in its own module; these names stay importable from here.
+from domain.case_number import REGION_CODE_PATTERN
 from domain.catalog_diff import CatalogDiff as CatalogDiff
 from domain.catalog_diff import EntryChange as EntryChange
 from domain.catalog_diff import SectionDiff as SectionDiff
@@ -36,6 +37,8 @@ EXTENSION_DAYS = 10
 # How long an application waits for the applicant's correction (补正) before it lapses, in
 # working days, when a catalog does not say: a local choice (the law sets no period).
 CORRECTION_DAYS = 20
+# 宜城市: the region of every hall in the seed catalog.
+DEFAULT_REGION_CODE = "420684"
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -379,6 +382,9 @@ class Hall(_Frozen):
     longitude: float = Field(ge=-180, le=180)
     hours: str = ""
     phone: str = ""  # the hall's public service line
+    # 行政区划代码 (GB/T 2260) of the hall's region, the head of its case numbers; catalogs
+    # written before it had none: the seed's halls are all Yicheng's.
+    region_code: str = Field(DEFAULT_REGION_CODE, pattern=REGION_CODE_PATTERN)
     zones: tuple[Zone, ...]
 
     def accepts(self, item: Item) -> bool:
@@ -460,11 +466,18 @@ class Catalog(_Frozen):
             "notes": list(self.notes),
             "items": [i.model_dump(mode="json") for i in self.items.values()],
             "bundles": [b.model_dump(mode="json") for b in self.bundles.values()],
-            "halls": [h.model_dump(mode="json") for h in self.halls.values()],
+            "halls": [_hall_document(h) for h in self.halls.values()],
         }
         if self.correction_days != CORRECTION_DAYS:  # an old version's document is unchanged
             doc["correction_days"] = self.correction_days
         return doc
+
+
+def _hall_document(hall: Hall) -> dict[str, Any]:
+    doc = hall.model_dump(mode="json")
+    if hall.region_code == DEFAULT_REGION_CODE:  # documents (and digests) from before stay
+        del doc["region_code"]
+    return doc
 
 
 def _kind_of(catalog_items: Mapping[str, Item], code: str | None) -> str | None:
