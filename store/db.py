@@ -20,6 +20,7 @@ from onething.files import (
 
 # Every module that defines tables; imported before create_all so all tables exist.
 TABLE_MODULES = (
+    "store.case_numbers",
     "store.catalog",
     "store.credit",
     "store.licenses",
