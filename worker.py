@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarActivities
+from activities.case_numbers import CaseNumberActivities
 from activities.catalog import CatalogActivities, current_catalog
 from activities.credit import CreditActivities
 from activities.licensing import LicensingActivities
@@ -79,6 +80,7 @@ def central_activities(
     inbox, supervision = TaskActivities(engine, calendar), SupervisionActivities(engine)
     return [
         catalog.pin_catalog,
+        CaseNumberActivities(engine).assign_case_number,
         credit.credit_standing,
         credit.record_credit,
         notify.notify,

@@ -467,6 +467,7 @@ class ApplicationOutcome(BaseModel):
     application_id: str
     status: ApplicationStatus
     catalog_version: str | None = None
+    case_number: str | None = None  # 办件编号, given at acceptance; none if never accepted
     notice: MissingMaterialsNotice | None = None
     items: list[ItemOutcome] = Field(default_factory=list)
     reason: str | None = None
@@ -543,6 +544,7 @@ class ApplicationState(BaseModel):
     name: str | None
     channel: str
     hall: str
+    case_number: str | None = None  # 办件编号, given at acceptance (procedure revision 2026-12)
     assisted: bool  # 帮办代办: an agent applied for the applicant
     catalog_version: str | None
     notice: MissingMaterialsNotice | None

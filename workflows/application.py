@@ -18,6 +18,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendar import CalendarActivities
+    from activities.case_numbers import CaseNumberActivities, NumberCase
     from activities.catalog import CatalogActivities, CatalogSnapshot, PinCatalog
     from activities.credit import CreditActivities
     from activities.licensing import LicensingActivities, RevokeLicense
@@ -47,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
         item_workflow_id,
     )
-    from domain.catalog import DeficiencyConsequence, Item
+    from domain.catalog import DEFAULT_REGION_CODE, DeficiencyConsequence, Item
     from domain.clock import ClockEvent, ClockRecord, ClockSchedule, ClockSnapshot, DueMoved
     from domain.credit import CreditEntry, CreditRecordKind, CreditStanding, credit_subject
     from domain.extension import JOINT_DAYS, check_joint_extension
@@ -96,6 +97,7 @@ class ApplicationWorkflow:
         self._items_done = False
         self._trips = 0
         self._trail = Trail()
+        self._case_number: str | None = None  # 办件编号, given at acceptance (revised only)
         self.central_activities_local = False
 
     @property
@@ -126,6 +128,8 @@ class ApplicationWorkflow:
             acceptance = await self._wait_for_correction(acceptance)
             if acceptance.verdict is AcceptanceVerdict.INCOMPLETE:
                 return await self._end_unaccepted(acceptance)
+        if self.revised:
+            self._case_number = await self._assign_case_number()
         self._accept(acceptance)
         work = [self._run_items(), self._count_joint_limit()]
         if acceptance.verdict is AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY:
@@ -136,10 +140,26 @@ class ApplicationWorkflow:
     async def _pin_catalog(self) -> CatalogSnapshot:
         """The catalog version this application is handled under, for its whole life."""
         submission = self.submission
+        hall = submission.hall if self.revised else None  # for its region code
         return await run_activity(
             CatalogActivities.pin_catalog,
-            PinCatalog(target=submission.target, version=submission.catalog_version),
+            PinCatalog(target=submission.target, version=submission.catalog_version, hall=hall),
             summary=f"pin catalog for {submission.target}",
+        )
+
+    async def _assign_case_number(self) -> str:
+        """办件编号: the store gives the next number of the hall's region and the Beijing
+        day of acceptance, the same one however often this is retried."""
+        submission = self.submission
+        return await run_activity(
+            CaseNumberActivities.assign_case_number,
+            NumberCase(
+                application_id=submission.application_id,
+                hall=submission.hall,
+                region_code=self.snapshot.region_code or DEFAULT_REGION_CODE,
+                accepted_at=workflow.now(),
+            ),
+            summary="assign case number",
         )
 
     async def _look_up_credit(self) -> CreditStanding | None:
@@ -297,7 +317,10 @@ class ApplicationWorkflow:
             self._record_at_window("submitted by an agent (帮办代办)", submission.agent.redacted())
         if submission.commitment_signed and self._barred:
             self._record_at_window("commitment not offered", self._standing_text())
-        self._record_at_window(acceptance.verdict.value, acceptance.reason)
+        detail = acceptance.reason
+        if self._case_number is not None:
+            detail = f"办件编号 {self._case_number}; {detail}"
+        self._record_at_window(acceptance.verdict.value, detail)
         for item in self.snapshot.items:
             self._items[item.code] = ItemRef(
                 item_code=item.code,
@@ -809,6 +832,7 @@ class ApplicationWorkflow:
             name=self._snapshot.bundle.name if self._snapshot else None,
             channel=submission.channel.value,
             hall=submission.hall,
+            case_number=self._case_number,
             assisted=submission.agent is not None,
             catalog_version=self._snapshot.version if self._snapshot else None,
             notice=self._notice,
@@ -869,6 +893,8 @@ class ApplicationWorkflow:
     def _show_details(self) -> None:
         """One line in the Web UI: what the application waits for, and until when."""
         line = f"{self.submission.application_id} {self._status.value}"
+        if self._case_number is not None:
+            line = f"{self._case_number} {line}"
         clock = self._supplement_clock
         correction = self._correction_clock
         if self._status is ApplicationStatus.AWAITING_CORRECTION and correction:
@@ -889,6 +915,7 @@ class ApplicationWorkflow:
             application_id=self.submission.application_id,
             status=self._status,
             catalog_version=self._snapshot.version if self._snapshot else None,
+            case_number=self._case_number,
             notice=self._notice,
             items=[
                 ItemOutcome(
