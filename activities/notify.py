@@ -11,7 +11,10 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.store_errors import store_errors
-from store import notifications
+from domain.application import application_workflow_id, item_workflow_id
+from domain.documents import document_kind, issuer_of
+from store import documents, notifications
+from store.catalog import get_latest_catalog
 
 if TYPE_CHECKING:
     from store.deliveries import Channel
@@ -60,5 +63,30 @@ class NotifyActivities:
             # The wall clock, not the workflow's instant: the loop compares with it.
             now=datetime.now(UTC),
         )
+        kind = document_kind(notice.kind, notice.recipient)
+        if kind is not None:  # also when recorded before: a retry finishes what failed
+            documents.issue(
+                self._engine,
+                notice_key=notice.key,
+                application_id=notice.application_id,
+                notice_kind=notice.kind,
+                kind=kind,
+                issuer=issuer_of(self._department_name(notice)),
+                issued_at=notice.at,
+                content=notice.message,
+                recipient=notice.recipient,
+            )
         if recorded and channels and self._outlet is not None:
             self._outlet.wake()
+
+    def _department_name(self, notice: Notice) -> str | None:
+        """The department of the item whose workflow sent the notice (its key starts with
+        the item's workflow ID, `workflows.common.notify`); None for the application's."""
+        items = item_workflow_id(notice.application_id, "")
+        assert items.startswith(application_workflow_id(notice.application_id))
+        if not notice.key.startswith(items):
+            return None
+        code = notice.key.removeprefix(items).split("/", 1)[0]
+        catalog = get_latest_catalog(self._engine)
+        item = catalog.items.get(code) if catalog is not None else None
+        return item.department_name if item is not None else None

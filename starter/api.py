@@ -768,6 +768,7 @@ def create_app(
     seconds to wait for a worker to answer a Query before answering 503.
     """
     from starter.api_credit import add_credit_routes
+    from starter.api_documents import add_document_routes
     from starter.api_procedure import add_excluded_time_routes, add_referral_routes
 
     catalog = client.catalog
@@ -1042,6 +1043,8 @@ def create_app(
         rows = notices_for_caller(principal, application_id, rows, _department_of(catalog, state))
         sent = await run_in_threadpool(delivery_store.deliveries_of, engine, [n.key for n in rows])
         return [NoticeOut.of(n, sent.get(n.key, [])) for n in rows]
+
+    add_document_routes(app, engine, readable_state, lambda s: _department_of(catalog, s))
 
     @app.get(
         "/applications/{application_id}/items/{item_code}",

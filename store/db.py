@@ -23,6 +23,7 @@ TABLE_MODULES = (
     "store.case_numbers",
     "store.catalog",
     "store.credit",
+    "store.documents",
     "store.licenses",
     "store.notifications",
     "store.supervision",

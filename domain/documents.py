@@ -1,0 +1,107 @@
+"""Written acts (文书) the applicant receives: which notices are documents, their titles,
+legal bases and numbers, and the printable page of one.
+
+A notice to the applicant whose kind is in `DOCUMENT_KINDS` is also issued as a document
+(`store.documents`); reminders and staff warnings are not documents.
+
+Document number: `<application ID>-<kind code>-<sequence>`, the sequence per application
+from 001 in the order the documents were issued, e.g. `demo-0001-BZ-001`.
+
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+
+from domain.notices import RIGHTS, local_time
+
+SERVICE_CENTER = "宜城市政务服务中心"  # the issuer of the application's own acts
+LAW = "《中华人民共和国行政许可法》"
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    code: str  # in the document number
+    title: str
+    basis: str  # the article the act rests on
+    decision: bool = False  # a decision: carries the applicant's rights (Art. 38)
+
+
+DOCUMENT_KINDS: dict[str, DocumentKind] = {
+    "correction_notice": DocumentKind("BZ", "补正材料通知书", f"{LAW}第三十二条第一款第(四)项"),
+    "deficiency_notice": DocumentKind(
+        "RQ", "容缺受理通知书", f"{LAW}第三十二条; 本中心容缺受理规定"
+    ),
+    "refused": DocumentKind(
+        "BSL", "不予受理决定书", f"{LAW}第三十二条第一款、第三十八条第二款", decision=True
+    ),
+    "rejected": DocumentKind("BXK", "不予许可决定书", f"{LAW}第三十八条第二款", decision=True),
+    "revoked": DocumentKind("CX", "撤销决定书", f"{LAW}第六十九条", decision=True),
+    "extension": DocumentKind("YQ", "延长期限告知书", f"{LAW}第四十二条"),
+    "stopped": DocumentKind("ZZ", "终止办理通知书", "本中心容缺受理规定"),
+    "lapsed": DocumentKind(
+        "CH", "视为撤回申请告知书", f"{LAW}第三十二条第一款第(四)项; 本中心规定"
+    ),
+    "rectification": DocumentKind("ZG", "责令整改通知书", f"{LAW}第三十四条第三款"),
+    "deadline_moved": DocumentKind("QX", "期限变更告知书", f"{LAW}第八十二条"),
+    "excluded_time": DocumentKind("BJR", "不计入办理时限告知书", f"{LAW}第四十五条"),
+    "excluded_time_ended": DocumentKind("HF", "恢复计算办理时限告知书", f"{LAW}第四十五条"),
+}
+
+_CODES = "|".join(sorted({k.code for k in DOCUMENT_KINDS.values()}, key=len, reverse=True))
+DOCUMENT_NUMBER_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._\-]{{2,63}}-(?:{_CODES})-[0-9]{{3,6}}$"
+
+
+def document_kind(notice_kind: str, recipient: str) -> DocumentKind | None:
+    """The document a notice is issued as; None for reminders and notices to staff."""
+    return DOCUMENT_KINDS.get(notice_kind) if recipient == "applicant" else None
+
+
+def document_number(application_id: str, kind: DocumentKind, sequence: int) -> str:
+    if sequence < 1:
+        raise ValueError(f"sequence: must be 1 or more, got {sequence}")
+    number = f"{application_id}-{kind.code}-{sequence:03d}"
+    if not re.match(DOCUMENT_NUMBER_PATTERN, number):
+        raise ValueError("application_id: not an application ID")
+    return number
+
+
+def issuer_of(department_name: str | None) -> str:
+    """An item's acts are its department's; the application's, the service center's."""
+    return department_name or SERVICE_CENTER
+
+
+def render_html(
+    *,
+    title: str,
+    number: str,
+    issuer: str,
+    issued_at: datetime,
+    content: str,
+    basis: str,
+    decision: bool = False,
+) -> str:
+    """The printable page: title, number, issuer, Beijing date, the text and its basis.
+    A decision tells the applicant's rights (Art. 38): the line its text carries, or, where
+    the text has none (a rejection, a revocation), the same line after it."""
+    e = escape
+    rights = f"<p>{e(RIGHTS)}</p>\n" if decision and RIGHTS not in content else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{e(title)} {e(number)}</title>\n"
+        "<style>body{font-family:serif;max-width:42em;margin:2em auto;line-height:1.8}"
+        "h1{text-align:center;letter-spacing:.2em}.no{text-align:center}"
+        ".sign{text-align:right;margin-top:3em}@media print{body{margin:0}}</style>\n"
+        "</head>\n<body>\n"
+        f"<h1>{e(title)}</h1>\n"
+        f'<p class="no">{e(number)}</p>\n'
+        f"<p>申请人:</p>\n<p>{e(content)}</p>\n{rights}"
+        f"<p>依据: {e(basis)}</p>\n"
+        f'<p class="sign">{e(issuer)}<br>{e(local_time(issued_at))} (北京时间)</p>\n'
+        "</body>\n</html>\n"
+    )
