@@ -267,11 +267,10 @@ class ApplicationWorkflow:
         if notice is None:
             return
         self._notice = notice.model_copy(update={"supplement_by": move.due_at})
-        correction = move.limit == "correction"
         await notify(
             self.submission.application_id,
             "applicant",
-            "correction_notice" if correction else "deficiency_notice",
+            "deadline_moved",
             notices.deadline_moved_later(notice.summary(), move.previous_due_at, move.due_at),
             key=f"{move.limit}-deadline-{move.due_at.isoformat()}",
         )
