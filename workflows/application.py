@@ -74,7 +74,7 @@ class ApplicationWorkflow:
         # Asked here, before any handler runs: a withdrawal that arrives with the start is
         # handled by the procedure the application is under.
         self.revised = workflow.patched(PROCEDURE_REVISION)
-        self._submission: Submission | None = submission
+        self.submission = submission
         self._status = ApplicationStatus.SUBMITTED
         self._snapshot: CatalogSnapshot | None = None
         self._standing: CreditStanding | None = None
@@ -99,11 +99,6 @@ class ApplicationWorkflow:
         self._trail = Trail()
         self._case_number: str | None = None  # 办件编号, given at acceptance (revised only)
         self.central_activities_local = False
-
-    @property
-    def submission(self) -> Submission:
-        assert self._submission is not None
-        return self._submission
 
     @property
     def snapshot(self) -> CatalogSnapshot:
