@@ -134,6 +134,13 @@ class FieldType(StrEnum):
     ENUM = "enum"
 
 
+class DayUnit(StrEnum):
+    """How a period before a license's expiry is counted."""
+
+    WORKING = "working"  # working days (行政许可法 Art. 82)
+    CALENDAR = "calendar"  # calendar days (日)
+
+
 # --------------------------------------------------------------------------- models
 
 
@@ -236,6 +243,29 @@ class InspectionRule(_Frozen):
         return any(self.for_path(p) is not InspectionTiming.NONE for p in APPROVAL_PATHS)
 
 
+# Art. 50 行政许可法: renewal is applied for 30 days before expiry unless a rule says otherwise.
+RENEWAL_CLOSES_DAYS = 30
+# When the window opens is not in Art. 50: a local choice (the holder is reminded then).
+RENEWAL_OPENS_DAYS = 60
+# Art. 42: a decision within 20 working days, the limit of a renewal unless a rule says less.
+RENEWAL_DECISION_DAYS = 20
+
+
+class RenewalRule(_Frozen):
+    """When a license's renewal (延续) may be applied for, counted back from its last valid
+    day, and the limit of the decision. Applications outside the window are not renewals."""
+
+    opens_days_before: int = Field(default=RENEWAL_OPENS_DAYS, ge=1, le=730)
+    closes_days_before: int = Field(default=RENEWAL_CLOSES_DAYS, ge=0, le=730)
+    unit: DayUnit = DayUnit.CALENDAR
+    decision_days: int = Field(default=RENEWAL_DECISION_DAYS, ge=1, le=60)  # working days
+    basis: str = ""  # the rule the figures come from
+
+
+# What an item that states a validity but no renewal rule gets: Art. 50 and Art. 42.
+DEFAULT_RENEWAL = RenewalRule(basis="《中华人民共和国行政许可法》第五十条")
+
+
 class Item(_Frozen):
     code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     basic_code: str  # 基本编码
@@ -267,8 +297,19 @@ class Item(_Frozen):
     extension_days: int = Field(
         default=EXTENSION_DAYS, ge=1, le=EXTENSION_DAYS, exclude_if=lambda v: v == EXTENSION_DAYS
     )
+    # How long the license it produces is valid, in years, and its renewal window (catalog
+    # 2026.12.2); unset in earlier versions, whose documents stay as they were.
+    validity_years: int | None = Field(default=None, ge=1, le=30, exclude_if=_unset)
+    renewal: RenewalRule | None = Field(default=None, exclude_if=_unset)
     legal_basis: str = ""
     source_note: str = ""  # where the figures come from
+
+    @property
+    def renewal_rule(self) -> RenewalRule | None:
+        """The renewal window of a license with a validity: its own, or Art. 50's."""
+        if self.validity_years is None:
+            return None
+        return self.renewal or DEFAULT_RENEWAL
 
     def material(self, code: str) -> MaterialRequirement:
         for m in self.materials:
@@ -627,9 +668,11 @@ def parse_catalog_json(text: str | bytes) -> Catalog:
 # loads: 2026.12.1 (procedure revision 2026-12: the check per approval path, the convenience
 # store's route), now that the workflows record filings on the spot and inspect per path.
 # PREVIOUS_FILE (2026.11.1) stays loadable: a store keeps it for applications pinned to it.
+# 2026.12.2 is 2026.12.1 plus the validity and renewal window of the licenses (issue 14).
 PREVIOUS_FILE = "catalog.json"  # 2026.11.1
 NEXT_FILE = "catalog-2026.12.1.json"
-SEED_FILE = NEXT_FILE
+VALIDITY_FILE = "catalog-2026.12.2.json"
+SEED_FILE = VALIDITY_FILE
 
 
 def shipped_catalog_text(file_name: str = SEED_FILE) -> str:

@@ -14,6 +14,7 @@ from domain.catalog import (
     REVIEW_PATH,
     WINDOW_STEPS,
     Bundle,
+    DayUnit,
     DeficiencyConsequence,
     FieldType,
     FormField,
@@ -54,6 +55,37 @@ def find_cycle(bundle: Bundle) -> list[str] | None:
     return None
 
 
+# A working week: 5 working days in 7 calendar days (holidays make it longer still).
+_CALENDAR_PER_WORKING = 7 / 5
+
+
+def check_validity(item: Item, where: str) -> list[str]:
+    """A validity needs a license to carry it; a renewal window must open before it closes
+    and fit in the validity (else every term would begin inside its own window)."""
+    p: list[str] = []
+    if item.validity_years is not None and item.produces is None:
+        p.append(f"{where}: validity_years set but the item produces no license")
+    if item.renewal is not None and item.validity_years is None:
+        p.append(f"{where}: renewal set but the item has no validity_years")
+    rule = item.renewal
+    if rule is None:
+        return p
+    if rule.closes_days_before >= rule.opens_days_before:
+        p.append(
+            f"{where}: renewal.closes_days_before {rule.closes_days_before} must be fewer than "
+            f"renewal.opens_days_before {rule.opens_days_before} (the window would close "
+            "before it opens)"
+        )
+    if item.validity_years is not None:
+        factor = _CALENDAR_PER_WORKING if rule.unit is DayUnit.WORKING else 1
+        if rule.opens_days_before * factor >= item.validity_years * 365:
+            p.append(
+                f"{where}: renewal.opens_days_before {rule.opens_days_before} ({rule.unit} "
+                f"days) reaches back beyond the validity of {item.validity_years} year(s)"
+            )
+    return p
+
+
 def check_item(item: Item, items: Mapping[str, Item]) -> list[str]:
     p: list[str] = []
     where = f"item {item.code!r}"
@@ -77,6 +109,7 @@ def check_item(item: Item, items: Mapping[str, Item]) -> list[str]:
     if item.steps < WINDOW_STEPS:
         p.append(f"{where}: steps {item.steps} below {WINDOW_STEPS} (acceptance and conclusion)")
     p.extend(check_inspection(item, where))
+    p.extend(check_validity(item, where))
     if item.issues_before_supplement and not item.admits_deficiency:
         p.append(f"{where}: issues_before_supplement set but the item does not admit deficiency")
     if (
