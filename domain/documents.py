@@ -75,6 +75,57 @@ def issuer_of(department_name: str | None) -> str:
     return department_name or SERVICE_CENTER
 
 
+@dataclass(frozen=True)
+class DocumentPage:
+    """What a document's printed page says, line by line, in reading order: one model for
+    the HTML page and the PDF (`starter.document_pdf`), so the two cannot drift."""
+
+    title: str
+    number: str
+    case_number: str | None  # 办件编号, once the application was accepted
+    addressee: str
+    paragraphs: tuple[str, ...]  # the text, then the rights where the text has none
+    basis: str  # "依据: ..."
+    issuer: str
+    date: str  # "2026-12-02 00:30 (北京时间)"
+    issued_at: datetime  # the instant, for what reads it by machine (a PDF's dates)
+
+    @property
+    def heading(self) -> str:
+        return f"{self.title} {self.number}"
+
+    @property
+    def case_line(self) -> str | None:
+        return f"办件编号: {self.case_number}" if self.case_number else None
+
+
+def document_page(
+    *,
+    title: str,
+    number: str,
+    issuer: str,
+    issued_at: datetime,
+    content: str,
+    basis: str,
+    decision: bool = False,
+    case_number: str | None = None,
+) -> DocumentPage:
+    """A decision tells the applicant's rights (Art. 38): the line its text carries, or,
+    where the text has none (a rejection, a revocation), the same line after it."""
+    rights = (RIGHTS,) if decision and RIGHTS not in content else ()
+    return DocumentPage(
+        title=title,
+        number=number,
+        case_number=case_number or None,
+        addressee="申请人:",
+        paragraphs=(content, *rights),
+        basis=f"依据: {basis}",
+        issuer=issuer,
+        date=f"{local_time(issued_at)} (北京时间)",
+        issued_at=issued_at,
+    )
+
+
 def render_html(
     *,
     title: str,
@@ -84,24 +135,39 @@ def render_html(
     content: str,
     basis: str,
     decision: bool = False,
+    case_number: str | None = None,
 ) -> str:
-    """The printable page: title, number, issuer, Beijing date, the text and its basis.
-    A decision tells the applicant's rights (Art. 38): the line its text carries, or, where
-    the text has none (a rejection, a revocation), the same line after it."""
+    """The printable page: title, number, case number, issuer, Beijing date, the text, the
+    rights on a decision and its basis."""
+    page = document_page(
+        title=title,
+        number=number,
+        issuer=issuer,
+        issued_at=issued_at,
+        content=content,
+        basis=basis,
+        decision=decision,
+        case_number=case_number,
+    )
+    return page_html(page)
+
+
+def page_html(page: DocumentPage) -> str:
     e = escape
-    rights = f"<p>{e(RIGHTS)}</p>\n" if decision and RIGHTS not in content else ""
+    case = f'<p class="no">{e(page.case_line)}</p>\n' if page.case_line else ""
+    text = "".join(f"<p>{e(p)}</p>\n" for p in page.paragraphs)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{e(title)} {e(number)}</title>\n"
+        f"<title>{e(page.heading)}</title>\n"
         "<style>body{font-family:serif;max-width:42em;margin:2em auto;line-height:1.8}"
         "h1{text-align:center;letter-spacing:.2em}.no{text-align:center}"
         ".sign{text-align:right;margin-top:3em}@media print{body{margin:0}}</style>\n"
         "</head>\n<body>\n"
-        f"<h1>{e(title)}</h1>\n"
-        f'<p class="no">{e(number)}</p>\n'
-        f"<p>申请人:</p>\n<p>{e(content)}</p>\n{rights}"
-        f"<p>依据: {e(basis)}</p>\n"
-        f'<p class="sign">{e(issuer)}<br>{e(local_time(issued_at))} (北京时间)</p>\n'
+        f"<h1>{e(page.title)}</h1>\n"
+        f'<p class="no">{e(page.number)}</p>\n{case}'
+        f"<p>{e(page.addressee)}</p>\n{text}"
+        f"<p>{e(page.basis)}</p>\n"
+        f'<p class="sign">{e(page.issuer)}<br>{e(page.date)}</p>\n'
         "</body>\n</html>\n"
     )

@@ -1,5 +1,6 @@
 """HTTP routes of the documents (文书) an application's applicant received, mounted by
-`starter.api.create_app`: the list, and one document as a printable page (HTML) or JSON.
+`starter.api.create_app`: the list, and one document as JSON, a printable page (HTML) or a
+PDF, chosen by the Accept header or, for a plain link, by `?format=json|html|pdf`.
 
 Readable by whoever may read the application's notices, with the same rule: a document is
 shown when its notice is (`starter.redaction.notices_for_caller`), so a department's staff
@@ -10,20 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Path, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from domain.application import ApplicationState
-from domain.documents import DOCUMENT_KINDS, DOCUMENT_NUMBER_PATTERN, render_html
+from domain.documents import (
+    DOCUMENT_KINDS,
+    DOCUMENT_NUMBER_PATTERN,
+    DocumentPage,
+    document_page,
+    page_html,
+)
 from domain.notices import SERVICE_CENTER_TIMEZONE
 from starter.api import ApplicationId, Caller
 from starter.auth import Principal
+from starter.document_pdf import page_pdf
 from starter.errors import ApiError, error_responses
 from starter.redaction import DepartmentOf, notices_for_caller
 from store import documents as document_store
@@ -43,6 +51,21 @@ DocumentNumber = Annotated[
     ),
 ]
 ReadableState = Callable[[Principal, str], Awaitable[ApplicationState]]
+Format = Literal["json", "html", "pdf"]
+_MEDIA_TYPES: dict[Format, str] = {
+    "json": "application/json",  # first: the default, and the winner of a tie
+    "html": "text/html",
+    "pdf": "application/pdf",
+}
+DocumentFormat = Annotated[
+    Format | None,
+    Query(
+        description=(
+            "json, html or pdf: overrides the Accept header, for links a browser follows "
+            "(`...?format=pdf`)."
+        )
+    ),
+]
 
 
 class DocumentSummaryOut(BaseModel):
@@ -85,9 +108,51 @@ def _details(d: Document) -> dict[str, Any]:
     }
 
 
-def _wants_html(request: Request) -> bool:
+def _accepted(accept: str, media_type: str) -> tuple[float, int]:
+    """How much `accept` wants `media_type`: the q of its most specific matching range, and
+    that range's specificity (2 exact, 1 `type/*`, 0 `*/*`); (0, -1) if none matches."""
+    kind = media_type.split("/")[0]
+    best = (0.0, -1)
+    for part in accept.lower().split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        rank = {media_type: 2, f"{kind}/*": 1, "*/*": 0}.get(name, -1)
+        if rank < best[1] or rank < 0:
+            continue
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        best = (q, rank)
+    return best
+
+
+def _format(request: Request, asked: Format | None) -> Format:
+    """`?format=` if given, else the Accept header's preferred form (q, then the more
+    specific range, then JSON, HTML, PDF); JSON when it names none of them."""
+    if asked is not None:
+        return asked
     accept = request.headers.get("accept", "")
-    return "text/html" in accept.lower()
+    scores = {f: _accepted(accept, m) for f, m in _MEDIA_TYPES.items()}
+    best = max(scores, key=lambda f: scores[f])  # max keeps the first of equals
+    return best if scores[best][0] > 0 else "json"
+
+
+def _page(d: Document) -> DocumentPage:
+    kind = DOCUMENT_KINDS.get(d.kind)
+    return document_page(
+        title=d.title,
+        number=d.number,
+        issuer=d.issuer,
+        issued_at=d.issued(),
+        content=d.content,
+        basis=d.legal_basis,
+        decision=kind.decision if kind is not None else False,
+        case_number=getattr(d, "case_number", None),  # given at acceptance, if at all
+    )
 
 
 def add_document_routes(
@@ -128,32 +193,49 @@ def add_document_routes(
         "/applications/{application_id}/documents/{number}",
         tags=["applications"],
         response_model=DocumentOut,
-        summary="One document: a printable page (Accept: text/html) or JSON",
+        summary="One document: JSON, a printable page (HTML) or a PDF",
+        description=(
+            "The form by `Accept` (`application/json`, the default; `text/html`; "
+            "`application/pdf`), or by `?format=json|html|pdf`, which wins over Accept so a "
+            "plain link can fetch the PDF. HTML and PDF say the same: title, number, 办件编号 "
+            "once accepted, the text, the rights on a decision, the legal basis, issuer and "
+            "date in Beijing time. A PDF comes as A4 with `Content-Disposition: inline; "
+            'filename="<number>.pdf"`. Readable by whoever may read its notice.'
+        ),
         responses={
             200: {
                 "description": "The document.",
-                "content": {"text/html": {"schema": {"type": "string"}}},
+                "content": {
+                    "text/html": {"schema": {"type": "string"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                },
             },
             **error_responses(401, 403, 404, 422, 503),
         },
     )
     async def get_document(
-        application_id: ApplicationId, number: DocumentNumber, principal: Caller, request: Request
+        application_id: ApplicationId,
+        number: DocumentNumber,
+        principal: Caller,
+        request: Request,
+        response: Response,
+        format: DocumentFormat = None,
     ) -> Any:
         found = [d for d in await shown(principal, application_id) if d.number == number]
         if not found:
             raise ApiError(404, "no such document", fields=[("number", "not found")])
         d = found[0]
-        if _wants_html(request):
-            kind = DOCUMENT_KINDS.get(d.kind)
-            page = render_html(
-                title=d.title,
-                number=d.number,
-                issuer=d.issuer,
-                issued_at=d.issued(),
-                content=d.content,
-                basis=d.legal_basis,
-                decision=kind.decision if kind is not None else False,
+        form = _format(request, format)
+        vary = {"Vary": "Accept"}
+        if form == "html":
+            return HTMLResponse(page_html(_page(d)), headers=vary)
+        if form == "pdf":
+            pdf = await run_in_threadpool(page_pdf, _page(d))
+            disposition = f'inline; filename="{d.number}.pdf"'  # the number is ASCII
+            return Response(
+                pdf,
+                media_type="application/pdf",
+                headers={**vary, "Content-Disposition": disposition},
             )
-            return HTMLResponse(page)
+        response.headers["Vary"] = "Accept"
         return DocumentOut.of(d)
