@@ -1,13 +1,20 @@
-"""The license registry: one license per application and item, however often issued."""
+"""The license registry: one license per application and item, however often issued.
+
+A license with a validity carries the end of its current term (`valid_until`, the instant
+it stops being valid), the term's number and how the term came about (renewed, or deemed
+renewed under Art. 50). Licenses issued before validity was kept have none: unknown, not
+guessed (see migration 0013). A renewal application (延续) is a case of its own
+(`LicenseRenewal`), one per license and term.
+"""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Engine, UniqueConstraint
+from sqlalchemy import Column, DateTime, Engine, Integer, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 
 from store.db import session
 
@@ -28,6 +35,41 @@ class License(SQLModel, table=True):
     revoked_reason: str | None = Field(default=None, max_length=500)
     # What a verifier may be told of why (domain.application.RevocationGround's value).
     revocation_ground: str | None = Field(default=None, max_length=32)
+    # The end of the current term (exclusive); None: no validity, or unknown (issued before
+    # the registry kept it).
+    valid_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    term: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    renewed_as: str | None = Field(default=None, max_length=16)  # RenewedAs of the term
+
+    def expires(self) -> datetime | None:
+        """`valid_until` with its offset (SQLite hands back naive instants, written in UTC)."""
+        at = self.valid_until
+        return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+class LicenseRenewal(SQLModel, table=True):
+    """A renewal application (延续): its case number, its limit, its decision."""
+
+    __tablename__ = "license_renewals"
+    __table_args__ = (UniqueConstraint("license_number", "term"),)
+
+    renewal_id: str = Field(primary_key=True, max_length=64)
+    license_number: str = Field(index=True, max_length=64)
+    term: int  # the term it would extend
+    case_number: str = Field(max_length=32)
+    hall: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    received_by: str | None = Field(default=None, max_length=64)  # a staff ID
+    decision_due_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    status: str = Field(default="accepted", max_length=16)
+    decided_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    decided_by: str | None = Field(default=None, max_length=64)  # a staff ID
+    reason: str | None = Field(default=None, max_length=500)
 
 
 def _find(engine: Engine, application_id: str, item_code: str) -> License | None:
@@ -47,6 +89,7 @@ def issue_license(
     license_kind: str,
     holder_name: str,
     valid_from: datetime,
+    valid_until: datetime | None = None,
 ) -> License:
     """Issue the license, or return the one already issued for this application and item."""
     existing = _find(engine, application_id, item_code)
@@ -61,6 +104,7 @@ def issue_license(
         holder_name=holder_name,
         verification_code=secrets.token_urlsafe(9),
         valid_from=valid_from,
+        valid_until=valid_until,
     )
     try:
         with session(engine) as s:
@@ -106,3 +150,85 @@ def revoke(
         license.revocation_ground = ground
         s.add(license)
         return license
+
+
+def get(engine: Engine, number: str) -> License | None:
+    with session(engine) as s:
+        return s.get(License, number)
+
+
+def renew(
+    engine: Engine, number: str, *, term: int, valid_until: datetime, renewed_as: str
+) -> License | None:
+    """Begin term `term + 1`, ending at `valid_until`. Idempotent: a license already past
+    `term`, or no longer valid (revoked meanwhile), is left as it is."""
+    with session(engine) as s:
+        license = s.get(License, number)
+        if license is None or license.status != "issued" or license.term != term:
+            return license
+        license.term, license.valid_until, license.renewed_as = term + 1, valid_until, renewed_as
+        s.add(license)
+        return license
+
+
+def expire(engine: Engine, number: str, *, term: int) -> License | None:
+    """Term `term` ended without renewal: the license is expired (once; a revoked one stays
+    revoked, a renewed one valid)."""
+    with session(engine) as s:
+        license = s.get(License, number)
+        if license is None or license.status != "issued" or license.term != term:
+            return license
+        license.status = "expired"
+        s.add(license)
+        return license
+
+
+def open_renewal(engine: Engine, renewal: LicenseRenewal) -> LicenseRenewal:
+    """Record the renewal application, or return the one recorded for this license and term
+    (a retry, or a second application the workflow let through by mistake)."""
+    try:
+        with session(engine) as s:
+            s.add(renewal)
+    except IntegrityError:
+        with session(engine) as s:
+            found = s.exec(
+                select(LicenseRenewal).where(
+                    LicenseRenewal.license_number == renewal.license_number,
+                    LicenseRenewal.term == renewal.term,
+                )
+            ).first()
+        if found is None:
+            raise
+        return found
+    return renewal
+
+
+def decide_renewal(
+    engine: Engine,
+    renewal_id: str,
+    *,
+    status: str,
+    at: datetime,
+    decided_by: str | None = None,
+    reason: str | None = None,
+) -> LicenseRenewal | None:
+    """Record how the renewal ended (once: a retry keeps the first)."""
+    with session(engine) as s:
+        renewal = s.get(LicenseRenewal, renewal_id)
+        if renewal is None or renewal.status != "accepted":
+            return renewal
+        renewal.status, renewal.decided_at = status, at
+        renewal.decided_by, renewal.reason = decided_by, reason
+        s.add(renewal)
+        return renewal
+
+
+def renewals_of(engine: Engine, number: str) -> list[LicenseRenewal]:
+    with session(engine) as s:
+        return list(
+            s.exec(
+                select(LicenseRenewal)
+                .where(LicenseRenewal.license_number == number)
+                .order_by(col(LicenseRenewal.term))
+            )
+        )
