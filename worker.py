@@ -80,7 +80,7 @@ def central_activities(
     inbox, supervision = TaskActivities(engine, calendar), SupervisionActivities(engine)
     return [
         catalog.pin_catalog,
-        CaseNumberActivities(engine).assign_case_number,
+        CaseNumberActivities(engine, delivery).assign_case_number,
         credit.credit_standing,
         credit.record_credit,
         notify.notify,
@@ -94,9 +94,9 @@ def central_activities(
     ]
 
 
-def department_activities(engine: Engine) -> list[Any]:
+def department_activities(engine: Engine, delivery: Outlet | None = None) -> list[Any]:
     """Activities of a department's licensing system."""
-    licensing = LicensingActivities(engine)
+    licensing = LicensingActivities(engine, delivery)
     return [licensing.issue_license, licensing.revoke_license]
 
 
@@ -139,7 +139,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=department_queue_of(task_queue, department),
-                activities=department_activities(engine),
+                activities=department_activities(engine, delivery),
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             )

@@ -8,9 +8,13 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.notify import Notice, Outlet, record_notice
 from activities.store_errors import store_errors
-from domain.application import LicenseRecord, RevocationGround
+from domain import notices
+from domain.application import LicenseRecord, RevocationGround, item_workflow_id
+from domain.documents import DOCUMENT_KINDS, GRANT_TITLES, grant_basis
 from store import licenses
+from store.catalog import get_latest_catalog
 
 
 class IssueLicense(BaseModel):
@@ -30,8 +34,9 @@ class RevokeLicense(BaseModel):
 
 
 class LicensingActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, outlet: Outlet | None = None) -> None:
         self._engine = engine
+        self._outlet = outlet  # None: the outbox only (the embedded default)
 
     @activity.defn(name="issue_license")
     @store_errors
@@ -48,6 +53,7 @@ class LicensingActivities:
         activity.logger.info(
             "license issued", extra={"item_code": issued.item_code, "number": issued.number}
         )
+        self._deliver(request, issued)
         return LicenseRecord(
             number=issued.number,
             item_code=issued.item_code,
@@ -55,6 +61,51 @@ class LicensingActivities:
             verification_code=issued.verification_code,
             valid_from=issued.valid_from,
             status=issued.status,
+        )
+
+    def _deliver(self, request: IssueLicense, issued: licenses.License) -> None:
+        """The decision and the license itself, in writing, the moment they are issued
+        (Art. 38, Art. 44: within 10 days): two documents, each once however often retried."""
+        catalog = get_latest_catalog(self._engine)
+        item = catalog.items.get(request.item_code) if catalog is not None else None
+        item_name = item.name if item is not None else notices.license_name(issued.license_kind)
+        item_kind = item.kind.value if item is not None else "license"
+        key = item_workflow_id(request.application_id, request.item_code)
+        granted = DOCUMENT_KINDS["granted"]
+        record_notice(
+            self._engine,
+            self._outlet,
+            Notice(
+                key=f"{key}/granted",
+                application_id=request.application_id,
+                recipient="applicant",
+                kind="granted",
+                message=notices.grant_decision(
+                    item_kind, item_name, issued.license_kind, issued.number, request.issued_at
+                ),
+                at=request.issued_at,
+            ),
+            title=GRANT_TITLES.get(item_kind, granted.title),
+            basis=grant_basis(granted, item.legal_basis if item is not None else ""),
+        )
+        record_notice(
+            self._engine,
+            self._outlet,
+            Notice(
+                key=f"{key}/license",
+                application_id=request.application_id,
+                recipient="applicant",
+                kind="license",
+                message=notices.license_certificate(
+                    issued.license_kind,
+                    issued.number,
+                    issued.holder_name,
+                    item_name,
+                    request.issued_at,  # the store may hand back a naive instant
+                ),
+                at=request.issued_at,
+            ),
+            title=notices.license_name(issued.license_kind),
         )
 
     @activity.defn(name="revoke_license")

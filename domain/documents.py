@@ -20,6 +20,7 @@ from html import escape
 from domain.notices import RIGHTS, local_time
 
 SERVICE_CENTER = "宜城市政务服务中心"  # the issuer of the application's own acts
+BASIS_LENGTH = 200  # what the store keeps of a legal basis
 LAW = "《中华人民共和国行政许可法》"
 
 
@@ -50,7 +51,34 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
     "deadline_moved": DocumentKind("QX", "期限变更告知书", f"{LAW}第八十二条"),
     "excluded_time": DocumentKind("BJR", "不计入办理时限告知书", f"{LAW}第四十五条"),
     "excluded_time_ended": DocumentKind("HF", "恢复计算办理时限告知书", f"{LAW}第四十五条"),
+    # Written by the activities that act (the case register, the license registry).
+    "accepted": DocumentKind("SL", "受理通知书", f"{LAW}第三十二条第一款第(五)项、第二款"),
+    "granted": DocumentKind("ZY", "准予行政许可决定书", f"{LAW}第三十八条第一款"),
+    "license": DocumentKind("ZS", "电子证照", f"{LAW}第三十九条、第四十四条"),
+    # A license's renewal (延续, Art. 50): written by the term's activities.
+    "renewal_accepted": DocumentKind("YXSL", "延续申请受理通知书", f"{LAW}第三十二条、第五十条"),
+    "renewed": DocumentKind("YX", "准予延续决定书", f"{LAW}第五十条"),
+    "deemed_renewed": DocumentKind("SWYX", "视为准予延续通知书", f"{LAW}第五十条第二款"),
+    "renewal_refused": DocumentKind(
+        "BYX", "不予延续决定书", f"{LAW}第五十条、第三十八条第二款", decision=True
+    ),
 }
+
+# A positive act's title by the item's kind (domain.catalog.ItemKind's value): a
+# registration is 准予登记, a filing 备案; the act rests on the item's own law too.
+GRANT_TITLES = {
+    "license": "准予行政许可决定书",
+    "confirmation": "准予登记通知书",
+    "filing": "备案通知书",
+    "public_service": "办结通知书",
+}
+
+
+def grant_basis(kind: DocumentKind, item_basis: str) -> str:
+    """The act's article, then the item's own law when the catalog names one."""
+    basis = f"{kind.basis}; {item_basis}" if item_basis else kind.basis
+    return basis[:BASIS_LENGTH]
+
 
 _CODES = "|".join(sorted({k.code for k in DOCUMENT_KINDS.values()}, key=len, reverse=True))
 DOCUMENT_NUMBER_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._\-]{{2,63}}-(?:{_CODES})-[0-9]{{3,6}}$"

@@ -10,7 +10,7 @@ Pure: imported inside the workflow sandbox.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 SERVICE_CENTER_TIMEZONE = "Asia/Shanghai"
@@ -169,3 +169,144 @@ def excluded_time_notice(item_name: str, what: str, expected_days: int, reason: 
 def excluded_time_ended(item_name: str, what: str, result: str, due: datetime | None) -> str:
     until = f", 期限届满为 {local_time(due)}" if due is not None else ""
     return f"{item_name}: {what}已结束, 结果: {result}。办理时限自即日起恢复计算{until}。"
+
+
+# -- acceptance and issuance: the receipt (Art. 32), the decision (Art. 38), the license --
+
+# What each license kind is called on paper (行政许可法 Art. 39: the certificate's name).
+LICENSE_NAMES = {
+    "business_license": "营业执照",
+    "food_business_license": "食品经营许可证",
+    "tobacco_retail_license": "烟草专卖零售许可证",
+    "hygiene_license": "公共场所卫生许可证",
+    "fire_safety_permit": "公众聚集场所投入使用、营业前消防安全检查合格证",
+    "road_transport_license": "道路运输经营许可证",
+    "road_transport_certificate": "道路运输证",
+    "company_seal": "印章刻制备案凭证",
+    "nurse_practice_certificate": "护士执业证书",
+}
+
+
+def license_name(license_kind: str) -> str:
+    return LICENSE_NAMES.get(license_kind, "电子证照")
+
+
+def acceptance_receipt(
+    case_number: str,
+    matter: str | None,
+    items: Iterable[str],
+    promised_days: int | None,
+    accepted_at: datetime,
+) -> str:
+    """受理通知书 (Art. 32 (5), Art. 32 (2nd para.): a dated written receipt)."""
+    what = f"您申请办理的{matter}" if matter else "您的申请"
+    covering = _names(items)
+    covering = f"(含{covering})" if covering and covering != matter else ""
+    if promised_days is None:
+        limit = "本中心将在法定时限内办结"
+    elif promised_days == 0:
+        limit = "本中心承诺当场办结"
+    else:
+        limit = f"本中心承诺于受理之日起{promised_days}个工作日内办结"
+    return (
+        f"受理通知: {what}{covering}, 申请材料齐全、符合法定形式, 本中心决定予以受理。"
+        f"办件编号 {case_number}, 受理时间 {local_time(accepted_at)}。{limit}, "
+        "可凭办件编号查询办理进度。"
+    )
+
+
+# What an item's positive act says, by the item's kind (domain.catalog.ItemKind's value).
+GRANTS = {
+    "license": "经审查, 您申请的{item}符合法定条件、标准, 决定准予行政许可。",
+    "confirmation": "经审核, 您申请的{item}符合法定条件, 准予登记。",
+    "filing": "您提交的{item}材料齐全, 已予备案。",
+    "public_service": "您申请的{item}已办结。",
+}
+
+
+def grant_decision(
+    item_kind: str, item_name: str, license_kind: str, number: str, granted_at: datetime
+) -> str:
+    """准予许可决定书 (Art. 38 (1)) and its like for registrations and filings."""
+    act = GRANTS.get(item_kind, GRANTS["license"]).format(item=item_name)
+    return (
+        f"{act}{license_name(license_kind)}编号 {number}, 自 {local_time(granted_at)} 起生效, "
+        "电子证照与本决定同时送达, 可凭核验码在线核验。"
+    )
+
+
+def license_certificate(
+    license_kind: str, number: str, holder_name: str, item_name: str, valid_from: datetime
+) -> str:
+    """The license itself (Art. 39: name, holder, scope, issuer, date; Art. 44 delivery)."""
+    return (
+        f"{license_name(license_kind)} 编号 {number}。持证人: {holder_name}。"
+        f"许可事项: {item_name}。发证日期 {local_time(valid_from)}。"
+    )
+
+
+# -- a license's term and its renewal (延续, Art. 50) -----------------------------------------
+
+RENEWAL_LAW = "《中华人民共和国行政许可法》第五十条"
+
+
+def local_day(day: date) -> str:
+    """A day as people read it: `2031-11-30`."""
+    return f"{day:%Y-%m-%d}"
+
+
+def renewal_reminder(
+    item_name: str, number: str, opens_on: date, closes_on: date, last: date
+) -> str:
+    """The holder is reminded when the renewal window opens (not a written act)."""
+    return (
+        f"延续提醒: 您的{item_name}许可证(编号 {number})有效期至 {local_day(last)}。如需继续"
+        f"从事许可事项, 请于 {local_day(opens_on)} 至 {local_day(closes_on)} 期间申请延续"
+        f"(窗口、网上或邮寄)。未申请延续的, 有效期届满后许可证失效。"
+    )
+
+
+def renewal_accepted(
+    item_name: str, number: str, case_number: str, due: datetime, expires_at: datetime
+) -> str:
+    """延续申请受理通知书: the case number, the limit, and Art. 50's deemed renewal."""
+    return (
+        f"延续申请受理通知: 您申请延续{item_name}许可证(编号 {number})的申请已受理, 办件编号 "
+        f"{case_number}。本机关将于 {local_time(due)} 前作出是否准予延续的决定; 在许可证有效期"
+        f"届满({local_time(expires_at)})前未作出决定的, 视为准予延续({RENEWAL_LAW})。"
+    )
+
+
+def renewal_to_decide(item_name: str, number: str, due: datetime) -> str:
+    return f"{item_name}许可证(编号 {number})延续申请待决定, 请于 {local_time(due)} 前作出决定"
+
+
+def renewed(item_name: str, number: str, last: date) -> str:
+    """准予延续决定书: the new term runs on from the old one's end."""
+    return (
+        f"准予延续决定: 经审查, 准予延续{item_name}许可证(编号 {number})的有效期, 延续后"
+        f"有效期至 {local_day(last)}。"
+    )
+
+
+def deemed_renewed(item_name: str, number: str, last: date) -> str:
+    """视为准予延续 (Art. 50 (2)): the office did not decide before the expiry."""
+    return (
+        f"视为准予延续通知: 您的{item_name}许可证(编号 {number})延续申请, 本机关在有效期届满前"
+        f"未作出决定, 依照{RENEWAL_LAW}第二款视为准予延续, 延续后有效期至 {local_day(last)}。"
+    )
+
+
+def renewal_refused(item_name: str, number: str, reason: str, last: date) -> str:
+    """不予延续决定书: reasons and the applicant's rights (Art. 38 (2))."""
+    return (
+        f"不予延续决定: 经审查, 不予延续{item_name}许可证(编号 {number})的有效期。理由: "
+        f"{reason}。原许可证有效期至 {local_day(last)}, 届满后失效。{RIGHTS}"
+    )
+
+
+def license_expired(item_name: str, number: str, last: date) -> str:
+    return (
+        f"许可证有效期届满: 您的{item_name}许可证(编号 {number})有效期已于 {local_day(last)} "
+        f"届满, 未获延续, 自即日起失效。如需继续从事许可事项, 请重新申请。"
+    )

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col
 from sqlmodel import select as sm_select
 
-from domain.documents import DocumentKind, document_number
+from domain.documents import BASIS_LENGTH, DocumentKind, document_number
 from store.db import session
 
 _ATTEMPTS = 50
@@ -33,7 +33,7 @@ class Document(SQLModel, table=True):
     title: str = Field(max_length=64)
     issuer: str = Field(max_length=128)
     issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    legal_basis: str = Field(max_length=200)
+    legal_basis: str = Field(max_length=BASIS_LENGTH)
     content: str = Field(max_length=1000)
     recipient: str = Field(max_length=64)
 
@@ -63,9 +63,12 @@ def issue(
     issued_at: datetime,
     content: str,
     recipient: str,
+    title: str | None = None,
+    basis: str | None = None,
 ) -> Document:
     """The notice's document: a new one with the application's next number, or the one
-    issued for this notice key before."""
+    issued for this notice key before. `title` and `basis` replace the kind's where one act
+    has several names (a license's name, a registration's notice) or rests on more law."""
     for _ in range(_ATTEMPTS):
         found = by_notice(engine, notice_key)
         if found is not None:
@@ -83,10 +86,10 @@ def issue(
             application_id=application_id,
             sequence=sequence,
             kind=notice_kind,
-            title=kind.title,
+            title=title or kind.title,
             issuer=issuer,
             issued_at=issued_at,
-            legal_basis=kind.basis,
+            legal_basis=basis or kind.basis,
             content=content,
             recipient=recipient,
         )

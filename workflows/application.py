@@ -153,6 +153,10 @@ class ApplicationWorkflow:
                 hall=submission.hall,
                 region_code=self.snapshot.region_code or DEFAULT_REGION_CODE,
                 accepted_at=workflow.now(),
+                # For the receipt only: the activity's input, not a command, so histories
+                # numbered without them replay unchanged.
+                target=submission.target,
+                catalog_version=self.snapshot.version,
             ),
             summary="assign case number",
         )
