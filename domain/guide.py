@@ -6,6 +6,7 @@ QR codes are rendered in memory (the caller writes the file).
 
 from __future__ import annotations
 
+import html
 import io
 import math
 from typing import Any, Literal
@@ -54,9 +55,23 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-def guide_url(code: str, base_url: str = DEFAULT_GUIDE_BASE_URL) -> str:
-    """The guide's address. No version in it: a printed doorplate must stay valid."""
-    return f"{base_url.rstrip('/')}/guides/{code}"
+def guide_url(
+    code: str,
+    base_url: str = DEFAULT_GUIDE_BASE_URL,
+    *,
+    hall: str | None = None,
+    near: tuple[float, float] | None = None,
+) -> str:
+    """The guide's address. No version in it: a printed doorplate must stay valid.
+
+    A doorplate's code may carry where it hangs: its hall (`hall=`), or its location
+    (`latitude=`/`longitude=`), so the page lists the nearest hall first.
+    """
+    url = f"{base_url.rstrip('/')}/guides/{code}"
+    query = [f"hall={hall}"] if hall else []
+    if near is not None:
+        query += [f"latitude={near[0]:.5f}", f"longitude={near[1]:.5f}"]
+    return url + ("?" + "&".join(query) if query else "")
 
 
 # --------------------------------------------------------------------------- geography
@@ -232,6 +247,7 @@ class GuideHall(_Frozen):
     longitude: float
     hours: str
     window_names: tuple[str, ...]  # the zones of the hall that accept this
+    phone: str = ""  # the hall's public service line, when the catalog names one
     km: float | None = None  # from the point asked about, if any
 
 
@@ -296,6 +312,7 @@ def build_guide(
             latitude=h.latitude,
             longitude=h.longitude,
             hours=h.hours,
+            phone=h.phone,
             window_names=tuple(
                 z.name
                 for z in h.zones
@@ -435,6 +452,56 @@ def qr_png(url: str, *, scale: int = 8) -> bytes:
 
     buf = io.BytesIO()
     segno.make(url, error="m", micro=False).save(buf, kind="png", scale=scale)
+    return buf.getvalue()
+
+
+_CJK_FONTS = (
+    "'Noto Sans CJK SC', 'Source Han Sans SC', 'Microsoft YaHei', 'PingFang SC', "
+    "'Droid Sans Fallback', sans-serif"
+)
+
+
+def doorplate_svg(url: str, caption: str, *, scale: int = 8) -> str:
+    """A doorplate to print: the QR code for `url` with `caption` (the item's name) under
+    it, as one SVG. The text stays text, so the printer's Chinese font draws it."""
+    import segno
+
+    qr = segno.make(url, error="m", micro=False)
+    width, height = qr.symbol_size(scale=scale)
+    buf = io.BytesIO()
+    qr.save(buf, kind="svg", scale=scale, xmldecl=False, svgns=True)
+    inner = buf.getvalue().decode("utf-8")
+    # CJK glyphs are about one em wide: fit the caption into 90% of the code's width.
+    size = max(12, min(scale * 5, int(width * 0.9 / max(1, len(caption)))))
+    band = int(size * 2)
+    text = html.escape(caption)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + band}" '
+        f'viewBox="0 0 {width} {height + band}">'
+        f'<rect width="{width}" height="{height + band}" fill="#fff"/>'
+        f"{inner}"
+        f'<text x="{width / 2:g}" y="{height + size:g}" text-anchor="middle" '
+        f'font-size="{size}" fill="#000" font-family="{_CJK_FONTS}">{text}</text>'
+        "</svg>"
+    )
+
+
+def doorplate_png(url: str, caption: str, font_path: str, *, scale: int = 10) -> bytes:
+    """The doorplate as a PNG: the code with `caption` drawn under it in the font at
+    `font_path` (one that has Chinese glyphs)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    code = Image.open(io.BytesIO(qr_png(url, scale=scale))).convert("RGB")
+    width, height = code.size
+    size = max(12, min(scale * 5, int(width * 0.9 / max(1, len(caption)))))
+    font = ImageFont.truetype(font_path, size)
+    plate = Image.new("RGB", (width, height + size * 2), "white")
+    plate.paste(code, (0, 0))
+    draw = ImageDraw.Draw(plate)
+    draw.text((width / 2, height + size * 0.9), caption, fill="black", font=font, anchor="mm")
+    buf = io.BytesIO()
+    plate.save(buf, format="PNG")
     return buf.getvalue()
 
 

@@ -16,9 +16,10 @@ from onething.logs import configure_logging, get_logger
 from onething.runtime import metrics_runtime, open_codec, open_store
 from onething.settings import Settings
 from onething.temporal import connect
-from starter.api import embedded_api
+from starter.api import embedded_api, public_base_url
 from starter.client import OnethingClient
 from starter.codec_endpoint import codec_app
+from starter.doorplate import is_loopback_url
 from worker import build_workers
 
 
@@ -77,6 +78,13 @@ async def run_embedded(settings: Settings) -> None:
         receipt = await OnethingClient(client, settings.task_queue, catalog).submit(
             demo_submission(catalog)
         )
+        public = public_base_url(settings)
+        if is_loopback_url(public):
+            log.warning(
+                "guide links and QR codes point at this machine only; a phone cannot open "
+                "them: set ONETHING_PUBLIC_URL to the address the public reaches",
+                public_url=public,
+            )
         print(
             "\n  onething is running (embedded default)\n"
             f"  Temporal Web UI   {server.ui_url}/namespaces/{settings.temporal_namespace}"
@@ -85,6 +93,8 @@ async def run_embedded(settings: Settings) -> None:
             f"  Store             {settings.store_url}\n"
             f"  Codec endpoint    {codec_url}\n"
             f"  HTTP API          {api}/docs   (tokens: .venv/bin/python -m starter.auth list)\n"
+            f"  Public guides     {public}/guides/{{code}}"
+            f"{'   (loopback: set ONETHING_PUBLIC_URL)' if is_loopback_url(public) else ''}\n"
             f"  Metrics           "
             f"{'off' if settings.metrics_bind == 'off' else f'http://{settings.metrics_bind}/metrics'}\n"
             f"  Demo application  {receipt.application_id} "

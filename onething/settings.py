@@ -37,6 +37,7 @@ class SmtpTls(StrEnum):
 
 
 _MAILBOX = re.compile(r"[^@\s,;<>\"']{1,64}@[A-Za-z0-9.\-]{1,190}\.[A-Za-z]{2,24}")
+_PUBLIC_URL = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(:\d{1,5})?(/[^\s?#]*)?")
 _MAILBOX_KEY = re.compile(r"([a-z_]+:)?[a-z0-9][a-z0-9_\-]{0,63}")
 
 
@@ -98,6 +99,16 @@ class Settings(BaseSettings):
     # Prometheus metrics of the SDK (host:port), or "off".
     metrics_bind: str = Field("127.0.0.1:9464", validation_alias="ONETHING_METRICS_BIND")
     calendar_overrides: Path | None = Field(None, validation_alias="ONETHING_CALENDAR_OVERRIDES")
+    # Where the public reaches this service (scheme://host[:port][/prefix]): every guide
+    # link and doorplate QR code, from the API and the CLI alike. Unset: the API's own
+    # listening address (a loopback one by default, which `onething dev` warns about).
+    # The old names (the API's, the CLI's) are still read.
+    public_url: str = Field(
+        "",
+        validation_alias=AliasChoices(
+            "ONETHING_PUBLIC_URL", "ONETHING_API_PUBLIC_URL", "ONETHING_GUIDE_BASE_URL"
+        ),
+    )
 
     # Delivery of notices (onething.delivery). Neither an SMTP host nor an SMS gateway:
     # notices stay in the outbox (the embedded default).
@@ -152,6 +163,14 @@ class Settings(BaseSettings):
             return "off"
         if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):\d{1,5}", value):
             raise ValueError("must be host:port (e.g. 127.0.0.1:9464) or off")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not re.fullmatch(_PUBLIC_URL, value):
+            raise ValueError("must be http(s)://host[:port][/path], no query or spaces")
         return value
 
     @field_validator("calendar_overrides")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import html
 import json
 import re
 import sys
@@ -112,6 +111,7 @@ from domain.guide import (
     qr_svg,
     render_guide,
 )
+from domain.guide_page import render_guide_page
 from domain.people import Role, Staff
 from domain.text import Line, Text
 from onething.settings import Settings
@@ -227,6 +227,13 @@ class ApiSettings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+
+def public_base_url(settings: Settings, api: ApiSettings | None = None) -> str:
+    """The one public base URL of guide links and QR codes (API and CLI alike):
+    ONETHING_PUBLIC_URL (or its old names), else the API's own address."""
+    api = api or ApiSettings()
+    return (api.public_url.rstrip("/") or settings.public_url) or api.base_url
 
 
 # --------------------------------------------------------------------------- wire models
@@ -1744,15 +1751,21 @@ def create_app(
         code: CatalogCode,
         latitude: Latitude = None,
         longitude: Longitude = None,
+        hall: Annotated[
+            str | None, Query(pattern=CODE_PATTERN, description="The doorplate's hall.")
+        ] = None,
     ) -> Any:
-        guide = build_guide(
-            catalog,
-            guide_code(code),
-            base_url=base_url,
-            near=near_point(latitude, longitude),
-        )
+        # A printed doorplate must keep working: a hall the catalog no longer has is left
+        # out, not an error. Without a location, distances count from the doorplate's hall.
+        here = catalog.halls.get(hall) if hall else None
+        point = near_point(latitude, longitude)
+        doorplate = (here.latitude, here.longitude) if here else None
+        guide = build_guide(catalog, guide_code(code), base_url=base_url, near=point or doorplate)
         if "text/html" in request.headers.get("accept", ""):
-            return HTMLResponse(_guide_page(guide))
+            page = render_guide_page(
+                guide, catalog, here=here.code if here else None, located=point is not None
+            )
+            return HTMLResponse(page)
         return guide
 
     @app.get(
@@ -1941,20 +1954,6 @@ def _summary(info: WorkflowExecutionInfo) -> ApplicationSummary:
     )
 
 
-def _guide_page(guide: ServiceGuide) -> str:
-    """The guide as a small page for a phone that scanned the doorplate."""
-    text = html.escape(render_guide(guide))
-    title = html.escape(guide.name)
-    return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{title} · 办事指南</title>"
-        "<style>body{font:16px/1.6 system-ui,sans-serif;margin:1em}"
-        "pre{white-space:pre-wrap;font:inherit}</style></head>"
-        f"<body><h1>{title}</h1><pre>{text}</pre></body></html>"
-    )
-
-
 def _submission_examples(catalog: Catalog) -> dict[str, Any]:
     """A valid submission (made-up applicant) for the OpenAPI document and its users."""
     from onething.demo import DEMO_ITEM, demo_submission
@@ -2038,7 +2037,7 @@ def build_api(
         engine,
         tokens or auth.load_api_tokens(settings.data_dir),
         codec=codec,
-        base_url=api.base_url,
+        base_url=public_base_url(settings, api),
         codec_origins=origins,
     )
 

@@ -26,10 +26,9 @@ from domain.catalog import (
     seed_catalog_text,
 )
 from domain.guide import (
-    DEFAULT_GUIDE_BASE_URL,
     build_guide,
     coverage_report,
-    qr_for_file,
+    guide_url,
     render_guide,
 )
 
@@ -331,14 +330,22 @@ def guide(
     ] = None,
     near: Annotated[
         str | None,
-        typer.Option("--near", help="LAT,LON: list halls nearest first, with distances."),
+        typer.Option(
+            "--near",
+            help="LAT,LON: list halls nearest first, with distances; a QR code carries it.",
+        ),
+    ] = None,
+    hall: Annotated[
+        str | None,
+        typer.Option("--hall", help="The hall the doorplate hangs in; its QR code carries it."),
     ] = None,
     base_url: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--base-url", envvar="ONETHING_GUIDE_BASE_URL", help="Where guides are published."
+            "--base-url",
+            help="Where guides are published (default: ONETHING_PUBLIC_URL, as the API).",
         ),
-    ] = DEFAULT_GUIDE_BASE_URL,
+    ] = None,
     catalog_file: CatalogOpt = None,
     version: VersionOpt = None,
     database_url: DbOpt = None,
@@ -356,13 +363,29 @@ def guide(
     if qr is not None and qr.suffix.lower() not in {".svg", ".png"}:
         raise _fail(f"--qr file must end in .svg or .png, got {qr.name!r}")
     cat = resolve_catalog(catalog_file, version, database_url)
+    if hall is not None and hall not in cat.halls:
+        raise _fail(f"--hall: no hall {hall!r} in catalog {cat.version}")
+    if base_url is None:
+        from onething.settings import SettingsError, load_settings
+        from starter.api import public_base_url
+
+        try:
+            base_url = public_base_url(load_settings())
+        except SettingsError as exc:
+            raise _fail(str(exc)) from None
     try:
         g = build_guide(cat, code, base_url=base_url, near=point)
     except CatalogError as exc:
         raise _fail(exc.problems[0]) from None
     if qr is not None:
-        qr.write_bytes(qr_for_file(g.url, qr.name))
-        typer.echo(f"QR code for {g.url} written to {qr}", err=True)
+        from starter.doorplate import DoorplateError, doorplate
+
+        url = guide_url(code, base_url, hall=hall, near=point)
+        try:
+            qr.write_bytes(doorplate(url, g.name, qr.name))
+        except DoorplateError as exc:
+            raise _fail(str(exc)) from None
+        typer.echo(f"doorplate QR code for {url} written to {qr}", err=True)
     if as_json:
         _dump(g.model_dump(mode="json") | {"form_schema": g.form_schema()})
     else:

@@ -33,6 +33,17 @@ def chromium_path() -> str:
     return found
 
 
+def zbarimg_path() -> str:
+    """zbarimg (Debian's zbar-tools) to decode QR codes, or a skip (a failure in CI)."""
+    found = shutil.which("zbarimg")
+    if found is None:
+        message = "zbarimg not found: apt-get install zbar-tools"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
 def screenshot_path(name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
