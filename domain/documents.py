@@ -55,6 +55,11 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
     "accepted": DocumentKind("SL", "受理通知书", f"{LAW}第三十二条第一款第(五)项、第二款"),
     "granted": DocumentKind("ZY", "准予行政许可决定书", f"{LAW}第三十八条第一款"),
     "license": DocumentKind("ZS", "电子证照", f"{LAW}第三十九条、第四十四条"),
+    # Written by the credit system when it records (告知 before a record bars: 国办发〔2020〕
+    # 49号 asks that the subject be told; how to object is the center's rule, local).
+    "credit_recorded": DocumentKind(
+        "XY", "信用记录告知书", "国办发〔2020〕49号; 本中心信用管理规定"
+    ),
     # A license's renewal (延续, Art. 50): written by the term's activities.
     "renewal_accepted": DocumentKind("YXSL", "延续申请受理通知书", f"{LAW}第三十二条、第五十条"),
     "renewed": DocumentKind("YX", "准予延续决定书", f"{LAW}第五十条"),

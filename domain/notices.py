@@ -310,3 +310,15 @@ def license_expired(item_name: str, number: str, last: date) -> str:
         f"许可证有效期届满: 您的{item_name}许可证(编号 {number})有效期已于 {local_day(last)} "
         f"届满, 未获延续, 自即日起失效。如需继续从事许可事项, 请重新申请。"
     )
+
+
+# -- credit: the record's notice (告知), the objection (异议) and repair (信用修复) ----------
+
+
+def credit_recorded(label: str, recorded_at: datetime) -> str:
+    """信用记录告知书: what was recorded, what it closes, and how to object or repair."""
+    return (
+        f"信用记录告知: 因{label}, 已于 {local_time(recorded_at)} 记入信用记录。记录存续期间, "
+        "您的申请不适用容缺受理和告知承诺审批。如认为记录有误, 可向本中心提出异议"
+        "(窗口或网上), 异议处理期间记录标注为异议中; 已纠正失信行为的, 可申请信用修复。"
+    )

@@ -42,7 +42,7 @@ from domain.people import Role, resident_id_check_digit
 from onething.costs import application_actions
 from onething.demo import demo_applicant
 from starter.client import ClientError, Conflict, OnethingClient
-from store import credit, licenses, notifications, supervision
+from store import credit, documents, licenses, notifications, supervision
 from tests.conftest import new_application_id, onething_client
 from tests.costs_report import SCENARIO_COSTS
 from tests.desk import full_submission, item_in, made_up_applicant, staff
@@ -223,7 +223,8 @@ async def test_food_license_deficiency_supplemented_by_mail_then_issued(
     assert state.trips == 1  # the supplement came by mail: no second trip
     assert credit.records_of(store_engine, app) == []
     kinds = [n.kind for n in notifications.notifications_of(store_engine, app)]
-    assert kinds == ["deficiency_notice"]  # two days in: well before the reminder
+    # Two days in: well before the reminder. The receipt, then the decision and the license.
+    assert kinds == ["accepted", "deficiency_notice", "granted", "license"]
 
 
 async def test_deficiency_deadline_missed_stops_records_credit_and_revokes_trusted_license(
@@ -259,6 +260,12 @@ async def test_deficiency_deadline_missed_stops_records_credit_and_revokes_trust
     assert "escalated: supplement overdue" in trail_actions(state.trail)
     told = [n.kind for n in notifications.notifications_of(store_engine, app)]
     assert "stopped" in told and "revoked" in told  # the revocation is a written decision
+    # The record is told in writing, with the way to object (信用记录告知书).
+    [recorded] = [
+        d for d in documents.documents_of(store_engine, app) if d.kind == "credit_recorded"
+    ]
+    assert recorded.title == "信用记录告知书" and "异议" in recorded.content
+    assert CreditRecordKind.BROKEN_PLEDGE.label in recorded.content
 
 
 async def test_commitment_inspection_failing_twice_revokes_with_credit_record_and_supervision(
