@@ -28,6 +28,7 @@ from activities.calendar import CalendarActivities
 from activities.case_numbers import CaseNumberActivities
 from activities.catalog import CatalogActivities, current_catalog
 from activities.credit import CreditActivities
+from activities.license_terms import LicenseTermActivities, TermStarter
 from activities.licensing import LicensingActivities
 from activities.notify import NotifyActivities, Outlet
 from activities.supervision import SupervisionActivities
@@ -35,8 +36,9 @@ from activities.tasks import TaskActivities
 from workflows.application import ApplicationWorkflow
 from workflows.common import department_queue_of
 from workflows.item import ItemWorkflow
+from workflows.license_term import LicenseTermWorkflow
 
-WORKFLOWS: list[type] = [ApplicationWorkflow, ItemWorkflow]
+WORKFLOWS: list[type] = [ApplicationWorkflow, ItemWorkflow, LicenseTermWorkflow]
 
 # The sandbox re-imports workflow modules for every run; these hold no state a run could
 # leak into another (pure models, constants, the clock helper), so they are shared. This
@@ -78,6 +80,7 @@ def central_activities(
     )
     calendar = CalendarActivities(calendar_overrides)
     inbox, supervision = TaskActivities(engine, calendar), SupervisionActivities(engine)
+    terms = LicenseTermActivities(engine, calendar, delivery)
     return [
         catalog.pin_catalog,
         CaseNumberActivities(engine, delivery).assign_case_number,
@@ -91,12 +94,17 @@ def central_activities(
         supervision.refer_case,
         calendar.compute_schedule,
         calendar.compute_due,
+        terms.plan_license_term,
+        terms.accept_renewal,
+        terms.conclude_license_term,
     ]
 
 
-def department_activities(engine: Engine, delivery: Outlet | None = None) -> list[Any]:
-    """Activities of a department's licensing system."""
-    licensing = LicensingActivities(engine, delivery)
+def department_activities(
+    engine: Engine, delivery: Outlet | None = None, terms: TermStarter | None = None
+) -> list[Any]:
+    """Activities of a department's licensing system; `terms` starts a license's term."""
+    licensing = LicensingActivities(engine, delivery, terms)
     return [licensing.issue_license, licensing.revoke_license]
 
 
@@ -120,6 +128,8 @@ def build_workers(
     `onething.delivery.Deliverer`): notices get deliveries; None: the outbox only.
     """
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
+    # A license with a validity gets its term workflow on the workflows' queue.
+    terms = TermStarter(client, task_queue)
     workers = []
     if workflows:
         compile_workflow_modules()
@@ -139,7 +149,7 @@ def build_workers(
             Worker(
                 client,
                 task_queue=department_queue_of(task_queue, department),
-                activities=department_activities(engine, delivery),
+                activities=department_activities(engine, delivery, terms),
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             )

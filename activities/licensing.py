@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from temporalio import activity
 
+from activities.license_terms import TermStarter, validity_until
 from activities.notify import Notice, Outlet, record_notice
 from activities.store_errors import store_errors
 from domain import notices
@@ -34,9 +35,12 @@ class RevokeLicense(BaseModel):
 
 
 class LicensingActivities:
-    def __init__(self, engine: Engine, outlet: Outlet | None = None) -> None:
+    def __init__(
+        self, engine: Engine, outlet: Outlet | None = None, terms: TermStarter | None = None
+    ) -> None:
         self._engine = engine
         self._outlet = outlet  # None: the outbox only (the embedded default)
+        self._terms = terms  # None: no term workflows (a license's validity is still kept)
 
     @activity.defn(name="issue_license")
     @store_errors
@@ -49,11 +53,14 @@ class LicensingActivities:
             license_kind=request.license_kind,
             holder_name=request.holder_name,
             valid_from=request.issued_at,
+            valid_until=validity_until(self._engine, request.item_code, request.issued_at),
         )
         activity.logger.info(
             "license issued", extra={"item_code": issued.item_code, "number": issued.number}
         )
         self._deliver(request, issued)
+        if self._terms is not None and issued.valid_until is not None:
+            self._terms.start(issued.number)  # its validity, renewal window and renewal
         return LicenseRecord(
             number=issued.number,
             item_code=issued.item_code,
@@ -112,7 +119,7 @@ class LicensingActivities:
     @store_errors
     def revoke_license(self, request: RevokeLicense) -> None:
         """Idempotent: the registry keeps the first revocation's reason and time."""
-        licenses.revoke(
+        revoked = licenses.revoke(
             self._engine,
             application_id=request.application_id,
             item_code=request.item_code,
@@ -120,3 +127,5 @@ class LicensingActivities:
             at=request.revoked_at,
             ground=request.ground.value if request.ground else None,
         )
+        if self._terms is not None and revoked is not None and revoked.valid_until is not None:
+            self._terms.revoked(revoked.number)  # its term ends (a pending renewal with it)

@@ -115,6 +115,7 @@ def renewal_window(
 
 
 class TermPhase(StrEnum):
+    PLANNING = "planning"  # the term is being read from the registry
     VALID = "valid"  # before the renewal window
     WINDOW_OPEN = "window_open"  # the holder was reminded and may apply
     WINDOW_CLOSED = "window_closed"  # no renewal applied for: it expires at expiry
@@ -186,6 +187,7 @@ class TermPlan(BaseModel):
     decision_days: int  # working days
     catalog_version: str | None
     provisional_years: list[int] = Field(default_factory=list)
+    renewed_as: RenewedAs | None = None  # how this term came about (term 2 on)
 
 
 class RenewalApplication(BaseModel):
@@ -258,6 +260,7 @@ class ConcludeTerm(BaseModel):
     term: int
     phase: TermPhase  # RENEWED, RENEWAL_REFUSED, EXPIRED or REVOKED
     renewed_as: RenewedAs | None = None
+    validity_years: int | None = None  # of the new term, when renewed
     at: Instant
     renewal_id: str | None = None
     decided_by: str | None = None

@@ -70,7 +70,6 @@ from domain.application import (
     RefusalGround,
     ReviewDecision,
     ReviewVerdict,
-    RevocationGround,
     Submission,
     Supplement,
     Termination,
@@ -129,7 +128,6 @@ from starter.errors import (
 from starter.redaction import DepartmentOf, for_caller, notices_for_caller
 from starter.termination import close_open_tasks
 from store import deliveries as delivery_store
-from store import licenses as license_store
 from store import notifications as notification_store
 from store import supervision as supervision_store
 from store import tasks as tasks_store
@@ -586,24 +584,6 @@ class BundleDetail(BaseModel):
     reductions: BundleReductions
 
 
-class LicenseVerification(BaseModel):
-    """What a verifier needs: is this license real and in force. No holder's personal data."""
-
-    number: str
-    item_code: str
-    item_name: str | None
-    license_kind: str
-    status: str
-    valid: bool
-    valid_from: datetime
-    revoked_at: datetime | None
-    revocation_ground: RevocationGround | None = Field(
-        None, description="Why it was revoked, as a category; the case's details stay in it."
-    )
-    revocation_ground_label: str | None = Field(None, description="The same, in Chinese.")
-    holder_hint: str = Field(description="The holder's name, all but its first character masked.")
-
-
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     temporal: str
@@ -776,7 +756,9 @@ def create_app(
     """
     from starter.api_credit import add_credit_routes
     from starter.api_documents import add_document_routes
+    from starter.api_licenses import add_license_routes
     from starter.api_procedure import add_excluded_time_routes, add_referral_routes
+    from starter.license_terms import LicenseTerms
 
     catalog = client.catalog
     refs = _Refs(client.temporal)
@@ -1829,36 +1811,9 @@ def create_app(
             return halls_accepting(catalog, code)
         return nearest_halls(catalog, point[0], point[1], code)
 
-    # -- licenses -------------------------------------------------------------------------
+    # -- licenses: verification with validity, term and renewal (starter.api_licenses) ----
 
-    @app.get(
-        "/licenses/{verification_code}",
-        tags=["licenses"],
-        response_model=LicenseVerification,
-        summary="Verify an electronic license by its verification code (public)",
-        responses=error_responses(404, 422),
-    )
-    async def verify_license(
-        verification_code: Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-]{4,32}$")],
-    ) -> Any:
-        found = await run_in_threadpool(license_store.verify, engine, verification_code)
-        if found is None:
-            raise ApiError.field(404, "verification_code", "no license has this code")
-        item = catalog.items.get(found.item_code)
-        ground = RevocationGround(found.revocation_ground) if found.revocation_ground else None
-        return LicenseVerification(
-            number=found.number,
-            item_code=found.item_code,
-            item_name=item.name if item else None,
-            license_kind=found.license_kind,
-            status=found.status,
-            valid=found.status == "issued",
-            valid_from=found.valid_from,
-            revoked_at=found.revoked_at,
-            revocation_ground=ground,
-            revocation_ground_label=ground.label if ground else None,
-            holder_hint=_mask(found.holder_name),
-        )
+    add_license_routes(app, engine, catalog, LicenseTerms(client.temporal), refs.of, query_timeout)
 
     # -- reports --------------------------------------------------------------------------
 
