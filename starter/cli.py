@@ -48,6 +48,7 @@ from starter.cli_catalog import register as register_catalog_commands
 from starter.cli_credit import credit_app
 from starter.cli_db import db_app
 from starter.cli_keys import subjects_app
+from starter.cli_licenses import license_app
 from starter.cli_procedure import register as register_procedure_commands
 from starter.client import ClientError, OnethingClient, TaskDesk
 from store.tasks import StaffTask
@@ -65,6 +66,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
 app.add_typer(credit_app, name="credit")
+app.add_typer(license_app, name="license")
 
 console = Console()
 err = Console(stderr=True)

@@ -4,6 +4,8 @@ who may do what, and bad input naming its field. A real worker on the time-skipp
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -11,9 +13,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import Result
 
 from domain.catalog import Catalog
 from onething.demo import DEMO_ITEM
@@ -21,14 +25,18 @@ from starter.api import create_app
 from store import licenses
 from tests.conftest import CODEC, onething_client
 from tests.test_api import REGISTRY, as_, assert_error, submitted, under_review
-from tests.test_api_procedure import eventually
+from tests.test_api_procedure import cli_env, eventually, run_cli
+
+__all__ = ["cli_env"]  # the fixture, imported to be used here
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 class Api:
-    def __init__(self, http: httpx.AsyncClient, env: WorkflowEnvironment, engine: Engine) -> None:
-        self.http, self.env, self.engine = http, env, engine
+    def __init__(
+        self, http: httpx.AsyncClient, env: WorkflowEnvironment, engine: Engine, task_queue: str
+    ) -> None:
+        self.http, self.env, self.engine, self.task_queue = http, env, engine, task_queue
 
     async def skip_to(self, at: datetime) -> None:
         now = await self.env.get_current_time()
@@ -44,7 +52,7 @@ async def api(
         app = create_app(client, store_engine, REGISTRY, codec=CODEC)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield Api(http, fresh_ts_env, store_engine)
+            yield Api(http, fresh_ts_env, store_engine, client.task_queue)
 
 
 async def issued_nurse_license(api: Api, catalog: Catalog) -> licenses.License:
@@ -189,3 +197,44 @@ async def test_unknown_validity_and_unknown_licenses(api: Api) -> None:
     assert_error(await api.http.get("/licenses/nocode-0000"), 404, "verification_code")
     r = await api.http.get("/licenses/by-number/YC-NOBODY-1/term", headers=as_("sup"))
     assert_error(r, 404, "license_number")
+
+
+async def test_the_command_line_shows_renews_and_decides(
+    api: Api,
+    catalog: Catalog,
+    fresh_ts_env: WorkflowEnvironment,
+    cli_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEMPORAL_ADDRESS", fresh_ts_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", fresh_ts_env.client.namespace)
+    monkeypatch.setenv("DATABASE_URL", api.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("ONETHING_TASK_QUEUE", api.task_queue)
+    license = await issued_nurse_license(api, catalog)
+
+    async def cli(*args: str, code: int = 0) -> Result:
+        return await asyncio.to_thread(run_cli, *args, code=code)
+
+    shown = json.loads((await cli("license", "show", license.number, "--json")).stdout)
+    assert shown["term"] == 1 and shown["valid_through"] and shown["renewal_window"]
+    assert "王演示" not in json.dumps(shown, ensure_ascii=False)
+    await cli("license", "show", "YC-NOBODY-1", code=2)
+    term = json.loads((await cli("license", "term", license.number, "--json")).stdout)
+    assert term["phase"] == "valid"
+    early = await cli("license", "renew", license.number, "--hall", "yicheng-city", code=2)
+    assert "license_number: the renewal window opens on" in early.stderr
+    bad = await cli("license", "renew", license.number, "--hall", "Bad Hall", code=2)
+    assert "hall" in bad.stderr
+    await api.skip_to(datetime.fromisoformat(term["window"]["opens_at"]) + timedelta(hours=1))
+    renew = ["license", "renew", license.number, "--hall", "yicheng-city"]
+    no_clerk = await cli(*renew, code=2)
+    assert "received_by" in no_clerk.stderr
+    applied = json.loads((await cli(*renew, "--clerk", "clerk-1", "--json")).stdout)
+    assert applied["phase"] == "renewal_pending" and applied["renewal"]["case_number"]
+    decide = ["license", "decide-renewal", license.number]
+    refused = await cli(*decide, "refuse", "--reviewer", "r-1", "--department", "health", code=2)
+    assert "reason" in refused.stderr
+    other = await cli(*decide, "approve", "--reviewer", "r-1", "--department", "market", code=2)
+    assert "reviewer" in other.stderr
+    done = await cli(*decide, "approve", "--reviewer", "r-1", "--department", "health", "--json")
+    assert json.loads(done.stdout)["term"] == 2
