@@ -106,10 +106,10 @@ def credit_subject(who: Applicant | CreditIdentity | str) -> str:
     """The pre-image of the key credit records are filed under: an applicant with a credit
     code is filed under the code (the enterprise's record), any other under the ID number.
 
-    A plain string is an ID number: what the workflows of today pass (they file every
-    record under the applicant's ID number, an enterprise's under its representative's);
-    they move to `credit_subject(submission.applicant)` in a later revision of theirs,
-    behind its patch, so a running application keeps the subject it was looked up under.
+    A plain string is an ID number: what workflows begun before the patch
+    `credit-subject-by-code` pass for every applicant (an enterprise's records under its
+    representative's ID number); since then an applicant with a code is filed under it,
+    and a running application keeps the subject it was looked up under.
 
     Computed in workflow code (which may read no secret): an unkeyed digest that
     enumerating ID numbers reverses, so it stays inside encrypted payloads; the credit

@@ -455,6 +455,39 @@ async def test_a_repaired_applicant_is_offered_the_deficiency_path_again(
     assert [m.code for m in after_repair.outstanding] == ["equipment-layout"]
 
 
+async def test_an_enterprise_is_looked_up_under_its_code_not_its_representative(
+    api: Api, catalog: Catalog
+) -> None:
+    representative = fresh_id()
+    enterprise = person(representative, fresh_code())
+    barring = record(api.engine, enterprise, CreditRecordKind.FALSE_COMMITMENT)
+
+    async def assessed(applicant: Applicant) -> ApplicationState:
+        submission = full_submission(
+            catalog,
+            "food-business-license",
+            new_application_id(),
+            applicant,
+            leave_out=("equipment-layout",),
+            pledge=True,
+        )
+        await api.client.submit(submission)
+        state = await state_until(api.client, submission.application_id)
+        await api.client.withdraw(submission.application_id, Withdrawal(reason="test over"))
+        return state
+
+    # The enterprise's record bars the enterprise: told to correct, no deficiency path.
+    barred = await assessed(enterprise)
+    assert barred.status is ApplicationStatus.AWAITING_CORRECTION
+    # The same representative applying as a person has a clean record of their own.
+    as_person = await assessed(person(representative))
+    assert as_person.status is ApplicationStatus.AWAITING_SUPPLEMENT
+    # Repaired, the enterprise is trusted again.
+    repaired = await api.post("sup", f"/credit/records/{barring}/repair", {"basis": "已整改"})
+    assert repaired.status_code == 200, repaired.text
+    assert (await assessed(enterprise)).status is ApplicationStatus.AWAITING_SUPPLEMENT
+
+
 # -- the command line -------------------------------------------------------------------------
 
 

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.clock import LegalClock
     from workflows.common import (
         CENTRAL_ACTIVITIES_LOCAL,
+        CREDIT_BY_CODE,
         PROCEDURE_REVISION,
         Trail,
         department_queue,
@@ -168,9 +169,17 @@ class ApplicationWorkflow:
             return None
         return await run_activity(
             CreditActivities.credit_standing,
-            credit_subject(submission.applicant.id_number),
+            self._credit_subject(),
             summary="credit look-up",
         )
+
+    def _credit_subject(self) -> str:
+        """Whose credit the trust paths ask about and a broken promise is recorded under:
+        the enterprise's code when the applicant has one, else the applicant's ID number."""
+        applicant = self.submission.applicant
+        if applicant.credit_code is not None and workflow.patched(CREDIT_BY_CODE):
+            return credit_subject(applicant)
+        return credit_subject(applicant.id_number)
 
     def _assess(self) -> Acceptance:
         submission = self.submission
@@ -462,7 +471,7 @@ class ApplicationWorkflow:
                 catalog_version=self.snapshot.version,
                 hall=submission.hall,
                 holder_name=submission.applicant.enterprise_name or submission.applicant.name,
-                credit_subject=credit_subject(submission.applicant.id_number),
+                credit_subject=self._credit_subject(),
                 path=ref.path or ApprovalPath.REVIEW,
                 hold_until_supplemented=hold,
                 has_dependents=any(item.code in m.depends_on for m in self.snapshot.bundle.members),
@@ -644,7 +653,7 @@ class ApplicationWorkflow:
         await run_activity(
             CreditActivities.record_credit,
             CreditEntry(
-                subject=credit_subject(self.submission.applicant.id_number),
+                subject=self._credit_subject(),
                 kind=CreditRecordKind.BROKEN_PLEDGE,
                 application_id=self.submission.application_id,
                 item_code=None,

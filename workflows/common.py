@@ -49,6 +49,12 @@ ON_THE_RECORD: frozenset[Callable[..., Any]] = frozenset(
 #   system's; a clerk acting for the applicant is recorded as such; trail texts in local time.
 PROCEDURE_REVISION = "procedure-revision-2026-12"
 
+# An applicant with a unified social credit code has its credit looked up and recorded under
+# the code (the enterprise's record), no longer under its representative's ID number. Asked
+# only for such an applicant, so no other application pays for the marker; one that began
+# before keeps the subject it was looked up under.
+CREDIT_BY_CODE = "credit-subject-by-code"
+
 
 def central_activities_local() -> bool:
     """Whether the running workflow reaches the central systems by local activities."""
