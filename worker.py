@@ -75,7 +75,7 @@ def central_activities(
     """Activities of the service center's own systems, on the workflows' queue."""
     catalog, credit, notify = (
         CatalogActivities(engine),
-        CreditActivities(engine),
+        CreditActivities(engine, outlet=delivery),
         NotifyActivities(engine, delivery),
     )
     calendar = CalendarActivities(calendar_overrides)
