@@ -35,10 +35,12 @@ from domain.license_term import (
 )
 from domain.notices import RIGHTS
 from domain.people import Role
+from onething.costs import billable_actions
 from starter.client import Conflict, OnethingClient
 from starter.license_terms import LicenseTerms
 from store import documents, licenses, notifications
 from tests.conftest import onething_client
+from tests.costs_report import SCENARIO_COSTS
 from tests.desk import staff
 from tests.test_lifecycle import approve, eventually, inspect, submission
 
@@ -267,6 +269,9 @@ async def test_refused_renewal_expires_with_the_rights_told(desk: Desk) -> None:
     assert beijing_day_of(notice.created_at) == last_valid_day(state.expires_at) + timedelta(1)
     [row] = licenses.renewals_of(desk.engine, issued.number)
     assert (row.status, row.reason) == ("refused", "未完成规定的继续教育学分")
+    SCENARIO_COSTS["license term: reminded, renewal refused, expired"] = billable_actions(
+        await handle.fetch_history()
+    )
 
 
 async def test_no_application_expires_at_expiry(desk: Desk) -> None:
@@ -286,6 +291,9 @@ async def test_no_application_expires_at_expiry(desk: Desk) -> None:
     assert registry is not None and registry.status == "expired"
     assert len(desk.notices(issued.application_id, "renewal_reminder")) == 1
     assert len(desk.notices(issued.application_id, "license_expired")) == 1
+    SCENARIO_COSTS["license term: reminded, not renewed, expired"] = billable_actions(
+        await handle.fetch_history()
+    )
 
 
 async def test_a_revoked_license_ends_its_term(desk: Desk) -> None:
