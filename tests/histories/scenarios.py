@@ -535,6 +535,30 @@ async def false_commitment_by_agent(run: Run) -> list[Expect]:
     ]
 
 
+async def enterprise_false_commitment(run: Run) -> list[Expect]:
+    """An enterprise (with its unified social credit code) applies on commitment and the
+    inspection finds the commitment untrue: the credit record is the enterprise's, under its
+    code (patch credit-subject-by-code), not its representative's ID number."""
+    code = "food-business-license"
+    submission = lifecycle_submission(run, code, commitment=True)
+    enterprise = submission.applicant.model_copy(
+        update={"credit_code": "91420684MA4E8X7Y1L", "enterprise_name": "宜城某某商贸有限公司"}
+    )
+    await run.client.submit(submission.model_copy(update={"applicant": enterprise}))
+    inspected = await inspect(run, code, InspectionResult.FALSE_COMMITMENT, "承诺的冷库并不存在")
+    await run.client.result(run.application_id)
+    return [
+        ACCEPTED,
+        Expect(kind="commitment", item_code=code),
+        license_of(code),
+        inspected,
+        Expect(kind="revocation", item_code=code),
+        Expect(kind="credit", item_code=code),
+        Expect(kind="referral", item_code=code),
+        Expect(kind="revocation"),
+    ]
+
+
 ScenarioRun = Callable[[Run], Awaitable[list[Expect]]]
 
 
@@ -578,5 +602,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("cancelled", "rec-cancelled", cancelled),
     Scenario(
         "false_commitment_by_agent", "rec-false_commitment_by_agent", false_commitment_by_agent
+    ),
+    Scenario(
+        "enterprise_false_commitment",
+        "rec-enterprise_false_commitment",
+        enterprise_false_commitment,
     ),
 )
