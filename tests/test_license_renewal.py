@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from domain.application import Channel, InspectionResult
 from domain.calendar import WorkingCalendar
@@ -43,6 +44,8 @@ from tests.conftest import onething_client
 from tests.costs_report import SCENARIO_COSTS
 from tests.desk import staff
 from tests.test_lifecycle import approve, eventually, inspect, submission
+from worker import workflow_runner
+from workflows.license_term import LicenseTermWorkflow
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 HOUR = timedelta(hours=1)
@@ -144,6 +147,8 @@ async def test_food_license_reminded_90_working_days_before_expiry_and_renewed(
     assert beijing_day_of(reminder.created_at) == window.opens_on  # on the right Beijing day
     assert str(last) in reminder.message and str(window.closes_on) in reminder.message
 
+    term_handle = desk.env.client.get_workflow_handle(term_workflow_id(issued.number))
+    first_run = (await term_handle.describe()).run_id
     applied = await desk.terms.apply(issued.number, RenewalApplication(hall="yicheng-city"))
     assert applied.phase is TermPhase.RENEWAL_PENDING and applied.renewal is not None
     case = applied.renewal
@@ -194,6 +199,17 @@ async def test_food_license_reminded_90_working_days_before_expiry_and_renewed(
     nxt = await desk.term(issued.number, lambda s: s.term == 2 and s.phase is TermPhase.VALID)
     assert nxt.window is not None and nxt.window.opens_on.year == window.opens_on.year + 5
     assert nxt.renewed_as is RenewedAs.RENEWED
+
+    # The first term's history (reminder, application, decision, continue-as-new) replays
+    # against the workflow in the worker's sandbox: no wall clock, no I/O in it.
+    first = desk.env.client.get_workflow_handle(term_workflow_id(issued.number), run_id=first_run)
+    history = await first.fetch_history()
+    replayer = Replayer(
+        workflows=[LicenseTermWorkflow],
+        data_converter=desk.env.client.data_converter,
+        workflow_runner=workflow_runner(),
+    )
+    await replayer.replay_workflow(history)
 
 
 async def test_undecided_at_expiry_is_deemed_renewed(desk: Desk) -> None:
