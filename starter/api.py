@@ -1258,7 +1258,7 @@ def create_app(
             lambda: client.extend(application_id, item_code, extension),
         )
 
-    add_excluded_time_routes(app, client, item_in, item_update)
+    add_excluded_time_routes(app, client, item_in, item_update, desk)
 
     # -- acting on the application ------------------------------------------------------
 

@@ -42,7 +42,7 @@ from starter.api import (
     ResolutionIn,
     page_of,
 )
-from starter.client import OnethingClient
+from starter.client import Conflict, OnethingClient, TaskDesk
 from starter.errors import ApiError, error_responses, field_path
 from store import supervision as supervision_store
 from store.supervision import SupervisionReferral
@@ -128,14 +128,25 @@ def _made(make: Callable[[], M]) -> M:
 
 
 def add_excluded_time_routes(
-    app: FastAPI, client: OnethingClient, item_in: ItemIn, item_update: ItemUpdate
+    app: FastAPI, client: OnethingClient, item_in: ItemIn, item_update: ItemUpdate, desk: TaskDesk
 ) -> None:
     """`POST …/items/{item}/excluded-time` and `…/excluded-time/end`."""
     errors = error_responses(401, 403, 404, 409, 422, 503)
     who = (
         "A reviewer or the head of the item's department (`department_head`); the caller "
-        "is recorded as deciding. "
+        "is recorded as deciding. A step a colleague has taken is theirs (409 "
+        "`task: taken by <staff ID>`); the head may always. "
     )
+
+    async def not_anothers(principal: auth.Principal, application_id: str, item: str) -> None:
+        """The store's task row is read here: the workflow's validator cannot read it."""
+        try:
+            await run_in_threadpool(
+                desk.check_not_taken_by_another, application_id, item, principal.staff()
+            )
+        except Conflict as exc:
+            raise ApiError.field(409, exc.field, exc.problem, code="task_taken") from None
+
     running = set(ItemStatus) - CLOSED_ITEM_STATUSES
 
     @app.post(
@@ -157,6 +168,7 @@ def add_excluded_time_routes(
         auth.may_exclude_time(principal)
         _, department = await item_in(application_id, item_code)
         auth.may_exclude_time(principal, item_department=department)
+        await not_anothers(principal, application_id, item_code)
         start = _made(
             lambda: ExcludedTimeStart(
                 kind=body.kind,
@@ -200,6 +212,7 @@ def add_excluded_time_routes(
         auth.may_exclude_time(principal)
         _, department = await item_in(application_id, item_code)
         auth.may_exclude_time(principal, item_department=department)
+        await not_anothers(principal, application_id, item_code)
         end = _made(lambda: ExcludedTimeEnd(result=body.result, decided_by=principal.staff()))
         status = await item_update(
             application_id,

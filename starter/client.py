@@ -491,6 +491,19 @@ class TaskDesk:
         except tasks_store.TaskTaken as exc:
             raise Conflict("task", f"taken by {exc.taker}") from None
 
+    def check_not_taken_by_another(self, application_id: str, item_code: str, staff: Staff) -> None:
+        """A step someone has taken is theirs to pause (Art. 45 excluded time) as much as to
+        decide: Conflict("task", "taken by …") for a colleague of the same role. The
+        department's head stands above the step and may."""
+        if staff.role is Role.DEPARTMENT_HEAD:
+            return
+        takers = tasks_store.takers_of_open_tasks(
+            self.engine, item_workflow_id(application_id, item_code)
+        )
+        others = [t for t in takers if t != staff.staff_id]
+        if others:
+            raise Conflict("task", f"taken by {others[0]}")
+
 
 def _supervisor(by: Staff) -> None:
     if by.role is not Role.SUPERVISOR:

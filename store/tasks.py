@@ -168,6 +168,19 @@ def hold_for_decision(
         return task
 
 
+def takers_of_open_tasks(engine: Engine, workflow_id: str) -> list[str]:
+    """Who has taken the item workflow's open tasks (of any role): the staff IDs."""
+    with session(engine) as s:
+        rows = s.exec(
+            select(StaffTask.taken_by).where(
+                col(StaffTask.workflow_id) == workflow_id,
+                col(StaffTask.status) == "open",
+                col(StaffTask.taken_by).is_not(None),
+            )
+        )
+        return [taker for taker in rows if taker is not None]
+
+
 def events_of(engine: Engine, task_id: str) -> list[StaffTaskEvent]:
     """The task's changes of hands, oldest first."""
     with session(engine) as s:

@@ -66,6 +66,28 @@ async def api(
 # --------------------------------------------------------------------------- taken tasks
 
 
+async def test_a_taken_step_is_paused_only_by_its_taker_or_the_head(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    """Excluded time (Art. 45) stops the taker's clock: a colleague may not start or end it."""
+    application_id = await submitted(api, catalog)
+    task_id = (await under_review(api, application_id))["open_task"]["task_id"]
+    taken = await api.post("/tasks/take", json={"task_id": task_id}, headers=as_("rev-health"))
+    assert taken.status_code == 200, taken.text
+    pause = f"/applications/{application_id}/items/{DEMO_ITEM}/excluded-time"
+    start = {"kind": "expert_review", "expected_days": 5, "reason": "需组织专家评审"}
+
+    error = assert_error(await api.post(pause, json=start, headers=as_("rev-health-2")), 409)
+    assert error["message"] == "task: taken by rev-health" and error["code"] == "task_taken"
+    started = await api.post(pause, json=start, headers=as_("head-health"))
+    assert started.status_code == 200, started.text
+    end = {"result": "专家评审通过"}
+    error = assert_error(await api.post(f"{pause}/end", json=end, headers=as_("rev-health-2")), 409)
+    assert error["fields"] == [{"field": "task", "problem": "taken by rev-health"}]
+    ended = await api.post(f"{pause}/end", json=end, headers=as_("rev-health"))
+    assert ended.status_code == 200, ended.text
+
+
 async def test_a_taken_review_is_decided_only_by_its_taker(
     api: httpx.AsyncClient, catalog: Catalog, store_engine: Engine
 ) -> None:
