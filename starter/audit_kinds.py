@@ -56,6 +56,40 @@ class Kind(StrEnum):
     UPDATE = "update"  # an update or signal the trail has no word for
     SIGNAL = "signal"
 
+    @property
+    def label(self) -> str:
+        """What an auditor reads in the table (the JSON keeps the code)."""
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    Kind.ACCEPTED: "受理",
+    Kind.CORRECTION: "补正",
+    Kind.LAPSED: "视为撤回",
+    Kind.REFUSED: "不予受理",
+    Kind.COMMITMENT: "告知承诺",
+    Kind.DECISION: "审查决定",
+    Kind.SUPPLEMENT: "容缺补齐",
+    Kind.INSPECTION: "现场核查",
+    Kind.EXTENSION: "延长期限",
+    Kind.EXCLUDED_TIME: "不计入时限",
+    Kind.ESCALATION: "超期督办",
+    Kind.REFERRAL: "移送监管",
+    Kind.REVOCATION: "撤销",
+    Kind.LICENSE: "发证",
+    Kind.CREDIT: "信用记录",
+    Kind.WITHDRAWAL: "撤回申请",
+    Kind.CANCELLATION: "取消",
+    Kind.COMPLETED: "办结",
+    Kind.REJECTED: "不予许可",
+    Kind.STOPPED: "终止办理",
+    Kind.TERMINATED: "运维终止",
+    Kind.FAILED: "运行失败",
+    Kind.STATUS: "状态",
+    Kind.UPDATE: "操作",
+    Kind.SIGNAL: "信号",
+}
+
 
 # Words in an update or signal name, first match wins.
 NAME_WORDS: tuple[tuple[str, Kind], ...] = (

@@ -26,6 +26,7 @@ from starter.audit import (
     export_histories,
     replay,
 )
+from starter.audit_kinds import Kind
 
 app = typer.Typer(
     name="audit",
@@ -170,22 +171,22 @@ def trail_cmd(
         return
     table = Table(title=f"decision trail of {trail.application_id or source}")
     columns = (
-        "time (Asia/Shanghai)",
-        "kind",
+        "时间(北京时间)",
+        "类别",
         "action",
-        "actor",
-        "role",
-        "rule",
-        "reason",
-        "detail",
+        "办理人",
+        "角色",
+        "依据(目录版本/事项)",
+        "理由",
+        "详情",
     )
     for column in columns:
         # Instants are read whole; the rest may fold on a narrow terminal.
-        table.add_column(column, overflow="fold", no_wrap=column.startswith("time"))
+        table.add_column(column, overflow="fold", no_wrap=column.startswith("时间"))
     for row in trail.rows:
         table.add_row(
             row.at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M:%S"),
-            row.kind,
+            _kind_label(row.kind),
             row.action,
             f"{row.actor} (for the {row.on_behalf_of})" if row.on_behalf_of else row.actor,
             row.role,
@@ -194,3 +195,11 @@ def trail_cmd(
             row.detail or "",
         )
     console.print(table)
+
+
+def _kind_label(kind: str) -> str:
+    """The trail's kind in Chinese; a kind this version does not know, as recorded."""
+    return Kind(kind).label if kind in _KINDS else kind
+
+
+_KINDS = frozenset(k.value for k in Kind)

@@ -367,7 +367,8 @@ def test_cli_replays_trails_and_fails_on_divergence(
 
     monkeypatch.setenv("COLUMNS", "200")  # the table is meant for a wide terminal
     table = runner.invoke(audit_app, ["trail", str(HERE / "refused")])
-    assert table.exit_code == 0 and "refused" in table.output and "clerk-001" in table.output
+    assert table.exit_code == 0 and "不予受理" in table.output and "clerk-001" in table.output
+    assert "北京时间" in table.output
 
     # A history whose recorded activity is not what the code schedules: exit 1, named.
     for file in (HERE / "approved").iterdir():
@@ -518,3 +519,10 @@ async def test_scenario_runs_live_and_its_trail_says_what_it_did(
     assert per_workflow(observed(trail)) == per_workflow(expected)
     for row in trail.rows:
         assert row.rule and row.rule.count("/") == 1, f"rule is 'catalog version/item': {row}"
+
+
+def test_every_trail_kind_has_a_chinese_label() -> None:
+    from starter.audit_kinds import KIND_LABELS, Kind
+
+    assert set(KIND_LABELS) == set(Kind)
+    assert all(not label.isascii() for label in KIND_LABELS.values())
