@@ -427,6 +427,10 @@ class Hall(_Frozen):
     # written before it had none: the seed's halls are all Yicheng's.
     region_code: str = Field(DEFAULT_REGION_CODE, pattern=REGION_CODE_PATTERN)
     zones: tuple[Zone, ...]
+    # Working days a department has to follow up a 差评 of a case accepted here (回访, fix or
+    # explain; local rules say 5 to 15); None: domain.rating's default. Unset keeps the
+    # catalog's document and digest.
+    rating_follow_up_days: int | None = Field(None, ge=1, le=30, exclude_if=lambda v: v is None)
 
     def accepts(self, item: Item) -> bool:
         if self.level not in item.hall_levels:

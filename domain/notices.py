@@ -322,3 +322,25 @@ def credit_recorded(label: str, recorded_at: datetime) -> str:
         "您的申请不适用容缺受理和告知承诺审批。如认为记录有误, 可向本中心提出异议"
         "(窗口或网上), 异议处理期间记录标注为异议中; 已纠正失信行为的, 可申请信用修复。"
     )
+
+
+# -- ratings (好差评): the 差评 follow-up (回访) and its answer ------------------------------
+
+
+def rating_follow_up_task(case_number: str, level: str, due: datetime) -> str:
+    """The department's task: a 差评 to follow up, fix or explain, by its due instant."""
+    return (
+        f"差评回访: 办件 {case_number} 获评价\u201c{level}\u201d。请回访申请人, 核实后整改或"
+        f"解释说明, 并于 {local_time(due)} 前答复。"
+    )
+
+
+def rating_follow_up_warning(case_number: str, due: datetime) -> str:
+    return f"差评回访即将到期: 办件 {case_number} 请于 {local_time(due)} 前答复 (整改或解释说明)"
+
+
+def rating_follow_up_answered(
+    case_number: str, department_name: str, outcome: str, text: str
+) -> str:
+    """What the applicant is told of the follow-up of their 差评."""
+    return f"评价回访: 您对办件 {case_number} 的评价, {department_name}已回访并{outcome}: {text}"
