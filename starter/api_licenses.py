@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import FastAPI, Path
 from fastapi.concurrency import run_in_threadpool
@@ -69,7 +69,7 @@ class LicenseVerification(BaseModel):
     item_code: str
     item_name: str | None
     license_kind: str
-    status: Literal["issued", "expired", "revoked"] | str
+    status: str = Field(description="issued (in force), expired or revoked.")
     status_label: str = Field(description="The status in Chinese: 有效, 已过期, 已撤销.")
     valid: bool
     valid_from: datetime
@@ -209,7 +209,9 @@ def add_license_routes(
             ) from None
         except NotFound:
             raise ApiError.field(
-                404, "license_number", "no term is kept for this license (it has no validity)"
+                404,
+                "license_number",
+                "no term is kept for this license (it has no validity, or it is being issued)",
             ) from None
         except Conflict as exc:
             raise ApiError.field(409, exc.field, exc.problem) from None

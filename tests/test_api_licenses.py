@@ -69,6 +69,12 @@ async def issued_nurse_license(api: Api, catalog: Catalog) -> licenses.License:
         return licenses.licenses_of(api.engine, application_id)
 
     [license] = await eventually(found, "the license is issued")
+
+    async def term_kept() -> bool:  # its term workflow starts right after the registry's row
+        r = await api.http.get(f"/licenses/by-number/{license.number}/term", headers=as_("sup"))
+        return r.status_code == 200
+
+    await eventually(term_kept, "the license's term is kept")
     return license
 
 
