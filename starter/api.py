@@ -758,6 +758,7 @@ def create_app(
     from starter.api_documents import add_document_routes
     from starter.api_licenses import add_license_routes
     from starter.api_procedure import add_excluded_time_routes, add_referral_routes
+    from starter.citizen import CitizenDesk, add_citizen_routes
     from starter.license_terms import LicenseTerms
 
     catalog = client.catalog
@@ -770,6 +771,17 @@ def create_app(
 
     async def item_state_of(application_id: str, item_code: str) -> ItemState:
         return await _answered(client.item_state(application_id, item_code), query_timeout)
+
+    from onething.delivery import HistoryContacts
+
+    # The citizen's side (progress look-up, help requests): starter.citizen.
+    citizen = CitizenDesk(
+        engine,
+        catalog,
+        state_of,
+        HistoryContacts(client.temporal).phone_of,
+        item_state_of=item_state_of,
+    )
 
     app = FastAPI(
         generate_unique_id_function=_operation_id,
@@ -786,12 +798,14 @@ def create_app(
             {"name": "staff", "description": "The task inbox and reviewers' decisions."},
             {"name": "catalog", "description": "Items, bundles, one form, one set of materials."},
             {"name": "guides", "description": "Service guides (数字政务门牌) and QR codes."},
+            {"name": "citizens", "description": "Progress by case number, asking for help."},
             {"name": "licenses", "description": "Public verification of electronic licenses."},
             {"name": "reports", "description": "Reductions and general-window coverage."},
             {"name": "health", "description": "Liveness of Temporal and the store."},
         ],
     )
     app.state.tokens = tokens
+    app.state.citizen = citizen
     install_error_handlers(app)
     app.router.route_class = JsonBodyRoute  # bodies too deep or not text: 422 before models
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
@@ -865,6 +879,8 @@ def create_app(
                 422, "accepted_by", "only a window clerk's token records who accepted"
             )
         receipt = await client.submit(submission)
+        if receipt.created:  # the progress look-up's check, keyed (never the phone)
+            await citizen.remember(submission)
         href = f"/applications/{receipt.application_id}"
         if not receipt.created:
             # Say only that the ID is taken, unless the caller may read what it names.
@@ -1620,6 +1636,7 @@ def create_app(
 
     add_referral_routes(app, engine)
     add_credit_routes(app, engine, catalog)
+    add_citizen_routes(app, citizen, query_timeout)
 
     # -- catalog --------------------------------------------------------------------------
 

@@ -1,0 +1,607 @@
+"""The citizen's routes, mounted by `starter.api.create_app`: progress by case number and
+asking a hall for help (帮办代办); plain HTML forms that work without JavaScript.
+
+Progress (`GET/POST /progress`): the case number and the last four digits of the phone
+given at submission. The answer is the same for an unknown case number and a wrong phone
+tail (no oracle of which cases exist), and every address gets a few tries per window
+(`RateLimit`). The check is a keyed record written when the API takes the submission
+(`CitizenDesk.remember`); an application submitted another way (the CLI, a backend
+service) is checked once against its encrypted start input, and the record written then.
+
+Help (`GET/POST /help`): a request for a hall lands in that hall's staff inbox as a task
+for its window clerks, due one working day later; a clerk (or a supervisor) reads it
+(`GET /help-requests/{id}`: name and phone, to call back) and answers it
+(`POST /help-requests/{id}/answer`), which closes the task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from html import escape
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+import structlog
+from fastapi import FastAPI, Path, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Engine
+
+from domain.application import ApplicationState, ItemState, ItemStatus, Submission
+from domain.calendar import WorkingCalendar
+from domain.case_number import parse_case_number
+from domain.catalog import Catalog
+from domain.clock import DueRequest, compute_due
+from domain.documents import DOCUMENT_KINDS
+from domain.guide_page import HELP_PATH, HOTLINE, page
+from domain.notices import local_time
+from domain.people import MobilePhone, PersonName, Role
+from domain.progress import (
+    NOT_FOUND,
+    TOO_MANY,
+    FormError,
+    IssuedDocument,
+    check_form,
+    form_page,
+    result_page,
+)
+from domain.text import Line
+from onething.keys import KeyedRef, Purpose, SubjectKeys, configured_subject_keys
+from starter.api import Caller
+from starter.auth import Principal, forbid
+from starter.errors import ApiError, error_responses
+from store import citizen as citizen_store
+from store import documents as document_store
+from store import tasks as tasks_store
+
+__all__ = ["CitizenDesk", "RateLimit", "add_citizen_routes"]
+
+log = structlog.stdlib.get_logger("onething.citizen")
+
+# A local choice: a hall calls back within one working day.
+HELP_REPLY_DAYS = 1
+HELP_TASK_KIND = "help_request"
+MAX_FORM_BYTES = 4096
+PhoneOf = Callable[[str], Awaitable[str]]
+StateOf = Callable[[str], Awaitable[ApplicationState]]
+ItemStateOf = Callable[[str, str], Awaitable[ItemState]]
+
+
+class RateLimit:
+    """At most `attempts` per key in any `window_s` seconds (a sliding window), for at
+    most `keys` keys at once (the oldest forgotten first), in this process."""
+
+    def __init__(
+        self,
+        attempts: int = 10,
+        window_s: float = 600.0,
+        *,
+        keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.attempts, self.window_s, self.keys, self._clock = attempts, window_s, keys, clock
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def allow(self, key: str) -> float | None:
+        """None when the attempt may go ahead (and counts); else seconds until it may."""
+        now = self._clock()
+        times = self._seen.pop(key, None) or deque()
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        wait = None
+        if len(times) >= self.attempts:
+            wait = times[0] + self.window_s - now
+        else:
+            times.append(now)
+        self._seen[key] = times
+        while len(self._seen) > self.keys:
+            self._seen.popitem(last=False)
+        return wait
+
+
+def _tail_pre_image(application_id: str, tail: str) -> str:
+    return f"{application_id}\x00{tail}"
+
+
+class CitizenDesk:
+    """The progress check and the help requests over the store; `phone_of` reads an
+    application's phone from its start input (for applications the API did not take)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        state_of: StateOf,
+        phone_of: PhoneOf | None = None,
+        *,
+        subject_keys: SubjectKeys | None = None,
+        item_state_of: ItemStateOf | None = None,
+        limit: RateLimit | None = None,
+        help_limit: RateLimit | None = None,
+        calendar: WorkingCalendar | None = None,
+    ) -> None:
+        self.engine, self.catalog, self.state_of, self.phone_of = (
+            engine,
+            catalog,
+            state_of,
+            phone_of,
+        )
+        self.item_state_of = item_state_of
+        self._keys = subject_keys
+        self.limit = limit or RateLimit()
+        self.help_limit = help_limit or RateLimit()
+        self._calendar = calendar
+
+    @property
+    def keys(self) -> SubjectKeys:
+        if self._keys is None:
+            self._keys = configured_subject_keys()
+        return self._keys
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        if self._calendar is None:
+            self._calendar = WorkingCalendar.from_file()
+        return self._calendar
+
+    # -- the progress check ------------------------------------------------------------
+
+    def _remember(self, application_id: str, tail: str) -> None:
+        ref = self.keys.keyed(Purpose.PROGRESS_CHECK, _tail_pre_image(application_id, tail))
+        citizen_store.remember_contact(
+            self.engine, application_id, ref.key_id, ref.value, datetime.now(UTC)
+        )
+
+    async def remember(self, submission: Submission) -> None:
+        """Keep the check of a submission the API took; a failure is logged, never the
+        submission's (the look-up falls back to the start input)."""
+        try:
+            tail = submission.applicant.phone[-4:]
+            await run_in_threadpool(self._remember, submission.application_id, tail)
+        except Exception as exc:
+            log.error("progress check not kept", error_type=type(exc).__name__)
+
+    async def matching(self, case_number: str, tail: str) -> str | None:
+        """The application with this case number whose phone ends in `tail`, else None."""
+        number = parse_case_number(case_number)
+        application_id = await run_in_threadpool(citizen_store.application_of, self.engine, number)
+        if application_id is None:
+            return None
+        found = await run_in_threadpool(citizen_store.contact_of, self.engine, application_id)
+        pre_image = _tail_pre_image(application_id, tail)
+        if found is not None:
+            ref = KeyedRef(found.key_id, found.check_value)  # False if its key left the ring
+            ok = self.keys.matches(ref, Purpose.PROGRESS_CHECK, pre_image)
+            return application_id if ok else None
+        if self.phone_of is None:
+            return None
+        try:
+            phone = await self.phone_of(application_id)
+        except Exception:
+            return None  # unreadable: the same answer as any mismatch
+        await run_in_threadpool(self._remember, application_id, phone[-4:])
+        return application_id if phone[-4:] == tail else None
+
+    async def detailed(self, state: ApplicationState, wait_s: float) -> ApplicationState:
+        """The state with each running item's own status (a correction asked for, an
+        inspection, ...), read from the item's workflow; as it was where that fails."""
+        if self.item_state_of is None:
+            return state
+        items = []
+        for ref in state.items:
+            if ref.status is ItemStatus.IN_PROGRESS:
+                try:
+                    item = await asyncio.wait_for(
+                        self.item_state_of(state.application_id, ref.item_code), wait_s
+                    )
+                except Exception:
+                    items.append(ref)
+                    continue
+                reason = ref.reason
+                if item.status is ItemStatus.CORRECTION_REQUESTED and item.trail:
+                    reason = item.trail[-1].detail or reason
+                ref = ref.model_copy(update={"status": item.status, "reason": reason})
+            items.append(ref)
+        return state.model_copy(update={"items": items})
+
+    def documents(self, application_id: str) -> list[IssuedDocument]:
+        return [
+            IssuedDocument(
+                number=d.number,
+                title=d.title,
+                issuer=d.issuer,
+                issued_at=d.issued(),
+                content=d.content,
+                legal_basis=d.legal_basis,
+                decision=bool((kind := DOCUMENT_KINDS.get(d.kind)) and kind.decision),
+            )
+            for d in document_store.documents_of(self.engine, application_id)
+            if d.recipient == "applicant"
+        ]
+
+    # -- help requests -------------------------------------------------------------------
+
+    def record_help(self, request: HelpRequestIn, at: datetime) -> citizen_store.HelpRequest:
+        due = compute_due(DueRequest(start=at, days=HELP_REPLY_DAYS), self.calendar).due_at
+        request_id = f"help-{uuid.uuid4().hex[:16]}"
+        row = citizen_store.add_help_request(
+            self.engine,
+            citizen_store.HelpRequest(
+                request_id=request_id,
+                hall=request.hall,
+                item_code=request.item,
+                name=request.name,
+                phone=request.phone,
+                preferred_time=request.preferred_time,
+                note=request.note,
+                created_at=at,
+                due_at=due,
+            ),
+        )
+        tasks_store.open_task(
+            self.engine,
+            tasks_store.StaffTask(
+                task_id=request_id,
+                application_id=request_id,
+                workflow_id="",
+                item_code=request.item,
+                kind=HELP_TASK_KIND,
+                department=None,
+                role=Role.WINDOW_CLERK.value,
+                hall=request.hall,
+                due_at=due,
+                created_at=at,
+            ),
+        )
+        return row
+
+
+# --------------------------------------------------------------------------- models
+
+
+class HelpRequestIn(BaseModel):
+    """A 帮办代办 request as the form sends it."""
+
+    name: PersonName
+    phone: MobilePhone
+    hall: str = Field(min_length=1, max_length=64)
+    item: str | None = Field(None, max_length=64)
+    preferred_time: Line = Field("", max_length=64)
+    note: Line = Field("", max_length=200)
+
+
+class HelpRequestOut(BaseModel):
+    request_id: str
+    hall: str
+    item_code: str | None
+    name: str
+    phone: str
+    preferred_time: str
+    note: str
+    created_at: datetime = Field(description="ISO 8601 with offset.")
+    due_at: datetime = Field(description="Answer by: one working day later.")
+    answered_at: datetime | None
+    answered_by: str | None
+    answer: str | None
+
+    @classmethod
+    def of(cls, row: citizen_store.HelpRequest) -> HelpRequestOut:
+        def utc(value: datetime | None) -> datetime | None:
+            if value is not None and value.tzinfo is None:
+                return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+            return value
+
+        return cls(
+            request_id=row.request_id,
+            hall=row.hall,
+            item_code=row.item_code,
+            name=row.name,
+            phone=row.phone,
+            preferred_time=row.preferred_time,
+            note=row.note,
+            created_at=utc(row.created_at),
+            due_at=utc(row.due_at),
+            answered_at=utc(row.answered_at),
+            answered_by=row.answered_by,
+            answer=row.answer,
+        )
+
+
+class HelpAnswerIn(BaseModel):
+    answer: Line = Field(
+        min_length=1, max_length=500, description="What was agreed, e.g. 已电话联系…"
+    )
+
+
+# --------------------------------------------------------------------------- pages
+
+_FIELD_NAMES = {
+    "name": "姓名",
+    "phone": "手机号",
+    "hall": "大厅",
+    "item": "事项",
+    "preferred_time": "方便的时间",
+    "note": "需要帮什么",
+}
+_TIMES = ("工作日上午", "工作日下午", "任何时间")
+
+
+def help_form(catalog: Catalog, *, item: str | None, hall: str | None, error: str = "") -> str:
+    halls = "".join(
+        f'<option value="{escape(h.code)}"{" selected" if h.code == hall else ""}>'
+        f"{escape(h.name)}</option>"
+        for h in catalog.halls.values()
+    )
+    times = "".join(f"<option>{t}</option>" for t in _TIMES)
+    item_name = ""
+    if item and item in catalog.bundles:
+        item_name = catalog.bundles[item].name
+    elif item and item in catalog.items:
+        item_name = catalog.items[item].name
+    chosen = (
+        f'<p>事项: <strong>{escape(item_name)}</strong></p><input type="hidden" name="item" '
+        f'value="{escape(item or "")}">'
+        if item_name
+        else ""
+    )
+    note = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    body = (
+        f"{note}<p>工作人员可以帮您准备材料、填写申请表, 或代您办理。留下联系方式, "
+        f"工作人员一个工作日内给您回电。</p>"
+        f'<form method="post" action="{HELP_PATH}">{chosen}'
+        '<label for="name">姓名</label><input id="name" name="name" required maxlength="64"'
+        ' autocomplete="name">'
+        '<label for="phone">手机号</label><input id="phone" name="phone" required maxlength="11"'
+        ' inputmode="numeric" autocomplete="tel">'
+        f'<label for="hall">到哪个大厅办</label><select id="hall" name="hall">{halls}</select>'
+        f'<label for="preferred_time">方便接电话的时间</label>'
+        f'<select id="preferred_time" name="preferred_time">{times}</select>'
+        '<label for="note">需要帮什么 (可不填)</label>'
+        '<input id="note" name="note" maxlength="200">'
+        '<button type="submit">提交</button></form>'
+        f"<p class='soft'>也可拨打 <a href='tel:{HOTLINE}'>{HOTLINE}</a> 咨询。</p>"
+    )
+    return page("申请帮办代办", body, subtitle="工作人员帮您办")
+
+
+def help_done(catalog: Catalog, row: citizen_store.HelpRequest) -> str:
+    hall = catalog.halls[row.hall]
+    due = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=UTC)
+    body = (
+        f'<p class="ok" role="status"><strong>已收到您的帮办代办申请。</strong></p>'
+        f'<dl class="facts"><dt>申请编号</dt><dd>{escape(row.request_id)}</dd>'
+        f"<dt>大厅</dt><dd>{escape(hall.name)}</dd>"
+        f"<dt>回电</dt><dd>{local_time(due)} (北京时间) 前</dd></dl>"
+        f"<p>{escape(hall.name)}的工作人员会打电话给您, 请留意来电。"
+        f"地址: {escape(hall.address)}</p>"
+    )
+    return page("申请已提交", body)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+async def _form(request: Request) -> dict[str, str]:
+    raw = await request.body()
+    if len(raw) > MAX_FORM_BYTES:
+        raise ApiError(413, "the form is too long")
+    try:
+        fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        raise ApiError(422, "the form is not readable") from None
+    return {k: v[0] for k, v in fields.items()}
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _html(text: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    # What a citizen reads after the check is theirs alone: never cached on the way.
+    merged = {"Cache-Control": "no-store", **(headers or {})}
+    return HTMLResponse(text, status_code=status, headers=merged)
+
+
+HelpRequestId = Annotated[str, Path(pattern=r"^help-[0-9a-f]{16}$")]
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """A browser (Accept: text/html) gets the form again with the problem; any other
+    caller the API's error body."""
+    out = error_responses(*statuses, explicit=True)
+    for code in statuses:
+        out[code]["content"]["text/html"] = {"schema": {"type": "string"}}
+    return out
+
+
+def _refuse(
+    request: Request,
+    text: str,
+    status: int,
+    field: str | None,
+    problem: str,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    if "text/html" in request.headers.get("accept", "").lower():
+        return _html(text, status, headers)
+    if field is None:
+        raise ApiError(status, problem)
+    raise ApiError.field(status, field, problem)
+
+
+def add_citizen_routes(app: FastAPI, desk: CitizenDesk, timeout: float = 10.0) -> None:
+    """Mount the progress look-up and the help request routes (`timeout`: seconds to wait
+    for the application's state)."""
+    catalog = desk.catalog
+    html_only: dict[int | str, dict[str, Any]] = {
+        200: {"content": {"text/html": {"schema": {"type": "string"}}}}
+    }
+
+    @app.get(
+        "/progress",
+        tags=["citizens"],
+        response_class=HTMLResponse,
+        summary="The progress look-up form (public, for a phone)",
+        responses=html_only,
+    )
+    async def progress_form() -> HTMLResponse:
+        return _html(form_page())
+
+    @app.post(
+        "/progress",
+        tags=["citizens"],
+        response_class=HTMLResponse,
+        summary="Progress by case number and the last four phone digits (public)",
+        description=(
+            "A form post (case_number, phone_tail). An unknown case number and a wrong phone "
+            "tail get the same 404 page; each client address gets a few tries per ten "
+            "minutes (429 with Retry-After)."
+        ),
+        responses={**html_only, **_errors(404, 422, 429)},
+    )
+    async def progress(request: Request) -> HTMLResponse:
+        wait = desk.limit.allow(_client(request))
+        if wait is not None:
+            minutes = max(1, int(wait // 60) + 1)
+            text = form_page(TOO_MANY.format(minutes=minutes), error=True)
+            retry = {"Retry-After": str(int(wait) + 1)}
+            return _refuse(request, text, 429, None, "too many look-ups: try later", retry)
+        fields = await _form(request)
+        try:
+            number, tail = check_form(fields.get("case_number", ""), fields.get("phone_tail", ""))
+        except FormError as exc:
+            text = form_page(f"{exc.field}: {exc.problem}", error=True)
+            field = "case_number" if exc.field == "办件编号" else "phone_tail"
+            return _refuse(request, text, 422, field, "is not well formed")
+        application_id = await desk.matching(number, tail)
+        if application_id is None:
+            problem = "no case has this number and phone tail"
+            return _refuse(request, form_page(NOT_FOUND), 404, "case_number", problem)
+        try:
+            state = await asyncio.wait_for(desk.state_of(application_id), timeout)
+            state = await desk.detailed(state, timeout)
+        except Exception as exc:
+            log.warning("progress not readable", error_type=type(exc).__name__)
+            text = form_page("暂时查不到办理状态, 请稍后再试。", error=True)
+            return _html(text, 503)
+        documents = await run_in_threadpool(desk.documents, application_id)
+        hall = catalog.halls.get(state.hall)
+        page_text = result_page(
+            state, number, documents, hall_name=hall.name if hall else state.hall
+        )
+        return _html(page_text)
+
+    @app.get(
+        "/help",
+        tags=["citizens"],
+        response_class=HTMLResponse,
+        summary="The 帮办代办 request form (public); `item` and `hall` preselect",
+        responses=html_only,
+    )
+    async def help_page(request: Request) -> HTMLResponse:
+        # Read, not declared: whatever a link carries, the form shows (unknown: not chosen).
+        item = request.query_params.get("item")
+        hall = request.query_params.get("hall")
+        return _html(help_form(catalog, item=item, hall=hall))
+
+    @app.post(
+        "/help",
+        tags=["citizens"],
+        response_class=HTMLResponse,
+        status_code=201,
+        summary="Ask a hall for help (帮办代办): a task in its inbox, due in a working day",
+        responses={201: html_only[200], **_errors(422, 429)},
+    )
+    async def ask_for_help(request: Request) -> HTMLResponse:
+        fields = await _form(request)
+        item = fields.get("item") or None
+        hall = fields.get("hall") or None
+
+        def again(message: str, status: int, field: str | None, problem: str) -> HTMLResponse:
+            text = help_form(catalog, item=item, hall=hall, error=message)
+            return _refuse(request, text, status, field, problem)
+
+        wait = desk.help_limit.allow(_client(request))
+        if wait is not None:
+            message = TOO_MANY.format(minutes=max(1, int(wait // 60) + 1))
+            return again(message, 429, None, "too many requests: try later")
+        try:
+            wanted = HelpRequestIn.model_validate(fields)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else "form"
+            message = f"{_FIELD_NAMES.get(field, field)}: 请检查填写"
+            return again(message, 422, field, first["msg"].removeprefix("Value error, "))
+        if wanted.hall not in catalog.halls:
+            return again("大厅: 请从列表中选择", 422, "hall", "is no hall of the catalog")
+        if wanted.item is not None and (
+            wanted.item not in catalog.items and wanted.item not in catalog.bundles
+        ):
+            wanted = wanted.model_copy(update={"item": None})
+        row = await run_in_threadpool(desk.record_help, wanted, datetime.now(UTC))
+        log.info("help request recorded", request_id=row.request_id, hall=row.hall)
+        return _html(help_done(catalog, row), 201)
+
+    # -- staff: read and answer ----------------------------------------------------------
+
+    def may_handle(principal: Principal, hall: str) -> None:
+        if principal.role is Role.SUPERVISOR:
+            return
+        if principal.role is Role.WINDOW_CLERK and principal.hall == hall:
+            return
+        raise forbid(principal, f"help requests of hall {hall!r} are its window clerks'")
+
+    def found(request_id: str) -> citizen_store.HelpRequest:
+        row = citizen_store.get_help_request(desk.engine, request_id)
+        if row is None:
+            raise ApiError.field(404, "request_id", "no such help request")
+        return row
+
+    @app.get(
+        "/help-requests/{request_id}",
+        tags=["staff"],
+        response_model=HelpRequestOut,
+        summary="A 帮办代办 request, with the name and phone to call back (the hall's clerks)",
+        responses=error_responses(401, 403, 404, 422),
+    )
+    async def read_help_request(request_id: HelpRequestId, principal: Caller) -> Any:
+        row = await run_in_threadpool(found, request_id)
+        may_handle(principal, row.hall)
+        return HelpRequestOut.of(row)
+
+    @app.post(
+        "/help-requests/{request_id}/answer",
+        tags=["staff"],
+        response_model=HelpRequestOut,
+        summary="Answer a 帮办代办 request: the answer is kept and its inbox task closed",
+        responses=error_responses(401, 403, 404, 409, 422),
+    )
+    async def answer_help_request(
+        request_id: HelpRequestId,
+        body: HelpAnswerIn,
+        principal: Caller,
+    ) -> Any:
+        def answer() -> citizen_store.HelpRequest:
+            row = found(request_id)
+            may_handle(principal, row.hall)
+            if row.answered_at is not None:
+                raise ApiError.field(409, "request_id", "is answered already")
+            at = datetime.now(UTC)
+            done = citizen_store.answer_help_request(
+                desk.engine, request_id, answer=body.answer, by=principal.name, at=at
+            )
+            assert done is not None
+            if done.answered_by != principal.name:
+                raise ApiError.field(409, "request_id", "is answered already")
+            tasks_store.close_task(
+                desk.engine, request_id, outcome="answered", closed_by=principal.name, closed_at=at
+            )
+            return done
+
+        return HelpRequestOut.of(await run_in_threadpool(answer))
