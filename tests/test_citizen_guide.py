@@ -278,3 +278,57 @@ async def test_the_qr_codes_decode_to_the_public_url(
         assert "开办便利店" in await page.inner_text("body")
     finally:
         await context.close()
+
+
+async def test_progress_and_help_on_a_phone(site: str, browser: Any, catalog: Catalog) -> None:
+    from onething.demo import demo_applicant
+    from tests.conftest import new_application_id
+    from tests.test_api import as_, body_of
+
+    application_id = new_application_id()
+    async with httpx.AsyncClient(base_url=site) as http:
+        r = await http.post(
+            "/applications", json=body_of(catalog, application_id), headers=as_("clerk-yc")
+        )
+        assert r.status_code == 201, r.text
+        number = None
+        for _ in range(200):
+            state = (await http.get(f"/applications/{application_id}", headers=as_("sup"))).json()
+            if state.get("case_number"):
+                number = state["case_number"]
+                break
+            await asyncio.sleep(0.05)
+        assert number is not None
+
+    context, page = await phone_page(browser)
+    try:
+        await page.goto(f"{site}/progress")
+        await page.fill("#case_number", number)
+        await page.fill("#phone_tail", "0000" if demo_applicant().phone[-4:] != "0000" else "1111")
+        await page.click("button[type=submit]")
+        assert "未查到" in await page.inner_text("[role=alert]")
+        await page.fill("#case_number", number)
+        await page.fill("#phone_tail", demo_applicant().phone[-4:])
+        await page.click("button[type=submit]")
+        text = await page.inner_text("body")
+        assert "当前状态: 已受理, 正在办理" in text and number in text
+        assert "受理通知书" in text or "您收到的文书" in text
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await page.screenshot(path=str(screenshot_path("progress-phone")), full_page=True)
+
+        # Help from the guide's link: the item and hall come along; it reaches the inbox.
+        await page.goto(f"{site}/guides/{STORE}")
+        await page.click("text=申请帮办代办")
+        await page.fill("#name", "李四")
+        await page.fill("#phone", "13712345678")
+        await page.click("button[type=submit]")
+        done = await page.inner_text("body")
+        assert "已收到您的帮办代办申请" in done and "北京时间" in done
+        await page.screenshot(path=str(screenshot_path("help-phone")), full_page=True)
+    finally:
+        await context.close()
+    rid = re.search(r"help-[0-9a-f]{16}", done)
+    assert rid is not None
+    async with httpx.AsyncClient(base_url=site) as http:
+        inbox = await http.get("/tasks", params={"kind": "help_request"}, headers=as_("clerk-yc"))
+    assert rid.group(0) in [t["task_id"] for t in inbox.json()["items"]]
