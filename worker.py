@@ -31,14 +31,21 @@ from activities.credit import CreditActivities
 from activities.license_terms import LicenseTermActivities, TermStarter
 from activities.licensing import LicensingActivities
 from activities.notify import NotifyActivities, Outlet
+from activities.ratings import RatingActivities
 from activities.supervision import SupervisionActivities
 from activities.tasks import TaskActivities
 from workflows.application import ApplicationWorkflow
 from workflows.common import department_queue_of
 from workflows.item import ItemWorkflow
 from workflows.license_term import LicenseTermWorkflow
+from workflows.rating_follow_up import RatingFollowUpWorkflow
 
-WORKFLOWS: list[type] = [ApplicationWorkflow, ItemWorkflow, LicenseTermWorkflow]
+WORKFLOWS: list[type] = [
+    ApplicationWorkflow,
+    ItemWorkflow,
+    LicenseTermWorkflow,
+    RatingFollowUpWorkflow,
+]
 
 # The sandbox re-imports workflow modules for every run; these hold no state a run could
 # leak into another (pure models, constants, the clock helper), so they are shared. This
@@ -81,6 +88,7 @@ def central_activities(
     calendar = CalendarActivities(calendar_overrides)
     inbox, supervision = TaskActivities(engine, calendar), SupervisionActivities(engine)
     terms = LicenseTermActivities(engine, calendar, delivery)
+    ratings = RatingActivities(engine, calendar)
     return [
         catalog.pin_catalog,
         CaseNumberActivities(engine, delivery).assign_case_number,
@@ -97,6 +105,9 @@ def central_activities(
         terms.plan_license_term,
         terms.accept_renewal,
         terms.conclude_license_term,
+        ratings.open_follow_up,
+        ratings.follow_up_due,
+        ratings.conclude_follow_up,
     ]
 
 

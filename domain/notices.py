@@ -21,6 +21,7 @@ STEP_NAMES = {
     "inspection": "现场核查",
     "re-inspection": "整改复查",
     "supplement": "容缺材料补齐",
+    "rating_follow_up": "差评回访",
 }
 
 DEFICIENCY_CONSEQUENCE = "逾期未补齐的, 终止办理, 已先行发放的许可予以撤销, 并记入信用记录"

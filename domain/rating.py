@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from domain.application import ApplicationState, ItemStatus
+from domain.clock import ClockRecord
 from domain.notices import SERVICE_CENTER_TIMEZONE
 from domain.people import Role, Staff
 from domain.text import Text
@@ -232,6 +233,7 @@ class FollowUpStart(BaseModel):
     case_number: str = Field(pattern=CASE_NUMBER_PATTERN)
     application_id: str
     department: str
+    department_name: str = ""  # as the applicant reads it (the catalog's)
     hall: str
     level: RatingLevel
     days: int = Field(ge=1, le=30)
@@ -259,6 +261,7 @@ class FollowUpRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
+    workflow_id: str = ""  # its task is closed with it
     case_number: str
     department: str
     outcome: FollowUpOutcome
@@ -266,6 +269,25 @@ class FollowUpRecord(BaseModel):
     answered_by: str
     answered_at: Instant
     in_time: bool | None
+
+
+class OpenFollowUp(BaseModel):
+    """Open the follow-up's task with its clock's first schedule (one activity for both)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: FollowUpStart
+    workflow_id: str
+    clock: ClockRecord
+
+
+class FollowUpDue(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    case_number: str
+    department: str
+    workflow_id: str
+    due_at: Instant
 
 
 class FollowUpState(BaseModel):

@@ -1,0 +1,298 @@
+"""Ratings (好差评) as backend services, the API and the command line use them.
+
+`Ratings.rate` records the case's one rating and, for a 差评, starts one follow-up workflow
+(`RatingFollowUpWorkflow`) per department of the case; `answer` is the department's Update;
+`appeal` and `decide_appeal` keep the 申诉复核 in the store (upheld: the rating is excluded
+and its open follow-ups end); `report` counts the figures.
+
+Whether a case may be rated is read from two places: the store's 办件编号
+(`store.case_numbers`: the case was accepted) and the application's own state through its
+Query (ended, or every item decided). The workflow is the only source of the latter (the
+store keeps no application status); the API reads the state anyway, to check who may read
+it, so the rating costs no extra call. Refusals are the typed client's errors
+(`starter.client`): `Conflict` / `NotFound` naming the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.application import ApplicationState
+from domain.catalog import Catalog
+from domain.rating import (
+    AppealVerdict,
+    FollowUpAnswer,
+    FollowUpStart,
+    FollowUpState,
+    Rater,
+    RatingIn,
+    RatingRefused,
+    RatingReport,
+    check_ratable,
+    departments_of,
+    follow_up_days,
+    follow_up_workflow_id,
+    rating_report,
+)
+from onething.keys import SubjectKeys
+from starter.client import Conflict, NotFound, _execute_update, _translate
+from store import case_numbers
+from store import ratings as store
+from workflows.rating_follow_up import RatingFollowUpWorkflow
+
+FIELD = "case_number"
+
+
+class Ratings:
+    def __init__(
+        self,
+        temporal: Client,
+        task_queue: str,
+        engine: Engine,
+        catalog: Catalog,
+        keys: SubjectKeys | None = None,
+    ) -> None:
+        self.temporal = temporal
+        self.task_queue = task_queue
+        self.engine = engine
+        self.catalog = catalog
+        self.keys = keys
+
+    # -- rating ------------------------------------------------------------------------------
+
+    async def rate(
+        self,
+        state: ApplicationState,
+        given: RatingIn,
+        *,
+        rater: Rater,
+        rater_id_sha256: str,
+        recorded_by: str | None = None,
+        at: datetime | None = None,
+    ) -> store.Rating:
+        """The case's one rating; a 差评 starts its follow-ups. Conflict naming the field:
+        not accepted, not ended or decided, or rated already."""
+        number = await asyncio.to_thread(case_numbers.find, self.engine, state.application_id)
+        try:
+            if number is None:
+                raise RatingRefused(
+                    "application_id",
+                    "the application was never accepted (no 办件编号): only an accepted case "
+                    "is rated",
+                )
+            case_number = check_ratable(state)
+        except RatingRefused as exc:
+            raise Conflict(exc.field, exc.problem) from None
+        if str(number) != case_number:  # never expected: the store and the workflow disagree
+            raise Conflict("application_id", "the case number could not be confirmed; retry")
+        hall = self.catalog.halls.get(state.hall)
+        days = follow_up_days(hall.rating_follow_up_days if hall else None)
+        departments = departments_of(state)
+        follow = (
+            [(d, follow_up_workflow_id(case_number, d), days) for d in departments]
+            if given.level.bad
+            else []
+        )
+        try:
+            row = await asyncio.to_thread(
+                store.record_rating,
+                self.engine,
+                case_number=case_number,
+                application_id=state.application_id,
+                hall=state.hall,
+                level=given.level,
+                reason=given.reason,
+                channel=given.channel,
+                rater=rater,
+                rater_id_sha256=rater_id_sha256,
+                recorded_by=recorded_by,
+                rated_at=at or datetime.now(UTC),
+                items=[(i.item_code, i.department) for i in state.items],
+                follow_ups=follow,
+                keys=self.keys,
+            )
+        except store.RatingExists:
+            raise Conflict(
+                FIELD, "this case has been rated already (one rating per case)"
+            ) from None
+        await self.start_follow_ups(row)
+        return row
+
+    async def start_follow_ups(self, row: store.Rating) -> None:
+        """One workflow per open follow-up of the rating; starting again finds it."""
+        follow_ups = await asyncio.to_thread(store.follow_ups_of, self.engine, row.case_number)
+        for f in follow_ups:
+            if f.status != "open":
+                continue
+            names = [
+                i.department_name
+                for i in self.catalog.items.values()
+                if i.department == f.department
+            ]
+            await self.temporal.start_workflow(
+                RatingFollowUpWorkflow.run,
+                FollowUpStart(
+                    case_number=row.case_number,
+                    application_id=row.application_id,
+                    department=f.department,
+                    department_name=names[0] if names else "",
+                    hall=row.hall,
+                    level=row.level_enum,
+                    days=f.days,
+                    rated_at=row.at,
+                ),
+                id=f.workflow_id,
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=f"差评回访 {row.case_number} ({f.department})",
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def rating(self, case_number: str) -> store.Rating:
+        found = store.get(self.engine, case_number)
+        if found is None:
+            raise NotFound(FIELD, "no rating of this case")
+        return found
+
+    def rating_of(self, application_id: str) -> store.Rating:
+        found = store.of_application(self.engine, application_id)
+        if found is None:
+            raise NotFound("application_id", "this application has not been rated")
+        return found
+
+    def departments(self, case_number: str) -> list[str]:
+        return sorted({i.department for i in store.items_of(self.engine, case_number)})
+
+    # -- the follow-up -----------------------------------------------------------------------
+
+    def _follow_up(
+        self, case_number: str, department: str
+    ) -> WorkflowHandle[RatingFollowUpWorkflow, FollowUpState]:
+        return self.temporal.get_workflow_handle_for(
+            RatingFollowUpWorkflow.run, follow_up_workflow_id(case_number, department)
+        )
+
+    def _check_follow_up(self, case_number: str, department: str) -> None:
+        self.rating(case_number)
+        if store.follow_up(self.engine, case_number, department) is None:
+            raise NotFound("department", f"no follow-up of this rating by {department!r}")
+
+    async def follow_up_state(self, case_number: str, department: str) -> FollowUpState:
+        await asyncio.to_thread(self._check_follow_up, case_number, department)
+        try:
+            return await self._follow_up(case_number, department).query(
+                RatingFollowUpWorkflow.state
+            )
+        except RPCError as exc:
+            raise _translate(exc, FIELD, case_number) from exc
+
+    async def answer(
+        self, case_number: str, department: str, answer: FollowUpAnswer
+    ) -> FollowUpState:
+        """The department answers its follow-up (fixed or explained)."""
+        await asyncio.to_thread(self._check_follow_up, case_number, department)
+        return await _execute_update(
+            self._follow_up(case_number, department),
+            RatingFollowUpWorkflow.answer,
+            answer,
+            FIELD,
+            case_number,
+        )
+
+    # -- appeals -----------------------------------------------------------------------------
+
+    async def appeal(
+        self, case_number: str, department: str, reason: str, *, by: str, at: datetime | None = None
+    ) -> store.RatingAppeal:
+        """申诉复核 asked by a department of the case."""
+
+        def file() -> store.RatingAppeal:
+            if department not in self.departments(self.rating(case_number).case_number):
+                raise Conflict("department", f"the case has no item of department {department!r}")
+            try:
+                return store.appeal(
+                    self.engine,
+                    case_number=case_number,
+                    department=department,
+                    reason=reason,
+                    by=by,
+                    at=at or datetime.now(UTC),
+                )
+            except store.AppealRefused as exc:
+                field, _, problem = str(exc).partition(": ")
+                raise Conflict(field, problem) from None
+
+        return await asyncio.to_thread(file)
+
+    async def decide_appeal(
+        self,
+        case_number: str,
+        verdict: AppealVerdict,
+        reason: str,
+        *,
+        by: str,
+        at: datetime | None = None,
+    ) -> store.RatingAppeal:
+        """A supervisor decides; upheld, the rating is excluded and its follow-ups end."""
+
+        def decide() -> store.RatingAppeal:
+            self.rating(case_number)
+            try:
+                return store.decide_appeal(
+                    self.engine,
+                    case_number=case_number,
+                    verdict=verdict,
+                    reason=reason,
+                    by=by,
+                    at=at or datetime.now(UTC),
+                )
+            except store.AppealRefused as exc:
+                field, _, problem = str(exc).partition(": ")
+                raise Conflict(field, problem) from None
+
+        decided = await asyncio.to_thread(decide)
+        if verdict is AppealVerdict.UPHELD:
+            for f in await asyncio.to_thread(store.follow_ups_of, self.engine, case_number):
+                if f.status != "open":
+                    continue
+                try:
+                    await self._follow_up(case_number, f.department).signal(
+                        RatingFollowUpWorkflow.rating_excluded
+                    )
+                except RPCError as exc:  # ended meanwhile: answered, nothing to end
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise
+        return decided
+
+    # -- figures -----------------------------------------------------------------------------
+
+    def report(
+        self,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        hall: str | None = None,
+        department: str | None = None,
+        item_code: str | None = None,
+        as_of: datetime | None = None,
+    ) -> RatingReport:
+        if since is not None and until is not None and until < since:
+            raise Conflict("until", "is before since")
+        cases, follow = store.facts(self.engine, since=since, until=until, hall=hall)
+        return rating_report(
+            cases,
+            follow,
+            as_of=as_of or datetime.now(UTC),
+            since=since,
+            until=until,
+            hall=hall,
+            department=department,
+            item_code=item_code,
+        )

@@ -1,0 +1,232 @@
+"""A 差评's follow-up (回访) on the legal clock, on the time-skipping server with the
+production worker: the department's task opens with its due day; answered in time it counts
+as fixed; unanswered it escalates to supervision after the limit and an answer then counts
+late; an appeal upheld ends it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.calendar import WorkingCalendar
+from domain.catalog import Catalog
+from domain.people import Role, Staff
+from domain.rating import (
+    AppealVerdict,
+    FollowUpAnswer,
+    FollowUpOutcome,
+    FollowUpState,
+    Rater,
+    RatingChannel,
+    RatingLevel,
+    follow_up_workflow_id,
+)
+from onething.keys import SubjectKeys
+from starter.client import Conflict
+from starter.ratings import Ratings
+from store import notifications, ratings, supervision, tasks
+from tests.conftest import running_worker
+from tests.test_lifecycle import eventually
+from workflows.rating_follow_up import RatingFollowUpWorkflow
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+KEYS = SubjectKeys.generate("k1")
+ID_SHA = hashlib.sha256(b"420684199001011234").hexdigest()
+
+
+@dataclass
+class Desk:
+    env: WorkflowEnvironment
+    engine: Engine
+    ratings: Ratings
+
+    async def bad_rating(self, departments: list[str]) -> ratings.Rating:
+        """A 差评 of a case of `departments`, recorded and its follow-ups started."""
+        now = await self.env.get_current_time()
+        case = f"420684-{now.astimezone(BEIJING):%Y%m%d}-{uuid.uuid4().int % 1_000_000:06d}"
+        row = ratings.record_rating(
+            self.engine,
+            case_number=case,
+            application_id=f"R{uuid.uuid4().hex[:10]}",
+            hall="yicheng-center",
+            level=RatingLevel.DISSATISFIED,
+            reason="补正材料说了三次才说清楚",
+            channel=RatingChannel.ONLINE,
+            rater=Rater.APPLICANT,
+            rater_id_sha256=ID_SHA,
+            recorded_by=None,
+            rated_at=now,
+            items=[(f"item-{d}", d) for d in departments],
+            follow_ups=[(d, follow_up_workflow_id(case, d), 15) for d in departments],
+            keys=KEYS,
+        )
+        await self.ratings.start_follow_ups(row)
+        return row
+
+    def handle(
+        self, case: str, department: str
+    ) -> WorkflowHandle[RatingFollowUpWorkflow, FollowUpState]:
+        return self.env.client.get_workflow_handle_for(
+            RatingFollowUpWorkflow.run, follow_up_workflow_id(case, department)
+        )
+
+    async def opened(self, case: str, department: str) -> tasks.StaffTask:
+        task_id = f"{follow_up_workflow_id(case, department)}/rating_follow_up"
+
+        async def task() -> tasks.StaffTask | None:
+            return tasks.get_task(self.engine, task_id)
+
+        return await eventually(
+            task, lambda t: t is not None and t.due_at is not None, "task opens"
+        )
+
+    async def skip_to(self, at: datetime) -> None:
+        now = await self.env.get_current_time()
+        if at > now:
+            await self.env.sleep(at - now)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def desk(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> AsyncIterator[Desk]:
+    async with running_worker(fresh_ts_env.client, store_engine) as queue:
+        yield Desk(
+            fresh_ts_env,
+            store_engine,
+            Ratings(fresh_ts_env.client, queue, store_engine, catalog, keys=KEYS),
+        )
+
+
+def reviewer(department: str) -> Staff:
+    return Staff(staff_id=f"reviewer-{department}", role=Role.REVIEWER, department=department)
+
+
+async def test_a_bad_rating_opens_a_task_due_in_15_working_days_answered_in_time_is_fixed(
+    desk: Desk,
+) -> None:
+    row = await desk.bad_rating(["market", "tobacco"])
+    task = await desk.opened(row.case_number, "market")
+    assert task.kind == "rating_follow_up" and task.role == "reviewer"
+    assert task.department == "market" and task.application_id == row.application_id
+    due = task.due_at if task.due_at.tzinfo else task.due_at.replace(tzinfo=UTC)
+    # Its due day: 15 working days after the Beijing day of the rating, at the day's end.
+    calendar = WorkingCalendar.from_file()
+    rated_day = row.at.astimezone(BEIJING).date()
+    assert due.astimezone(BEIJING).date() == calendar.add_working_days(rated_day, 15)
+    assert due.astimezone(BEIJING).strftime("%H:%M") == "17:30"
+    kept = ratings.follow_up(desk.engine, row.case_number, "market")
+    assert kept is not None and kept.fact().due_at == due
+    await desk.opened(row.case_number, "tobacco")  # each department of the case its own
+
+    # Another department's reviewer may not answer; the right one does, in time.
+    with pytest.raises(Conflict) as wrong:
+        await desk.ratings.answer(
+            row.case_number,
+            "market",
+            FollowUpAnswer(outcome=FollowUpOutcome.FIXED, text="x", answered_by=reviewer("tax")),
+        )
+    assert wrong.value.field == "answered_by.department"
+    await desk.skip_to(due - timedelta(days=1))
+    state = await desk.ratings.answer(
+        row.case_number,
+        "market",
+        FollowUpAnswer(
+            outcome=FollowUpOutcome.FIXED,
+            text="已回访申请人, 补正告知改为一次性清单",
+            answered_by=reviewer("market"),
+        ),
+    )
+    assert state.outcome is FollowUpOutcome.FIXED and state.in_time is True
+    assert state.answered_by == "reviewer-market" and state.escalation_stage == 0
+    fact = ratings.follow_up(desk.engine, row.case_number, "market")
+    assert fact is not None and fact.status == "fixed" and fact.in_time is True
+    closed = tasks.get_task(desk.engine, task.task_id)
+    assert closed is not None and closed.status == "closed" and closed.outcome == "fixed"
+    [told] = [
+        n
+        for n in notifications.notifications_of(desk.engine, row.application_id)
+        if n.kind == "rating_follow_up"
+    ]
+    assert told.recipient == "applicant" and "已整改" in told.message
+    assert row.case_number in told.message and "market" not in told.message
+    # Answered once.
+    with pytest.raises(Conflict) as again:
+        await desk.ratings.answer(
+            row.case_number,
+            "market",
+            FollowUpAnswer(
+                outcome=FollowUpOutcome.EXPLAINED, text="y", answered_by=reviewer("market")
+            ),
+        )
+    assert again.value.field in ("case_number", "status")
+    assert supervision.cases_of(desk.engine, follow_up_workflow_id(row.case_number, "market")) == []
+
+
+async def test_unanswered_it_escalates_to_supervision_after_the_limit_and_counts_late(
+    desk: Desk,
+) -> None:
+    row = await desk.bad_rating(["health"])
+    task = await desk.opened(row.case_number, "health")
+    due = task.due_at if task.due_at.tzinfo else task.due_at.replace(tzinfo=UTC)
+    workflow_id = follow_up_workflow_id(row.case_number, "health")
+    await desk.skip_to(due - timedelta(hours=1))
+    assert supervision.cases_of(desk.engine, workflow_id) == []
+    # The reminder came before the due instant, to the department's reviewers.
+    warned = [
+        n
+        for n in notifications.notifications_of(desk.engine, row.application_id)
+        if n.kind == "warning"
+    ]
+    assert warned and warned[0].recipient == "reviewer:health" and "差评回访" in warned[0].message
+    await desk.skip_to(due + timedelta(hours=2))
+
+    async def cases() -> list[supervision.SupervisionCase]:
+        return supervision.cases_of(desk.engine, workflow_id)
+
+    [stage1] = await eventually(cases, lambda c: len(c) >= 1, "escalated to supervision")
+    assert stage1.department == "health" and stage1.subject == row.case_number
+    assert stage1.limit_name == "rating_follow_up"
+    state = await desk.handle(row.case_number, "health").query(RatingFollowUpWorkflow.state)
+    assert state.clock_state == "overdue" and state.escalation_stage >= 1
+    # The answer is still taken; it counts late.
+    late = await desk.ratings.answer(
+        row.case_number,
+        "health",
+        FollowUpAnswer(
+            outcome=FollowUpOutcome.EXPLAINED, text="已电话说明", answered_by=reviewer("health")
+        ),
+    )
+    assert late.outcome is FollowUpOutcome.EXPLAINED and late.in_time is False
+    fact = ratings.follow_up(desk.engine, row.case_number, "health")
+    assert fact is not None and fact.in_time is False and not fact.fact().settled_in_time()
+
+
+async def test_an_upheld_appeal_ends_the_follow_up(desk: Desk) -> None:
+    row = await desk.bad_rating(["market"])
+    await desk.opened(row.case_number, "market")
+    await desk.ratings.appeal(row.case_number, "market", "评价对象错误", by="head-market")
+    with pytest.raises(Conflict) as other:
+        await desk.ratings.appeal(row.case_number, "tax", "x", by="head-tax")
+    assert other.value.field == "department"
+    await desk.ratings.decide_appeal(
+        row.case_number, AppealVerdict.UPHELD, "经核实评价对象错误", by="supervisor"
+    )
+    result = await desk.handle(row.case_number, "market").result()
+    assert result.outcome is FollowUpOutcome.EXCLUDED
+    kept = ratings.get(desk.engine, row.case_number)
+    assert kept is not None and kept.excluded
+    fact = ratings.follow_up(desk.engine, row.case_number, "market")
+    assert fact is not None and fact.status == "excluded"
+    await asyncio.sleep(0)
