@@ -34,6 +34,7 @@ from starter.auth import Principal
 from starter.document_pdf import page_pdf
 from starter.errors import ApiError, error_responses
 from starter.redaction import DepartmentOf, notices_for_caller
+from store import case_numbers as case_number_store
 from store import documents as document_store
 from store import notifications as notification_store
 from store.documents import Document
@@ -77,6 +78,9 @@ class DocumentSummaryOut(BaseModel):
 
 class DocumentOut(DocumentSummaryOut):
     application_id: str
+    case_number: str | None = Field(
+        None, description="办件编号, on the documents issued once the case was accepted."
+    )
     kind: str = Field(description="The notice's kind the document was issued for.")
     issuer: str
     legal_basis: str
@@ -84,8 +88,8 @@ class DocumentOut(DocumentSummaryOut):
     recipient: str
 
     @classmethod
-    def of(cls, d: Document) -> DocumentOut:
-        return cls(**_summary(d).model_dump(), **_details(d))
+    def of(cls, d: Document, case_number: str | None) -> DocumentOut:
+        return cls(**_summary(d).model_dump(), **_details(d), case_number=case_number)
 
 
 def _link(d: Document) -> str:
@@ -141,7 +145,17 @@ def _format(request: Request, asked: Format | None) -> Format:
     return best if scores[best][0] > 0 else "json"
 
 
-def _page(d: Document) -> DocumentPage:
+def _case_number(engine: Engine, d: Document) -> str | None:
+    """The case number a document carries: the application's, once it was accepted (a
+    correction notice comes before the case has one)."""
+    found = case_number_store.accepted(engine, d.application_id)
+    if found is None:
+        return None
+    number, accepted_at = found
+    return str(number) if d.issued() >= accepted_at else None
+
+
+def _page(d: Document, case_number: str | None) -> DocumentPage:
     kind = DOCUMENT_KINDS.get(d.kind)
     return document_page(
         title=d.title,
@@ -151,7 +165,7 @@ def _page(d: Document) -> DocumentPage:
         content=d.content,
         basis=d.legal_basis,
         decision=kind.decision if kind is not None else False,
-        case_number=getattr(d, "case_number", None),  # given at acceptance, if at all
+        case_number=case_number,
     )
 
 
@@ -225,12 +239,13 @@ def add_document_routes(
         if not found:
             raise ApiError(404, "no such document", fields=[("number", "not found")])
         d = found[0]
+        case_number = await run_in_threadpool(_case_number, engine, d)
         form = _format(request, format)
         vary = {"Vary": "Accept"}
         if form == "html":
-            return HTMLResponse(page_html(_page(d)), headers=vary)
+            return HTMLResponse(page_html(_page(d, case_number)), headers=vary)
         if form == "pdf":
-            pdf = await run_in_threadpool(page_pdf, _page(d))
+            pdf = await run_in_threadpool(page_pdf, _page(d, case_number))
             disposition = f'inline; filename="{d.number}.pdf"'  # the number is ASCII
             return Response(
                 pdf,
@@ -238,4 +253,4 @@ def add_document_routes(
                 headers={**vary, "Content-Disposition": disposition},
             )
         response.headers["Vary"] = "Accept"
-        return DocumentOut.of(d)
+        return DocumentOut.of(d, case_number)

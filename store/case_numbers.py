@@ -8,7 +8,7 @@ application ID is unique too: a retried allocation finds the number it was given
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, Engine, UniqueConstraint, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +49,17 @@ def find(engine: Engine, application_id: str) -> CaseNumber | None:
         query = sm_select(CaseNumberRow).where(CaseNumberRow.application_id == application_id)
         row = s.exec(query).first()
         return row.number() if row else None
+
+
+def accepted(engine: Engine, application_id: str) -> tuple[CaseNumber, datetime] | None:
+    """The application's number and the instant it was accepted under it, if it was."""
+    with session(engine) as s:
+        query = sm_select(CaseNumberRow).where(CaseNumberRow.application_id == application_id)
+        row = s.exec(query).first()
+        if row is None:
+            return None
+        at = row.accepted_at
+        return row.number(), at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def allocate(

@@ -524,7 +524,8 @@ async def test_supplement_deficient_materials(api: httpx.AsyncClient, catalog: C
     r = await api.get(f"/applications/{application_id}/notices", headers=as_("app-demo"))
     assert r.status_code == 200, r.text
     notices = r.json()
-    assert notices[0]["kind"] == "deficiency_notice" and "容缺受理" in notices[0]["message"]
+    assert [n["kind"] for n in notices[:2]] == ["accepted", "deficiency_notice"]
+    assert "容缺受理" in notices[1]["message"]
     assert {n["recipient"] for n in notices} == {"applicant"}
     assert demo_applicant().id_number not in r.text
     r = await api.get(f"/applications/{application_id}/notices", headers=as_("app-other"))

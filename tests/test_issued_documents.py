@@ -20,10 +20,11 @@ from domain.case_number import parse_case_number
 from domain.catalog import Catalog
 from domain.documents import GRANT_TITLES, SERVICE_CENTER
 from domain.notices import local_time
+from onething.demo import DEMO_ITEM
 from starter.api import create_app
 from store import documents, licenses, notifications
-from tests.conftest import CODEC, onething_client
-from tests.test_api import REGISTRY, as_, full_body, post_new
+from tests.conftest import CODEC, new_application_id, onething_client
+from tests.test_api import REGISTRY, as_, body_of, full_body, post_new
 from tests.test_api_access import decide
 
 SALON = "open-beauty-salon"  # market registers first, then health licenses
@@ -118,11 +119,35 @@ async def test_the_receipt_the_registration_and_the_license_are_documents(
     assert seen.status_code == 200, seen.text
     assert {d["title"] for d in seen.json()} & wanted == {"受理通知书"}
 
-    # The printable page of the license.
+    # The printable page of the license, with the case number it was issued under.
     page = await api.get(
         str(by_title["营业执照"]["link"]), headers={**as_("app-demo"), "Accept": "text/html"}
     )
     assert page.status_code == 200 and "<h1>营业执照</h1>" in page.text
+    assert f"办件编号: {case_number}" in page.text
+    assert receipt["case_number"] == certificate["case_number"] == case_number
+
+
+async def test_a_correction_notice_comes_before_the_case_number(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    application_id = new_application_id()
+    body = body_of(catalog, application_id)
+    first = next(m.code for m in catalog.item(DEMO_ITEM).materials if m.core and m.asked_for)
+    body["materials"] = [c for c in body["materials"] if c != first]
+    await post_new(api, body)
+    rows = await titles_when(api, application_id, {"补正材料通知书"}, who="app-demo")
+    notice = await read(api, rows[0], "app-demo")
+    supplied = {"materials": [first], "channel": "online"}
+    r = await api.post(
+        f"/applications/{application_id}/supplement", json=supplied, headers=as_("app-demo")
+    )
+    assert r.status_code == 200, r.text
+    rows = await titles_when(api, application_id, {"受理通知书"}, who="app-demo")
+    receipt = await read(api, next(d for d in rows if d["title"] == "受理通知书"), "app-demo")
+    assert notice["case_number"] is None and receipt["case_number"]
+    again = await read(api, rows[0], "app-demo")  # read after acceptance: still without one
+    assert again["case_number"] is None
 
 
 async def test_a_retried_issuance_writes_each_document_once(
