@@ -14,6 +14,7 @@ from activities.store_errors import store_errors
 from domain import notices
 from domain.application import LicenseRecord, RevocationGround, item_workflow_id
 from domain.documents import DOCUMENT_KINDS, GRANT_TITLES, grant_basis
+from domain.license_term import last_valid_day
 from store import licenses
 from store.catalog import get_latest_catalog
 
@@ -109,6 +110,7 @@ class LicensingActivities:
                     issued.holder_name,
                     item_name,
                     request.issued_at,  # the store may hand back a naive instant
+                    last_valid_day(expires) if (expires := issued.expires()) else None,
                 ),
                 at=request.issued_at,
             ),

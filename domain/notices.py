@@ -237,12 +237,19 @@ def grant_decision(
 
 
 def license_certificate(
-    license_kind: str, number: str, holder_name: str, item_name: str, valid_from: datetime
+    license_kind: str,
+    number: str,
+    holder_name: str,
+    item_name: str,
+    valid_from: datetime,
+    last_valid_day: date | None = None,
 ) -> str:
-    """The license itself (Art. 39: name, holder, scope, issuer, date; Art. 44 delivery)."""
+    """The license itself (Art. 39: name, holder, scope, issuer, date, and its term)."""
+    # No validity in the catalog: nothing is said (the catalog does not know it is 长期).
+    term = f"有效期至 {last_valid_day:%Y-%m-%d}。" if last_valid_day is not None else ""
     return (
         f"{license_name(license_kind)} 编号 {number}。持证人: {holder_name}。"
-        f"许可事项: {item_name}。发证日期 {local_time(valid_from)}。"
+        f"许可事项: {item_name}。发证日期 {local_time(valid_from)}。{term}"
     )
 
 

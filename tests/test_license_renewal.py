@@ -121,6 +121,11 @@ async def test_food_license_reminded_90_working_days_before_expiry_and_renewed(
     assert expires is not None
     last = last_valid_day(expires)
     assert last + timedelta(days=1) == first_day.replace(year=first_day.year + 5)
+    # The license the holder receives says so (Art. 39).
+    [certificate] = [
+        d for d in documents.documents_of(desk.engine, issued.application_id) if d.kind == "license"
+    ]
+    assert f"有效期至 {last:%Y-%m-%d}" in certificate.content
     state = await desk.term(issued.number, lambda s: s.phase is not TermPhase.PLANNING)
     assert state.phase is TermPhase.VALID and state.window is not None and state.term == 1
     window = state.window
