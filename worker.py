@@ -49,7 +49,7 @@ WORKFLOWS: list[type] = [
 
 # The sandbox re-imports workflow modules for every run; these hold no state a run could
 # leak into another (pure models, constants, the clock helper), so they are shared. This
-# took about a quarter of the worker's CPU under load (see README, performance).
+# took about a quarter of the worker's CPU under load (see docs/performance.md).
 SHARED_WITH_THE_SANDBOX = (
     "domain",
     "activities",

@@ -31,7 +31,7 @@ __all__ = [
 DEFAULT_BIND = "127.0.0.1:9464"
 METRICS_BIND_ENV = "ONETHING_METRICS_BIND"
 
-# The metrics worth an alert (the audit README says why and at what threshold).
+# The metrics worth an alert (docs/operations.md, Metrics, says why and at what threshold).
 ALERT_METRICS: tuple[str, ...] = (
     "temporal_workflow_task_execution_failed",
     "temporal_workflow_failed",

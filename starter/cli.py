@@ -219,7 +219,7 @@ def api() -> None:
 
 @app.command()
 def submit(
-    file: Annotated[Path, typer.Argument(help="A JSON submission (see README).", exists=True)],
+    file: Annotated[Path, typer.Argument(help="A JSON submission (see docs/api.md).", exists=True)],
     as_json: JsonOpt = False,
 ) -> None:
     """Submit an application; the same application ID again starts nothing new."""

@@ -33,7 +33,7 @@ CI goes on replaying them), then record both servers:
 `--era` replays each recording first: an era holds only histories that replay against
 today's code. One that does not (recorded from code never released, e.g. with a patch
 that has changed since) stops it, named; `--drop-diverging` deletes those instead, to be
-recorded anew. See the audit README.
+recorded anew. See docs/development.md.
 """
 
 from __future__ import annotations
