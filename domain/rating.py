@@ -145,12 +145,17 @@ class RatingIn(BaseModel):
 
     @model_validator(mode="after")
     def _reason_below_satisfied(self) -> RatingIn:
-        if self.level.needs_reason and not (self.reason and self.reason.strip()):
-            raise ValueError(
-                f"reason: a rating of {self.level.label} ({self.level.value}) needs a reason "
-                "(every level below 满意 does)"
-            )
+        check_reason(self.level, self.reason)
         return self
+
+
+def check_reason(level: RatingLevel, reason: str | None) -> None:
+    """A rating below 满意 without text is refused (DOMAIN.md, GB/T 39734-2020)."""
+    if level.needs_reason and not (reason and reason.strip()):
+        raise ValueError(
+            f"reason: a rating of {level.label} ({level.value}) needs a reason "
+            "(every level below 满意 does)"
+        )
 
 
 class RatingRefused(ValueError):

@@ -1051,6 +1051,13 @@ def create_app(
 
     add_document_routes(app, engine, readable_state, lambda s: _department_of(catalog, s))
 
+    # Ratings (好差评), their follow-ups, appeals and figures: starter.api_ratings.
+    from starter.api_ratings import SubmitterRefs, add_rating_routes
+    from starter.ratings import Ratings
+
+    ratings = Ratings(client.temporal, client.task_queue, engine, catalog)
+    add_rating_routes(app, ratings, state_of, readable_state, SubmitterRefs(client.temporal))
+
     @app.get(
         "/applications/{application_id}/items/{item_code}",
         tags=["applications"],

@@ -28,6 +28,7 @@ from domain.catalog import Catalog
 from domain.rating import (
     AppealVerdict,
     FollowUpAnswer,
+    FollowUpOutcome,
     FollowUpStart,
     FollowUpState,
     Rater,
@@ -179,10 +180,12 @@ class Ratings:
             RatingFollowUpWorkflow.run, follow_up_workflow_id(case_number, department)
         )
 
-    def _check_follow_up(self, case_number: str, department: str) -> None:
+    def _check_follow_up(self, case_number: str, department: str) -> store.RatingFollowUp:
         self.rating(case_number)
-        if store.follow_up(self.engine, case_number, department) is None:
+        found = store.follow_up(self.engine, case_number, department)
+        if found is None:
             raise NotFound("department", f"no follow-up of this rating by {department!r}")
+        return found
 
     async def follow_up_state(self, case_number: str, department: str) -> FollowUpState:
         await asyncio.to_thread(self._check_follow_up, case_number, department)
@@ -197,7 +200,10 @@ class Ratings:
         self, case_number: str, department: str, answer: FollowUpAnswer
     ) -> FollowUpState:
         """The department answers its follow-up (fixed or explained)."""
-        await asyncio.to_thread(self._check_follow_up, case_number, department)
+        found = await asyncio.to_thread(self._check_follow_up, case_number, department)
+        if found.status != "open":  # its workflow has ended: say why, not that it ended
+            label = FollowUpOutcome(found.status).label
+            raise Conflict(FIELD, f"this follow-up has been answered already ({label})")
         return await _execute_update(
             self._follow_up(case_number, department),
             RatingFollowUpWorkflow.answer,

@@ -75,7 +75,7 @@ class RatingFollowUpWorkflow:
         )
         self._clock = clock
         workflow.set_current_details(f"差评回访: 办件 {start.case_number}, {start.department}")
-        clock.start(start.rated_at if start.rated_at <= workflow.now() else None)
+        clock.start()  # from the workflow's start, a moment after the rating
         snap = await clock.run_until(lambda: self._answer is not None or self._excluded)
         now = workflow.now()
         if self._answer is not None:
