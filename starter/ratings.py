@@ -42,7 +42,7 @@ from domain.rating import (
     rating_report,
 )
 from onething.keys import SubjectKeys
-from starter.client import Conflict, NotFound, _execute_update, _translate
+from starter.client import Conflict, Invalid, NotFound, _execute_update, _translate
 from store import case_numbers
 from store import ratings as store
 from workflows.rating_follow_up import RatingFollowUpWorkflow
@@ -289,16 +289,38 @@ class Ratings:
         item_code: str | None = None,
         as_of: datetime | None = None,
     ) -> RatingReport:
-        if since is not None and until is not None and until < since:
-            raise Conflict("until", "is before since")
-        cases, follow = store.facts(self.engine, since=since, until=until, hall=hall)
-        return rating_report(
-            cases,
-            follow,
-            as_of=as_of or datetime.now(UTC),
+        return report(
+            self.engine,
             since=since,
             until=until,
             hall=hall,
             department=department,
             item_code=item_code,
+            as_of=as_of,
         )
+
+
+def report(
+    engine: Engine,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    hall: str | None = None,
+    department: str | None = None,
+    item_code: str | None = None,
+    as_of: datetime | None = None,
+) -> RatingReport:
+    """The ratings' figures from the store (`domain.rating.rating_figures` counts them)."""
+    if since is not None and until is not None and until < since:
+        raise Invalid([("until", "is before since")])
+    cases, follow = store.facts(engine, since=since, until=until, hall=hall)
+    return rating_report(
+        cases,
+        follow,
+        as_of=as_of or datetime.now(UTC),
+        since=since,
+        until=until,
+        hall=hall,
+        department=department,
+        item_code=item_code,
+    )
