@@ -198,4 +198,4 @@ async def test_corrected_then_accepted_with_deficiency_gets_the_deficiency_notic
 
     assert state.notice is not None and [m.code for m in state.notice.missing] == [deferrable]
     kinds = [n.kind for n in notifications.notifications_of(store_engine, app)]
-    assert kinds[:2] == ["correction_notice", "deficiency_notice"]
+    assert kinds[:3] == ["correction_notice", "accepted", "deficiency_notice"]
