@@ -246,7 +246,7 @@ def license_certificate(
 ) -> str:
     """The license itself (Art. 39: name, holder, scope, issuer, date, and its term)."""
     # No validity in the catalog: nothing is said (the catalog does not know it is 长期).
-    term = f"有效期至 {last_valid_day:%Y-%m-%d}。" if last_valid_day is not None else ""
+    term = f"有效期至 {local_day(last_valid_day)}。" if last_valid_day is not None else ""
     return (
         f"{license_name(license_kind)} 编号 {number}。持证人: {holder_name}。"
         f"许可事项: {item_name}。发证日期 {local_time(valid_from)}。{term}"
