@@ -211,11 +211,13 @@ async def test_a_clerk_rates_at_the_window_and_the_report_counts_by_hand(
         422,
         "until",
     )
-    query = f"/reports/ratings?hall=yicheng-center&item_code={DEMO_ITEM}"
-    report = (await api.get(query, headers=as_("audit"))).json()
+    query = "/reports/ratings"
+    scope = {"hall": "yicheng-center", "item_code": DEMO_ITEM}
+    report = (await api.get(query, params=scope, headers=as_("audit"))).json()
     f = report["figures"]
-    # This module's ratings: 1 excluded (the first test's, upheld), then 非常满意, 基本满意,
-    # 非常不满意 (its follow-up open, within its limit).
+    # This module's ratings (the session's store: no module before it rates this item at
+    # this hall; tests/test_cli_ratings.py comes after): 1 excluded (the first test's,
+    # upheld), then 非常满意, 基本满意, 非常不满意 (its follow-up open, within its limit).
     assert f["excluded_by_appeal"] == 1
     assert f["ratings"] == 3
     assert [c["count"] for c in f["levels"]] == [1, 0, 1, 0, 1]
@@ -234,11 +236,13 @@ async def test_a_clerk_rates_at_the_window_and_the_report_counts_by_hand(
     due = datetime.fromisoformat(follow["due_at"])
     assert due.astimezone(BEIJING).strftime("%H:%M") == "17:30"
     late = (due + timedelta(hours=1)).isoformat()
-    r = await api.get(query, params={"as_of": late}, headers=as_("sup"))
+    r = await api.get(query, params={**scope, "as_of": late}, headers=as_("sup"))
     f = r.json()["figures"]
     assert (f["bad_due"], f["bad_settled_in_time"], f["rectification_rate"]) == (1, 0, 0.0)
     assert f["follow_ups_overdue_open"] == 1 and f["follow_ups_overdue"] == 1
-    naive = await api.get(query, params={"as_of": "2026-12-01T10:00:00"}, headers=as_("sup"))
+    naive = await api.get(
+        query, params={**scope, "as_of": "2026-12-01T10:00:00"}, headers=as_("sup")
+    )
     assert_error(naive, 422, "as_of")
 
     # Answered (in its workflow's time, before the due instant): settled in time, 1 of 1.
@@ -247,6 +251,8 @@ async def test_a_clerk_rates_at_the_window_and_the_report_counts_by_hand(
         f"/ratings/{bad_case}/follow-ups/health/answer", json=answer, headers=as_("head-health")
     )
     assert r.status_code == 200 and r.json()["in_time"] is True, r.text
-    f = (await api.get(query, params={"as_of": late}, headers=as_("sup"))).json()["figures"]
+    f = (await api.get(query, params={**scope, "as_of": late}, headers=as_("sup"))).json()[
+        "figures"
+    ]
     assert (f["bad_due"], f["bad_settled_in_time"], f["rectification_rate"]) == (1, 1, 1.0)
     assert f["follow_ups_explained"] == 1 and f["follow_ups_overdue"] == 0
