@@ -207,6 +207,16 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
             task_queues=[w.task_queue for w in workers],
             delivery=plan.describe() if deliverer else "outbox only",
         )
+        if workflows:  # what a crash between the store and Temporal left undone
+            from starter.ratings import Ratings
+
+            ratings = Ratings(
+                runtime.client,
+                runtime.settings.task_queue,
+                runtime.engine,
+                current_catalog(runtime.engine),
+            )
+            runtime.log.info("ratings reconciled", open_follow_ups=await ratings.reconcile())
         await asyncio.gather(*(w.run() for w in workers), *([deliverer.run()] if deliverer else []))
 
 

@@ -16,11 +16,13 @@ it, so the rating costs no extra call. Refusals are the typed client's errors
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.application import ApplicationState
@@ -129,13 +131,16 @@ class Ratings:
         """One workflow per open follow-up of the rating; starting again finds it."""
         follow_ups = await asyncio.to_thread(store.follow_ups_of, self.engine, row.case_number)
         for f in follow_ups:
-            if f.status != "open":
-                continue
-            names = [
-                i.department_name
-                for i in self.catalog.items.values()
-                if i.department == f.department
-            ]
+            if f.status == "open":
+                await self._start_follow_up(row, f)
+
+    async def _start_follow_up(self, row: store.Rating, f: store.RatingFollowUp) -> None:
+        """Started once: a running one is found, one that ended is not begun again."""
+        names = [
+            i.department_name for i in self.catalog.items.values() if i.department == f.department
+        ]
+        # One that ran and ended is not begun again: its outcome is the store's to tell.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
             await self.temporal.start_workflow(
                 RatingFollowUpWorkflow.run,
                 FollowUpStart(
@@ -151,8 +156,28 @@ class Ratings:
                 id=f.workflow_id,
                 task_queue=self.task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 static_summary=f"差评回访 {row.case_number} ({f.department})",
             )
+
+    async def reconcile(self) -> int:
+        """What a crash between the store and Temporal may have left undone, done now:
+        a 差评's follow-up recorded but never started is started; one whose rating an upheld
+        appeal excluded is told so. Idempotent; the worker runs it when it starts. Returns
+        how many follow-ups it looked at."""
+        pending = await asyncio.to_thread(store.open_follow_ups, self.engine)
+        for rating, f in pending:
+            if not rating.excluded:
+                await self._start_follow_up(rating, f)
+                continue
+            try:
+                await self._follow_up(rating.case_number, f.department).signal(
+                    RatingFollowUpWorkflow.rating_excluded
+                )
+            except RPCError as exc:  # never started, or ended meanwhile: nothing runs
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+        return len(pending)
 
     # -- reading -----------------------------------------------------------------------------
 

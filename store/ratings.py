@@ -224,6 +224,18 @@ def follow_ups_of(engine: Engine, case_number: str) -> list[RatingFollowUp]:
         return list(s.exec(query.order_by(col(RatingFollowUp.department))))
 
 
+def open_follow_ups(engine: Engine) -> list[tuple[Rating, RatingFollowUp]]:
+    """Every follow-up still open, with its rating (for the reconciliation at start)."""
+    with session(engine) as s:
+        query = (
+            select(Rating, RatingFollowUp)
+            .where(col(RatingFollowUp.case_number) == col(Rating.case_number))
+            .where(col(RatingFollowUp.status) == "open")
+            .order_by(col(RatingFollowUp.case_number), col(RatingFollowUp.department))
+        )
+        return [(r, f) for r, f in s.exec(query)]
+
+
 def follow_up(engine: Engine, case_number: str, department: str) -> RatingFollowUp | None:
     with session(engine) as s:
         return s.get(RatingFollowUp, (case_number, department))
