@@ -85,7 +85,7 @@ def grant_basis(kind: DocumentKind, item_basis: str) -> str:
     return basis[:BASIS_LENGTH]
 
 
-_CODES = "|".join(sorted({k.code for k in DOCUMENT_KINDS.values()}, key=len, reverse=True))
+_CODES = "|".join(sorted({k.code for k in DOCUMENT_KINDS.values()}, key=lambda c: (-len(c), c)))
 DOCUMENT_NUMBER_PATTERN = rf"^[A-Za-z0-9][A-Za-z0-9._\-]{{2,63}}-(?:{_CODES})-[0-9]{{3,6}}$"
 
 
