@@ -80,37 +80,26 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn
 class ItemWorkflow:
-    def __init__(self) -> None:
-        self._case: ItemCase | None = None
+    @workflow.init
+    def __init__(self, case: ItemCase) -> None:
+        self.case = case
+        self.item: Item = case.item
         self._status = ItemStatus.WAITING
         self._decision: ReviewDecision | None = None
         self._report: InspectionReport | None = None
         self._correction_pending = False
-        self._supplemented = False
         self._stop: StopOrder | None = None
         self._license: LicenseRecord | None = None
         self._task: StaffTaskRef | None = None
         self._clock: LegalClock | None = None
         self._trips = 0
         self._trail = Trail()
-        self.central_activities_local = False
+        self.central_activities_local = case.central_activities_local
+        # Held until the application's deficient materials arrive (its `supplemented` signal
+        # may come with the start: handlers run only after this).
+        self._supplemented = not case.hold_until_supplemented
         # Procedure revision 2026-12: the statutory limit beside the step's, excluded time.
-        self._limits: ItemLimits | None = None
-
-    @property
-    def case(self) -> ItemCase:
-        assert self._case is not None
-        return self._case
-
-    @property
-    def item(self) -> Item:
-        return self.case.item
-
-    @property
-    def limits(self) -> ItemLimits:
-        if self._limits is None:
-            self._limits = ItemLimits(self.case, record=self._record, on_escalation=self._escalated)
-        return self._limits
+        self.limits = ItemLimits(case, record=self._record, on_escalation=self._escalated)
 
     @property
     def _step_limit(self) -> LegalClock | None:
@@ -121,10 +110,6 @@ class ItemWorkflow:
 
     @workflow.run
     async def run(self, case: ItemCase) -> ItemOutcome:
-        self._case = case
-        self.central_activities_local = case.central_activities_local
-        # The application's `supplemented` signal may come with the start, before this runs.
-        self._supplemented = self._supplemented or not case.hold_until_supplemented
         if case.revised:
             return await self._run_by_the_law()
         if case.path is ApprovalPath.COMMITMENT:
@@ -658,8 +643,8 @@ class ItemWorkflow:
             license=self._license,
             trips=self._trips,
             trail=self._trail.entries,
-            statutory_clock=self._limits.statutory_snapshot() if self._limits else None,
-            excluded_time=self._limits.excluded if self._limits else None,
+            statutory_clock=self.limits.statutory_snapshot(),
+            excluded_time=self.limits.excluded,
         )
 
     # -- small helpers ---------------------------------------------------------------------
