@@ -1,0 +1,135 @@
+"""What happened, per case and per item: the read model the KPI report counts.
+
+One row per application (`kpi_cases`, keyed by application ID) and one per item of it
+(`kpi_items`, keyed by application ID and item code), written by the projector
+(`starter.case_facts`) from the application's Temporal histories. Each case row keeps the
+digest of the histories it was read from (every workflow's last event ID): a refresh that
+finds the same digest writes nothing, one that finds a longer history replaces the case's
+rows in one transaction. So a case is counted once however often it is projected, and a
+worker killed and replayed adds no event, hence nothing to count twice.
+
+No personal data: codes, instants, counts. Instants are kept in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, Engine, delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, select
+
+from store.db import session
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _instant(*, index: bool = False, nullable: bool = True) -> object:
+    return Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
+    )
+
+
+class CaseFact(SQLModel, table=True):
+    __tablename__ = "kpi_cases"
+
+    application_id: str = Field(primary_key=True, max_length=64)
+    source_digest: str = Field(max_length=64)  # sha256 of every workflow's last event ID
+    last_event_id: int  # the application workflow's own
+    case_number: str | None = Field(default=None, max_length=32)
+    target: str = Field(max_length=64, index=True)  # bundle or item code
+    is_bundle: bool = False
+    hall: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=16)
+    assisted: bool = False
+    catalog_version: str | None = Field(default=None, max_length=32)
+    status: str = Field(max_length=32)
+    received_at: datetime = _instant(index=True, nullable=False)  # type: ignore[assignment]
+    accepted_at: datetime | None = _instant()  # type: ignore[assignment]
+    ended_at: datetime | None = _instant()  # type: ignore[assignment]
+    corrected: bool = False  # a correction notice (补正) before acceptance
+    correction_rounds: int = 0  # materials handed in while the correction was awaited
+    deficiency: bool = False  # accepted with deficiency (容缺受理)
+    pledge: str | None = Field(default=None, max_length=16)  # kept / broken / open
+    trips: int = 0
+    materials: int = 0  # distinct materials the applicant handed in
+    steps: int = 0
+    escalations_1: int = 0  # the application's own limits (correction, supplement, joint)
+    escalations_2: int = 0
+
+
+class ItemFact(SQLModel, table=True):
+    __tablename__ = "kpi_items"
+
+    application_id: str = Field(primary_key=True, max_length=64)
+    item_code: str = Field(primary_key=True, max_length=64)
+    department: str = Field(max_length=64, index=True)
+    path: str | None = Field(default=None, max_length=16)
+    outcome: str = Field(max_length=16)  # approved / rejected / stopped / open
+    promised_days: int
+    statutory_days: int
+    extension_days: int = 0
+    started_at: datetime | None = _instant()  # type: ignore[assignment]
+    decided_at: datetime | None = _instant()  # type: ignore[assignment]
+    licensed_at: datetime | None = _instant()  # type: ignore[assignment]
+    decision_days: int | None = None  # working days, acceptance -> decision, less paused
+    license_days: int | None = None  # working days, acceptance -> license, less paused
+    paused_days: int = 0  # working days paused: the applicant's correction, excluded time
+    corrections: int = 0  # a reviewer's correction requests
+    excluded: int = 0  # excluded time (Art. 45) periods
+    promised_due_at: datetime | None = _instant()  # type: ignore[assignment]
+    statutory_due_at: datetime | None = _instant()  # type: ignore[assignment]
+    promised_met: bool | None = None  # None: not decided yet (or no limit)
+    statutory_met: bool | None = None
+    escalations_1: int = 0
+    escalations_2: int = 0
+    inspections_passed: int = 0
+    inspections_failed: int = 0
+    false_commitment: bool = False
+    revoked: bool = False
+
+
+def digest_of(application_id: str, engine: Engine) -> str | None:
+    with session(engine) as s:
+        row = s.get(CaseFact, application_id)
+        return row.source_digest if row else None
+
+
+def digests(engine: Engine) -> dict[str, str]:
+    """Every projected case's digest, to skip unchanged cases without reading them."""
+    with session(engine) as s:
+        return dict(s.exec(select(CaseFact.application_id, CaseFact.source_digest)).all())
+
+
+def write(engine: Engine, case: CaseFact, items: list[ItemFact]) -> bool:
+    """Write a case and its items unless the same digest is stored; True when written."""
+    case.received_at = _utc(case.received_at) or case.received_at
+    try:
+        with session(engine) as s:
+            stored = s.get(CaseFact, case.application_id)
+            if stored is not None and stored.source_digest == case.source_digest:
+                return False
+            s.exec(delete(ItemFact).where(ItemFact.application_id == case.application_id))  # type: ignore[arg-type]
+            if stored is not None:
+                s.delete(stored)
+                s.flush()
+            s.add(case)
+            s.add_all(items)
+    except IntegrityError:  # another refresh wrote the same case meanwhile: one row stands
+        return False
+    return True
+
+
+def cases(engine: Engine, application_id: str) -> tuple[CaseFact | None, list[ItemFact]]:
+    with session(engine) as s:
+        case = s.get(CaseFact, application_id)
+        items = s.exec(select(ItemFact).where(ItemFact.application_id == application_id)).all()
+        return case, sorted(items, key=lambda i: i.item_code)
+
+
+__all__ = ["CaseFact", "ItemFact", "cases", "digest_of", "digests", "write"]
