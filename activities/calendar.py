@@ -14,19 +14,16 @@ from temporalio import activity
 
 from domain.calendar import DEFAULT_OVERRIDES_PATH, WorkingCalendar, load_overrides
 from domain.clock import (
-    COMPUTE_DUE_ACTIVITY,
     COMPUTE_SCHEDULE_ACTIVITY,
     ClockRecord,
     ClockSchedule,
-    DueRequest,
-    DueResult,
-    compute_due,
     compute_schedule,
 )
 
 
 class CalendarActivities:
-    """Register `CalendarActivities().compute_schedule` and `.compute_due` on the worker.
+    """Register `CalendarActivities().compute_schedule` on the worker (a staff task's first
+    schedule comes with the task: `TaskActivities.open_staff_task`).
 
     The override file is read again when it changes, so a newly announced year needs no
     restart. A broken file fails the activity (retried) rather than yield a wrong deadline.
@@ -51,7 +48,3 @@ class CalendarActivities:
     @activity.defn(name=COMPUTE_SCHEDULE_ACTIVITY)
     async def compute_schedule(self, record: ClockRecord) -> ClockSchedule:
         return compute_schedule(record, self.calendar())
-
-    @activity.defn(name=COMPUTE_DUE_ACTIVITY)
-    async def compute_due(self, request: DueRequest) -> DueResult:
-        return compute_due(request, self.calendar())

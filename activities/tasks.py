@@ -51,12 +51,10 @@ class TaskActivities:
     def open_staff_task(self, request: OpenStaffTask) -> ClockSchedule:
         """The task's first clock schedule, and the task opened with that due instant."""
         schedule = compute_schedule(request.clock, self._calendar.calendar())
-        self.open_task(request.task.model_copy(update={"due_at": schedule.due_at}))
+        self._open_task(request.task.model_copy(update={"due_at": schedule.due_at}))
         return schedule
 
-    @activity.defn(name="open_task")
-    @store_errors
-    def open_task(self, request: OpenTask) -> None:
+    def _open_task(self, request: OpenTask) -> None:
         tasks.open_task(
             self._engine,
             tasks.StaffTask(

@@ -32,7 +32,6 @@ from domain.calendar import WorkingCalendar
 
 # Activity names, shared by activities/ (definitions) and workflows/clock.py (callers).
 COMPUTE_SCHEDULE_ACTIVITY = "clock.compute_schedule"
-COMPUTE_DUE_ACTIVITY = "clock.compute_due"
 OPEN_SUPERVISION_CASE_ACTIVITY = "supervision.open_case"
 
 

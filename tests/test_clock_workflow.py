@@ -115,7 +115,6 @@ async def clock_queue(
         workflows=[ClockTestWorkflow],
         activities=[
             CalendarActivities(overrides).compute_schedule,
-            CalendarActivities(overrides).compute_due,
             SupervisionActivities(store_engine).open_case,
         ],
     ):
