@@ -140,8 +140,10 @@ def result_page(
     documents: list[IssuedDocument],
     *,
     hall_name: str,
+    rating: str = "",
 ) -> str:
-    """What the citizen reads once the case number and phone tail matched."""
+    """What the citizen reads once the case number and phone tail matched; `rating`: the
+    rating form or the rating given (`domain.progress_rating`), HTML already escaped."""
     out = ['<dl class="facts">']
     out.append(f"<dt>办件编号</dt><dd>{escape(case_number)}</dd>")
     if state.name:
@@ -182,6 +184,7 @@ def result_page(
             + (f"<p>{escape(RIGHTS)}</p>" if d.decision and RIGHTS not in d.content else "")
             + f"<p class='soft'>依据: {escape(d.legal_basis)}</p></details>"
         )
+    out.append(rating)
     out.append(
         f"<h2>需要帮助</h2><p><a class='button' href='{HELP_PATH}'>申请帮办代办</a>"
         f"<a class='button' href='{PROGRESS_PATH}'>查询其他办件</a></p>"

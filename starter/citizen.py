@@ -12,6 +12,15 @@ Help (`GET/POST /help`): a request for a hall lands in that hall's staff inbox a
 for its window clerks, due one working day later; a clerk (or a supervisor) reads it
 (`GET /help-requests/{id}`: name and phone, to call back) and answers it
 (`POST /help-requests/{id}/answer`), which closes the task.
+
+Rating (`POST /progress/rating`): once the case may be rated (`Ratings`' rule: accepted,
+ended or decided, not rated yet) the progress page carries the rating form; its post brings
+the case number and phone tail again, checked and rate-limited as a look-up (the hidden
+fields prove nothing on their own). The rating is the applicant's, online: the phone the
+tail matched is the applicant's (`Submission.applicant.phone`), and the rater's reference
+is the applicant's ID number's digest read from the application's own start input, as the
+API's applicant tokens are matched (`starter.api_ratings.SubmitterRefs`), never anything
+the form says.
 """
 
 from __future__ import annotations
@@ -51,13 +60,29 @@ from domain.progress import (
     form_page,
     result_page,
 )
+from domain.progress_rating import (
+    LEVEL_FIELD,
+    NOT_RATABLE,
+    RATED_ALREADY,
+    RATING_PATH,
+    REASON_FIELD,
+    ShownRating,
+    rating_form,
+    rating_shown,
+    reason_missing,
+)
+from domain.rating import Rater, RatingChannel, RatingIn, RatingLevel, check_ratable
 from domain.text import Line
 from onething.keys import KeyedRef, Purpose, SubjectKeys, configured_subject_keys
 from starter.api import Caller
+from starter.api_ratings import SubmitterRefs
 from starter.auth import Principal, forbid
+from starter.client import Conflict, OnethingClient
 from starter.errors import ApiError, error_responses
+from starter.ratings import Ratings
 from store import citizen as citizen_store
 from store import documents as document_store
+from store import ratings as ratings_store
 from store import tasks as tasks_store
 
 __all__ = ["CitizenDesk", "RateLimit", "add_citizen_routes"]
@@ -68,6 +93,8 @@ log = structlog.stdlib.get_logger("onething.citizen")
 HELP_REPLY_DAYS = 1
 HELP_TASK_KIND = "help_request"
 MAX_FORM_BYTES = 4096
+# A rating's reason: 500 characters, each up to 9 bytes as a browser percent-encodes it.
+MAX_RATING_FORM_BYTES = 8192
 PhoneOf = Callable[[str], Awaitable[str]]
 StateOf = Callable[[str], Awaitable[ApplicationState]]
 ItemStateOf = Callable[[str, str], Awaitable[ItemState]]
@@ -105,6 +132,14 @@ class RateLimit:
         return wait
 
 
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite: naive UTC
+
+
+def _alert(message: str) -> str:
+    return f'<p class="error" role="alert">{escape(message)}</p>'
+
+
 def _tail_pre_image(application_id: str, tail: str) -> str:
     return f"{application_id}\x00{tail}"
 
@@ -125,6 +160,8 @@ class CitizenDesk:
         limit: RateLimit | None = None,
         help_limit: RateLimit | None = None,
         calendar: WorkingCalendar | None = None,
+        ratings: Ratings | None = None,
+        submitters: SubmitterRefs | None = None,
     ) -> None:
         self.engine, self.catalog, self.state_of, self.phone_of = (
             engine,
@@ -137,6 +174,14 @@ class CitizenDesk:
         self.limit = limit or RateLimit()
         self.help_limit = help_limit or RateLimit()
         self._calendar = calendar
+        # Not passed (create_app does not yet): built from the client behind `state_of`
+        # when it is the API backend's (`Backend.state_of`); without one, no rating form.
+        client = getattr(getattr(state_of, "__self__", None), "client", None)
+        if ratings is None and isinstance(client, OnethingClient):
+            ratings = Ratings(client.temporal, client.task_queue, engine, catalog)
+        if submitters is None and ratings is not None:
+            submitters = SubmitterRefs(ratings.temporal)
+        self.ratings, self.submitters = ratings, submitters
 
     @property
     def keys(self) -> SubjectKeys:
@@ -225,6 +270,46 @@ class CitizenDesk:
             if d.recipient == "applicant"
         ]
 
+    # -- rating the case -----------------------------------------------------------------
+
+    def shown_rating(self, application_id: str) -> ShownRating | None:
+        """The case's rating as the citizen reads it back, None if not rated. A 差评's
+        follow-up day: the latest department's due instant, or (its workflow has not
+        written it yet, a moment after the rating) the same working days counted here."""
+        row = ratings_store.of_application(self.engine, application_id)
+        if row is None:
+            return None
+        due: datetime | None = None
+        if row.level_enum.bad:
+            dues = []
+            for f in ratings_store.follow_ups_of(self.engine, row.case_number):
+                at = (
+                    f.due_at
+                    or compute_due(
+                        DueRequest(start=_utc(f.opened_at), days=f.days), self.calendar
+                    ).due_at
+                )
+                dues.append(_utc(at))
+            due = max(dues, default=None)
+        return ShownRating(
+            level=row.level_enum, reason=row.reason, rated_at=row.at, follow_up_by=due
+        )
+
+    async def rating_part(
+        self, state: ApplicationState, application_id: str, number: str, tail: str
+    ) -> str:
+        """The rating given, else the form when the case may be rated, else nothing."""
+        shown = await run_in_threadpool(self.shown_rating, application_id)
+        if shown is not None:
+            return rating_shown(shown)
+        if self.ratings is None:
+            return ""
+        try:
+            check_ratable(state)
+        except ValueError:
+            return ""
+        return rating_form(number, tail)
+
     # -- help requests -------------------------------------------------------------------
 
     def record_help(self, request: HelpRequestIn, at: datetime) -> citizen_store.HelpRequest:
@@ -260,6 +345,29 @@ class CitizenDesk:
             ),
         )
         return row
+
+
+class _Case:
+    """A case the look-up matched, with its state (or the 503 page when unreadable)."""
+
+    def __init__(
+        self,
+        desk: CitizenDesk,
+        application_id: str,
+        number: str,
+        tail: str,
+        state: ApplicationState | HTMLResponse,
+    ) -> None:
+        self.desk, self.application_id, self.number, self.tail = desk, application_id, number, tail
+        self.state = state
+
+    async def page(self, rating: str) -> str:
+        """The progress page with `rating` (the form, the rating, or nothing)."""
+        assert isinstance(self.state, ApplicationState)
+        documents = await run_in_threadpool(self.desk.documents, self.application_id)
+        hall = self.desk.catalog.halls.get(self.state.hall)
+        name = hall.name if hall else self.state.hall
+        return result_page(self.state, self.number, documents, hall_name=name, rating=rating)
 
 
 # --------------------------------------------------------------------------- models
@@ -387,9 +495,9 @@ def help_done(catalog: Catalog, row: citizen_store.HelpRequest) -> str:
 # --------------------------------------------------------------------------- routes
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def _form(request: Request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str]:
     raw = await request.body()
-    if len(raw) > MAX_FORM_BYTES:
+    if len(raw) > max_bytes:
         raise ApiError(413, "the form is too long")
     try:
         fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
@@ -466,13 +574,28 @@ def add_citizen_routes(app: FastAPI, desk: CitizenDesk, timeout: float = 10.0) -
         responses={**html_only, **_errors(404, 422, 429)},
     )
     async def progress(request: Request) -> HTMLResponse:
+        found = await checked(request)
+        if isinstance(found, HTMLResponse):
+            return found
+        case, _ = found
+        if isinstance(case.state, HTMLResponse):
+            return case.state
+        rating = await desk.rating_part(case.state, case.application_id, case.number, case.tail)
+        return _html(await case.page(rating))
+
+    async def checked(
+        request: Request, max_bytes: int = MAX_FORM_BYTES
+    ) -> tuple[_Case, dict[str, str]] | HTMLResponse:
+        """The look-up's check, for the look-up and the rating alike: the rate limit per
+        address, the form, the case number with its phone tail (one answer for unknown
+        and wrong), then the application's state (a 503 page when unreadable)."""
         wait = desk.limit.allow(_client(request))
         if wait is not None:
             minutes = max(1, int(wait // 60) + 1)
             text = form_page(TOO_MANY.format(minutes=minutes), error=True)
             retry = {"Retry-After": str(int(wait) + 1)}
             return _refuse(request, text, 429, None, "too many look-ups: try later", retry)
-        fields = await _form(request)
+        fields = await _form(request, max_bytes)
         try:
             number, tail = check_form(fields.get("case_number", ""), fields.get("phone_tail", ""))
         except FormError as exc:
@@ -483,19 +606,89 @@ def add_citizen_routes(app: FastAPI, desk: CitizenDesk, timeout: float = 10.0) -
         if application_id is None:
             problem = "no case has this number and phone tail"
             return _refuse(request, form_page(NOT_FOUND), 404, "case_number", problem)
+        state: ApplicationState | HTMLResponse
         try:
             state = await asyncio.wait_for(desk.state_of(application_id), timeout)
             state = await desk.detailed(state, timeout)
         except Exception as exc:
             log.warning("progress not readable", error_type=type(exc).__name__)
-            text = form_page("暂时查不到办理状态, 请稍后再试。", error=True)
-            return _html(text, 503)
-        documents = await run_in_threadpool(desk.documents, application_id)
-        hall = catalog.halls.get(state.hall)
-        page_text = result_page(
-            state, number, documents, hall_name=hall.name if hall else state.hall
-        )
-        return _html(page_text)
+            state = _html(form_page("暂时查不到办理状态, 请稍后再试。", error=True), 503)
+        return _Case(desk, application_id, number, tail, state), fields
+
+    @app.post(
+        RATING_PATH,
+        tags=["citizens"],
+        response_class=HTMLResponse,
+        status_code=201,
+        summary="Rate the case from the progress page (public): once, online, as its applicant",
+        description=(
+            "A form post (case_number, phone_tail, level, reason), checked and rate-limited "
+            "as the look-up is (404 the same page for an unknown case and a wrong tail). "
+            "The level is one of very_satisfied, satisfied, basically_satisfied, dissatisfied, "
+            "very_dissatisfied; the reason is required below 满意 (422 naming `reason`). A "
+            "case not yet ended or decided, or rated already, is 409. Recorded with channel "
+            "online, as the applicant's rating."
+        ),
+        responses={201: html_only[200], **_errors(404, 409, 422, 429, 503)},
+    )
+    async def rate_from_progress_page(request: Request) -> HTMLResponse:
+        found = await checked(request, MAX_RATING_FORM_BYTES)
+        if isinstance(found, HTMLResponse):
+            return found
+        case, fields = found
+        if isinstance(case.state, HTMLResponse):
+            return case.state
+        state = case.state
+        raw_level, reason = fields.get("level", ""), fields.get("reason", "").strip()
+        level = RatingLevel(raw_level) if raw_level in set(RatingLevel) else None
+
+        async def again(message: str, status: int, field: str, problem: str) -> HTMLResponse:
+            form = rating_form(case.number, case.tail, error=message, level=level, reason=reason)
+            return _refuse(request, await case.page(form), status, field, problem)
+
+        async def rated_already() -> HTMLResponse:
+            shown = await run_in_threadpool(desk.shown_rating, case.application_id)
+            part = rating_shown(shown, error=RATED_ALREADY) if shown else ""
+            problem = "this case has been rated already (one rating per case)"
+            return _refuse(request, await case.page(part), 409, "case_number", problem)
+
+        if await run_in_threadpool(ratings_store.of_application, desk.engine, case.application_id):
+            return await rated_already()
+        if desk.ratings is None or desk.submitters is None:
+            return _html(form_page("暂时无法评价, 请稍后再试。", error=True), 503)
+        try:
+            check_ratable(state)
+        except ValueError:
+            problem = "the case is rated once it has ended or been decided"
+            return _refuse(
+                request, await case.page(_alert(NOT_RATABLE)), 409, "case_number", problem
+            )
+        if level is None:
+            return await again(f"{LEVEL_FIELD}: 请选择一项。", 422, "level", "choose one level")
+        if level.needs_reason and not reason:
+            problem = f"a rating of {level.value} needs a reason (every level below 满意 does)"
+            return await again(reason_missing(level), 422, "reason", problem)
+        try:
+            given = RatingIn(level=level, reason=reason or None, channel=RatingChannel.ONLINE)
+        except ValidationError:
+            message = f"{REASON_FIELD}: 请不要超过500字, 也不要使用特殊字符。"
+            return await again(message, 422, "reason", "is too long or not plain text")
+        refs = await desk.submitters.of(case.application_id)
+        if refs is None:  # its history is gone: whose rating it is cannot be told
+            return _html(form_page("暂时无法评价, 请稍后再试。", error=True), 503)
+        try:
+            row = await desk.ratings.rate(
+                state, given, rater=Rater.APPLICANT, rater_id_sha256=refs[0]
+            )
+        except Conflict as exc:
+            if exc.field == "case_number":
+                return await rated_already()
+            text = await case.page(_alert(NOT_RATABLE))
+            return _refuse(request, text, 409, exc.field, exc.problem)
+        log.info("rating recorded online", case_number=row.case_number, level=row.level)
+        shown = await run_in_threadpool(desk.shown_rating, case.application_id)
+        assert shown is not None
+        return _html(await case.page(rating_shown(shown, thanks=True)), 201)
 
     @app.get(
         "/help",
