@@ -16,7 +16,7 @@ from onething.logs import configure_logging, get_logger
 from onething.runtime import metrics_runtime, open_codec, open_store
 from onething.settings import Settings
 from onething.temporal import connect
-from starter.api import embedded_api, public_base_url
+from starter.api import embedded_api
 from starter.client import OnethingClient
 from starter.codec_endpoint import codec_app
 from starter.doorplate import is_loopback_url
@@ -78,7 +78,7 @@ async def run_embedded(settings: Settings) -> None:
         receipt = await OnethingClient(client, settings.task_queue, catalog).submit(
             demo_submission(catalog)
         )
-        public = public_base_url(settings)
+        public = settings.public_base_url
         if is_loopback_url(public):
             log.warning(
                 "guide links and QR codes point at this machine only; a phone cannot open "

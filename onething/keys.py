@@ -33,9 +33,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from onething.codec import (
     Keyring,
     KeyringError,
@@ -43,13 +40,13 @@ from onething.codec import (
     load_keyring_file,
     parse_keyring_env,
 )
+from onething.settings import Settings, SettingsError, load_settings
 
 __all__ = [
     "SUBJECT_KEYS_ENV",
     "SUBJECT_KEYS_FILE_ENV",
     "KeyedRef",
     "Purpose",
-    "SubjectKeySettings",
     "SubjectKeys",
     "configured_subject_keys",
     "open_subject_keys",
@@ -146,28 +143,25 @@ class SubjectKeys:
 # --------------------------------------------------------------------------- loading
 
 
-class SubjectKeySettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    keys: str = Field("", validation_alias=SUBJECT_KEYS_ENV, repr=False)
-    keys_file: Path | None = Field(None, validation_alias=SUBJECT_KEYS_FILE_ENV)
+def _env(env: Settings | None) -> Settings:
+    return env or load_settings()
 
 
-def subject_keys_path(data_dir: Path, env: SubjectKeySettings | None = None) -> Path:
-    """The keyring file in use (the configured one, else the data directory's)."""
-    env = env or SubjectKeySettings()
-    return (env.keys_file or data_dir / DEFAULT_FILE_NAME).expanduser()
+def subject_keys_path(data_dir: Path, env: Settings | None = None) -> Path:
+    """The keyring file in use (the configured one, else the data directory's); `env`: the
+    settings (default: the environment's)."""
+    return (_env(env).subject_keys_file or data_dir / DEFAULT_FILE_NAME).expanduser()
 
 
-def open_subject_keys(data_dir: Path, env: SubjectKeySettings | None = None) -> SubjectKeys:
+def open_subject_keys(data_dir: Path, env: Settings | None = None) -> SubjectKeys:
     """The configured subject keyring; a bad one raises ``KeyringError`` naming its source
     (never key material)."""
-    env = env or SubjectKeySettings()
-    if env.keys.strip():
-        return SubjectKeys(parse_keyring_env(env.keys, name=SUBJECT_KEYS_ENV))
+    env = _env(env)
+    if env.subject_keys.strip():
+        return SubjectKeys(parse_keyring_env(env.subject_keys, name=SUBJECT_KEYS_ENV))
     try:
-        if env.keys_file is not None:
-            return SubjectKeys(load_keyring_file(env.keys_file.expanduser()))
+        if env.subject_keys_file is not None:
+            return SubjectKeys(load_keyring_file(env.subject_keys_file.expanduser()))
         return SubjectKeys(ensure_local_keyring(data_dir / DEFAULT_FILE_NAME))
     except KeyringError as exc:
         raise KeyringError(f"subject keyring: {exc}") from None
@@ -178,16 +172,15 @@ def open_subject_keys(data_dir: Path, env: SubjectKeySettings | None = None) -> 
 def configured_subject_keys() -> SubjectKeys:
     """The keyring of this process's settings (``ONETHING_DATA_DIR`` and the variables
     above): what the worker's credit activities, the API and the migration share."""
-    from onething.settings import SettingsError, load_settings
-
+    settings = load_settings()
     try:
-        return open_subject_keys(load_settings().data_dir)
+        return open_subject_keys(settings.data_dir, settings)
     except KeyringError as exc:
         variable = (
             SUBJECT_KEYS_ENV
-            if SubjectKeySettings().keys.strip()
+            if settings.subject_keys.strip()
             else SUBJECT_KEYS_FILE_ENV
-            if SubjectKeySettings().keys_file
+            if settings.subject_keys_file
             else "ONETHING_DATA_DIR"
         )
         raise SettingsError(f"invalid setting {variable}: {exc}") from None

@@ -109,6 +109,24 @@ class Settings(BaseSettings):
             "ONETHING_PUBLIC_URL", "ONETHING_API_PUBLIC_URL", "ONETHING_GUIDE_BASE_URL"
         ),
     )
+    # The API's old name, read on its own as well: when set it outranks the others, as it
+    # did when the API kept its own settings (`public_base_url`).
+    api_public_url: str = Field("", validation_alias="ONETHING_API_PUBLIC_URL", repr=False)
+
+    # The HTTP API (`onething api`, and inside `onething dev`): where it listens.
+    api_host: str = Field("127.0.0.1", validation_alias="ONETHING_API_HOST")
+    api_port: int = Field(8000, ge=1, le=65535, validation_alias="ONETHING_API_PORT")
+    # Bearer tokens (starter.auth): the document inline, else its file, else the embedded
+    # default <data_dir>/api-tokens.json.
+    api_tokens: str = Field("", validation_alias="ONETHING_API_TOKENS", repr=False)
+    api_tokens_file: Path | None = Field(None, validation_alias="ONETHING_API_TOKENS_FILE")
+    # HMAC keys of references to people (onething.keys): inline, else a file, else the
+    # embedded default <data_dir>/subject-keys.json.
+    subject_keys: str = Field("", validation_alias="ONETHING_SUBJECT_KEYS", repr=False)
+    subject_keys_file: Path | None = Field(None, validation_alias="ONETHING_SUBJECT_KEYS_FILE")
+    # A font file with Chinese glyphs for doorplates (starter.doorplate), checked when one
+    # is drawn; unset: a usual place.
+    doorplate_font: str = Field("", validation_alias="ONETHING_DOORPLATE_FONT")
 
     # Delivery of notices (onething.delivery). Neither an SMTP host nor an SMS gateway:
     # notices stay in the outbox (the embedded default).
@@ -334,6 +352,18 @@ class Settings(BaseSettings):
         return level
 
     @property
+    def api_url(self) -> str:
+        """The API's own address, from where it listens (a wildcard host as loopback)."""
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def public_base_url(self) -> str:
+        """The one public base URL of guide links and QR codes (API and CLI alike):
+        ONETHING_PUBLIC_URL (or its old names), else the API's own address."""
+        return self.api_public_url.rstrip("/") or self.public_url or self.api_url
+
+    @property
     def store_url(self) -> str:
         """The store's URL: DATABASE_URL, or the embedded SQLite file."""
         return self.database_url or f"sqlite:///{self.data_dir / 'onething.db'}"
@@ -352,6 +382,8 @@ class Settings(BaseSettings):
 _SECRET_VARIABLES = {
     "TEMPORAL_API_KEY",
     "ONETHING_CODEC_KEYS",
+    "ONETHING_API_TOKENS",
+    "ONETHING_SUBJECT_KEYS",
     "ONETHING_SMTP_PASSWORD",
     "ONETHING_SMTP_USER",
     "ONETHING_SMTP_FROM",

@@ -59,7 +59,6 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.excluded_time import EXCLUDED_TIME_DECIDERS
 from domain.people import ResidentId, Role, Staff
@@ -71,6 +70,7 @@ from onething.keys import (
     configured_subject_keys,
     open_subject_keys,
 )
+from onething.settings import Settings, load_settings
 from starter.errors import ApiError
 
 __all__ = [
@@ -321,13 +321,6 @@ def _read(path: Path) -> str:
 # --------------------------------------------------------------------------- loading
 
 
-class AuthSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    tokens: str = Field("", validation_alias="ONETHING_API_TOKENS")
-    tokens_file: Path | None = Field(None, validation_alias="ONETHING_API_TOKENS_FILE")
-
-
 def default_token_document(
     halls: Sequence[str], departments: Sequence[str], demo_applicant_ref: str | None = None
 ) -> dict[str, Any]:
@@ -406,10 +399,10 @@ def _write_private_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def open_token_subject_keys(data_dir: Path) -> SubjectKeys:
+def open_token_subject_keys(data_dir: Path, env: Settings | None = None) -> SubjectKeys:
     """The subject keyring the token document's applicant references are checked with."""
     try:
-        return open_subject_keys(data_dir)
+        return open_subject_keys(data_dir, env)
     except KeyringError as exc:
         raise AuthConfigError(str(exc)) from None
 
@@ -417,18 +410,21 @@ def open_token_subject_keys(data_dir: Path) -> SubjectKeys:
 def load_api_tokens(
     data_dir: Path,
     *,
-    env: AuthSettings | None = None,
+    env: Settings | None = None,
     make_default: Callable[[SubjectKeys], dict[str, Any]] = _seed_default_document,
     subject_keys: SubjectKeys | None = None,
 ) -> TokenRegistry:
-    """The token registry from the environment, or the embedded default file (created on
-    first use; one written with `id_number_sha256` by an older version is upgraded)."""
-    env = env or AuthSettings()
-    keys = subject_keys or open_token_subject_keys(data_dir)
-    if env.tokens.strip():
-        return TokenRegistry.from_text(env.tokens, source="ONETHING_API_TOKENS", subject_keys=keys)
-    if env.tokens_file is not None:
-        return TokenRegistry.from_file(env.tokens_file, subject_keys=keys)
+    """The token registry from the settings (`env`, else the environment's), or the
+    embedded default file (created on first use; one written with `id_number_sha256` by an
+    older version is upgraded)."""
+    env = env or load_settings()
+    keys = subject_keys or open_token_subject_keys(data_dir, env)
+    if env.api_tokens.strip():
+        return TokenRegistry.from_text(
+            env.api_tokens, source="ONETHING_API_TOKENS", subject_keys=keys
+        )
+    if env.api_tokens_file is not None:
+        return TokenRegistry.from_file(env.api_tokens_file, subject_keys=keys)
     path = data_dir / "api-tokens.json"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

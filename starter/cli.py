@@ -402,7 +402,8 @@ def reassign(
 
     by = staff(supervisor, Role.SUPERVISOR)
     try:
-        directory = load_api_tokens(settings_or_exit().data_dir)
+        settings = settings_or_exit()
+        directory = load_api_tokens(settings.data_dir, env=settings)
     except AuthConfigError as exc:
         raise fail(str(exc)) from None
     new = directory.staff_member(to)

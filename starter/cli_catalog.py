@@ -367,10 +367,9 @@ def guide(
         raise _fail(f"--hall: no hall {hall!r} in catalog {cat.version}")
     if base_url is None:
         from onething.settings import SettingsError, load_settings
-        from starter.api import public_base_url
 
         try:
-            base_url = public_base_url(load_settings())
+            base_url = load_settings().public_base_url
         except SettingsError as exc:
             raise _fail(str(exc)) from None
     try:

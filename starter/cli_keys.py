@@ -19,7 +19,6 @@ import typer
 from onething.codec import KeyringError, rotate_keyring_file
 from onething.keys import (
     SUBJECT_KEYS_ENV,
-    SubjectKeySettings,
     open_subject_keys,
     subject_keys_path,
 )
@@ -55,7 +54,7 @@ def show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
     settings = _settings()
     try:
-        keys = open_subject_keys(settings.data_dir)
+        keys = open_subject_keys(settings.data_dir, settings)
     except KeyringError as exc:
         raise _fail(str(exc)) from None
     engine = open_store(settings)
@@ -92,13 +91,12 @@ def rotate(
     (and records are rewritten under the new key when looked up). Restart the worker and
     the API afterwards: keys are read at start-up."""
     settings = _settings()
-    env = SubjectKeySettings()
-    if env.keys.strip() and file is None:
+    if settings.subject_keys.strip() and file is None:
         raise _fail(f"{SUBJECT_KEYS_ENV} holds the keys: rotate them where that value is kept")
-    path = file or subject_keys_path(settings.data_dir, env)
+    path = file or subject_keys_path(settings.data_dir, settings)
     try:
         if not path.exists() and file is None:
-            open_subject_keys(settings.data_dir, env)  # the embedded default, made now
+            open_subject_keys(settings.data_dir, settings)  # the embedded default, made now
         keyring = rotate_keyring_file(path)
     except (KeyringError, OSError) as exc:
         raise _fail(f"{path}: {exc}") from None

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from onething.settings import Settings
 from starter.auth import (
     AuthConfigError,
-    AuthSettings,
     _parse,
     _read,
     _write_private_json,
@@ -42,11 +42,11 @@ def _error(message: str) -> int:
     return 2
 
 
-def _upgrade(path: Path | None, data_dir: Path) -> int:
-    env = AuthSettings()
-    keys = open_token_subject_keys(data_dir)
-    if path is None and env.tokens.strip():
-        data = _parse(env.tokens, toml=False, source="ONETHING_API_TOKENS")
+def _upgrade(path: Path | None, settings: Settings) -> int:
+    data_dir = settings.data_dir
+    keys = open_token_subject_keys(data_dir, settings)
+    if path is None and settings.api_tokens.strip():
+        data = _parse(settings.api_tokens, toml=False, source="ONETHING_API_TOKENS")
         names = upgrade_token_document(data, keys)
         if not names:
             print("ONETHING_API_TOKENS: nothing to upgrade", file=sys.stderr)
@@ -54,7 +54,7 @@ def _upgrade(path: Path | None, data_dir: Path) -> int:
         print("# the new ONETHING_API_TOKENS value:", file=sys.stderr)
         print(json.dumps(data, ensure_ascii=False))
         return 0
-    path = path or env.tokens_file or data_dir / "api-tokens.json"
+    path = path or settings.api_tokens_file or data_dir / "api-tokens.json"
     toml = path.suffix.lower() == ".toml"
     data = _parse(_read(path), toml=toml, source=str(path))
     names = upgrade_token_document(data, keys)
@@ -98,17 +98,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from onething.settings import SettingsError, load_settings
 
     try:
-        data_dir = load_settings().data_dir
+        settings = load_settings()
         if args.command == "hash-id":
             id_number = sys.stdin.readline().strip()
             try:
-                print(applicant_ref(open_token_subject_keys(data_dir), id_number))
+                keys = open_token_subject_keys(settings.data_dir, settings)
+                print(applicant_ref(keys, id_number))
             except ValidationError as exc:  # never echo the number
                 return _error(f"id number {exc.errors()[0]['msg'].removeprefix('Value error, ')}")
             return 0
         if args.command == "upgrade-tokens":
-            return _upgrade(args.file, data_dir)
-        registry = load_api_tokens(data_dir)
+            return _upgrade(args.file, settings)
+        registry = load_api_tokens(settings.data_dir, env=settings)
     except (SettingsError, AuthConfigError) as exc:
         return _error(str(exc))
     if args.command == "list":

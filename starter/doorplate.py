@@ -1,16 +1,16 @@
 """Doorplates (数字政务门牌) to print: the guide's QR code with the item's name under it.
 
-The public base URL comes from one setting (`starter.api.public_base_url`), so a printed
+The public base URL comes from one setting (`Settings.public_base_url`), so a printed
 code and the API's links agree. A PNG draws its caption with a Chinese font found on this
 machine; the SVG leaves the text to the printer.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from domain.guide import doorplate_png, doorplate_svg
+from onething.settings import SettingsError, load_settings
 
 # Where Debian, macOS and Windows keep a font with Chinese glyphs.
 CJK_FONTS = (
@@ -31,7 +31,10 @@ class DoorplateError(ValueError):
 
 def cjk_font() -> str | None:
     """A font file with Chinese glyphs: ONETHING_DOORPLATE_FONT, else a usual place."""
-    chosen = os.environ.get(FONT_ENV, "").strip()
+    try:
+        chosen = load_settings().doorplate_font.strip()
+    except SettingsError as exc:
+        raise DoorplateError(str(exc)) from None
     if chosen:
         if not Path(chosen).is_file():
             raise DoorplateError(f"{FONT_ENV}: no such font file")

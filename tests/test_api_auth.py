@@ -20,10 +20,9 @@ from domain.people import Role
 from onething.demo import demo_applicant
 from onething.keys import open_subject_keys
 from onething.settings import Settings
-from starter.api import ApiSettings, build_api
+from starter.api import build_api
 from starter.auth import (
     AuthConfigError,
-    AuthSettings,
     TokenRegistry,
     applicant_ref,
     id_number_sha256,
@@ -144,19 +143,19 @@ def test_applicant_reference_is_the_id_numbers_sha256() -> None:
 
 def test_sources_env_then_file_then_embedded_default(tmp_path: Path) -> None:
     inline = json.dumps({"tokens": [{"name": "ops", "role": "operator", "token": TOKEN}]})
-    reg = load_api_tokens(tmp_path, env=AuthSettings(tokens=inline))
+    reg = load_api_tokens(tmp_path, env=Settings(api_tokens=inline))
     assert reg.source == "ONETHING_API_TOKENS" and reg.authenticate(TOKEN) is not None
 
     file = tmp_path / "tokens.toml"
     file.write_text(f'[[tokens]]\nname = "aud"\nrole = "auditor"\ntoken = "{TOKEN}"\n')
-    reg = load_api_tokens(tmp_path, env=AuthSettings(tokens_file=file))
+    reg = load_api_tokens(tmp_path, env=Settings(api_tokens_file=file))
     principal = reg.authenticate(TOKEN)
     assert principal is not None and principal.role is Role.AUDITOR
     with pytest.raises(AuthConfigError, match="cannot read"):
-        load_api_tokens(tmp_path, env=AuthSettings(tokens_file=tmp_path / "missing.json"))
+        load_api_tokens(tmp_path, env=Settings(api_tokens_file=tmp_path / "missing.json"))
 
     data_dir = tmp_path / "data"
-    reg = load_api_tokens(data_dir, env=AuthSettings())
+    reg = load_api_tokens(data_dir, env=Settings())
     default = data_dir / "api-tokens.json"
     assert stat.S_IMODE(default.stat().st_mode) == 0o600
     roles = {e.role for e in reg.entries}
@@ -165,7 +164,7 @@ def test_sources_env_then_file_then_embedded_default(tmp_path: Path) -> None:
     keys = open_subject_keys(data_dir)
     assert demo.applicant_ref == applicant_ref(keys, demo_applicant().id_number)
     # Read again, not made anew: the tokens stay what they were.
-    again = load_api_tokens(data_dir, env=AuthSettings())
+    again = load_api_tokens(data_dir, env=Settings())
     assert again.token_of("supervisor") == reg.token_of("supervisor") is not None
 
 
@@ -219,14 +218,10 @@ async def test_build_api_from_settings(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog, tmp_path: Path
 ) -> None:
     """What `onething api` and `onething dev` serve: tokens from the embedded default."""
-    settings = Settings(ONETHING_DATA_DIR=tmp_path)
-    app = build_api(
-        settings,
-        ts_env.client,
-        store_engine,
-        catalog=catalog,
-        api=ApiSettings(ONETHING_API_PUBLIC_URL="https://guide.example.gov.cn/"),
+    settings = Settings(
+        ONETHING_DATA_DIR=tmp_path, ONETHING_API_PUBLIC_URL="https://guide.example.gov.cn/"
     )
+    app = build_api(settings, ts_env.client, store_engine, catalog=catalog)
     tokens = json.loads((tmp_path / "api-tokens.json").read_text())["tokens"]
     supervisor = next(e["token"] for e in tokens if e["name"] == "supervisor")
     transport = httpx.ASGITransport(app=app)
@@ -248,9 +243,8 @@ async def test_embedded_api_serves_over_http_while_the_block_runs(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = Settings(ONETHING_DATA_DIR=tmp_path)
-    api = ApiSettings(ONETHING_API_PORT=port)
-    async with embedded_api(settings, ts_env.client, store_engine, api=api) as url:
+    settings = Settings(ONETHING_DATA_DIR=tmp_path, ONETHING_API_PORT=port)
+    async with embedded_api(settings, ts_env.client, store_engine) as url:
         assert url == f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=url) as http:
             health = await http.get("/healthz")
@@ -276,12 +270,16 @@ def test_onething_api_stops_with_one_line(
     value: str,
     says: str,
 ) -> None:
-    from starter.api import serve_api
+    """`onething api`: a wrong token document (read by `serve_api`) or API setting (read
+    with every other setting, before it) stops it with one line."""
+    from typer.testing import CliRunner
 
+    from starter.cli import app
+
+    monkeypatch.setenv("ONETHING_DATA_DIR", str(tmp_path))
     monkeypatch.setenv(variable, value)
-    with pytest.raises(SystemExit) as stopped:
-        serve_api(Settings(ONETHING_DATA_DIR=tmp_path))
-    err = capsys.readouterr().err
-    assert stopped.value.code == 2
+    result = CliRunner().invoke(app, ["api"])
+    err = result.stderr + capsys.readouterr().err
+    assert result.exit_code == 2, err
     assert err.startswith(f"error: {says}") or says in err.splitlines()[0]
     assert err.count("\n") == 1 and "Traceback" not in err

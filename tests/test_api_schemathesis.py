@@ -21,8 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from onething.devserver import executable
+from onething.settings import Settings
 from onething.temporal import data_converter
-from starter.api import ApiSettings, api_server, create_app
+from starter.api import api_server, create_app
 from tests.conftest import CODEC, onething_client
 from tests.test_api import REGISTRY, _token
 from workflows import search_attributes as sa
@@ -101,7 +102,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = api_server(app, ApiSettings(host="127.0.0.1", port=port), embedded=True)
+    server = api_server(app, Settings(api_host="127.0.0.1", api_port=port), embedded=True)
     task = asyncio.create_task(server.serve())
     try:
         for _ in range(250):

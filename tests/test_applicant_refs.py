@@ -14,9 +14,9 @@ import pytest
 from domain.credit import credit_subject
 from onething.demo import demo_applicant
 from onething.keys import SubjectKeys, open_subject_keys
+from onething.settings import Settings
 from starter.auth import (
     AuthConfigError,
-    AuthSettings,
     TokenRegistry,
     applicant_ref,
     id_number_sha256,
@@ -28,7 +28,7 @@ TOKEN = "a-token-of-at-least-16-chars"
 
 
 def test_the_token_file_says_nothing_about_whose_id_it_is(tmp_path: Path) -> None:
-    registry = load_api_tokens(tmp_path, env=AuthSettings())
+    registry = load_api_tokens(tmp_path, env=Settings())
     stored = json.loads((tmp_path / "api-tokens.json").read_text())
     [demo] = [e for e in stored["tokens"] if e["role"] == "applicant"]
     assert "id_number_sha256" not in demo
@@ -113,7 +113,7 @@ def test_upgrade_tokens_rewrites_a_json_file(
     assert old_value not in file.read_text()
     assert oct(file.stat().st_mode & 0o777) == "0o600"
 
-    registry = load_api_tokens(tmp_path, env=AuthSettings(tokens_file=file))
+    registry = load_api_tokens(tmp_path, env=Settings(api_tokens_file=file))
     principal = registry.authenticate(TOKEN)
     assert principal is not None and principal.is_applicant_of(old_value)
     assert main(["upgrade-tokens"]) == 0 and "nothing to upgrade" in capsys.readouterr().out
@@ -139,7 +139,7 @@ def test_the_embedded_default_file_of_an_older_version_is_upgraded_at_start(
         )
     )
     os.chmod(path, 0o600)
-    registry = load_api_tokens(tmp_path, env=AuthSettings())
+    registry = load_api_tokens(tmp_path, env=Settings())
     principal = registry.authenticate(TOKEN)
     assert principal is not None and principal.is_applicant_of(old_value)
     assert old_value not in path.read_text()

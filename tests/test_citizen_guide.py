@@ -26,7 +26,7 @@ from domain.catalog import Catalog
 from domain.guide import build_guide, guide_url
 from domain.guide_page import render_guide_page
 from onething.settings import Settings, SettingsError, load_settings
-from starter.api import ApiSettings, api_server, create_app, public_base_url
+from starter.api import api_server, create_app
 from starter.doorplate import is_loopback_url
 from store import migrate
 from store.db import make_engine
@@ -60,7 +60,7 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = api_server(app, ApiSettings(host="127.0.0.1", port=port), embedded=True)
+    server = api_server(app, Settings(api_host="127.0.0.1", api_port=port), embedded=True)
     task = asyncio.create_task(server.serve())
     try:
         for _ in range(250):
@@ -129,10 +129,10 @@ def test_one_public_url_setting_old_names_still_read(monkeypatch: pytest.MonkeyP
         for other in ("ONETHING_API_PUBLIC_URL", "ONETHING_GUIDE_BASE_URL", "ONETHING_PUBLIC_URL"):
             monkeypatch.delenv(other, raising=False)
         monkeypatch.setenv(name, PUBLIC + "/")
-        assert public_base_url(Settings(), ApiSettings()) == PUBLIC, name
+        assert Settings().public_base_url == PUBLIC, name
     for other in ("ONETHING_API_PUBLIC_URL", "ONETHING_GUIDE_BASE_URL", "ONETHING_PUBLIC_URL"):
         monkeypatch.delenv(other, raising=False)
-    loopback = public_base_url(Settings(), ApiSettings(ONETHING_API_PORT=8123))
+    loopback = Settings(ONETHING_API_PORT=8123).public_base_url
     assert loopback == "http://127.0.0.1:8123" and is_loopback_url(loopback)
     assert not is_loopback_url(PUBLIC)
     assert is_loopback_url("http://localhost:8000") and is_loopback_url("http://[::1]:8000")

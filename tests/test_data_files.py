@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from onething.devserver import DevServer
-from onething.keys import SubjectKeySettings, open_subject_keys
+from onething.keys import open_subject_keys
 from onething.runtime import open_codec, open_store
 from onething.settings import Settings
-from starter.auth import AuthSettings, load_api_tokens
+from starter.auth import load_api_tokens
 
 
 @pytest.fixture(autouse=True)
@@ -58,12 +58,10 @@ def test_store_keys_and_tokens_are_private(tmp_path: Path) -> None:
             connection.execute(text("INSERT INTO probe VALUES (1)"))
         assert (data / "onething.db-wal").exists() and (data / "onething.db-shm").exists()
         open_codec(config)
-        no_env_keys = SubjectKeySettings(keys="", keys_file=None)
-        load_api_tokens(
-            data,
-            env=AuthSettings(tokens="", tokens_file=None),
-            subject_keys=open_subject_keys(data, no_env_keys),
+        no_env = Settings(
+            subject_keys="", subject_keys_file=None, api_tokens="", api_tokens_file=None
         )
+        load_api_tokens(data, env=no_env, subject_keys=open_subject_keys(data, no_env))
         found = modes(data)
     finally:
         engine.dispose()

@@ -10,10 +10,10 @@ Paging: tasks and the catalog take `limit` (1-200, default 50) and `offset` and 
 applications (Temporal visibility) page by `cursor` and answer `next_cursor`.
 
 Layout: `main` (the factory), `deps` (caller, parameters, `Backend`), `schemas` (wire
-models), `openapi` (tags, operation IDs, links), `server` (settings, uvicorn), `routes/`
-(one router per resource). The routers of documents, ratings, procedure, credit,
-licenses and the citizen's side live beside it (`starter.api_*`, `starter.citizen`) and
-import the names below from here.
+models), `openapi` (tags, operation IDs, links), `server` (the app from `Settings`,
+uvicorn), `routes/` (one router per resource). The routers of documents, ratings,
+procedure, credit, licenses and the citizen's side live beside it (`starter.api_*`,
+`starter.citizen`) and import the names below from here.
 """
 
 from starter.api.deps import (
@@ -28,19 +28,15 @@ from starter.api.deps import (
 from starter.api.main import create_app
 from starter.api.schemas import ItemActionOut, Page, ReasonIn, ResolutionIn, page_of
 from starter.api.server import (
-    ApiSettings,
     api_server,
     build_api,
     embedded_api,
-    load_api_settings,
-    public_base_url,
     serve_api,
 )
 
 __all__ = [
     "CLOSED_ITEM_STATUSES",
     "DEPARTMENT_PATTERN",
-    "ApiSettings",
     "ApplicationId",
     "Caller",
     "ItemActionOut",
@@ -54,8 +50,6 @@ __all__ = [
     "build_api",
     "create_app",
     "embedded_api",
-    "load_api_settings",
     "page_of",
-    "public_base_url",
     "serve_api",
 ]

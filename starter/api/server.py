@@ -1,5 +1,6 @@
-"""Running the API: its settings and public URL, the app from settings (`build_api`),
-uvicorn standalone (`onething api`) or embedded (`onething dev`)."""
+"""Running the API: the app from `Settings` (`build_api`; the public URL is
+`Settings.public_base_url`), uvicorn standalone (`onething api`) or embedded
+(`onething dev`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from collections.abc import AsyncIterator, Generator
 
 import uvicorn
 from fastapi import FastAPI
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
@@ -24,29 +23,10 @@ from starter.auth import TokenRegistry
 from starter.client import OnethingClient
 
 
-class ApiSettings(BaseSettings):
-    """Where the API listens; tokens come from `starter.auth` (ONETHING_API_TOKENS…)."""
-
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-
-    host: str = Field("127.0.0.1", validation_alias="ONETHING_API_HOST")
-    port: int = Field(8000, ge=1, le=65535, validation_alias="ONETHING_API_PORT")
-    # The address printed in guide QR codes; default http://{host}:{port}.
-    public_url: str = Field("", validation_alias="ONETHING_API_PUBLIC_URL")
-
-    @property
-    def base_url(self) -> str:
-        if self.public_url:
-            return self.public_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
-        return f"http://{host}:{self.port}"
-
-
-def public_base_url(settings: Settings, api: ApiSettings | None = None) -> str:
-    """The one public base URL of guide links and QR codes (API and CLI alike):
-    ONETHING_PUBLIC_URL (or its old names), else the API's own address."""
-    api = api or ApiSettings()
-    return (api.public_url.rstrip("/") or settings.public_url) or api.base_url
+def _served_url(settings: Settings) -> str:
+    """The address `onething dev` and `onething api` print for the API: its old public
+    name when set (as before), else where it listens."""
+    return settings.api_public_url.rstrip("/") or settings.api_url
 
 
 def build_api(
@@ -56,18 +36,16 @@ def build_api(
     *,
     codec: PayloadCodec | None = None,
     catalog: Catalog | None = None,
-    api: ApiSettings | None = None,
     tokens: TokenRegistry | None = None,
 ) -> FastAPI:
     """The app as `onething api` and `onething dev` serve it, from settings and open parts."""
-    api = api or ApiSettings()
     origins = [f"http://localhost:{settings.ui_port}", f"http://127.0.0.1:{settings.ui_port}"]
     return create_app(
         OnethingClient(temporal, settings.task_queue, catalog or load_seed_catalog()),
         engine,
-        tokens or auth.load_api_tokens(settings.data_dir),
+        tokens or auth.load_api_tokens(settings.data_dir, env=settings),
         codec=codec,
-        base_url=public_base_url(settings, api),
+        base_url=settings.public_base_url,
         codec_origins=origins,
     )
 
@@ -80,13 +58,16 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def api_server(
-    app: FastAPI, api: ApiSettings | None = None, *, embedded: bool = False
-) -> uvicorn.Server:
-    """A uvicorn server for `app`; `await server.serve()`, stop with `should_exit = True`."""
-    api = api or ApiSettings()
+def api_server(app: FastAPI, settings: Settings, *, embedded: bool = False) -> uvicorn.Server:
+    """A uvicorn server for `app` on ONETHING_API_HOST:ONETHING_API_PORT; `await
+    server.serve()`, stop with `should_exit = True`."""
     config = uvicorn.Config(
-        app, host=api.host, port=api.port, log_level="warning", lifespan="off", access_log=False
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        lifespan="off",
+        access_log=False,
     )
     return _EmbeddedServer(config) if embedded else uvicorn.Server(config)
 
@@ -98,22 +79,20 @@ async def embedded_api(
     engine: Engine,
     *,
     codec: PayloadCodec | None = None,
-    api: ApiSettings | None = None,
 ) -> AsyncIterator[str]:
     """Serve the API inside another process (`onething dev`) while the block runs; yields
     its base URL. Signals stay with the embedding process."""
-    api = api or ApiSettings()
-    server = api_server(
-        build_api(settings, temporal, engine, codec=codec, api=api), api, embedded=True
-    )
+    server = api_server(build_api(settings, temporal, engine, codec=codec), settings, embedded=True)
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
             if task.done():
                 task.result()  # the error that stopped it (e.g. the port is taken)
-                raise RuntimeError(f"the API stopped at start-up on {api.host}:{api.port}")
+                raise RuntimeError(
+                    f"the API stopped at start-up on {settings.api_host}:{settings.api_port}"
+                )
             await asyncio.sleep(0.02)
-        yield api.base_url
+        yield _served_url(settings)
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
@@ -124,12 +103,11 @@ class ApiStartError(Exception):
     """The API cannot start (Temporal unreachable, ...): one line, no traceback."""
 
 
-async def run_api(settings: Settings, api: ApiSettings | None = None) -> None:
+async def run_api(settings: Settings) -> None:
     from onething.runtime import open_runtime
 
-    api = api or ApiSettings()
     # A wrong token document stops the API before anything connects.
-    tokens = auth.load_api_tokens(settings.data_dir)
+    tokens = auth.load_api_tokens(settings.data_dir, env=settings)
     async with contextlib.AsyncExitStack() as stack:
         try:
             runtime = await stack.enter_async_context(open_runtime(settings))
@@ -138,28 +116,19 @@ async def run_api(settings: Settings, api: ApiSettings | None = None) -> None:
                 f"cannot reach Temporal at {settings.temporal_address}: {exc}"
             ) from None
         app = build_api(
-            settings, runtime.client, runtime.engine, codec=runtime.codec, api=api, tokens=tokens
+            settings, runtime.client, runtime.engine, codec=runtime.codec, tokens=tokens
         )
-        runtime.log.info("api listening", url=api.base_url, docs=f"{api.base_url}/docs")
-        await api_server(app, api).serve()
+        url = _served_url(settings)
+        runtime.log.info("api listening", url=url, docs=f"{url}/docs")
+        await api_server(app, settings).serve()
 
 
-def load_api_settings() -> ApiSettings:
-    """The API's own settings from the environment; one line naming the variable if wrong."""
+def serve_api(settings: Settings) -> None:
+    """`onething api`: serve the HTTP API until Ctrl-C. A wrong token document stops it
+    with one line on stderr (exit status 2), never a traceback; a wrong setting stopped it
+    before, at `load_settings`."""
     try:
-        return ApiSettings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{e['loc'][0] if e['loc'] else 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise auth.AuthConfigError(f"invalid setting {problems}") from None
-
-
-def serve_api(settings: Settings, api: ApiSettings | None = None) -> None:
-    """`onething api`: serve the HTTP API until Ctrl-C. A wrong token document or API
-    setting stops it with one line on stderr (exit status 2), never a traceback."""
-    try:
-        asyncio.run(run_api(settings, api or load_api_settings()))
+        asyncio.run(run_api(settings))
     except (auth.AuthConfigError, ApiStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
