@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, case, func, select
 
 from domain.bundle import Measure, as_bundle, reductions
 from domain.catalog import Catalog
 from domain.rating import RatingFigures
 from starter.ratings import report as ratings_report
 from store import case_facts as facts
-from store.db import session
 
 __all__ = [
     "STORY",
@@ -39,50 +36,6 @@ __all__ = [
 
 # The story's figures (People's Daily on Yicheng): averages per item, as published.
 STORY: dict[str, float] = {"time": -63.7, "steps": -56.0, "trips": -73.3, "materials": -50.0}
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    application_id: str
-    target: str
-    is_bundle: bool
-    hall: str
-    status: str
-    accepted_at: datetime | None
-    corrected: bool
-    deficiency: bool
-    pledge: str | None
-    trips: int
-    materials: int
-    steps: int
-    escalations_1: int
-    escalations_2: int
-
-    @property
-    def accepted(self) -> bool:
-        return self.accepted_at is not None
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    application_id: str
-    item_code: str
-    department: str
-    outcome: str
-    path: str | None
-    promised_days: int
-    statutory_days: int
-    decision_days: int | None
-    license_days: int | None
-    promised_due_at: datetime | None
-    promised_met: bool | None
-    statutory_met: bool | None
-    escalations_1: int
-    escalations_2: int
-    inspections_passed: int
-    inspections_failed: int
-    false_commitment: bool
-    revoked: bool
 
 
 class Figures(BaseModel):
@@ -143,175 +96,159 @@ def _rate(hits: int, of: int) -> float | None:
     return round(hits / of, 4) if of else None
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return round(sum(values) / len(values), 2) if values else None
+_OPEN_STATUSES = ("submitted", "awaiting_correction", "awaiting_supplement", "in_progress")
+_C = cast(Table, facts.CaseFact.__table__)  # type: ignore[attr-defined]
+_I = cast(Table, facts.ItemFact.__table__)  # type: ignore[attr-defined]
 
 
-def _percentile(sorted_values: Sequence[int], p: float) -> float | None:
-    """Nearest-rank percentile: the smallest value with at least p% at or below it."""
-    if not sorted_values:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return float(sorted_values[rank - 1])
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _utc(at: datetime | None) -> datetime | None:
-    if at is None:
-        return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+def _total(column: Any, condition: Any = None) -> Any:
+    value = column if condition is None else case((condition, column), else_=0)
+    return func.coalesce(func.sum(value), 0)
 
 
-_CASE_FIELDS = (
-    "application_id",
-    "target",
-    "is_bundle",
-    "hall",
-    "status",
-    "accepted_at",
+def _case_aggregates() -> list[Any]:
+    """What is counted per case, in the order of `_CASE_KEYS`."""
+    accepted = _C.c.accepted_at.is_not(None)
+    return [
+        func.count(),
+        _count(accepted),
+        _count(_C.c.status == "refused"),
+        _count(_C.c.status == "lapsed"),
+        _count(_C.c.corrected),
+        _count(_C.c.status.in_(_OPEN_STATUSES)),
+        _total(_C.c.escalations_1),
+        _total(_C.c.escalations_2),
+        _total(_C.c.trips, accepted),
+        _total(_C.c.materials, accepted),
+        _total(_C.c.steps, accepted),
+        _count(_C.c.pledge == "kept"),
+        _count(_C.c.pledge == "broken"),
+        _count(_C.c.pledge == "open"),
+    ]
+
+
+_CASE_KEYS = (
+    "cases",
+    "accepted",
+    "refused",
+    "lapsed",
     "corrected",
-    "deficiency",
-    "pledge",
+    "open",
+    "case_esc_1",
+    "case_esc_2",
     "trips",
     "materials",
     "steps",
-    "escalations_1",
-    "escalations_2",
+    "pledges_kept",
+    "pledges_broken",
+    "pledges_open",
 )
-_ITEM_FIELDS = (
-    "application_id",
-    "item_code",
-    "department",
-    "outcome",
-    "path",
-    "promised_days",
-    "statutory_days",
-    "decision_days",
-    "license_days",
-    "promised_due_at",
-    "promised_met",
-    "statutory_met",
-    "escalations_1",
-    "escalations_2",
+
+
+def _item_aggregates(as_of: datetime) -> list[Any]:
+    decided = _I.c.decision_days.is_not(None)
+    return [
+        func.count(),
+        _count(decided),
+        _count(_I.c.promised_met.is_(True)),
+        _count(_I.c.promised_met.is_not(None)),
+        _count(_I.c.statutory_met.is_(True)),
+        _count(_I.c.statutory_met.is_not(None)),
+        _total(_I.c.promised_days, decided),
+        _total(_I.c.statutory_days, decided),
+        _count((_I.c.outcome == "open") & (_I.c.promised_due_at < as_of)),
+        _total(_I.c.escalations_1),
+        _total(_I.c.escalations_2),
+        _count(_I.c.path == "commitment"),
+        _total(_I.c.inspections_passed),
+        _total(_I.c.inspections_failed),
+        _count(_I.c.false_commitment),
+        _count(_I.c.revoked),
+    ]
+
+
+_ITEM_KEYS = (
+    "items",
+    "items_decided",
+    "promised_hits",
+    "promised_of",
+    "statutory_hits",
+    "statutory_of",
+    "promised_sum",
+    "statutory_sum",
+    "overdue_now",
+    "item_esc_1",
+    "item_esc_2",
+    "commitment_items",
     "inspections_passed",
     "inspections_failed",
-    "false_commitment",
+    "false_commitments",
     "revoked",
 )
 
 
-def load(
-    engine: Engine,
-    *,
-    since: date | None = None,
-    until: date | None = None,
-    hall: str | None = None,
-    bundle: str | None = None,
-) -> tuple[list[CaseRow], list[ItemRow]]:
-    """The cases received in [since, until] (Beijing days) at `hall` for `bundle`, and
-    their items: plain tuples, one query each (what a report over 100,000 cases needs)."""
-    cases_t = cast(Table, facts.CaseFact.__table__)  # type: ignore[attr-defined]
-    items_t = cast(Table, facts.ItemFact.__table__)  # type: ignore[attr-defined]
-    received = cases_t.c.received_at
-    where: list[Any] = []
-    if since is not None:
-        where.append(received >= _day_start(since))
-    if until is not None:
-        where.append(received < _day_start(until + timedelta(days=1)))
-    if hall is not None:
-        where.append(cases_t.c.hall == hall)
-    if bundle is not None:
-        where.append(cases_t.c.target == bundle)
-    case_columns: list[Any] = [cases_t.c[n] for n in _CASE_FIELDS]
-    item_columns: list[Any] = [items_t.c[n] for n in _ITEM_FIELDS]
-    joined = items_t.c.application_id == cases_t.c.application_id
-    with session(engine) as s:
-        conn = s.connection()
-        case_rows = []
-        for r in conn.execute(select(*case_columns).where(*where)):
-            values: tuple[Any, ...] = tuple(r)
-            case_rows.append(CaseRow(*values))
-        item_rows = []
-        for r in conn.execute(select(*item_columns).join(cases_t, joined).where(*where)):
-            values = tuple(r)
-            item_rows.append(ItemRow(*values))
-    return case_rows, item_rows
+def _percentile(histogram: dict[int, int], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least p% of the values at or below it."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank, seen = max(1, math.ceil(p / 100 * total)), 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return float(value)
+    return None  # not reached
 
 
-_CLOSED_STATUSES = frozenset(
-    {"completed", "rejected", "stopped", "withdrawn", "cancelled", "revoked", "refused", "lapsed"}
-)
-
-
-def figures(cases: Sequence[CaseRow], items: Sequence[ItemRow], as_of: datetime) -> Figures:
-    accepted = [c for c in cases if c.accepted]
-    decided = [i for i in items if i.decision_days is not None]
-    promised = [i.promised_met for i in items if i.promised_met is not None]
-    statutory = [i.statutory_met for i in items if i.statutory_met is not None]
-    days = sorted(i.decision_days for i in decided if i.decision_days is not None)
+def _figures(c: dict[str, int], i: dict[str, int], days: dict[int, int]) -> Figures:
+    accepted = c.get("accepted", 0)
+    decided = i.get("items_decided", 0)
     return Figures(
-        cases=len(cases),
-        accepted=len(accepted),
-        refused=sum(c.status == "refused" for c in cases),
-        lapsed=sum(c.status == "lapsed" for c in cases),
-        corrected=sum(c.corrected for c in cases),
-        open=sum(c.status not in _CLOSED_STATUSES for c in cases),
-        items=len(items),
-        items_decided=len(decided),
-        on_time_promised=_rate(sum(promised), len(promised)),
-        on_time_statutory=_rate(sum(statutory), len(statutory)),
+        cases=c.get("cases", 0),
+        accepted=accepted,
+        refused=c.get("refused", 0),
+        lapsed=c.get("lapsed", 0),
+        corrected=c.get("corrected", 0),
+        open=c.get("open", 0),
+        items=i.get("items", 0),
+        items_decided=decided,
+        on_time_promised=_rate(i.get("promised_hits", 0), i.get("promised_of", 0)),
+        on_time_statutory=_rate(i.get("statutory_hits", 0), i.get("statutory_of", 0)),
         working_days_p50=_percentile(days, 50),
         working_days_p90=_percentile(days, 90),
-        promised_days_mean=_mean([i.promised_days for i in decided]),
-        statutory_days_mean=_mean([i.statutory_days for i in decided]),
-        overdue_now=sum(
-            i.outcome == "open" and (_utc(i.promised_due_at) or as_of) < as_of for i in items
-        ),
-        escalations_stage_1=sum(c.escalations_1 for c in cases)
-        + sum(i.escalations_1 for i in items),
-        escalations_stage_2=sum(c.escalations_2 for c in cases)
-        + sum(i.escalations_2 for i in items),
-        trips_per_case=_mean([c.trips for c in accepted]),
-        materials_per_case=_mean([c.materials for c in accepted]),
-        steps_per_case=_mean([c.steps for c in accepted]),
-        pledges_kept=sum(c.pledge == "kept" for c in cases),
-        pledges_broken=sum(c.pledge == "broken" for c in cases),
-        pledges_open=sum(c.pledge == "open" for c in cases),
-        commitment_items=sum(i.path == "commitment" for i in items),
-        inspections_passed=sum(i.inspections_passed for i in items),
-        inspections_failed=sum(i.inspections_failed for i in items),
-        false_commitments=sum(i.false_commitment for i in items),
-        revoked=sum(i.revoked for i in items),
+        promised_days_mean=_ratio(i.get("promised_sum", 0), decided),
+        statutory_days_mean=_ratio(i.get("statutory_sum", 0), decided),
+        overdue_now=i.get("overdue_now", 0),
+        escalations_stage_1=c.get("case_esc_1", 0) + i.get("item_esc_1", 0),
+        escalations_stage_2=c.get("case_esc_2", 0) + i.get("item_esc_2", 0),
+        trips_per_case=_ratio(c.get("trips", 0), accepted),
+        materials_per_case=_ratio(c.get("materials", 0), accepted),
+        steps_per_case=_ratio(c.get("steps", 0), accepted),
+        pledges_kept=c.get("pledges_kept", 0),
+        pledges_broken=c.get("pledges_broken", 0),
+        pledges_open=c.get("pledges_open", 0),
+        commitment_items=i.get("commitment_items", 0),
+        inspections_passed=i.get("inspections_passed", 0),
+        inspections_failed=i.get("inspections_failed", 0),
+        false_commitments=i.get("false_commitments", 0),
+        revoked=i.get("revoked", 0),
     )
 
 
-def _by_items(
-    cases: Sequence[CaseRow], items: Sequence[ItemRow], key: str, as_of: datetime
-) -> dict[str, Figures]:
-    """Figures per department or item: its items, and the cases that have one."""
-    by_case = {c.application_id: c for c in cases}
-    groups: dict[str, list[ItemRow]] = defaultdict(list)
-    for item in items:
-        groups[getattr(item, key)].append(item)
-    out = {}
-    for name, group in sorted(groups.items()):
-        ids = {i.application_id for i in group}
-        out[name] = figures([by_case[a] for a in ids if a in by_case], group, as_of)
-    return out
+_GROUPS = ("all", "by_hall", "by_department", "by_item", "by_bundle")
 
 
-def _by_cases(
-    cases: Iterable[CaseRow], items: Sequence[ItemRow], key: str, as_of: datetime
-) -> dict[str, Figures]:
-    groups: dict[str, list[CaseRow]] = defaultdict(list)
-    for case in cases:
-        groups[getattr(case, key)].append(case)
-    items_of: dict[str, list[ItemRow]] = defaultdict(list)
-    for item in items:
-        items_of[item.application_id].append(item)
-    return {
-        name: figures(group, [i for c in group for i in items_of.get(c.application_id, ())], as_of)
-        for name, group in sorted(groups.items())
-    }
+def _add(into: dict[str, int], row: dict[str, int]) -> None:
+    for key, value in row.items():
+        into[key] = into.get(key, 0) + value
+
+
+def _ratio(total: int, of: int) -> float | None:
+    return round(total / of, 2) if of else None
 
 
 def kpi_report(
@@ -325,19 +262,94 @@ def kpi_report(
     bundle: str | None = None,
     as_of: datetime | None = None,
 ) -> KpiReport:
+    """Counted in the database (GROUP BY per hall, department, item and bundle), so a
+    report over 100,000 cases reads a few hundred rows, not the cases."""
     if since is not None and until is not None and until < since:
         raise ValueError("until: is before since")
     as_of = as_of or datetime.now(UTC)
-    cases, items = load(engine, since=since, until=until, hall=hall, bundle=bundle)
-    if department is not None or item_code is not None:
-        items = [
-            i
-            for i in items
-            if (department is None or i.department == department)
-            and (item_code is None or i.item_code == item_code)
-        ]
-        having = {i.application_id for i in items}
-        cases = [c for c in cases if c.application_id in having]
+    case_where: list[Any] = []
+    if since is not None:
+        case_where.append(_C.c.received_at >= _day_start(since))
+    if until is not None:
+        case_where.append(_C.c.received_at < _day_start(until + timedelta(days=1)))
+    if hall is not None:
+        case_where.append(_C.c.hall == hall)
+    if bundle is not None:
+        case_where.append(_C.c.target == bundle)
+    item_where: list[Any] = []
+    if department is not None:
+        item_where.append(_I.c.department == department)
+    if item_code is not None:
+        item_where.append(_I.c.item_code == item_code)
+    if item_where:  # the cases with an item of the department or item
+        case_where.append(_C.c.application_id.in_(select(_I.c.application_id).where(*item_where)))
+    joined = _I.join(_C, _I.c.application_id == _C.c.application_id)
+    # Four scans, whatever the number of groups: the items at their finest grain (hall,
+    # bundle, department, item, working days), the cases per hall and target, and the cases
+    # once per item and once per department they have an item of; rolled up here.
+    fine = (_C.c.hall, _C.c.target, _C.c.is_bundle, _I.c.department, _I.c.item_code)
+    days = _I.c.decision_days
+    items_q = (
+        select(*fine, days, *_item_aggregates(as_of))
+        .select_from(joined)
+        .where(*case_where, *item_where)
+        .group_by(*fine, days)
+    )
+    cases_q = (
+        select(_C.c.hall, _C.c.target, _C.c.is_bundle, *_case_aggregates())
+        .where(*case_where)
+        .group_by(_C.c.hall, _C.c.target, _C.c.is_bundle)
+    )
+    per_item_q = (
+        select(_I.c.item_code, *_case_aggregates())
+        .select_from(joined)
+        .where(*case_where, *item_where)
+        .group_by(_I.c.item_code)
+    )
+    having = select(_I.c.application_id, _I.c.department).where(*item_where).distinct().subquery()
+    per_department_q = (
+        select(having.c.department, *_case_aggregates())
+        .select_from(having.join(_C, having.c.application_id == _C.c.application_id))
+        .where(*case_where)
+        .group_by(having.c.department)
+    )
+    Sums = dict[str, dict[str, int]]
+    case_sums: dict[str, Sums] = {k: defaultdict(dict) for k in _GROUPS}
+    item_sums: dict[str, Sums] = {k: defaultdict(dict) for k in _GROUPS}
+    histograms: dict[str, dict[str, dict[int, int]]] = {
+        k: defaultdict(lambda: defaultdict(int)) for k in _GROUPS
+    }
+    with engine.connect() as conn:
+        for hall_, target, is_bundle, department_, item, value, *numbers in conn.execute(items_q):
+            row = dict(zip(_ITEM_KEYS, map(int, numbers), strict=True))
+            keys = {"all": "all", "by_hall": hall_, "by_department": department_}
+            keys["by_item"] = item
+            if is_bundle:
+                keys["by_bundle"] = target
+            for group, key in keys.items():
+                _add(item_sums[group][key], row)
+                if value is not None:
+                    histograms[group][key][int(value)] += row["items_decided"]
+        for hall_, target, is_bundle, *numbers in conn.execute(cases_q):
+            row = dict(zip(_CASE_KEYS, map(int, numbers), strict=True))
+            _add(case_sums["all"]["all"], row)
+            _add(case_sums["by_hall"][hall_], row)
+            if is_bundle:
+                _add(case_sums["by_bundle"][target], row)
+        for group, query in (("by_item", per_item_q), ("by_department", per_department_q)):
+            for key, *numbers in conn.execute(query):
+                case_sums[group][key] = dict(zip(_CASE_KEYS, map(int, numbers), strict=True))
+    out: dict[str, dict[str, Figures]] = {}
+    for group in _GROUPS:
+        names = sorted(set(case_sums[group]) | set(item_sums[group]))
+        out[group] = {
+            name: _figures(
+                case_sums[group].get(name, {}),
+                item_sums[group].get(name, {}),
+                histograms[group].get(name, {}),
+            )
+            for name in names
+        }
     ratings = ratings_report(
         engine,
         since=since,
@@ -347,6 +359,7 @@ def kpi_report(
         item_code=item_code,
         as_of=as_of,
     )
+    whole = out["all"].get("all") or _figures({}, {}, {})
     return KpiReport(
         as_of=as_of,
         since=since,
@@ -355,11 +368,11 @@ def kpi_report(
         department=department,
         item_code=item_code,
         bundle=bundle,
-        figures=figures(cases, items, as_of),
-        by_hall=_by_cases(cases, items, "hall", as_of),
-        by_department=_by_items(cases, items, "department", as_of),
-        by_item=_by_items(cases, items, "item_code", as_of),
-        by_bundle=_by_cases([c for c in cases if c.is_bundle], items, "target", as_of),
+        figures=whole,
+        by_hall=out["by_hall"],
+        by_department=out["by_department"],
+        by_item=out["by_item"],
+        by_bundle=out["by_bundle"],
         ratings=ratings.figures,
     )
 
@@ -434,30 +447,49 @@ def reform_report(
     until: date | None = None,
     hall: str | None = None,
 ) -> ReformReport:
-    cases, items = load(engine, since=since, until=until, hall=hall)
-    items_of: dict[str, list[ItemRow]] = defaultdict(list)
-    for item in items:
-        items_of[item.application_id].append(item)
-    done: dict[str, list[CaseRow]] = defaultdict(list)
-    for case in cases:
-        if case.is_bundle and case.status == "completed":
-            done[case.target].append(case)
+    where: list[Any] = [_C.c.is_bundle, _C.c.status == "completed"]
+    if since is not None:
+        where.append(_C.c.received_at >= _day_start(since))
+    if until is not None:
+        where.append(_C.c.received_at < _day_start(until + timedelta(days=1)))
+    if hall is not None:
+        where.append(_C.c.hall == hall)
+    # A case's time: acceptance to its last license (or decision), less paused time.
+    last = (
+        select(
+            _I.c.application_id,
+            func.max(func.coalesce(_I.c.license_days, _I.c.decision_days, 0)).label("days"),
+        )
+        .group_by(_I.c.application_id)
+        .subquery()
+    )
+    query = (
+        select(
+            _C.c.target,
+            func.count(),
+            func.sum(_C.c.steps),
+            func.sum(_C.c.trips),
+            func.sum(_C.c.materials),
+            func.sum(last.c.days),
+            func.count(last.c.days),
+        )
+        .select_from(_C.outerjoin(last, last.c.application_id == _C.c.application_id))
+        .where(*where)
+        .group_by(_C.c.target)
+    )
+    with engine.connect() as conn:
+        sums = {str(r[0]): [int(v or 0) for v in r[1:]] for r in conn.execute(query)}
     out: list[BundleReform] = []
     for code in catalog.bundles:
         bundle = as_bundle(catalog, code)
         declared = reductions(catalog, bundle)
         members = [catalog.item(c) for c in bundle.item_codes]
-        group = done.get(code, [])
-        times = [
-            max((i.license_days or i.decision_days or 0) for i in items_of[c.application_id])
-            for c in group
-            if items_of.get(c.application_id)
-        ]
+        n, steps, trips, materials, days, timed = sums.get(code, [0] * 6)
         measured = {
-            "time": _mean([float(t) for t in times]),
-            "steps": _mean([float(c.steps) for c in group]),
-            "trips": _mean([float(c.trips) for c in group]),
-            "materials": _mean([float(c.materials) for c in group]),
+            "time": _ratio(days, timed),
+            "steps": _ratio(steps, n),
+            "trips": _ratio(trips, n),
+            "materials": _ratio(materials, n),
         }
         measures = {
             "time": Measure.DAYS,
@@ -483,7 +515,7 @@ def reform_report(
                     compares=COMPARES[name],
                 )
             )
-        out.append(BundleReform(bundle=code, name=bundle.name, cases=len(group), rows=rows))
+        out.append(BundleReform(bundle=code, name=bundle.name, cases=n, rows=rows))
     promised = sum(i.promised_days for i in catalog.items.values())
     statutory = sum(i.statutory_days for i in catalog.items.values())
     return ReformReport(
