@@ -51,6 +51,7 @@ from starter.cli_keys import subjects_app
 from starter.cli_licenses import license_app
 from starter.cli_procedure import register as register_procedure_commands
 from starter.cli_ratings import register as register_rating_commands
+from starter.cli_reports import register as register_report_commands
 from starter.client import ClientError, OnethingClient, TaskDesk
 from store.tasks import StaffTask
 
@@ -63,6 +64,7 @@ app = typer.Typer(
 register_catalog_commands(app)
 register_procedure_commands(app)
 register_rating_commands(app)
+register_report_commands(app)
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")

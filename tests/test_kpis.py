@@ -17,7 +17,7 @@ from domain.catalog import Catalog
 from starter.audit import load_histories
 from starter.case_facts import project
 from starter.kpi_export import FIGURE_COLUMNS, kpi_csv, kpi_xlsx, reform_csv
-from starter.kpis import kpi_report, reform_report
+from starter.kpis import KpiReport, kpi_report, reform_report
 from starter.ratings import report as ratings_report
 from store import case_facts as store
 from store.db import session
@@ -149,3 +149,44 @@ async def test_exports_hold_the_json_numbers(projected: Engine, catalog: Catalog
         ("材料", 11, 3),
     ]
     assert "open-convenience-store" in reform_csv(reform)
+
+
+def test_cli_report_kpis_reform_and_exports(tmp_path: Path, catalog: Catalog) -> None:
+    """`onething report kpis|reform` on a store of its own: the Chinese table, the JSON
+    equal to the report's, the CSV and .xlsx written."""
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from starter.cli import app
+    from store import migrate
+    from store.catalog import load_catalog
+    from store.db import make_engine
+
+    url = f"sqlite:///{tmp_path}/cli.db"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    load_catalog(engine, catalog)
+    calendar = WorkingCalendar.from_file()
+    for name in ("review_overdue", "corrected", "commitment_inspected"):
+        histories = [h for _, h in load_histories(HISTORIES / name)]
+        case, items = asyncio.run(project(histories, recording_converter(), calendar))
+        store.write(engine, case, items)
+    expected = kpi_report(engine, as_of=AS_OF)
+    engine.dispose()
+    env = {"DATABASE_URL": url}
+    run = CliRunner().invoke
+    as_of = ["--as-of", "2027-06-01T08:00:00+08:00"]
+    table = run(app, ["report", "kpis", *as_of], env=env)
+    assert table.exit_code == 0, table.output
+    assert "| 合计 | 3 | 3 | 80.0% | 80.0% |" in table.output  # review_overdue missed
+    assert "统计截至 2027-06-01 08:00" in table.output
+    as_json = run(app, ["report", "kpis", "--json", *as_of], env=env)
+    assert KpiReport.model_validate_json(as_json.output).figures == expected.figures
+    files = ["--csv", str(tmp_path / "k.csv"), "--xlsx", str(tmp_path / "k.xlsx")]
+    assert run(app, ["report", "kpis", *files], env=env).exit_code == 0
+    assert load_workbook(tmp_path / "k.xlsx").sheetnames == ["指标", "改革成效", "好差评"]
+    reform = run(app, ["report", "reform"], env=env)
+    assert "| 开办便利店 | 1 | 跑动 | 3 | 1 | -66.7% | 1 | -66.7% | -73.3% |" in reform.output
+    bad = run(app, ["report", "kpis", "--since", "2027-02-01", "--until", "2027-01-01"], env=env)
+    assert bad.exit_code != 0 and "until" in bad.output
