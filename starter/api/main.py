@@ -55,6 +55,7 @@ def create_app(
     from starter.api_licenses import add_license_routes
     from starter.api_procedure import add_excluded_time_routes, add_referral_routes
     from starter.api_ratings import SubmitterRefs, add_rating_routes
+    from starter.api_reports import add_report_routes
     from starter.citizen import CitizenDesk, add_citizen_routes
     from starter.license_terms import LicenseTerms
     from starter.ratings import Ratings
@@ -131,6 +132,7 @@ def create_app(
         query_timeout,
     )
     reports.add_routes(app.router, backend)
+    add_report_routes(app, engine, lambda: client.catalog, client.temporal)
     health.add_routes(app.router, backend)
     if codec is not None:
         mount_codec(app, codec, codec_origins)
