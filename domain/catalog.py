@@ -676,7 +676,10 @@ def parse_catalog_json(text: str | bytes) -> Catalog:
 PREVIOUS_FILE = "catalog.json"  # 2026.11.1
 NEXT_FILE = "catalog-2026.12.1.json"
 VALIDITY_FILE = "catalog-2026.12.2.json"
-SEED_FILE = VALIDITY_FILE
+# 2026.12.3 is 2026.12.2 plus the pre-packaged food filing's receipt (it produces
+# `food_filing`, as the seal filing produces `company_seal`): the filing's written acts.
+FILING_RECEIPT_FILE = "catalog-2026.12.3.json"
+SEED_FILE = FILING_RECEIPT_FILE
 
 
 def shipped_catalog_text(file_name: str = SEED_FILE) -> str:

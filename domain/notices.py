@@ -184,6 +184,7 @@ LICENSE_NAMES = {
     "road_transport_license": "道路运输经营许可证",
     "road_transport_certificate": "道路运输证",
     "company_seal": "印章刻制备案凭证",
+    "food_filing": "食品经营备案凭证",
     "nurse_practice_certificate": "护士执业证书",
 }
 

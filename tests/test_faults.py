@@ -43,7 +43,7 @@ from domain.application import (
     application_workflow_id,
     item_workflow_id,
 )
-from domain.catalog import Catalog
+from domain.catalog import Catalog, load_seed_catalog
 from domain.people import Role
 from onething.codec import EncryptionCodec
 from onething.costs import local_activities
@@ -63,11 +63,12 @@ from tests.conftest import postgres_schema
 pytestmark = pytest.mark.devserver
 
 LONG = os.environ.get("ONETHING_FAULTS_LONG", "") not in ("", "0")
-# Three items in a DAG (catalog 2026.12.1, on commitment): the registration decided by the
-# market department, the food filing recorded on the spot (no license), tobacco issued on
-# commitment and inspected after: two licenses per store.
+# Three items in a DAG (on commitment): the registration decided by the market department,
+# the food filing recorded on the spot (its receipt since catalog 2026.12.3), tobacco issued
+# on commitment and inspected after: what the seed's members produce, one each.
 STORE = "open-convenience-store"
-STORE_LICENSES = 2
+SEED = load_seed_catalog()
+STORE_LICENSES = sum(1 for m in SEED.bundles[STORE].members if SEED.item(m.item).produces)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -134,10 +134,10 @@ def trail_actions(trail: list[TrailEntry]) -> list[str]:
 async def test_convenience_store_by_commitment_licensed_at_once_then_inspected(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
-    """开办便利店 in 15 minutes (catalog 2026.12.1): the individual business registration
+    """开办便利店 in 15 minutes (catalog 2026.12.3): the individual business registration
     decided by the market department the same day (即办: promised 0), the pre-packaged food
-    filing recorded on the spot, tobacco retail on commitment issued at once; the tobacco
-    site check after issuance passes; closed."""
+    filing recorded on the spot with its receipt, tobacco retail on commitment issued at once;
+    the tobacco site check after issuance passes; closed."""
     business, food, tobacco = (
         "business-license-individual",
         "food-filing-prepackaged",
@@ -170,15 +170,20 @@ async def test_convenience_store_by_commitment_licensed_at_once_then_inspected(
     }
     assert registering.clock is not None and registering.clock.budget_days == 0  # 即办
     assert checking.license is not None and checking.open_task is not None
-    assert trail_actions(filed.trail) == ["filing received", "filing recorded"]
+    assert trail_actions(filed.trail) == ["filing received", "license issued", "filing recorded"]
     accepted_at = next(e.at for e in state.trail if e.action == "accepted")
     done_at = [i.license.valid_from for i in outcome.items if i.license] + [filed.trail[-1].at]
-    assert len(done_at) == 3
+    assert len(done_at) == 4  # three licenses (the filing's receipt one) and the filing
     assert all(at - accepted_at < timedelta(minutes=15) for at in done_at)
     assert {lic.item_code for lic in licenses.licenses_of(store_engine, app)} == {
         business,
+        food,  # the filing's receipt (食品经营备案凭证)
         tobacco,
-    }  # a filing is recorded, no license
+    }
+    filing_acts = [
+        d.title for d in documents.documents_of(store_engine, app) if food in d.notice_key
+    ]
+    assert filing_acts == ["备案通知书", "食品经营备案凭证"]
     assert credit.records_of(store_engine, app) == []
     assert all(not supervision.cases_of(store_engine, r.workflow_id) for r in state.items)
     assert cost <= 40, f"a whole convenience-store application costs {cost} actions"
@@ -480,8 +485,8 @@ async def test_withdrawal_mid_way_keeps_issued_license_and_stops_the_rest(
         "food-filing-prepackaged": ItemStatus.CLOSED,
         "tobacco-retail-license": ItemStatus.STOPPED,
     }
-    [kept] = licenses.licenses_of(store_engine, app)
-    assert kept.item_code == "business-license-individual" and kept.status == "issued"
+    kept = {lic.item_code: lic.status for lic in licenses.licenses_of(store_engine, app)}
+    assert kept == {"business-license-individual": "issued", "food-filing-prepackaged": "issued"}
 
 
 async def test_cancellation_by_an_operator_only(
@@ -634,4 +639,8 @@ async def test_withdrawal_after_issuance_on_commitment_keeps_the_inspection_goin
     # The application knew the tobacco license was issued: the withdrawal left its item alone.
     assert trail_actions(checked.trail)[-1] == "inspection passed"
     issued = {lic.item_code: lic.status for lic in licenses.licenses_of(store_engine, app)}
-    assert issued == {"business-license-individual": "issued", tobacco: "issued"}
+    assert issued == {
+        "business-license-individual": "issued",
+        "food-filing-prepackaged": "issued",
+        tobacco: "issued",
+    }

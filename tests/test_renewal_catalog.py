@@ -14,6 +14,7 @@ import pytest
 
 from domain.catalog import (
     DEFAULT_RENEWAL,
+    FILING_RECEIPT_FILE,
     NEXT_FILE,
     SEED_FILE,
     VALIDITY_FILE,
@@ -36,8 +37,7 @@ WITH_VALIDITY = {
 }
 
 
-def test_the_seed_is_2026_12_2_and_2026_12_1_keeps_its_document() -> None:
-    assert SEED_FILE == VALIDITY_FILE and load_seed_catalog() == NEW
+def test_2026_12_2_follows_2026_12_1_which_keeps_its_document() -> None:
     assert (OLD.version, NEW.version) == ("2026.12.1", "2026.12.2")
     old_text = shipped_catalog_text(NEXT_FILE)
     assert "validity_years" not in old_text and "renewal" not in old_text
@@ -144,3 +144,15 @@ def test_a_window_longer_than_the_validity_is_refused() -> None:
 def test_bad_fields_are_named(changes: dict[str, Any], field: str) -> None:
     problems = _problems(_with_item_changes("tobacco-retail-license", **changes))
     assert any(f"'tobacco-retail-license'.{field}" in p for p in problems), problems
+
+
+def test_the_seed_is_2026_12_3_the_food_filing_with_its_receipt() -> None:
+    """2026.12.3 is 2026.12.2 plus the pre-packaged food filing's receipt, nothing else."""
+    seed = load_seed_catalog()
+    assert SEED_FILE == FILING_RECEIPT_FILE and seed.version == "2026.12.3"
+    assert seed.item("food-filing-prepackaged").produces == "food_filing"
+    assert seed.item("company-seal-filing").produces == "company_seal"  # the same practice
+    changed = {c for c, i in seed.items.items() if i != NEW.items[c]}
+    assert changed == {"food-filing-prepackaged"} and set(seed.items) == set(NEW.items)
+    assert seed.bundles == NEW.bundles and seed.halls == NEW.halls
+    assert seed.notes[: len(NEW.notes)] == NEW.notes and "备案凭证" in seed.notes[-1]
