@@ -240,11 +240,18 @@ async def commitment_inspected(run: Run) -> list[Expect]:
         ACCEPTED,
         business,
         license_of("business-license-individual"),
+        *filing_receipt(run, "food-filing-prepackaged"),
         Expect(kind="commitment", item_code=tobacco),
         license_of(tobacco),
         tobacco_inspected,  # after issuance, on the commitment path
         Expect(kind="completed"),
     ]
+
+
+def filing_receipt(run: Run, code: str) -> list[Expect]:
+    """A filing recorded on the spot issues its receipt where the catalog says it produces
+    one (the food filing from catalog 2026.12.3; recordings made under 2026.12.1 have none)."""
+    return [license_of(code)] if run.catalog.item(code).produces else []
 
 
 async def deficiency_supplemented(run: Run) -> list[Expect]:
@@ -482,6 +489,7 @@ async def withdrawn(run: Run) -> list[Expect]:
         ACCEPTED,
         business,
         license_of("business-license-individual"),
+        *filing_receipt(run, "food-filing-prepackaged"),
         Expect(kind="withdrawal", actor="applicant", role="applicant", reason="选址变更"),
     ]
 
