@@ -77,7 +77,7 @@ from onething.keys import KeyedRef, Purpose, SubjectKeys, configured_subject_key
 from starter.api import Caller
 from starter.api_ratings import SubmitterRefs
 from starter.auth import Principal, forbid
-from starter.client import Conflict, OnethingClient
+from starter.client import Conflict
 from starter.errors import ApiError, error_responses
 from starter.ratings import Ratings
 from store import citizen as citizen_store
@@ -174,13 +174,7 @@ class CitizenDesk:
         self.limit = limit or RateLimit()
         self.help_limit = help_limit or RateLimit()
         self._calendar = calendar
-        # Not passed (create_app does not yet): built from the client behind `state_of`
-        # when it is the API backend's (`Backend.state_of`); without one, no rating form.
-        client = getattr(getattr(state_of, "__self__", None), "client", None)
-        if ratings is None and isinstance(client, OnethingClient):
-            ratings = Ratings(client.temporal, client.task_queue, engine, catalog)
-        if submitters is None and ratings is not None:
-            submitters = SubmitterRefs(ratings.temporal)
+        # Without a ratings service (and who submitted), the page offers no rating form.
         self.ratings, self.submitters = ratings, submitters
 
     @property

@@ -61,13 +61,18 @@ def create_app(
     from starter.ratings import Ratings
 
     backend = Backend(client, engine, tokens, query_timeout)
-    # The citizen's side (progress look-up, help requests): starter.citizen.
+    # One ratings service for the staff's routes and the citizen's progress page.
+    ratings = Ratings(client.temporal, client.task_queue, engine, client.catalog)
+    submitters = SubmitterRefs(client.temporal)
+    # The citizen's side (progress look-up, help requests, rating): starter.citizen.
     citizen = CitizenDesk(
         engine,
         client.catalog,
         backend.state_of,
         HistoryContacts(client.temporal).phone_of,
         item_state_of=backend.item_state_of,
+        ratings=ratings,
+        submitters=submitters,
     )
 
     app = FastAPI(
@@ -109,10 +114,7 @@ def create_app(
     # Allow header (starter.errors) would not see.
     applications.add_routes(app.router, backend, citizen)
     add_document_routes(app, engine, backend.readable_state, backend.department_of)
-    ratings = Ratings(client.temporal, client.task_queue, engine, client.catalog)
-    add_rating_routes(
-        app, ratings, backend.state_of, backend.readable_state, SubmitterRefs(client.temporal)
-    )
+    add_rating_routes(app, ratings, backend.state_of, backend.readable_state, submitters)
     items.add_routes(app.router, backend)
     add_excluded_time_routes(app, client, backend.item_in, backend.item_update, backend.desk)
     applications.add_action_routes(app.router, backend)
