@@ -1,23 +1,16 @@
-"""The demo application `make run` submits, so the Web UI shows a running workflow at once."""
+"""The demo application `make run` submits, so the Web UI shows a running workflow at once.
+Its applicant is the simulated desk's (`onething.desk.demo_applicant`)."""
 
 from __future__ import annotations
 
 from domain.application import Channel, Submission
 from domain.catalog import Catalog
-from domain.people import Applicant, resident_id_check_digit
+from onething.desk import demo_applicant
+
+__all__ = ["DEMO_APPLICATION_ID", "DEMO_ITEM", "demo_applicant", "demo_submission"]
 
 DEMO_APPLICATION_ID = "demo-0001"
 DEMO_ITEM = "nurse-practice-registration"
-
-
-def demo_applicant() -> Applicant:
-    """A made-up applicant (valid format, belongs to nobody)."""
-    first17 = "42068419900101100"
-    return Applicant(
-        name="王演示",
-        id_number=first17 + resident_id_check_digit(first17),
-        phone="13900000000",
-    )
 
 
 def demo_submission(catalog: Catalog, application_id: str = DEMO_APPLICATION_ID) -> Submission:

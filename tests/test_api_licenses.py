@@ -24,8 +24,9 @@ from onething.demo import DEMO_ITEM
 from starter.api import create_app
 from store import licenses
 from tests.conftest import CODEC, onething_client
+from tests.desk import eventually
 from tests.test_api import REGISTRY, as_, assert_error, submitted, under_review
-from tests.test_api_procedure import cli_env, eventually, run_cli
+from tests.test_api_procedure import cli_env, run_cli
 
 __all__ = ["cli_env"]  # the fixture, imported to be used here
 
@@ -68,13 +69,13 @@ async def issued_nurse_license(api: Api, catalog: Catalog) -> licenses.License:
     async def found() -> list[licenses.License]:
         return licenses.licenses_of(api.engine, application_id)
 
-    [license] = await eventually(found, "the license is issued")
+    [license] = await eventually(found, bool, "the license is issued")
 
     async def term_kept() -> bool:  # its term workflow starts right after the registry's row
         r = await api.http.get(f"/licenses/by-number/{license.number}/term", headers=as_("sup"))
         return r.status_code == 200
 
-    await eventually(term_kept, "the license's term is kept")
+    await eventually(term_kept, bool, "the license's term is kept")
     return license
 
 

@@ -29,6 +29,7 @@ from starter.client import OnethingClient
 from store import notifications
 from store import supervision as supervision_store
 from tests.conftest import CODEC, new_application_id, onething_client
+from tests.desk import eventually
 from tests.test_api import (
     REGISTRY,
     as_,
@@ -65,15 +66,6 @@ async def api(
 
 def item_path(application_id: str, item_code: str = DEMO_ITEM) -> str:
     return f"/applications/{application_id}/items/{item_code}"
-
-
-async def eventually(check: Any, what: str) -> Any:
-    for _ in range(300):
-        found = await check()
-        if found:
-            return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what}")
 
 
 # --------------------------------------------------------------------------- excluded time
@@ -161,7 +153,7 @@ async def test_excluded_time_is_started_and_ended_by_the_items_department(
         kinds = [n["kind"] for n in r.json()]
         return kinds if "excluded_time_ended" in kinds else []
 
-    assert "excluded_time" in await eventually(told, "the applicant's two notices")
+    assert "excluded_time" in await eventually(told, bool, "the applicant's two notices")
 
     r = await http.post(f"{base}/decision", json=approve, headers=as_("rev-health"))
     assert r.status_code == 200, r.text
@@ -276,7 +268,7 @@ async def test_a_revocation_is_referred_listed_by_scope_and_closed_by_a_supervis
     async def referred() -> list[dict[str, Any]]:
         return await referrals_of(http, application_id, "sup")
 
-    [referral] = await eventually(referred, "the referral after the revocation")
+    [referral] = await eventually(referred, bool, "the referral after the revocation")
     assert referral["kind"] == "revocation" and referral["kind_label"] == "撤销许可后移送监管"
     assert referral["department"] == "market" and referral["status"] == "open"
     assert referral["subject"] == f"{application_id}/{FOOD}"

@@ -23,29 +23,7 @@ from onething.demo import DEMO_ITEM, demo_submission
 from starter.client import ClientError, Conflict
 from store import licenses, tasks
 from tests.conftest import new_application_id, onething_client
-
-
-def reviewer(catalog: Catalog, department: str | None = None) -> Staff:
-    return Staff(
-        staff_id="rev-007",
-        role=Role.REVIEWER,
-        department=department or catalog.item(DEMO_ITEM).department,
-    )
-
-
-async def wait_for_review(client, application_id: str) -> None:  # type: ignore[no-untyped-def]
-    """Until the item workflow has opened its review (queries retry until it exists)."""
-    for _ in range(200):
-        try:
-            state = await client.item_state(application_id, DEMO_ITEM)
-        except ClientError:
-            state = None
-        if state is not None and state.status is ItemStatus.UNDER_REVIEW:
-            return
-        import asyncio
-
-        await asyncio.sleep(0.05)
-    raise AssertionError("the review never opened")
+from tests.desk import reviewer, wait_for_review
 
 
 async def test_accepted_reviewed_approved_and_licensed(

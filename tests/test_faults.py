@@ -47,14 +47,14 @@ from domain.catalog import Catalog, load_seed_catalog
 from domain.people import Role
 from onething.codec import EncryptionCodec
 from onething.costs import local_activities
+from onething.desk import StaffDesk, staff
 from onething.temporal import data_converter
 from starter.bench import (
+    BENCH_STAFF,
     BenchEnvironment,
     BenchPath,
-    StaffDesk,
     bench_environment,
     bench_submission,
-    staff,
 )
 from starter.client import ClientError, OnethingClient
 from store import licenses
@@ -141,7 +141,7 @@ async def test_kill_9_the_worker_mid_run_loses_nothing_and_issues_no_license_twi
     submissions = [bench_submission(env.catalog, STORE, BenchPath.COMMITMENT) for _ in range(count)]
     ids = [s.application_id for s in submissions]
     in_flight_at_kill = []
-    async with StaffDesk(client, env.engine).at_work():
+    async with StaffDesk(client, env.engine, staff_prefix=BENCH_STAFF).at_work():
         await asyncio.gather(*(client.submit(s) for s in submissions))
         for k in range(kills):
             share = (k + 1) * count * STORE_LICENSES // (kills + 2)
@@ -172,7 +172,7 @@ async def test_dev_server_stopped_and_restarted_on_its_sqlite_file_every_applica
     client = env.onething_client(queue)
     submissions = [bench_submission(env.catalog, STORE, BenchPath.COMMITMENT) for _ in range(count)]
     ids = [s.application_id for s in submissions]
-    async with StaffDesk(client, env.engine).at_work():
+    async with StaffDesk(client, env.engine, staff_prefix=BENCH_STAFF).at_work():
         await asyncio.gather(*(client.submit(s) for s in submissions))
         for r in range(restarts):
             share = (r + 1) * count * STORE_LICENSES // (restarts + 2)
@@ -219,7 +219,7 @@ async def test_store_unavailable_for_a_while_activities_retry_with_backoff_and_c
                 with admin.begin() as connection:
                     connection.execute(text(f'ALTER SCHEMA "{schema}_away" RENAME TO "{schema}"'))
                 admin.dispose()
-            async with StaffDesk(client, env.engine).at_work():
+            async with StaffDesk(client, env.engine, staff_prefix=BENCH_STAFF).at_work():
                 outcomes = await results(client, submissions)
             retried = [
                 await first_activity_attempt(env.client, application_workflow_id(s.application_id))
@@ -259,7 +259,7 @@ async def test_ten_concurrent_submissions_with_one_application_id_start_one_appl
     ]
     clients = [OnethingClient(c, queue, env.catalog) for c in connections]
     submission = bench_submission(env.catalog, STORE, BenchPath.COMMITMENT)
-    async with StaffDesk(clients[0], env.engine).at_work():
+    async with StaffDesk(clients[0], env.engine, staff_prefix=BENCH_STAFF).at_work():
         receipts = await asyncio.gather(*(c.submit(submission) for c in clients))
         [outcome] = await results(clients[0], [submission])
     workflow_id = application_workflow_id(submission.application_id)
@@ -304,9 +304,11 @@ async def test_a_burst_of_invalid_decisions_and_supplements_is_refused_and_never
     await until(lambda: awaiting(b), "B awaiting its supplement")
 
     market = catalog.item(food).department
-    reviewer, inspector = staff(Role.REVIEWER, market), staff(Role.INSPECTOR, market)
-    stranger = staff(Role.REVIEWER, "tobacco")
-    stranger_inspector = staff(Role.INSPECTOR, "tobacco")  # refused before and after approval
+    reviewer = staff(Role.REVIEWER, market, prefix=BENCH_STAFF)
+    inspector = staff(Role.INSPECTOR, market, prefix=BENCH_STAFF)
+    stranger = staff(Role.REVIEWER, "tobacco", prefix=BENCH_STAFF)
+    # refused before and after approval
+    stranger_inspector = staff(Role.INSPECTOR, "tobacco", prefix=BENCH_STAFF)
     approve = ReviewDecision(reviewer=reviewer, verdict=ReviewVerdict.APPROVE)
     layout = "equipment-layout"  # the deferrable material B left out
     invalid: list[Callable[[], Awaitable[Any]]] = [
@@ -371,7 +373,8 @@ async def test_a_burst_of_invalid_decisions_and_supplements_is_refused_and_never
     by_people = [(e.action, e.actor) for e in trail if e.role != "system"]
     assert by_people == [("review approve", reviewer.staff_id)]
 
-    async with StaffDesk(client, env.engine).at_work():  # the rest goes on as usual
+    # the rest goes on as usual
+    async with StaffDesk(client, env.engine, staff_prefix=BENCH_STAFF).at_work():
         outcomes = await results(client, [reviewed, deficient])
     in_history = sum(updates.values()) - len(valid)
     lost = lost_or_doubled(env, outcomes, expected_licenses=1)

@@ -7,7 +7,7 @@ decision trail, and reports the billable Temporal actions it cost.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -21,7 +21,6 @@ from domain.application import (
     Cancellation,
     Channel,
     Correction,
-    InspectionReport,
     InspectionResult,
     ItemStatus,
     LimitExtension,
@@ -41,11 +40,19 @@ from domain.credit import CreditEntry, CreditRecordKind, credit_subject
 from domain.people import Role, resident_id_check_digit
 from onething.costs import application_actions
 from onething.demo import demo_applicant
-from starter.client import ClientError, Conflict, OnethingClient
+from starter.client import Conflict
 from store import credit, documents, licenses, notifications, supervision
 from tests.conftest import new_application_id, onething_client
 from tests.costs_report import SCENARIO_COSTS
-from tests.desk import full_submission, item_in, made_up_applicant, staff
+from tests.desk import (
+    approve,
+    eventually,
+    full_submission,
+    inspect,
+    item_in,
+    made_up_applicant,
+    staff,
+)
 
 T = TypeVar("T")
 DAY = timedelta(days=1)
@@ -73,48 +80,6 @@ def submission(
         leave_out=leave_out,
         commitment=commitment,
         pledge=pledge,
-    )
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], what: str) -> T:
-    for _ in range(300):
-        try:
-            value = await probe()
-        except ClientError:
-            value = None  # type: ignore[assignment]
-        if value is not None and ok(value):
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
-
-
-async def approve(client: OnethingClient, catalog: Catalog, application_id: str, item: str) -> None:
-    await item_in(client, application_id, item, ItemStatus.UNDER_REVIEW)
-    department = catalog.item(item).department
-    await client.decide(
-        application_id,
-        item,
-        ReviewDecision(reviewer=staff(Role.REVIEWER, department), verdict=ReviewVerdict.APPROVE),
-    )
-
-
-async def inspect(
-    client: OnethingClient,
-    catalog: Catalog,
-    application_id: str,
-    item: str,
-    result: InspectionResult,
-    findings: str | None = None,
-) -> None:
-    await item_in(client, application_id, item, ItemStatus.INSPECTING, ItemStatus.RECTIFYING)
-    await client.inspect(
-        application_id,
-        item,
-        InspectionReport(
-            inspector=staff(Role.INSPECTOR, catalog.item(item).department),
-            result=result,
-            findings=findings,
-        ),
     )
 
 

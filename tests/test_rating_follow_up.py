@@ -21,7 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
-from domain.people import Role, Staff
+from domain.people import Role
 from domain.rating import (
     AppealVerdict,
     FollowUpAnswer,
@@ -37,7 +37,7 @@ from starter.client import Conflict
 from starter.ratings import Ratings
 from store import notifications, ratings, supervision, tasks
 from tests.conftest import running_worker
-from tests.test_lifecycle import eventually
+from tests.desk import eventually, staff
 from workflows.rating_follow_up import RatingFollowUpWorkflow
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -109,10 +109,6 @@ async def desk(
         )
 
 
-def reviewer(department: str) -> Staff:
-    return Staff(staff_id=f"reviewer-{department}", role=Role.REVIEWER, department=department)
-
-
 async def test_a_bad_rating_opens_a_task_due_in_15_working_days_answered_in_time_is_fixed(
     desk: Desk,
 ) -> None:
@@ -135,7 +131,9 @@ async def test_a_bad_rating_opens_a_task_due_in_15_working_days_answered_in_time
         await desk.ratings.answer(
             row.case_number,
             "market",
-            FollowUpAnswer(outcome=FollowUpOutcome.FIXED, text="x", answered_by=reviewer("tax")),
+            FollowUpAnswer(
+                outcome=FollowUpOutcome.FIXED, text="x", answered_by=staff(Role.REVIEWER, "tax")
+            ),
         )
     assert wrong.value.field == "answered_by.department"
     await desk.skip_to(due - timedelta(days=1))
@@ -145,7 +143,7 @@ async def test_a_bad_rating_opens_a_task_due_in_15_working_days_answered_in_time
         FollowUpAnswer(
             outcome=FollowUpOutcome.FIXED,
             text="已回访申请人, 补正告知改为一次性清单",
-            answered_by=reviewer("market"),
+            answered_by=staff(Role.REVIEWER, "market"),
         ),
     )
     assert state.outcome is FollowUpOutcome.FIXED and state.in_time is True
@@ -167,7 +165,9 @@ async def test_a_bad_rating_opens_a_task_due_in_15_working_days_answered_in_time
             row.case_number,
             "market",
             FollowUpAnswer(
-                outcome=FollowUpOutcome.EXPLAINED, text="y", answered_by=reviewer("market")
+                outcome=FollowUpOutcome.EXPLAINED,
+                text="y",
+                answered_by=staff(Role.REVIEWER, "market"),
             ),
         )
     assert again.value.field in ("case_number", "status")
@@ -205,7 +205,9 @@ async def test_unanswered_it_escalates_to_supervision_after_the_limit_and_counts
         row.case_number,
         "health",
         FollowUpAnswer(
-            outcome=FollowUpOutcome.EXPLAINED, text="已电话说明", answered_by=reviewer("health")
+            outcome=FollowUpOutcome.EXPLAINED,
+            text="已电话说明",
+            answered_by=staff(Role.REVIEWER, "health"),
         ),
     )
     assert late.outcome is FollowUpOutcome.EXPLAINED and late.in_time is False

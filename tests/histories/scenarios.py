@@ -41,7 +41,7 @@ from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeKind, ExcludedTime
 from domain.people import Agent, Role, resident_id_check_digit
 from onething.demo import DEMO_ITEM, demo_submission
 from starter.client import Conflict
-from tests.desk import staff
+from tests.desk import reviewer, staff, wait_for_review
 from tests.histories.steps import (
     ACCEPTED,
     CLERK,
@@ -65,8 +65,6 @@ from tests.histories.steps import (
     lifecycle_submission,
     observed,
     per_workflow,
-    reviewer,
-    wait_for_review,
 )
 
 # What tests and the recorder use, from here as before.

@@ -13,12 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.application import (
     ApplicationStatus,
-    InspectionReport,
     InspectionResult,
     ItemState,
     ItemStatus,
-    ReviewDecision,
-    ReviewVerdict,
     Submission,
 )
 from domain.catalog import Catalog
@@ -27,7 +24,9 @@ from onething.demo import DEMO_ITEM, demo_submission
 from starter.audit import DecisionTrail
 from starter.audit_kinds import Kind
 from starter.client import ClientError, OnethingClient
-from tests.desk import full_submission, made_up_applicant, staff
+from tests.desk import approve as desk_approve
+from tests.desk import full_submission, made_up_applicant
+from tests.desk import inspect as desk_inspect
 from tests.desk import item_in as desk_item_in
 
 DAY = timedelta(days=1)
@@ -113,28 +112,8 @@ def per_workflow(rows: list[Expect]) -> dict[str | None, list[Expect]]:
     return grouped
 
 
-def reviewer(catalog: Catalog, department: str | None = None) -> Staff:
-    return Staff(
-        staff_id="rev-007",
-        role=Role.REVIEWER,
-        department=department or catalog.item(DEMO_ITEM).department,
-    )
-
-
 def at_window(submission: Submission) -> Submission:
     return submission.model_copy(update={"accepted_by": CLERK})
-
-
-async def wait_for_review(client: OnethingClient, application_id: str, item_code: str) -> None:
-    for _ in range(400):
-        try:
-            state = await client.item_state(application_id, item_code)
-        except ClientError:
-            state = None
-        if state is not None and state.status is ItemStatus.UNDER_REVIEW:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"the review of {application_id}/{item_code} never opened")
 
 
 # -- a run of a scenario, and its steps --------------------------------------------------
@@ -180,25 +159,15 @@ async def item_in(run: Run, item_code: str, *statuses: ItemStatus) -> ItemState:
 
 
 async def approve(run: Run, item_code: str) -> Expect:
-    await item_in(run, item_code, ItemStatus.UNDER_REVIEW)
-    reviewer = staff(Role.REVIEWER, run.catalog.item(item_code).department)
-    await run.client.decide(
-        run.application_id,
-        item_code,
-        ReviewDecision(reviewer=reviewer, verdict=ReviewVerdict.APPROVE),
-    )
+    reviewer = await desk_approve(run.client, run.catalog, run.application_id, item_code)
     return Expect(kind="decision", actor=reviewer.staff_id, role="reviewer", item_code=item_code)
 
 
 async def inspect(
     run: Run, item_code: str, result: InspectionResult, findings: str | None = None
 ) -> Expect:
-    await item_in(run, item_code, ItemStatus.INSPECTING, ItemStatus.RECTIFYING)
-    inspector = staff(Role.INSPECTOR, run.catalog.item(item_code).department)
-    await run.client.inspect(
-        run.application_id,
-        item_code,
-        InspectionReport(inspector=inspector, result=result, findings=findings),
+    inspector = await desk_inspect(
+        run.client, run.catalog, run.application_id, item_code, result, findings
     )
     return Expect(
         kind="inspection",
