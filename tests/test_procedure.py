@@ -214,7 +214,9 @@ async def test_a_filing_is_recorded_on_the_spot_without_a_review(
 
     assert outcome.status is ApplicationStatus.COMPLETED
     assert filed.status is ItemStatus.CLOSED and filed.clock is None
-    assert actions(filed) == ["filing received", "filing recorded"]
+    # The filing's receipt (食品经营备案凭证, catalog 2026.12.3) is issued on the spot too.
+    assert actions(filed) == ["filing received", "license issued", "filing recorded"]
+    assert outcome.license(code) is not None
     with Session(store_engine) as s:
         tasks = s.exec(select(StaffTask).where(StaffTask.application_id == app)).all()
     assert list(tasks) == []  # no review task ever opened
