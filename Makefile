@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck install clean
+.PHONY: run test lint typecheck install clean vendor
+
+# Apache ECharts for the dashboard, fetched once at install time (npm, integrity checked);
+# the API serves it from this git-ignored folder and never fetches anything at run time.
+ECHARTS := starter/static/vendor/echarts.min.js
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +21,19 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(VENV)/.installed
+$(ECHARTS): scripts/fetch_echarts.sh
+	scripts/fetch_echarts.sh $(patsubst %/,%,$(dir $(ECHARTS)))
+
+vendor: $(ECHARTS)
+
+install: $(VENV)/.installed $(ECHARTS)
 
 ## Run the service with the embedded default: dev server + Web UI + worker + a demo application.
-run: $(VENV)/.installed
+run: $(VENV)/.installed $(ECHARTS)
 	$(BIN)/onething dev
 
 ## Run the whole test suite (installs the test extras first).
-test: $(VENV)/.installed-test lint typecheck
+test: $(VENV)/.installed-test $(ECHARTS) lint typecheck
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
