@@ -57,6 +57,7 @@ def create_app(
     from starter.api_ratings import SubmitterRefs, add_rating_routes
     from starter.api_reports import add_report_routes
     from starter.citizen import CitizenDesk, add_citizen_routes
+    from starter.dashboard import add_dashboard_routes
     from starter.license_terms import LicenseTerms
     from starter.ratings import Ratings
 
@@ -135,6 +136,7 @@ def create_app(
     )
     reports.add_routes(app.router, backend)
     add_report_routes(app, engine, lambda: client.catalog, client.temporal)
+    add_dashboard_routes(app, engine, tokens, lambda: client.catalog)
     health.add_routes(app.router, backend)
     if codec is not None:
         mount_codec(app, codec, codec_origins)
