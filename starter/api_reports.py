@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import FastAPI, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from sqlalchemy import Engine
 from temporalio.client import Client
 
@@ -40,13 +40,20 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Format = Literal["json", "csv", "xlsx"]
 
 
+def _iso_text(value: object) -> object:
+    """An instant is written as ISO 8601 text; a number (a Unix time) is refused."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("must be ISO 8601 text with an offset, e.g. 2026-12-01T00:00:00+08:00")
+    return value
+
+
 class RefreshBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     application_ids: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]] | (
         None
     ) = Field(None, max_length=1000, description="Only these; default every application.")
-    since: datetime | None = Field(
+    since: Annotated[AwareDatetime, BeforeValidator(_iso_text)] | None = Field(
         None, description="ISO 8601 with offset: only applications running or closed since."
     )
 

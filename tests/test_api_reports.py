@@ -54,6 +54,9 @@ async def test_refresh_once_then_the_kpis_by_role_and_format(
     application_id = await completed(api, catalog)
     body = {"application_ids": [application_id]}
     assert_error(await api.post("/reports/refresh", json=body, headers=as_("audit")), 403)
+    for since in (0, "2026-12-01T00:00:00"):  # a Unix time; an instant without its offset
+        bad = {**body, "since": since}
+        assert_error(await api.post("/reports/refresh", json=bad, headers=as_("sup")), 422, "since")
     r = await api.post("/reports/refresh", json=body, headers=as_("sup"))
     assert r.json() == {"read": 1, "written": 1, "unchanged": 0, "failed": {}}, r.text
     # Again (as a scheduled refresh would): the same histories, nothing written twice.
