@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -39,6 +39,9 @@ from workflows.common import department_queue_of
 from workflows.item import ItemWorkflow
 from workflows.license_term import LicenseTermWorkflow
 from workflows.rating_follow_up import RatingFollowUpWorkflow
+
+if TYPE_CHECKING:
+    from onething.runtime import Runtime
 
 WORKFLOWS: list[type] = [
     ApplicationWorkflow,
@@ -205,17 +208,27 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
             task_queues=[w.task_queue for w in workers],
             delivery=plan.describe() if deliverer else "outbox only",
         )
+        chores = [deliverer.run()] if deliverer else []
         if workflows:  # what a crash between the store and Temporal left undone
-            from starter.ratings import Ratings
+            chores.append(_reconcile_ratings(runtime))
+        await asyncio.gather(*(w.run() for w in workers), *chores)
 
-            ratings = Ratings(
-                runtime.client,
-                runtime.settings.task_queue,
-                runtime.engine,
-                current_catalog(runtime.engine),
-            )
-            runtime.log.info("ratings reconciled", open_follow_ups=await ratings.reconcile())
-        await asyncio.gather(*(w.run() for w in workers), *([deliverer.run()] if deliverer else []))
+
+async def _reconcile_ratings(runtime: Runtime) -> None:
+    """Beside the workers, never before them: a failure is logged, the worker runs on, and
+    the next start tries again (it is idempotent)."""
+    from starter.ratings import Ratings
+
+    try:
+        ratings = Ratings(
+            runtime.client,
+            runtime.settings.task_queue,
+            runtime.engine,
+            current_catalog(runtime.engine),
+        )
+        runtime.log.info("ratings reconciled", open_follow_ups=await ratings.reconcile())
+    except Exception as exc:  # the worker's job comes first
+        runtime.log.error("ratings not reconciled", error=type(exc).__name__)
 
 
 if __name__ == "__main__":
