@@ -60,6 +60,7 @@ def notifications_of(engine: Engine, application_id: str) -> list[Notification]:
             s.exec(
                 select(Notification)
                 .where(Notification.application_id == application_id)
-                .order_by(col(Notification.created_at))
+                # Notices of one instant (a decision and its license) in a stable order.
+                .order_by(col(Notification.created_at), col(Notification.key))
             )
         )
