@@ -68,9 +68,11 @@ async def test_split_workers_complete_a_bundle_each_on_its_own_queues(
         ).fetch_history()
 
     assert outcome.status is ApplicationStatus.COMPLETED
-    # Two licenses; the pre-packaged food filing is recorded on the spot, no license.
+    # Each member's license from its department's queue; the pre-packaged food filing is
+    # recorded on the spot with its receipt (catalog 2026.12.3).
     assert {lic.item_code for lic in licenses.licenses_of(store_engine, app)} == {
         "business-license-individual",
+        "food-filing-prepackaged",
         tobacco,
     }
 
