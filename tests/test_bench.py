@@ -136,11 +136,11 @@ def test_a_small_mixed_soak_ends_every_application_as_its_kind_must(tmp_path: Pa
             "--path",
             "mixed",
             "--applications",
-            "30",
+            "12",  # every kind at least once (mix_counts: 4, 3, 2, 1, 1, 1)
             "--concurrency",
-            "10",
+            "12",
             "--staff-delay",
-            "0.3",
+            "0.1",
             "--rss-every",
             "0.5",
             "--stuck-after",
@@ -154,7 +154,7 @@ def test_a_small_mixed_soak_ends_every_application_as_its_kind_must(tmp_path: Pa
     assert "worker RSS during the soak" in result.output
     report = MixedReport.model_validate(json.loads(out.read_text()))
 
-    assert (report.applications, report.ended) == (30, 30)
+    assert (report.applications, report.ended) == (12, 12)
     assert (report.stuck, report.lost, report.unexpected) == (0, 0, 0)
     assert {k.kind for k in report.kinds} == set(Kind)
     for k in report.kinds:
@@ -165,5 +165,5 @@ def test_a_small_mixed_soak_ends_every_application_as_its_kind_must(tmp_path: Pa
     assert set(report.staff_acts) >= {"approve", "reject", "ask", "correct", "inspect", "withdraw"}
     assert report.staff_errors.get("gave up", 0) == 0
     assert len(report.rss) >= 2 and all(s.rss_mib > 50 for s in report.rss)
-    assert report.rss[-1].ended == 30
-    assert report.latency_s is not None and report.latency_s.count == 30
+    assert report.rss[-1].ended == 12
+    assert report.latency_s is not None and report.latency_s.count == 12

@@ -133,7 +133,7 @@ def lost_or_doubled(
 async def test_kill_9_the_worker_mid_run_loses_nothing_and_issues_no_license_twice(
     env: BenchEnvironment,
 ) -> None:
-    count, kills = (200, 2) if LONG else (24, 1)
+    count, kills = (200, 2) if LONG else (12, 1)
     queue = "faults-kill"
     worker = env.worker("onething", queue)
     await worker.start()
@@ -165,7 +165,7 @@ async def test_kill_9_the_worker_mid_run_loses_nothing_and_issues_no_license_twi
 async def test_dev_server_stopped_and_restarted_on_its_sqlite_file_every_application_resumes(
     env: BenchEnvironment,
 ) -> None:
-    count, restarts, downtime = (100, 3, 5.0) if LONG else (16, 1, 1.0)
+    count, restarts, downtime = (100, 3, 5.0) if LONG else (8, 1, 1.0)
     queue = "faults-restart"
     worker = env.worker("onething", queue)
     await worker.start()
