@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import typer
@@ -252,20 +252,10 @@ def report_ratings(
     as_json: JsonOpt = False,
 ) -> None:
     """Ratings' figures: per level, 好评率, 差评, 差评整改率, overdue, excluded by appeal."""
-    from starter.cli import emit, fail, store
+    from starter.cli import emit, store
+    from starter.cli_reports import report_period
 
-    first: date | None = since.date() if since else None
-    last: date | None = until.date() if until else None
-    if first and last and last < first:
-        raise fail("until: is before since")
-    at: datetime | None = None
-    if as_of is not None:
-        try:
-            at = datetime.fromisoformat(as_of)
-        except ValueError:
-            raise fail("as_of: not an ISO 8601 instant (e.g. 2026-12-31T17:30:00+08:00)") from None
-        if at.tzinfo is None:
-            raise fail("as_of: must carry its offset (e.g. +08:00)")
+    first, last, at = report_period(since, until, as_of)
     with store() as engine:
         report = figures(
             engine,

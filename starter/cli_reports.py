@@ -88,6 +88,27 @@ def _day(value: datetime | None) -> date | None:
     return value.date() if value else None
 
 
+def report_period(
+    since: datetime | None, until: datetime | None, as_of: str | None
+) -> tuple[date | None, date | None, datetime | None]:
+    """A report's first and last Beijing day and its `as_of` instant, checked; a bad one
+    stops the command with one line naming the option. Shared by the KPI and ratings reports."""
+    from starter.cli import fail
+
+    first, last = _day(since), _day(until)
+    if first and last and last < first:
+        raise fail("until: is before since")
+    at: datetime | None = None
+    if as_of is not None:
+        try:
+            at = datetime.fromisoformat(as_of)
+        except ValueError:
+            raise fail("as_of: not an ISO 8601 instant (e.g. 2026-12-31T17:30:00+08:00)") from None
+        if at.tzinfo is None:
+            raise fail("as_of: must carry its offset (e.g. +08:00)")
+    return first, last, at
+
+
 def report_kpis(
     since: Day = None,
     until: Day = None,
@@ -107,19 +128,9 @@ def report_kpis(
     """KPIs per hall, department, item and bundle: on-time rate, working days, overdue,
     escalations, trips, materials, pledges, inspections, ratings."""
     from activities.catalog import current_catalog
-    from starter.cli import emit, fail, store
+    from starter.cli import emit, store
 
-    first, last = _day(since), _day(until)
-    if first and last and last < first:
-        raise fail("until: is before since")
-    at: datetime | None = None
-    if as_of is not None:
-        try:
-            at = datetime.fromisoformat(as_of)
-        except ValueError:
-            raise fail("as_of: not an ISO 8601 instant (e.g. 2026-12-31T17:30:00+08:00)") from None
-        if at.tzinfo is None:
-            raise fail("as_of: must carry its offset (e.g. +08:00)")
+    first, last, at = report_period(since, until, as_of)
     with store() as engine:
         report = kpi_report(
             engine,
