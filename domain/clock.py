@@ -471,6 +471,11 @@ class ClockSnapshot(BaseModel):
     # The latest due instant told (clocks that never move a told deadline earlier).
     notified_due_at: datetime | None = Field(default=None, exclude_if=_unset)
 
+    @property
+    def scheduled(self) -> bool:
+        """The schedule shown is the record's current one (no recomputation under way)."""
+        return self.due_at is not None and self.record_version == self.schedule_version
+
     def summary(self) -> str:
         """One line for the Web UI's current details."""
         if self.due_at is None:

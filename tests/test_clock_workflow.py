@@ -139,7 +139,7 @@ async def snap(
     `events` is given, once that many events fired (the worker may still be on its task)."""
     for _ in range(400):
         s = await handle.query(ClockTestWorkflow.snapshot)
-        computed = s.due_at is not None and s.schedule_version == s.record_version
+        computed = s.scheduled
         if computed and (events is None or len(s.events) >= events):
             return s
         await asyncio.sleep(0.025)

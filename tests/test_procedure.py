@@ -335,10 +335,15 @@ async def test_excluded_time_pauses_both_limits_and_moves_their_due_instants(
         await client.end_excluded_time(
             app, NURSE, ExcludedTimeEnd(result="专家评审意见: 符合执业条件", decided_by=head)
         )
+        # The notice waits for the statutory limit's new schedule; the promised limit is
+        # recomputed on its own, so wait for both.
         after = await eventually(
             lambda: client.item_state(app, NURSE),
-            lambda s: bool(notices_of(store_engine, app, "excluded_time_ended")),
-            "the notice that the excluded time ended",
+            lambda s: (
+                bool(notices_of(store_engine, app, "excluded_time_ended"))
+                and all(c is not None and c.scheduled for c in (s.clock, s.statutory_clock))
+            ),
+            "the notice that the excluded time ended, both limits rescheduled",
         )
         await approve(client, catalog, app, NURSE)
         await client.result(app)
