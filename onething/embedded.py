@@ -10,7 +10,6 @@ import uvicorn
 from temporalio.converter import PayloadCodec
 
 from activities.catalog import current_catalog
-from onething.demo import demo_submission
 from onething.devserver import DevServer
 from onething.logs import configure_logging, get_logger
 from onething.runtime import metrics_runtime, open_codec, open_store
@@ -19,6 +18,7 @@ from onething.temporal import connect
 from starter.api import embedded_api
 from starter.client import OnethingClient
 from starter.codec_endpoint import codec_app
+from starter.demo import demo_submission
 from starter.doorplate import is_loopback_url
 from worker import build_workers
 

@@ -362,7 +362,7 @@ def default_token_document(
 
 def _seed_default_document(keys: SubjectKeys) -> dict[str, Any]:
     from domain.catalog import load_seed_catalog
-    from onething.demo import demo_applicant
+    from starter.demo import demo_applicant
 
     catalog = load_seed_catalog()
     departments = sorted({i.department for i in catalog.items.values()})

@@ -61,10 +61,10 @@ from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog, load_seed_catalog
 from onething.codec import EncryptionCodec, Keyring
 from onething.costs import billable_actions
-from onething.desk import StaffDesk, demo_applicant
 from onething.devserver import SQLITE_PRAGMAS, DevServer, executable
 from onething.temporal import data_converter
 from starter.client import ClientError, OnethingClient
+from starter.desk import StaffDesk, demo_applicant
 from store.db import init_db, make_engine, session
 from store.tasks import StaffTask
 
@@ -99,7 +99,7 @@ class BareWorkflow:
         self._go = True
 
 
-# -- paths and submissions (the staff are the simulated desk's, `onething.desk`) ------------
+# -- paths and submissions (the staff are the simulated desk's, `starter.desk`) ------------
 
 # The bench's staff IDs start so, telling its decisions apart in a trail.
 BENCH_STAFF = "bench-"

@@ -1,4 +1,4 @@
-"""The simulated service-center desk the scenario tests share: `onething.desk` (the one
+"""The simulated service-center desk the scenario tests share: `starter.desk` (the one
 the demo and the bench use too), and the tests' own fixed reviewer."""
 
 from __future__ import annotations
@@ -6,8 +6,9 @@ from __future__ import annotations
 from domain.application import ItemState, ItemStatus
 from domain.catalog import Catalog
 from domain.people import Role, Staff
-from onething.demo import DEMO_ITEM
-from onething.desk import (
+from starter.client import OnethingClient
+from starter.demo import DEMO_ITEM
+from starter.desk import (
     approve,
     eventually,
     full_submission,
@@ -16,7 +17,6 @@ from onething.desk import (
     made_up_applicant,
     staff,
 )
-from starter.client import OnethingClient
 
 __all__ = [
     "approve",

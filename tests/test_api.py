@@ -18,10 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog
 from domain.people import resident_id_check_digit
-from onething.demo import DEMO_ITEM, demo_applicant, demo_submission
 from onething.keys import configured_subject_keys
 from starter.api import create_app
 from starter.auth import TokenRegistry, applicant_ref
+from starter.demo import DEMO_ITEM, demo_applicant, demo_submission
 from store.db import make_engine
 from tests.conftest import CODEC, new_application_id, onething_client
 

@@ -20,12 +20,12 @@ from typer.testing import CliRunner
 
 from domain.application import item_workflow_id
 from domain.catalog import Catalog
-from onething.demo import DEMO_ITEM
 from onething.runtime import open_store
 from onething.settings import Settings
 from starter.api import create_app
 from starter.auth import TokenRegistry
 from starter.cli import app as cli_app
+from starter.demo import DEMO_ITEM
 from store import tasks as tasks_store
 from tests.conftest import CODEC, onething_client
 from tests.test_api import (

@@ -17,7 +17,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from domain.people import Role
-from onething.demo import demo_applicant
 from onething.keys import open_subject_keys
 from onething.settings import Settings
 from starter.api import build_api
@@ -29,6 +28,7 @@ from starter.auth import (
     load_api_tokens,
     sha256_hex,
 )
+from starter.demo import demo_applicant
 from tests.conftest import ROOT
 
 TOKEN = "a-token-of-at-least-16-chars"

@@ -20,8 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import Result
 
 from domain.catalog import Catalog
-from onething.demo import DEMO_ITEM
 from starter.api import create_app
+from starter.demo import DEMO_ITEM
 from store import licenses
 from tests.conftest import CODEC, onething_client
 from tests.desk import eventually

@@ -23,9 +23,9 @@ from typer.testing import CliRunner, Result
 
 from domain.catalog import Catalog
 from domain.supervision import Referral, ReferralKind
-from onething.demo import DEMO_ITEM
 from starter.api import create_app
 from starter.client import OnethingClient
+from starter.demo import DEMO_ITEM
 from store import notifications
 from store import supervision as supervision_store
 from tests.conftest import CODEC, new_application_id, onething_client

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from onething.demo import DEMO_ITEM
 from starter.api import create_app
+from starter.demo import DEMO_ITEM
 from store import case_facts
 from tests.conftest import CODEC, onething_client
 from tests.test_api import REGISTRY, as_, assert_error, item_at, submitted

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from onething.demo import DEMO_ITEM
 from starter.api import create_app
+from starter.demo import DEMO_ITEM
 from tests.conftest import onething_client
 from tests.test_api import REGISTRY, as_, assert_error, item_at, submitted
 

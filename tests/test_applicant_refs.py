@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from domain.credit import credit_subject
-from onething.demo import demo_applicant
 from onething.keys import SubjectKeys, open_subject_keys
 from onething.settings import Settings
 from starter.auth import (
@@ -22,6 +21,7 @@ from starter.auth import (
     id_number_sha256,
     load_api_tokens,
 )
+from starter.demo import demo_applicant
 from tests.test_keyed_subjects import candidate_ids
 
 TOKEN = "a-token-of-at-least-16-chars"

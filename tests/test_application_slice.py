@@ -19,8 +19,8 @@ from domain.application import (
 )
 from domain.catalog import Catalog
 from domain.people import Role, Staff
-from onething.demo import DEMO_ITEM, demo_submission
 from starter.client import ClientError, Conflict
+from starter.demo import DEMO_ITEM, demo_submission
 from store import licenses, tasks
 from tests.conftest import new_application_id, onething_client
 from tests.desk import reviewer, wait_for_review

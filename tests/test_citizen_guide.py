@@ -281,7 +281,7 @@ async def test_the_qr_codes_decode_to_the_public_url(
 
 
 async def test_progress_and_help_on_a_phone(site: str, browser: Any, catalog: Catalog) -> None:
-    from onething.demo import demo_applicant
+    from starter.demo import demo_applicant
     from tests.conftest import new_application_id
     from tests.test_api import as_, body_of
 

@@ -16,8 +16,8 @@ from typer.testing import CliRunner, Result
 from domain.application import ApplicationStatus
 from domain.catalog import Catalog
 from domain.rating import Rater, RatingChannel
-from onething.demo import DEMO_ITEM, demo_submission
 from onething.keys import SubjectKeys
+from starter.demo import DEMO_ITEM, demo_submission
 from store import migrate, ratings
 from store.db import make_engine
 from tests.conftest import CODEC, new_application_id, onething_client

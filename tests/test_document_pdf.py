@@ -20,8 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.catalog import Catalog
 from domain.documents import DocumentPage, document_page, page_html, render_html
 from domain.notices import RIGHTS
-from onething.demo import DEMO_ITEM
 from starter.api import create_app
+from starter.demo import DEMO_ITEM
 from starter.document_pdf import page_pdf
 from tests.conftest import CODEC, new_application_id, onething_client
 from tests.test_api import REGISTRY, application_when, as_, body_of

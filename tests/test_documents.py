@@ -27,8 +27,8 @@ from domain.documents import (
     render_html,
 )
 from domain.notices import RIGHTS
-from onething.demo import DEMO_ITEM
 from starter.api import create_app
+from starter.demo import DEMO_ITEM
 from store import documents, notifications
 from tests.conftest import CODEC, new_application_id, onething_client
 from tests.test_api import application_when, as_, body_of, full_body, post_new

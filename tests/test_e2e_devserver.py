@@ -11,8 +11,8 @@ from temporalio.testing import WorkflowEnvironment
 from domain.application import ApplicationStatus, ItemStatus, ReviewDecision, ReviewVerdict
 from domain.catalog import Catalog
 from domain.people import Role, Staff
-from onething.demo import DEMO_ITEM, demo_submission
 from starter.client import ClientError
+from starter.demo import DEMO_ITEM, demo_submission
 from tests.conftest import new_application_id, onething_client
 
 pytestmark = pytest.mark.devserver

@@ -47,7 +47,6 @@ from domain.catalog import Catalog, load_seed_catalog
 from domain.people import Role
 from onething.codec import EncryptionCodec
 from onething.costs import local_activities
-from onething.desk import StaffDesk, staff
 from onething.temporal import data_converter
 from starter.bench import (
     BENCH_STAFF,
@@ -57,6 +56,7 @@ from starter.bench import (
     bench_submission,
 )
 from starter.client import ClientError, OnethingClient
+from starter.desk import StaffDesk, staff
 from store import licenses
 from tests.conftest import postgres_schema
 

@@ -17,9 +17,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.application import Withdrawal
 from domain.catalog import Catalog
-from onething.demo import demo_submission
 from onething.logs import configure_logging
 from onething.settings import LogFormat, SettingsError, load_settings
+from starter.demo import demo_submission
 from tests.conftest import ROOT, new_application_id, onething_client
 
 

@@ -35,10 +35,10 @@ from domain.bundle import as_bundle, one_form
 from domain.catalog import Catalog
 from domain.form import MAX_FORM_DEPTH, form_problems
 from domain.people import Applicant, Role, Staff
-from onething.demo import DEMO_ITEM, demo_applicant
 from starter.api import create_app
 from starter.client import ClientError, Conflict, NotFound, OnethingClient
 from starter.codec_endpoint import codec_app
+from starter.demo import DEMO_ITEM, demo_applicant
 from store import tasks as tasks_store
 from tests.conftest import CODEC, new_application_id, onething_client
 from tests.test_api import REGISTRY, as_, assert_error, body_of, under_review
@@ -397,7 +397,7 @@ async def terminated_event(api: Api, application_id: str) -> Any:
 
 
 async def test_operator_terminates_a_workflow_that_cannot_run(api: Api, catalog: Catalog) -> None:
-    from starter.audit import decision_trail
+    from audit.trail import decision_trail
 
     application_id = await poisoned(api, catalog)
     path = f"/applications/{application_id}/termination"

@@ -20,8 +20,8 @@ from domain.case_number import parse_case_number
 from domain.catalog import Catalog
 from domain.documents import GRANT_TITLES, SERVICE_CENTER
 from domain.notices import local_time
-from onething.demo import DEMO_ITEM
 from starter.api import create_app
+from starter.demo import DEMO_ITEM
 from store import documents, licenses, notifications
 from tests.conftest import CODEC, new_application_id, onething_client
 from tests.test_api import REGISTRY, as_, body_of, full_body, post_new

@@ -23,8 +23,8 @@ from domain.catalog import Catalog
 from domain.credit import CreditEntry, CreditRecordKind, credit_subject
 from domain.people import Role, resident_id_check_digit
 from onething.codec import Keyring
-from onething.demo import demo_applicant
 from onething.keys import Purpose, SubjectKeys, open_subject_keys
+from starter.demo import demo_applicant
 from store import credit, migrate
 from store.db import make_engine
 from tests.conftest import new_application_id, onething_client, postgres_schema

@@ -39,8 +39,8 @@ from domain.clock import ClockSnapshot, ClockState
 from domain.credit import CreditEntry, CreditRecordKind, credit_subject
 from domain.people import Role, resident_id_check_digit
 from onething.costs import application_actions
-from onething.demo import demo_applicant
 from starter.client import Conflict
+from starter.demo import demo_applicant
 from store import credit, documents, licenses, notifications, supervision
 from tests.conftest import new_application_id, onething_client
 from tests.costs_report import SCENARIO_COSTS

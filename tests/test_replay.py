@@ -33,22 +33,18 @@ from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
+from audit.export import export_histories
+from audit.histories import MANIFEST, load_histories
+from audit.payloads import typed_search_attributes
+from audit.replay import replay
+from audit.trail import DecisionTrail, decision_trail
 from domain.application import ItemCase, ItemOutcome, Withdrawal
 from domain.catalog import Catalog
 from domain.people import Agent, resident_id_check_digit
 from onething.costs import local_activity_data
-from onething.demo import DEMO_ITEM, demo_applicant, demo_submission
 from onething.devserver import executable
-from starter.audit import (
-    MANIFEST,
-    DecisionTrail,
-    decision_trail,
-    export_histories,
-    load_histories,
-    replay,
-    typed_search_attributes,
-)
 from starter.cli_audit import app as audit_app
+from starter.demo import DEMO_ITEM, demo_applicant, demo_submission
 from tests.conftest import CODEC, onething_client
 from tests.histories.record import (
     BEFORE_LOCAL_ACTIVITIES,
@@ -61,6 +57,7 @@ from tests.histories.record import (
     keep_as_era,
     kept,
     recording_converter,
+    replay_today,
     scenario_dirs,
     todays,
 )
@@ -79,7 +76,7 @@ from tests.histories.scenarios import (
     per_workflow,
     wait_for_review,
 )
-from worker import WORKFLOWS
+from worker import WORKFLOWS, workflow_runner
 from workflows import search_attributes as sa
 from workflows.item import ItemWorkflow
 
@@ -131,7 +128,7 @@ def test_every_scenario_that_needs_no_time_has_a_dev_server_recording() -> None:
 
 @pytest.mark.parametrize("directory", RECORDED, ids=[str(p.relative_to(HERE)) for p in RECORDED])
 async def test_recorded_history_replays_cleanly(directory: Path) -> None:
-    reports = await replay(directory, recording_converter())
+    reports = await replay_today(directory)
     assert reports, f"no histories in {directory}"
     diverged = [r.line() for r in reports if not r.clean]
     assert not diverged, "\n".join(diverged)
@@ -192,7 +189,9 @@ async def test_changed_workflow_is_flagged_with_its_divergence(
 ) -> None:
     named = named or first_item_step(recording)
     workflows = [w for w in WORKFLOWS if w is not ItemWorkflow] + [ChangedItemWorkflow]
-    reports = await replay(recording, recording_converter(), workflows=workflows)
+    reports = await replay(
+        recording, recording_converter(), workflows=workflows, workflow_runner=workflow_runner()
+    )
 
     by_type = {r.workflow_type: r for r in reports}
     assert by_type["ApplicationWorkflow"].clean
@@ -231,7 +230,7 @@ async def test_export_replay_and_trail_of_a_live_application(
         for secret in (person.name, person.id_number, person.phone):
             assert secret not in text
 
-    reports = await replay(out, ts_env.client.data_converter)
+    reports = await replay_today(out, ts_env.client.data_converter)
     assert [r.clean for r in reports] == [True, True], [r.line() for r in reports]
     assert [h.workflow_id for _, h in load_histories(out)] == sorted(
         e.workflow_id for e in exported
@@ -259,7 +258,7 @@ async def test_export_replay_and_trail_of_a_live_application(
     assert [e["eventType"] for e in cli_doc["events"]] == [e["eventType"] for e in ours["events"]]
     (tmp_path / "from-cli").mkdir()
     (tmp_path / "from-cli" / "application.json").write_bytes(downloaded)
-    [from_cli] = await replay(tmp_path / "from-cli", ts_env.client.data_converter)
+    [from_cli] = await replay_today(tmp_path / "from-cli", ts_env.client.data_converter)
     assert from_cli.clean, from_cli.line()
 
     file_trail = await decision_trail(out, data_converter=ts_env.client.data_converter)
@@ -522,7 +521,7 @@ async def test_scenario_runs_live_and_its_trail_says_what_it_did(
 
 
 def test_every_trail_kind_has_a_chinese_label() -> None:
-    from starter.audit_kinds import KIND_LABELS, Kind
+    from audit.kinds import KIND_LABELS, Kind
 
     assert set(KIND_LABELS) == set(Kind)
     assert all(not label.isascii() for label in KIND_LABELS.values())

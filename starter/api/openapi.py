@@ -66,7 +66,7 @@ ITEM_LINKS = links(
 
 def submission_examples(catalog: Catalog) -> dict[str, Any]:
     """A valid submission (made-up applicant) for the OpenAPI document and its users."""
-    from onething.demo import DEMO_ITEM, demo_submission
+    from starter.demo import DEMO_ITEM, demo_submission
 
     if DEMO_ITEM not in catalog.items:
         return {}

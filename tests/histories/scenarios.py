@@ -2,7 +2,7 @@
 
 Each scenario drives a real worker through the typed client and returns the decision trail
 it expects: what it did, by whom, in what role, per workflow. `record.py` stores that beside
-the histories; tests compare it with what `starter.audit.decision_trail` reads back.
+the histories; tests compare it with what `audit.trail.decision_trail` reads back.
 
 They run on the time-skipping server (limits of weeks pass in a moment) and, all but those
 with `needs_time`, on the dev server too (tests/histories/devserver/<name>/): there time is
@@ -39,8 +39,8 @@ from domain.application import (
 )
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeKind, ExcludedTimeStart
 from domain.people import Agent, Role, resident_id_check_digit
-from onething.demo import DEMO_ITEM, demo_submission
 from starter.client import Conflict
+from starter.demo import DEMO_ITEM, demo_submission
 from tests.desk import reviewer, staff, wait_for_review
 from tests.histories.steps import (
     ACCEPTED,

@@ -11,6 +11,8 @@ from datetime import timedelta
 from pydantic import BaseModel
 from temporalio.testing import WorkflowEnvironment
 
+from audit.kinds import Kind
+from audit.trail import DecisionTrail
 from domain.application import (
     ApplicationStatus,
     InspectionResult,
@@ -20,10 +22,8 @@ from domain.application import (
 )
 from domain.catalog import Catalog
 from domain.people import Role, Staff
-from onething.demo import DEMO_ITEM, demo_submission
-from starter.audit import DecisionTrail
-from starter.audit_kinds import Kind
 from starter.client import ClientError, OnethingClient
+from starter.demo import DEMO_ITEM, demo_submission
 from tests.desk import approve as desk_approve
 from tests.desk import full_submission, made_up_applicant
 from tests.desk import inspect as desk_inspect

@@ -1,11 +1,11 @@
 """The demo application `make run` submits, so the Web UI shows a running workflow at once.
-Its applicant is the simulated desk's (`onething.desk.demo_applicant`)."""
+Its applicant is the simulated desk's (`starter.desk.demo_applicant`)."""
 
 from __future__ import annotations
 
 from domain.application import Channel, Submission
 from domain.catalog import Catalog
-from onething.desk import demo_applicant
+from starter.desk import demo_applicant
 
 __all__ = ["DEMO_APPLICATION_ID", "DEMO_ITEM", "demo_applicant", "demo_submission"]
 

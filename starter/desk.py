@@ -1,6 +1,7 @@
 """The simulated service-center desk: made-up applicants, staff of each role, and what
 they do through the typed client — the demo (`make run`), the bench's staff and the
-tests all use this one.
+tests all use this one. It drives the typed client, so it sits beside it in `starter/`,
+above the infrastructure (`onething/`), which imports nothing of the client.
 
 People: `made_up_applicant(seed)` (one per seed, so one test's credit records never bar
 another's) and `demo_applicant()` (the one `make run` submits for): valid ID numbers of
