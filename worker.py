@@ -217,16 +217,16 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
 async def _reconcile_ratings(runtime: Runtime) -> None:
     """Beside the workers, never before them: a failure is logged, the worker runs on, and
     the next start tries again (it is idempotent)."""
-    from starter.ratings import Ratings
+    from onething.rating_follow_ups import FollowUps
 
     try:
-        ratings = Ratings(
+        follow_ups = FollowUps(
             runtime.client,
             runtime.settings.task_queue,
             runtime.engine,
             current_catalog(runtime.engine),
         )
-        runtime.log.info("ratings reconciled", open_follow_ups=await ratings.reconcile())
+        runtime.log.info("ratings reconciled", open_follow_ups=await follow_ups.reconcile())
     except Exception as exc:  # the worker's job comes first
         runtime.log.error("ratings not reconciled", error=type(exc).__name__)
 

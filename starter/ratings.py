@@ -16,14 +16,11 @@ it, so the rating costs no extra call. Refusals are the typed client's errors
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from domain.application import ApplicationState
 from domain.catalog import Catalog
@@ -31,7 +28,6 @@ from domain.rating import (
     AppealVerdict,
     FollowUpAnswer,
     FollowUpOutcome,
-    FollowUpStart,
     FollowUpState,
     Rater,
     RatingIn,
@@ -44,6 +40,7 @@ from domain.rating import (
     rating_report,
 )
 from onething.keys import SubjectKeys
+from onething.rating_follow_ups import FollowUps
 from starter.client import Conflict, Invalid, NotFound, _execute_update, _translate
 from store import case_numbers
 from store import ratings as store
@@ -66,6 +63,7 @@ class Ratings:
         self.engine = engine
         self.catalog = catalog
         self.keys = keys
+        self.follow_ups = FollowUps(temporal, task_queue, engine, catalog)
 
     # -- rating ------------------------------------------------------------------------------
 
@@ -124,60 +122,8 @@ class Ratings:
             raise Conflict(
                 FIELD, "this case has been rated already (one rating per case)"
             ) from None
-        await self.start_follow_ups(row)
+        await self.follow_ups.start_open(row)
         return row
-
-    async def start_follow_ups(self, row: store.Rating) -> None:
-        """One workflow per open follow-up of the rating; starting again finds it."""
-        follow_ups = await asyncio.to_thread(store.follow_ups_of, self.engine, row.case_number)
-        for f in follow_ups:
-            if f.status == "open":
-                await self._start_follow_up(row, f)
-
-    async def _start_follow_up(self, row: store.Rating, f: store.RatingFollowUp) -> None:
-        """Started once: a running one is found, one that ended is not begun again."""
-        names = [
-            i.department_name for i in self.catalog.items.values() if i.department == f.department
-        ]
-        # One that ran and ended is not begun again: its outcome is the store's to tell.
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await self.temporal.start_workflow(
-                RatingFollowUpWorkflow.run,
-                FollowUpStart(
-                    case_number=row.case_number,
-                    application_id=row.application_id,
-                    department=f.department,
-                    department_name=names[0] if names else "",
-                    hall=row.hall,
-                    level=row.level_enum,
-                    days=f.days,
-                    rated_at=row.at,
-                ),
-                id=f.workflow_id,
-                task_queue=self.task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                static_summary=f"差评回访 {row.case_number} ({f.department})",
-            )
-
-    async def reconcile(self) -> int:
-        """What a crash between the store and Temporal may have left undone, done now:
-        a 差评's follow-up recorded but never started is started; one whose rating an upheld
-        appeal excluded is told so. Idempotent; the worker runs it when it starts. Returns
-        how many follow-ups it looked at."""
-        pending = await asyncio.to_thread(store.open_follow_ups, self.engine)
-        for rating, f in pending:
-            if not rating.excluded:
-                await self._start_follow_up(rating, f)
-                continue
-            try:
-                await self._follow_up(rating.case_number, f.department).signal(
-                    RatingFollowUpWorkflow.rating_excluded
-                )
-            except RPCError as exc:  # never started, or ended meanwhile: nothing runs
-                if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise
-        return len(pending)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -198,13 +144,6 @@ class Ratings:
 
     # -- the follow-up -----------------------------------------------------------------------
 
-    def _follow_up(
-        self, case_number: str, department: str
-    ) -> WorkflowHandle[RatingFollowUpWorkflow, FollowUpState]:
-        return self.temporal.get_workflow_handle_for(
-            RatingFollowUpWorkflow.run, follow_up_workflow_id(case_number, department)
-        )
-
     def _check_follow_up(self, case_number: str, department: str) -> store.RatingFollowUp:
         self.rating(case_number)
         found = store.follow_up(self.engine, case_number, department)
@@ -215,7 +154,7 @@ class Ratings:
     async def follow_up_state(self, case_number: str, department: str) -> FollowUpState:
         await asyncio.to_thread(self._check_follow_up, case_number, department)
         try:
-            return await self._follow_up(case_number, department).query(
+            return await self.follow_ups.handle(case_number, department).query(
                 RatingFollowUpWorkflow.state
             )
         except RPCError as exc:
@@ -230,7 +169,7 @@ class Ratings:
             label = FollowUpOutcome(found.status).label
             raise Conflict(FIELD, f"this follow-up has been answered already ({label})")
         return await _execute_update(
-            self._follow_up(case_number, department),
+            self.follow_ups.handle(case_number, department),
             RatingFollowUpWorkflow.answer,
             answer,
             FIELD,
@@ -291,15 +230,8 @@ class Ratings:
         decided = await asyncio.to_thread(decide)
         if verdict is AppealVerdict.UPHELD:
             for f in await asyncio.to_thread(store.follow_ups_of, self.engine, case_number):
-                if f.status != "open":
-                    continue
-                try:
-                    await self._follow_up(case_number, f.department).signal(
-                        RatingFollowUpWorkflow.rating_excluded
-                    )
-                except RPCError as exc:  # ended meanwhile: answered, nothing to end
-                    if exc.status != RPCStatusCode.NOT_FOUND:
-                        raise
+                if f.status == "open":
+                    await self.follow_ups.excluded(case_number, f.department)
         return decided
 
     # -- figures -----------------------------------------------------------------------------

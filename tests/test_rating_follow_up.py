@@ -71,7 +71,7 @@ class Desk:
             follow_ups=[(d, follow_up_workflow_id(case, d), 15) for d in departments],
             keys=KEYS,
         )
-        await self.ratings.start_follow_ups(row)
+        await self.ratings.follow_ups.start_open(row)
         return row
 
     def handle(

@@ -1,8 +1,9 @@
 """What a crash between the store and Temporal may leave undone about ratings, done when the
-worker starts (`Ratings.reconcile`): a 差评 recorded whose follow-up never started gets it; a
-follow-up whose rating an upheld appeal excluded, but which was never told, ends; a second
-reconciliation changes nothing. On the time-skipping server, with a store of its own (the
-reconciliation reads every open follow-up of the store)."""
+worker starts (`onething.rating_follow_ups.FollowUps.reconcile`): a 差评 recorded whose
+follow-up never started gets it; a follow-up whose rating an upheld appeal excluded, but
+which was never told, ends; a second reconciliation changes nothing. On the time-skipping
+server, with a store of its own (the reconciliation reads every open follow-up of the
+store)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ async def test_a_follow_up_never_started_is_started_and_an_excluded_one_ends(des
         at=told_late.at,
     )
 
-    assert await desk.ratings.reconcile() == 2
+    assert await desk.ratings.follow_ups.reconcile() == 2
     task = await desk.opened(lost.case_number, "market")  # the lost follow-up runs now
     assert task.department == "market" and task.status == "open"
     handle = desk.handle(told_late.case_number, "health")
@@ -93,7 +94,7 @@ async def test_a_follow_up_never_started_is_started_and_an_excluded_one_ends(des
     first_run = (await handle.describe()).run_id
 
     # Again: the running one is found, the ended one is not begun anew.
-    assert await desk.ratings.reconcile() == 1
+    assert await desk.ratings.follow_ups.reconcile() == 1
     after = await desk.env.client.get_workflow_handle(handle.id).describe()
     assert after.run_id == first_run and after.status is not None
     assert after.status.name == "COMPLETED"
