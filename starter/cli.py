@@ -180,7 +180,7 @@ def staff(staff_id: str, role: Role, department: str | None = None) -> Staff:
 @app.command()
 def dev() -> None:
     """Everything `make run` starts: dev server, Web UI, codec endpoint, worker, a demo."""
-    from onething.embedded import run_embedded
+    from starter.embedded import run_embedded
 
     asyncio.run(run_embedded(settings_or_exit()))
 

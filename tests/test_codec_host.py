@@ -14,8 +14,8 @@ import pytest_asyncio
 from temporalio.api.common.v1 import Payload
 
 from onething.codec import EncryptionCodec, Keyring
-from onething.embedded import codec_server
 from onething.settings import Settings
+from starter.embedded import codec_server
 
 SECRET = b'{"id_number":"420684199001011000"}'
 

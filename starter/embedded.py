@@ -1,4 +1,10 @@
-"""The embedded default (`make run`): everything on this machine, stopped together on Ctrl-C."""
+"""The embedded default (`make run`, `onething dev`): everything on this machine, stopped
+together on Ctrl-C.
+
+A composition root: it puts together the dev server, the worker, the API, the codec endpoint
+and the demo application, so it sits on top, beside the command line that runs it; the
+infrastructure it uses (`onething/`) imports nothing of it (docs/development.md, "Layers").
+"""
 
 from __future__ import annotations
 
