@@ -11,6 +11,7 @@ COPY activities/ activities/
 COPY store/ store/
 COPY onething/ onething/
 COPY starter/ starter/
+COPY audit/ audit/
 RUN python -m venv /opt/onething \
  && /opt/onething/bin/pip install --no-compile . \
  && /opt/onething/bin/python -m compileall -q /opt/onething/lib

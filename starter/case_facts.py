@@ -6,7 +6,7 @@ correction requests, excluded time, extensions, inspections, licenses, revocatio
 records, escalations by limit and stage, and each limit's due instant as last computed — is
 an event of the application's own Temporal histories (parent and items), with its instant.
 The projector reads those events (decoding payloads with the codec, as the auditor's trail
-does, `starter.audit_trail`) and writes one row per case and one per item into the store
+does, `audit.trail`) and writes one row per case and one per item into the store
 (`store.case_facts`), keyed by application ID and the digest of every workflow's last event
 ID. Why the histories and not the store's own tables:
 
@@ -50,22 +50,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
+from audit import names
+from audit.histories import fetch_histories
+from audit.payloads import decode_payloads, parse_time, typed_search_attributes, when
 from domain.calendar import WorkingCalendar
 from domain.catalog import WINDOW_STEPS
 from domain.notices import SERVICE_CENTER_TIMEZONE
 from onething.costs import local_activity_data
-from starter import audit_kinds as names
-from starter.audit import fetch_histories
-from starter.audit_trail import _decode, typed_search_attributes
 from store import case_facts as store
 from store import case_numbers
 from workflows import search_attributes as sa
-from workflows.application import ApplicationWorkflow
-from workflows.item import ItemWorkflow
 
 __all__ = ["RefreshResult", "application_id_of", "project", "refresh"]
 
@@ -73,11 +70,6 @@ _BEIJING = ZoneInfo(SERVICE_CENTER_TIMEZONE)
 _ACCEPTED = frozenset({"in_progress", "awaiting_supplement", "accepted"})
 _ISSUED = frozenset({"issued", "inspecting", "rectifying", "closed"})
 _PROMISED_LIMITS = frozenset({"review", "promised"})
-_DECIDE = names.update_name(ItemWorkflow.decide)
-_CORRECT = names.update_name(ItemWorkflow.correct)
-_INSPECT = names.update_name(ItemWorkflow.inspect)
-_EXTEND = names.update_name(ItemWorkflow.extend)
-_WITHDRAW = names.update_name(ApplicationWorkflow.withdraw)
 _CLOSED = (
     "workflow_execution_completed_event_attributes",
     "workflow_execution_failed_event_attributes",
@@ -87,21 +79,8 @@ _CLOSED = (
 )
 
 
-def _when(event: HistoryEvent) -> datetime:
-    return event.event_time.ToDatetime(tzinfo=UTC)
-
-
 def _day(at: datetime) -> date:
     return at.astimezone(_BEIJING).date()
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def application_id_of(workflow_id: str) -> str | None:
@@ -132,10 +111,10 @@ async def _facts(history: WorkflowHistory, converter: DataConverter) -> list[_Ev
     out: list[_Event] = []
     for event in history.events:
         kind = event.WhichOneof("attributes")
-        at = _when(event)
+        at = when(event)
         if kind == "workflow_execution_started_event_attributes":
             started = event.workflow_execution_started_event_attributes
-            [arg, *_] = await _decode(converter, started.input) or [None]
+            [arg, *_] = await decode_payloads(converter, started.input) or [None]
             out.append(_Event(at, "start", arg))
             status = typed_search_attributes(started.search_attributes).get(sa.APPLICATION_STATUS)
             if status:
@@ -151,14 +130,14 @@ async def _facts(history: WorkflowHistory, converter: DataConverter) -> list[_Ev
             request = event.workflow_execution_update_accepted_event_attributes.accepted_request
             if request.meta.update_id in failed:
                 continue
-            args = await _decode(converter, request.input.args)
+            args = await decode_payloads(converter, request.input.args)
             out.append(_Event(at, f"update:{request.input.name}", args[0] if args else None))
         elif kind == "activity_task_scheduled_event_attributes":
             sched = event.activity_task_scheduled_event_attributes
             name = sched.activity_type.name
             scheduled[event.event_id] = name
             if name in (names.OPEN_SUPERVISION_CASE, names.RECORD_CREDIT, names.REVOKE_LICENSE):
-                [arg, *_] = await _decode(converter, sched.input) or [None]
+                [arg, *_] = await decode_payloads(converter, sched.input) or [None]
                 what = {
                     names.OPEN_SUPERVISION_CASE: "escalation",
                     names.RECORD_CREDIT: "credit",
@@ -178,7 +157,7 @@ async def _facts(history: WorkflowHistory, converter: DataConverter) -> list[_Ev
                 )
         elif kind == "workflow_execution_completed_event_attributes":
             completed = event.workflow_execution_completed_event_attributes
-            [result, *_] = await _decode(converter, completed.result) or [None]
+            [result, *_] = await decode_payloads(converter, completed.result) or [None]
             status = result.get("status") if isinstance(result, Mapping) else None
             out.append(_Event(at, "end", {"status": status}))
         elif kind in _CLOSED:
@@ -191,7 +170,7 @@ async def _completed(
 ) -> None:
     if name not in (names.ISSUE_LICENSE, names.COMPUTE_SCHEDULE):
         return
-    [result, *_] = await _decode(converter, payloads) or [None]
+    [result, *_] = await decode_payloads(converter, payloads) or [None]
     if isinstance(result, Mapping):
         out.append(_Event(at, "license" if name == names.ISSUE_LICENSE else "schedule", result))
 
@@ -266,7 +245,7 @@ def _item(
         steps += 1
     for fact in facts[1:]:
         arg = fact.data if isinstance(fact.data, Mapping) else {}
-        if fact.kind == f"update:{_DECIDE}":
+        if fact.kind == f"update:{names.DECIDE}":
             verdict = arg.get("verdict")
             steps += 1
             if verdict == "request_correction":
@@ -275,7 +254,7 @@ def _item(
             elif row.decided_at is None:
                 row.decided_at = fact.at
                 row.outcome = "approved" if verdict == "approve" else "rejected"
-        elif fact.kind == f"update:{_CORRECT}":
+        elif fact.kind == f"update:{names.CORRECT}":
             pauses.end("correction", fact.at, calendar)
             trips += arg.get("channel") == "window"
             steps += 1
@@ -284,9 +263,9 @@ def _item(
             pauses.start("excluded", fact.at)
         elif fact.kind == f"update:{names.END_EXCLUDED_TIME}":
             pauses.end("excluded", fact.at, calendar)
-        elif fact.kind == f"update:{_EXTEND}":
+        elif fact.kind == f"update:{names.EXTEND}":
             row.extension_days += int(arg.get("days") or 0)
-        elif fact.kind == f"update:{_INSPECT}":
+        elif fact.kind == f"update:{names.INSPECT}":
             steps += 1
             result = arg.get("result")
             if result == "passed":
@@ -303,7 +282,7 @@ def _item(
         elif fact.kind == "revoke":
             row.revoked = True
         elif fact.kind == "schedule":
-            limit, at = str(fact.data.get("limit")), _parse(fact.data.get("due_at"))
+            limit, at = str(fact.data.get("limit")), parse_time(fact.data.get("due_at"))
             if at is not None:
                 due[limit] = at
         elif fact.kind == "escalation":

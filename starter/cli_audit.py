@@ -19,14 +19,12 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
-from starter.audit import (
-    DecisionTrail,
-    HistoryNotFound,
-    decision_trail,
-    export_histories,
-    replay,
-)
-from starter.audit_kinds import Kind
+from audit.export import export_histories
+from audit.histories import HistoryNotFound
+from audit.kinds import Kind
+from audit.replay import replay
+from audit.trail import DecisionTrail, decision_trail
+from worker import WORKFLOWS, workflow_runner
 
 app = typer.Typer(
     name="audit",
@@ -113,7 +111,9 @@ def replay_cmd(
     level = sdk_log.level
     sdk_log.setLevel(logging.CRITICAL)
     try:
-        reports = asyncio.run(replay(paths, converter))
+        reports = asyncio.run(
+            replay(paths, converter, workflows=WORKFLOWS, workflow_runner=workflow_runner())
+        )
     except HistoryNotFound as exc:
         raise _fail(str(exc)) from None
     finally:

@@ -11,8 +11,8 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 from temporalio.client import WorkflowHistory
 
+from audit.histories import load_histories
 from domain.calendar import WorkingCalendar
-from starter.audit import load_histories
 from starter.case_facts import application_id_of, project
 from store import case_facts as store
 from store.db import session

@@ -22,10 +22,10 @@ import pytest_asyncio
 from sqlalchemy import Engine, delete
 from temporalio.testing import WorkflowEnvironment
 
+from audit.histories import load_histories
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from starter.api import create_app
-from starter.audit import load_histories
 from starter.case_facts import project
 from starter.dashboard import ASSETS, COOKIE, Sessions
 from store import case_facts as store

@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, delete
 
+from audit.histories import load_histories
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
-from starter.audit import load_histories
 from starter.case_facts import project
 from starter.kpi_export import FIGURE_COLUMNS, kpi_csv, kpi_xlsx, reform_csv
 from starter.kpis import KpiReport, kpi_report, reform_report

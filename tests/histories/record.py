@@ -45,7 +45,7 @@ import logging
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal
@@ -55,14 +55,16 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
+from audit.export import export_histories
+from audit.replay import ReplayReport, replay
 from domain.catalog import Catalog, load_seed_catalog
 from onething.codec import EncryptionCodec, load_keyring_file
 from onething.devserver import DevServer, executable
 from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
-from starter.audit import export_histories
 from starter.client import OnethingClient
 from tests.histories.scenarios import SCENARIOS, Run, Scenario
+from worker import WORKFLOWS, workflow_runner
 
 HERE = Path(__file__).resolve().parent
 KEYRING = HERE / "test-keyring.json"
@@ -83,6 +85,19 @@ SERVERS: tuple[Server, ...] = ("time-skipping", "dev")
 def recording_converter() -> DataConverter:
     """The production converter with the committed test key (tests only)."""
     return data_converter(EncryptionCodec(load_keyring_file(KEYRING)))
+
+
+async def replay_today(
+    paths: Path | Iterable[Path], converter: DataConverter | None = None
+) -> list[ReplayReport]:
+    """Replay against today's workflows in the worker's sandbox, with the committed test key
+    unless `converter` says otherwise."""
+    return await replay(
+        paths,
+        converter or recording_converter(),
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
+    )
 
 
 def scenario_dirs(root: Path = HERE) -> list[Path]:
@@ -109,8 +124,6 @@ async def keep_as_era(era: str, *, root: Path = HERE, drop_diverging: bool = Fal
     so CI goes on replaying them once the scenarios are recorded anew. Each must replay
     against today's code first: one that does not stops the move (SystemExit naming it),
     or with `drop_diverging` is deleted (record it anew). Returns the moved directories."""
-    from starter.audit import replay
-
     if not era or era in (DEVSERVER, ".", "..") or "/" in era or (root / era).exists():
         raise SystemExit(f"era: {era!r} must be a new folder name under {root}")
     recordings = todays(root)
@@ -122,7 +135,7 @@ async def keep_as_era(era: str, *, root: Path = HERE, drop_diverging: bool = Fal
     sdk_log.setLevel(logging.CRITICAL)
     try:
         for directory in recordings:
-            reports = await replay(directory, recording_converter())
+            reports = await replay_today(directory)
             if bad := [r.line() for r in reports if not r.clean]:
                 diverging[directory] = bad
     finally:

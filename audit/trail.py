@@ -1,43 +1,59 @@
-"""The decision trail (starter.audit): who decided what, when, under which rule, and why,
-read from the history events themselves (decoded update, signal and activity payloads,
-search-attribute upserts), not from what the workflow code says about itself today.
+"""The decision trail: who decided what, when, under which rule, and why, read from the
+history events themselves (decoded update, signal and activity payloads, search-attribute
+upserts), not from what the workflow code says about itself today.
 
 Only staff IDs, roles, codes and staff-written reasons are taken from payloads, never the
-applicant's personal data. Which kind of row an event is: `starter.audit_kinds`.
+applicant's personal data. Which kind of row an event is: `audit.kinds`; the activities and
+updates it recognises: `audit.names`, their inputs read through the activities' own models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-from temporalio.api.common.v1 import Payloads, SearchAttributes
+from pydantic import BaseModel, ValidationError
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowHistory
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.converter import DataConverter, decode_typed_search_attributes
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 
+from activities.catalog import CatalogSnapshot
+from activities.licensing import RevokeLicense
+from audit import kinds, names
+from audit.histories import fetch_histories, load_histories
+from audit.kinds import Kind
+from audit.payloads import (
+    REASON_KEYS,
+    VERDICT_KEYS,
+    decode_payloads,
+    find_staff,
+    instant,
+    pick,
+    typed_search_attributes,
+    when,
+)
 from domain import notices
-from domain.application import ApplicationStatus, RefusalGround
+from domain.application import ApplicationStatus, LicenseRecord, RefusalGround
+from domain.clock import ClockRecord, EscalationRequest
+from domain.credit import CreditEntry
 from domain.excluded_time import ExcludedTimeKind
 from domain.people import Agent
-from domain.supervision import ReferralKind
+from domain.supervision import Referral
 from onething.costs import local_activity_data
-from starter import audit_kinds as names
-from starter.audit_kinds import Kind
 from workflows import search_attributes as sa
 
-__all__ = ["DecisionTrail", "TrailRow", "trail_of", "typed_search_attributes"]
+__all__ = ["DecisionTrail", "TrailRow", "decision_trail", "trail_of"]
 
 
 class TrailRow(BaseModel):
     """One decision or consequential event, as the history proves it."""
 
     at: datetime
-    kind: str  # a `starter.audit_kinds.Kind`: accepted, correction, decision, referral, ...
+    kind: str  # a `audit.kinds.Kind`: accepted, correction, decision, referral, ...
     action: str
     actor: str
     role: str
@@ -56,56 +72,6 @@ class DecisionTrail(BaseModel):
 
     def kinds(self) -> list[str]:
         return [r.kind for r in self.rows]
-
-
-_ACTOR_KEYS = (
-    "reviewer",
-    "inspector",
-    "supervisor",
-    "clerk",
-    "actor",
-    "staff",
-    "operator",
-    "by",
-    "decided_by",
-    "accepted_by",
-    "received_by",
-    "refused_by",
-)
-_VERDICT_KEYS = ("verdict", "result", "outcome", "decision", "passed")
-# Generic payloads only ever contribute these keys (never names, ID or phone numbers).
-_REASON_KEYS = ("reason", "findings", "note", "remarks")
-
-
-def _find_staff(value: Any, depth: int = 0) -> dict[str, Any] | None:
-    """The first {staff_id, role} object in a decoded payload, preferring actor keys."""
-    if depth > 4:
-        return None
-    if isinstance(value, Mapping):
-        if "staff_id" in value and "role" in value:
-            return dict(value)
-        for key in _ACTOR_KEYS:
-            found = _find_staff(value.get(key), depth + 1)
-            if found:
-                return found
-        for inner in value.values():
-            found = _find_staff(inner, depth + 1)
-            if found:
-                return found
-    if isinstance(value, list):
-        for inner in value:
-            found = _find_staff(inner, depth + 1)
-            if found:
-                return found
-    return None
-
-
-def _pick(value: Any, keys: Sequence[str]) -> str | None:
-    if isinstance(value, Mapping):
-        for key in keys:
-            if key in value and value[key] not in (None, ""):
-                return str(value[key])
-    return None
 
 
 @dataclass
@@ -141,36 +107,6 @@ def _redacted_agent(agent: Mapping[str, Any]) -> str:
     return f"{shown}, {organisation}" if organisation else shown
 
 
-def _when(event: HistoryEvent) -> datetime:
-    return event.event_time.ToDatetime(tzinfo=UTC)
-
-
-def typed_search_attributes(api: SearchAttributes) -> TypedSearchAttributes:
-    """The values a start or an upsert sets, typed. An unset value is a null payload, and
-    the dev server keeps its type on it (`type: Datetime`), which the SDK's decoder then
-    parses as a date and fails on: it sets nothing. A value that cannot be read is left
-    out, so one attribute never hides the others or the trail."""
-    pairs: list[SearchAttributePair[Any]] = []
-    for name, payload in api.indexed_fields.items():
-        if payload.metadata.get("encoding") == b"binary/null":
-            continue
-        try:
-            one = decode_typed_search_attributes(SearchAttributes(indexed_fields={name: payload}))
-        except (TypeError, ValueError, KeyError, RuntimeError):  # what the SDK raises
-            continue
-        pairs += one.search_attributes
-    return TypedSearchAttributes(pairs)
-
-
-async def _decode(converter: DataConverter, payloads: Payloads) -> list[Any]:
-    if not payloads.payloads:
-        return []
-    try:
-        return list(await converter.decode(list(payloads.payloads)))
-    except Exception as exc:  # an unknown key, a payload from another converter
-        return [{"undecodable": f"{type(exc).__name__}: {exc}"}]
-
-
 class _TrailReader:
     def __init__(
         self,
@@ -188,7 +124,7 @@ class _TrailReader:
         self.refused_by_update = False  # a clerk's `refuse`: the status only echoes it
         self.excluded: str | None = None  # the excluded time running (its label)
         self.ctx = _Context(workflow_id=history.workflow_id, workflow_type="")
-        self.scheduled: dict[int, tuple[str, Any]] = {}  # activity event id -> (type, input)
+        self.scheduled: dict[int, str] = {}  # activity event id -> its type
         self.updates: dict[str, TrailRow] = {}
 
     def row(self, event: HistoryEvent, kind: str, action: str, **values: Any) -> TrailRow:
@@ -197,7 +133,7 @@ class _TrailReader:
         values.setdefault("rule", self.ctx.rule)
         values.setdefault("item_code", self.ctx.item_code)
         row = TrailRow(
-            at=values.pop("at", None) or _when(event),
+            at=values.pop("at", None) or when(event),
             kind=kind,
             action=action,
             workflow_id=self.ctx.workflow_id,
@@ -225,7 +161,7 @@ class _TrailReader:
     ) -> None:
         ctx = self.ctx
         ctx.workflow_type = attrs.workflow_type.name
-        [arg, *_] = await _decode(self.converter, attrs.input) or [None]
+        [arg, *_] = await decode_payloads(self.converter, attrs.input) or [None]
         if isinstance(arg, Mapping):
             ctx.application_id = arg.get("application_id")
             ctx.catalog_version = arg.get("catalog_version")
@@ -254,7 +190,7 @@ class _TrailReader:
     async def on_workflow_execution_completed_event_attributes(
         self, event: HistoryEvent, attrs: Any
     ) -> None:
-        [result, *_] = await _decode(self.converter, attrs.result) or [None]
+        [result, *_] = await decode_payloads(self.converter, attrs.result) or [None]
         if not isinstance(result, Mapping):
             return
         reason = result.get("reason")
@@ -325,15 +261,15 @@ class _TrailReader:
             self.row(event, Kind.ESCALATION, "escalated (search attribute)")
 
     def _status(self, event: HistoryEvent, status: str) -> None:
-        kind = names.status_kind(
+        kind = kinds.status_kind(
             status,
             accepted_before=any(r.kind == Kind.ACCEPTED for r in self.status_rows),
             refused_by_update=self.refused_by_update,
         )
         actor, role = "system", "system"
         agent = None
-        if kind in names.AT_THE_WINDOW:  # the receipt of the application says it
-            received = any(r.kind in names.AT_THE_WINDOW for r in self.status_rows)
+        if kind in kinds.AT_THE_WINDOW:  # the receipt of the application says it
+            received = any(r.kind in kinds.AT_THE_WINDOW for r in self.status_rows)
             agent = None if received else self.ctx.agent
             clerk = self.ctx.clerk
             if clerk:
@@ -363,7 +299,7 @@ class _TrailReader:
     ) -> None:
         request = attrs.accepted_request
         name = request.input.name
-        args = await _decode(self.converter, request.input.args)
+        args = await decode_payloads(self.converter, request.input.args)
         row = self._human(event, name, args, default_kind=Kind.UPDATE)
         self.updates[request.meta.update_id] = row
 
@@ -382,17 +318,17 @@ class _TrailReader:
         )
         if internal:  # one workflow of the application telling another; not a decision
             return
-        args = await _decode(self.converter, attrs.input)
+        args = await decode_payloads(self.converter, attrs.input)
         self._human(event, attrs.signal_name, args, default_kind=Kind.SIGNAL)
 
     def _human(
         self, event: HistoryEvent, name: str, args: list[Any], default_kind: Kind
     ) -> TrailRow:
         arg = args[0] if args else None
-        staff = _find_staff(arg) or {}
-        verdict = _pick(arg, _VERDICT_KEYS)
-        reason = _pick(arg, _REASON_KEYS)
-        kind = names.kind_of_name(name, default_kind)
+        staff = find_staff(arg) or {}
+        verdict = pick(arg, VERDICT_KEYS)
+        reason = pick(arg, REASON_KEYS)
+        kind = kinds.kind_of_name(name, default_kind)
         self.extension_updates |= kind == Kind.EXTENSION
         action = name if verdict is None else f"{name}: {verdict}"
         if kind == Kind.DECISION and verdict is not None:
@@ -416,10 +352,10 @@ class _TrailReader:
             if kind == Kind.WITHDRAWAL and isinstance(arg.get("received_by"), Mapping):
                 on_behalf_of = "applicant"  # a clerk at the window, for the applicant
             kind, action, reason = self._procedure(name, kind, action, reason, arg, details)
-        department = _pick(staff, ("department",))
+        department = pick(staff, ("department",))
         if department:
             details.append(f"department {department}")
-        undecodable = _pick(arg, ("undecodable",))
+        undecodable = pick(arg, ("undecodable",))
         return self.row(
             event,
             kind,
@@ -460,7 +396,7 @@ class _TrailReader:
         if name == names.END_EXCLUDED_TIME:
             what = self.excluded or "unknown"
             self.excluded = None
-            return Kind.EXCLUDED_TIME, f"excluded time ended: {what}", _pick(arg, ("result",))
+            return Kind.EXCLUDED_TIME, f"excluded time ended: {what}", pick(arg, ("result",))
         return kind, action, reason
 
     # -- system steps: activities ------------------------------------------------------
@@ -469,81 +405,79 @@ class _TrailReader:
         self, event: HistoryEvent, attrs: Any
     ) -> None:
         activity_type = attrs.activity_type.name
-        [arg, *_] = await _decode(self.converter, attrs.input) or [None]
-        self.scheduled[event.event_id] = (activity_type, arg)
-        if not isinstance(arg, Mapping):
+        self.scheduled[event.event_id] = activity_type
+        if activity_type not in _INPUTS:
             return
-        if activity_type == names.OPEN_SUPERVISION_CASE:
-            self._escalation(event, arg)
-        elif activity_type == names.REFER_CASE:
-            self._referral(event, arg)
-        elif activity_type == names.COMPUTE_SCHEDULE:
-            self._extensions(event, arg)
-        elif activity_type == names.REVOKE_LICENSE:
-            self.row(event, Kind.REVOCATION, "license revoked", reason=_pick(arg, _REASON_KEYS))
-        elif activity_type == names.RECORD_CREDIT:
-            self.row(
-                event,
-                Kind.CREDIT,
-                f"credit record: {arg.get('kind')}",
-                reason=_pick(arg, ("detail", "reason")),
-            )
+        model, kind = _INPUTS[activity_type]
+        [arg, *_] = await decode_payloads(self.converter, attrs.input) or [None]
+        try:
+            request = model.model_validate(arg)
+        except ValidationError as exc:  # a payload of no era's model: say so, read on
+            problem = pick(arg, ("undecodable",)) or f"{exc.error_count()} validation errors"
+            self.row(event, kind, f"{activity_type}: input unreadable", detail=problem)
+            return
+        if isinstance(request, EscalationRequest):
+            self._escalation(event, request)
+        elif isinstance(request, Referral):
+            self._referral(event, request)
+        elif isinstance(request, ClockRecord):
+            self._extensions(event, request)
+        elif isinstance(request, RevokeLicense):
+            self.row(event, kind, "license revoked", reason=request.reason or None)
+        elif isinstance(request, CreditEntry):
+            action = f"credit record: {request.kind.value}"
+            self.row(event, kind, action, reason=request.detail or None)
 
-    def _referral(self, event: HistoryEvent, arg: Mapping[str, Any]) -> None:
+    def _referral(self, event: HistoryEvent, referral: Referral) -> None:
         """The procedure hands the case to supervision on purpose (after a revocation): not
         an overdue limit."""
-        what = str(arg.get("kind"))
-        label = ReferralKind(what).label if what in _REFERRAL_KINDS else what
         self.row(
             event,
             Kind.REFERRAL,
-            f"referred to supervision: {label}",
-            at=_parse_time(arg.get("referred_at")) or _when(event),
-            reason=_pick(arg, ("reason",)),
-            detail=str(arg.get("department") or "") or None,
+            f"referred to supervision: {referral.kind.label}",
+            at=referral.referred_at,
+            reason=referral.reason,
+            detail=referral.department or None,
         )
 
-    def _escalation(self, event: HistoryEvent, arg: Mapping[str, Any]) -> None:
-        stage, level, limit = arg.get("stage"), arg.get("level"), arg.get("limit")
-        overdue = arg.get("due_at") != arg.get("escalated_at") or arg.get("total_days")
+    def _escalation(self, event: HistoryEvent, request: EscalationRequest) -> None:
+        overdue = request.due_at != request.escalated_at or request.total_days
         self.row(
             event,
             Kind.ESCALATION,
-            f"escalation stage {stage} to {level}",
-            at=_parse_time(arg.get("escalated_at")) or _when(event),
+            f"escalation stage {request.stage} to {request.level.value}",
+            at=request.escalated_at,
             reason=(
-                f"{limit} limit overdue (due {arg.get('due_at')})"
+                f"{request.limit} limit overdue (due {instant(request.due_at)})"
                 if overdue
-                else f"{limit}: handed to supervision"
+                else f"{request.limit}: handed to supervision"
             ),
-            detail=str(arg.get("department") or "") or None,
+            detail=request.department or None,
         )
 
-    def _extensions(self, event: HistoryEvent, record: Mapping[str, Any]) -> None:
+    def _extensions(self, event: HistoryEvent, record: ClockRecord) -> None:
         """Extensions recorded on the legal clock; only when no extension update said so
         already (a clock extended by other means still shows)."""
         if self.extension_updates:
             return
-        limit = str(record.get("limit"))
-        extensions = record.get("extensions") or []
-        seen = self.ctx.extensions_seen.get(limit, 0)
-        for extension in extensions[seen:]:
-            decided_by = str(extension.get("decided_by") or "unknown")
+        seen = self.ctx.extensions_seen.get(record.limit, 0)
+        for extension in record.extensions[seen:]:
+            decided_by = extension.decided_by or "unknown"
             self.row(
                 event,
                 Kind.EXTENSION,
-                f"{limit} limit extended by {extension.get('days')} working days",
-                at=_parse_time(extension.get("decided_at")) or _when(event),
+                f"{record.limit} limit extended by {extension.days} working days",
+                at=extension.decided_at,
                 actor=decided_by,
-                role=decided_by if decided_by in names.ROLES else "unknown",
-                reason=extension.get("reason"),
+                role=decided_by if decided_by in kinds.ROLES else "unknown",
+                reason=extension.reason,
             )
-        self.ctx.extensions_seen[limit] = max(seen, len(extensions))
+        self.ctx.extensions_seen[record.limit] = max(seen, len(record.extensions))
 
     async def on_activity_task_completed_event_attributes(
         self, event: HistoryEvent, attrs: Any
     ) -> None:
-        activity_type, _ = self.scheduled.get(attrs.scheduled_event_id, ("", None))
+        activity_type = self.scheduled.get(attrs.scheduled_event_id, "")
         await self._completed(event, activity_type, attrs.result)
 
     async def on_marker_recorded_event_attributes(self, event: HistoryEvent, attrs: Any) -> None:
@@ -553,22 +487,35 @@ class _TrailReader:
             await self._completed(event, str(data.get("activity_type")), attrs.details["result"])
 
     async def _completed(self, event: HistoryEvent, activity_type: str, payloads: Any) -> None:
-        if activity_type not in (names.PIN_CATALOG, names.ISSUE_LICENSE):
-            return
-        [result, *_] = await _decode(self.converter, payloads) or [None]
-        if not isinstance(result, Mapping):
-            return
         if activity_type == names.PIN_CATALOG:
-            self.ctx.catalog_version = result.get("version") or self.ctx.catalog_version
-        else:
+            [result, *_] = await decode_payloads(self.converter, payloads) or [None]
+            with suppress(ValidationError):  # a pin that says no version leaves it as it was
+                snapshot = CatalogSnapshot.model_validate(result)
+                self.ctx.catalog_version = snapshot.version or self.ctx.catalog_version
+        elif activity_type == names.ISSUE_LICENSE:
+            [result, *_] = await decode_payloads(self.converter, payloads) or [None]
+            try:
+                license = LicenseRecord.model_validate(result)
+            except ValidationError as exc:
+                problem = pick(result, ("undecodable",)) or f"{exc.error_count()} errors"
+                self.row(event, Kind.LICENSE, "license issued (result unreadable)", detail=problem)
+                return
             self.row(
                 event,
                 Kind.LICENSE,
-                f"license issued ({result.get('license_kind')})",
-                detail=result.get("number"),
+                f"license issued ({license.license_kind})",
+                detail=license.number,
             )
 
 
+# The activities whose inputs the trail reads, with the models they take and the kind of row.
+_INPUTS: dict[str, tuple[type[BaseModel], Kind]] = {
+    names.OPEN_SUPERVISION_CASE: (EscalationRequest, Kind.ESCALATION),
+    names.REFER_CASE: (Referral, Kind.REFERRAL),
+    names.COMPUTE_SCHEDULE: (ClockRecord, Kind.EXTENSION),
+    names.REVOKE_LICENSE: (RevokeLicense, Kind.REVOCATION),
+    names.RECORD_CREDIT: (CreditEntry, Kind.CREDIT),
+}
 _AWAITING_CORRECTION = ApplicationStatus.AWAITING_CORRECTION.value
 _STATUS_ACTIONS = {
     ApplicationStatus.AWAITING_SUPPLEMENT.value: "accepted with deficiency",
@@ -579,16 +526,6 @@ _STATUS_ACTIONS = {
 }
 _REFUSAL_GROUNDS = frozenset(g.value for g in RefusalGround)
 _EXCLUDED_KINDS = frozenset(k.value for k in ExcludedTimeKind)
-_REFERRAL_KINDS = frozenset(k.value for k in ReferralKind)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 async def trail_of(histories: Sequence[WorkflowHistory], converter: DataConverter) -> DecisionTrail:
@@ -609,3 +546,31 @@ async def trail_of(histories: Sequence[WorkflowHistory], converter: DataConverte
     order = {h.workflow_id: i for i, h in enumerate(histories)}
     rows.sort(key=lambda r: (r.at, order.get(r.workflow_id, 0), r.event_id))
     return DecisionTrail(application_id=application_id, rows=rows)
+
+
+async def decision_trail(
+    source: str | Path | WorkflowHistory | Sequence[WorkflowHistory],
+    *,
+    client: Client | None = None,
+    data_converter: DataConverter | None = None,
+) -> DecisionTrail:
+    """The decision trail of an application.
+
+    `source` is an application ID (needs `client`), a history file or an export
+    directory (`Path`), or histories already in hand. Payloads are decoded with
+    `data_converter`, by default the client's.
+    """
+    converter = data_converter or (client.data_converter if client else None)
+    if isinstance(source, WorkflowHistory):
+        histories: Sequence[WorkflowHistory] = [source]
+    elif isinstance(source, Path):
+        histories = [h for _, h in load_histories(source)]
+    elif isinstance(source, str):
+        if client is None:
+            raise ValueError("reading the trail of an application ID needs a client")
+        histories = await fetch_histories(client, source)
+    else:
+        histories = list(source)
+    if converter is None:
+        raise ValueError("give a data_converter (with the codec) to decode payloads")
+    return await trail_of(histories, converter)

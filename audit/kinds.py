@@ -1,6 +1,5 @@
 """The decision trail's vocabulary: the kinds of its rows, and which kind a status, an update
-or a signal of a history is; the activities and updates the trail reads, by the names their
-definitions give them (one place: a renamed activity is renamed here too).
+or a signal of a history is (the activities and updates the trail reads: `audit.names`).
 
 Procedure revision 2026-12 (`workflows.common.PROCEDURE_REVISION`) added the correction
 before acceptance (补正: `awaiting_correction`, then accepted or `lapsed`), the refusal by a
@@ -10,21 +9,10 @@ and the referral to supervision; histories from before keep reading as they did.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
 
-from temporalio import activity, workflow
-
-from activities.catalog import CatalogActivities
-from activities.credit import CreditActivities
-from activities.licensing import LicensingActivities
-from activities.supervision import SupervisionActivities
 from domain.application import ApplicationStatus
-from domain.clock import COMPUTE_SCHEDULE_ACTIVITY
 from domain.people import Role
-from workflows.application import ApplicationWorkflow
-from workflows.item import ItemWorkflow
 
 
 class Kind(StrEnum):
@@ -160,33 +148,3 @@ def status_kind(status: str, *, accepted_before: bool, refused_by_update: bool) 
 
 
 ROLES = frozenset(r.value for r in Role)
-
-
-def activity_name(fn: Callable[..., Any]) -> str:
-    """The name an activity method is registered under (the SDK has no public reader)."""
-    name = activity._Definition.must_from_callable(fn).name
-    if not name:
-        raise TypeError(f"{fn!r} is a dynamic activity: it has no name")
-    return name
-
-
-def update_name(fn: Callable[..., Any]) -> str:
-    """The name a workflow's update method is called by."""
-    name, _ = workflow._UpdateDefinition.get_name_and_result_type(fn)
-    if not name:
-        raise TypeError(f"{fn!r} is not an update method with a name")
-    return name
-
-
-PIN_CATALOG = activity_name(CatalogActivities.pin_catalog)
-ISSUE_LICENSE = activity_name(LicensingActivities.issue_license)
-REVOKE_LICENSE = activity_name(LicensingActivities.revoke_license)
-RECORD_CREDIT = activity_name(CreditActivities.record_credit)
-OPEN_SUPERVISION_CASE = activity_name(SupervisionActivities.open_case)
-REFER_CASE = activity_name(SupervisionActivities.refer_case)
-COMPUTE_SCHEDULE = COMPUTE_SCHEDULE_ACTIVITY  # activities.calendar registers it by this name
-
-SUPPLEMENT = update_name(ApplicationWorkflow.supplement)
-REFUSE = update_name(ApplicationWorkflow.refuse)
-EXCLUDE_TIME = update_name(ItemWorkflow.exclude_time)
-END_EXCLUDED_TIME = update_name(ItemWorkflow.end_excluded_time)

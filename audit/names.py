@@ -1,0 +1,53 @@
+"""The activities and updates the auditors' tools recognise in a history, by the names their
+definitions register them under: one table, so a renamed activity or update is renamed here
+too, and no reader repeats a name as a string."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity, workflow
+
+from activities.calendar import CalendarActivities
+from activities.catalog import CatalogActivities
+from activities.credit import CreditActivities
+from activities.licensing import LicensingActivities
+from activities.supervision import SupervisionActivities
+from workflows.application import ApplicationWorkflow
+from workflows.item import ItemWorkflow
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    """The name an activity method is registered under (the SDK has no public reader)."""
+    name = activity._Definition.must_from_callable(fn).name
+    if not name:
+        raise TypeError(f"{fn!r} is a dynamic activity: it has no name")
+    return name
+
+
+def update_name(fn: Callable[..., Any]) -> str:
+    """The name a workflow's update method is called by."""
+    name, _ = workflow._UpdateDefinition.get_name_and_result_type(fn)
+    if not name:
+        raise TypeError(f"{fn!r} is not an update method with a name")
+    return name
+
+
+PIN_CATALOG = activity_name(CatalogActivities.pin_catalog)
+ISSUE_LICENSE = activity_name(LicensingActivities.issue_license)
+REVOKE_LICENSE = activity_name(LicensingActivities.revoke_license)
+RECORD_CREDIT = activity_name(CreditActivities.record_credit)
+OPEN_SUPERVISION_CASE = activity_name(SupervisionActivities.open_case)
+REFER_CASE = activity_name(SupervisionActivities.refer_case)
+COMPUTE_SCHEDULE = activity_name(CalendarActivities.compute_schedule)
+
+SUPPLEMENT = update_name(ApplicationWorkflow.supplement)
+REFUSE = update_name(ApplicationWorkflow.refuse)
+WITHDRAW = update_name(ApplicationWorkflow.withdraw)
+DECIDE = update_name(ItemWorkflow.decide)
+CORRECT = update_name(ItemWorkflow.correct)
+INSPECT = update_name(ItemWorkflow.inspect)
+EXTEND = update_name(ItemWorkflow.extend)
+EXCLUDE_TIME = update_name(ItemWorkflow.exclude_time)
+END_EXCLUDED_TIME = update_name(ItemWorkflow.end_excluded_time)
