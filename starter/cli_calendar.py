@@ -22,6 +22,7 @@ from domain.calendar import (
     YearSource,
     load_overrides,
 )
+from starter.cli_common import JsonOpt
 
 MAX_DAYS = 10_000  # about 40 years of working days: beyond that the input is a typo
 
@@ -42,7 +43,6 @@ OverridesOpt = Annotated[
         "(default: the project's domain/data/calendar_overrides.json).",
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _fail(message: str) -> NoReturn:

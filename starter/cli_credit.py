@@ -30,6 +30,7 @@ from domain.credit import (
 )
 from domain.people import Role
 from domain.text import Text
+from starter.cli_common import JsonOpt, console, emit, fail, staff, store, validated
 
 credit_app = typer.Typer(
     name="credit",
@@ -37,7 +38,6 @@ credit_app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 EnterpriseOpt = Annotated[
     bool,
     typer.Option(
@@ -59,8 +59,6 @@ class _Said(BaseModel):
 def _identity(enterprise: bool, stray: list[str] | None) -> CreditIdentity:
     """One line from stdin, or a prompt on a terminal (the prompt goes to stderr, so
     `--json` output stays clean)."""
-    from starter.cli import fail, validated
-
     what = "credit_code" if enterprise else "id_number"
     if stray:
         raise fail(
@@ -78,8 +76,6 @@ def _identity(enterprise: bool, stray: list[str] | None) -> CreditIdentity:
 
 
 def _said(text: str, field: str) -> str:
-    from starter.cli import fail
-
     try:
         return _Said(reason=text).reason
     except ValidationError as exc:
@@ -95,8 +91,6 @@ def _item_names(engine: Engine) -> Callable[[str], str | None]:
 
 
 def _show_record(view: CreditRecordView, as_json: bool) -> None:
-    from starter.cli import console, emit
-
     if as_json:
         emit(view, as_json=True)
         return
@@ -116,7 +110,6 @@ def standing(
     stray: StrayArgs = None, enterprise: EnterpriseOpt = False, as_json: JsonOpt = False
 ) -> None:
     """Records and whether deficiency acceptance and commitment approval are barred."""
-    from starter.cli import console, emit, store
     from store import credit
 
     identity = _identity(enterprise, stray)
@@ -155,8 +148,6 @@ def object_to(
 ) -> None:
     """Record the applicant's objection (异议) to one of their records; the bar stays until
     a supervisor decides. The ID number is read from stdin or a prompt."""
-    from starter.cli import staff
-
     by = staff(clerk, Role.WINDOW_CLERK)
     said = _said(reason, "reason")
     identity = _identity(enterprise, stray)
@@ -175,8 +166,6 @@ def decide_objection(
     as_json: JsonOpt = False,
 ) -> None:
     """A supervisor decides a pending objection."""
-    from starter.cli import staff
-
     by = staff(supervisor, Role.SUPERVISOR)
     said = _said(reason, "reason")
     action = (
@@ -195,8 +184,6 @@ def repair(
     as_json: JsonOpt = False,
 ) -> None:
     """A supervisor repairs a record (信用修复): it bars no more."""
-    from starter.cli import staff
-
     by = staff(supervisor, Role.SUPERVISOR)
     said = _said(basis, "basis")
     _run(record_id, CreditAction.REPAIRED, by.staff_id, by.role, said, as_json)
@@ -211,7 +198,6 @@ def _run(
     as_json: bool,
     identity: CreditIdentity | None = None,
 ) -> None:
-    from starter.cli import fail, store
     from store import credit
 
     with store() as engine:

@@ -1,11 +1,14 @@
-"""`onething keys subjects ...`: the subject keyring (HMAC keys of references to people).
+"""`onething keys ...`: the payload keyring and the subject keyring (HMAC keys of references
+to people).
 
+    onething keys show              the payload keyring: its source, key IDs, the active one
+    onething keys rotate            a new active payload key in the keyring file
     onething keys subjects show     where it comes from, its key ids, the active one, and
                                     how many credit records each key id still keys
     onething keys subjects rotate   a new active key in the keyring file; old keys stay
 
-Mounted by starter/cli.py under `onething keys`. Key material is never shown. Errors are
-one line on stderr (exit 2).
+Mounted by starter/cli.py: `app.add_typer(keys_app, name="keys")`. Key material is never
+shown. Errors are one line on stderr (exit 2).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from onething.keys import (
     open_subject_keys,
     subject_keys_path,
 )
-from onething.settings import Settings, SettingsError, load_settings
+from starter.cli_common import JsonOpt, console, emit, fail, settings_or_exit
 
 subjects_app = typer.Typer(
     name="subjects",
@@ -31,18 +34,43 @@ subjects_app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+keys_app = typer.Typer(help="The payload keyring: key IDs and rotation (key material never shown).")
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+@keys_app.command("show")
+def keys_show(as_json: JsonOpt = False) -> None:
+    """Where the keyring comes from, its key IDs, and the active one."""
+    from onething.runtime import open_codec
+
+    keyring = open_codec(settings_or_exit()).keyring
+    emit(
+        {"source": keyring.source, "active": keyring.active_key_id, "keys": keyring.key_ids},
+        as_json,
+    )
 
 
-def _settings() -> Settings:
+@keys_app.command("rotate")
+def keys_rotate(
+    file: Annotated[
+        Path | None, typer.Option(help="Keyring file (default: the configured one).")
+    ] = None,
+) -> None:
+    """Add a new active key to the keyring file; old keys stay to decode old histories.
+
+    Restart workers, the API and the codec endpoint afterwards: keys are read at start-up.
+    """
+    settings = settings_or_exit()
+    path = file or settings.local_codec_keys_path
+    if settings.codec_keys and file is None:
+        raise fail("ONETHING_CODEC_KEYS holds the keys: rotate them where that value is kept")
     try:
-        return load_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
+        keyring = rotate_keyring_file(path)
+    except (KeyringError, OSError) as exc:
+        raise fail(f"{path}: {exc}") from None
+    console.print(f"{path}: active key {keyring.active_key_id}; keys {', '.join(keyring.key_ids)}")
+
+
+keys_app.add_typer(subjects_app, name="subjects")
 
 
 @subjects_app.command("show")
@@ -52,11 +80,11 @@ def show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from onething.runtime import open_store
     from store.credit import rows_by_key_id
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         keys = open_subject_keys(settings.data_dir, settings)
     except KeyringError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     engine = open_store(settings)
     try:
         rows = rows_by_key_id(engine)
@@ -90,14 +118,14 @@ def rotate(
     """Add a new active key; old keys stay so records and tokens made under them are found
     (and records are rewritten under the new key when looked up). Restart the worker and
     the API afterwards: keys are read at start-up."""
-    settings = _settings()
+    settings = settings_or_exit()
     if settings.subject_keys.strip() and file is None:
-        raise _fail(f"{SUBJECT_KEYS_ENV} holds the keys: rotate them where that value is kept")
+        raise fail(f"{SUBJECT_KEYS_ENV} holds the keys: rotate them where that value is kept")
     path = file or subject_keys_path(settings.data_dir, settings)
     try:
         if not path.exists() and file is None:
             open_subject_keys(settings.data_dir, settings)  # the embedded default, made now
         keyring = rotate_keyring_file(path)
     except (KeyringError, OSError) as exc:
-        raise _fail(f"{path}: {exc}") from None
+        raise fail(f"{path}: {exc}") from None
     typer.echo(f"{path}: active key {keyring.active_key_id}; keys {', '.join(keyring.key_ids)}")

@@ -21,6 +21,7 @@ from domain.license_term import (
     RenewalVerdict,
 )
 from domain.people import Role
+from starter.cli_common import JsonOpt, emit, fail, staff, store, validated, with_client
 from starter.license_terms import LicenseTerms
 
 license_app = typer.Typer(
@@ -29,7 +30,6 @@ license_app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 NumberArg = Annotated[str, typer.Argument(help="The license's number (编号).")]
 
 
@@ -37,8 +37,6 @@ def _with_terms(
     action: Callable[[LicenseTerms], Awaitable[LicenseTermState]],
 ) -> LicenseTermState:
     """Connect as the other commands do; a refusal is one line naming the field."""
-    from starter.cli import with_client
-
     return with_client(lambda client: action(LicenseTerms(client.temporal)))
 
 
@@ -48,7 +46,6 @@ def show(number: NumberArg, as_json: JsonOpt = False) -> None:
     from activities.catalog import current_catalog
     from domain.calendar import WorkingCalendar
     from starter.api_licenses import verification_of
-    from starter.cli import emit, fail, store
     from store import licenses
 
     with store() as engine:
@@ -62,8 +59,6 @@ def show(number: NumberArg, as_json: JsonOpt = False) -> None:
 @license_app.command("term")
 def term(number: NumberArg, as_json: JsonOpt = False) -> None:
     """The term workflow's state: phase, expiry, window, the renewal case."""
-    from starter.cli import emit
-
     emit(_with_terms(lambda terms: terms.state(number)), as_json)
 
 
@@ -78,8 +73,6 @@ def renew(
     as_json: JsonOpt = False,
 ) -> None:
     """The holder applies for renewal within the window; a clerk receives it at the window."""
-    from starter.cli import emit, staff, validated
-
     received_by = staff(clerk, Role.WINDOW_CLERK) if clerk else None
     application = validated(
         lambda: RenewalApplication(hall=hall, channel=channel, received_by=received_by)
@@ -97,8 +90,6 @@ def decide_renewal(
     as_json: JsonOpt = False,
 ) -> None:
     """A reviewer of the item's department approves or refuses the renewal."""
-    from starter.cli import emit, staff, validated
-
     decision = validated(
         lambda: RenewalDecision(
             reviewer=staff(reviewer, Role.REVIEWER, department), verdict=verdict, reason=reason

@@ -1,8 +1,7 @@
 """CLI of the procedure the law prescribes (revision 2026-12): `exclude-time`,
 `end-excluded-time` (Art. 45), `referrals` and `close-referral` (移送监管).
 
-Mounted into the main app by `register(app)` (starter/cli.py). The helpers of
-`starter.cli` are imported when a command runs: that module imports this one.
+Mounted into the main app by `register(app)` (starter/cli.py).
 """
 
 from __future__ import annotations
@@ -20,10 +19,9 @@ from domain.notices import local_time
 from domain.people import Role
 from domain.supervision import ReferralKind
 from domain.text import Text
+from starter.cli_common import JsonOpt, console, emit, fail, staff, store, validated, with_client
 from starter.client import OnethingClient
 from store.supervision import Status, SupervisionReferral
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 class Decider(StrEnum):
@@ -67,8 +65,6 @@ def exclude_time(
 ) -> None:
     """Excluded time starts (Art. 45): the item's running limits pause; the applicant gets
     a notice saying what is done and how long it takes."""
-    from starter.cli import console, emit, staff, validated, with_client
-
     start = validated(
         lambda: ExcludedTimeStart(
             kind=kind,
@@ -99,8 +95,6 @@ def end_excluded_time(
     as_json: JsonOpt = False,
 ) -> None:
     """Excluded time ends with its result: the limits run again."""
-    from starter.cli import console, emit, staff, validated, with_client
-
     end = validated(
         lambda: ExcludedTimeEnd(
             result=result, decided_by=staff(staff_id, Role(role.value), department)
@@ -143,7 +137,6 @@ def referrals(
     as_json: JsonOpt = False,
 ) -> None:
     """Referrals to supervision (移送监管), e.g. after a revocation, oldest first."""
-    from starter.cli import console, emit, store
     from store import supervision
 
     with store() as engine:
@@ -195,7 +188,6 @@ def close_referral(
     as_json: JsonOpt = False,
 ) -> None:
     """A supervisor closes a referral with its resolution."""
-    from starter.cli import emit, fail, staff, store, validated
     from store import supervision
 
     by = staff(supervisor, Role.SUPERVISOR)

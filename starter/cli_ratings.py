@@ -27,6 +27,7 @@ from domain.rating import (
     RatingLevel,
     RatingReport,
 )
+from starter.cli_common import JsonOpt, emit, fail, settings_or_exit, staff, store, validated
 from starter.ratings import Ratings
 from starter.ratings import report as figures
 
@@ -38,7 +39,6 @@ rating_app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 CaseArg = Annotated[str, typer.Argument(help="The case number (办件编号).")]
 
 
@@ -47,7 +47,6 @@ def _with_ratings(action: Callable[[Ratings], Awaitable[T]]) -> T:
     from activities.catalog import current_catalog
     from onething.runtime import open_codec
     from onething.temporal import connect
-    from starter.cli import fail, settings_or_exit, store
     from starter.client import ClientError
 
     settings = settings_or_exit()
@@ -84,7 +83,6 @@ def rate(
 ) -> None:
     """A rating given at the window, recorded by its clerk (of the case's hall)."""
     from starter.api_ratings import SubmitterRefs
-    from starter.cli import emit, fail, staff, validated
     from starter.client import OnethingClient
 
     who = staff(clerk, Role.WINDOW_CLERK)
@@ -114,7 +112,6 @@ def rate(
 @rating_app.command("show")
 def show(case_number: CaseArg, as_json: JsonOpt = False) -> None:
     """A rating, its follow-ups and appeal, by case number (read from the store)."""
-    from starter.cli import emit
 
     async def go(ratings: Ratings) -> dict[str, object]:
         return await asyncio.to_thread(_rating_view, ratings, case_number)
@@ -133,8 +130,6 @@ def answer(
     as_json: JsonOpt = False,
 ) -> None:
     """The department answers a 差评's follow-up (late answers are taken, counted late)."""
-    from starter.cli import emit, staff, validated
-
     role = Role.DEPARTMENT_HEAD if head else Role.REVIEWER
     given = validated(
         lambda: FollowUpAnswer(outcome=outcome, text=text, answered_by=staff(by, role, department))
@@ -153,7 +148,6 @@ def appeal(
     """申诉复核: a department of the case appeals the rating (once)."""
     from domain.rating import AppealIn
     from starter.api_ratings import AppealOut
-    from starter.cli import emit, staff, validated
 
     staff(by, Role.REVIEWER, department)
     given = validated(lambda: AppealIn(reason=reason))
@@ -175,7 +169,6 @@ def decide_appeal(
     """A supervisor decides the appeal; upheld, the rating counts in no figure."""
     from domain.rating import AppealDecisionIn
     from starter.api_ratings import AppealOut
-    from starter.cli import emit, staff, validated
 
     staff(supervisor, Role.SUPERVISOR)
     given = validated(lambda: AppealDecisionIn(verdict=verdict, reason=reason))
@@ -252,7 +245,6 @@ def report_ratings(
     as_json: JsonOpt = False,
 ) -> None:
     """Ratings' figures: per level, 好评率, 差评, 差评整改率, overdue, excluded by appeal."""
-    from starter.cli import emit, store
     from starter.cli_reports import report_period
 
     first, last, at = report_period(since, until, as_of)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from starter.cli_common import emit, fail, settings_or_exit, store
 from starter.kpi_export import kpi_csv, kpi_xlsx, reform_csv
 from starter.kpis import Figures, KpiReport, ReformReport, kpi_report, reform_report
 
@@ -93,8 +94,6 @@ def report_period(
 ) -> tuple[date | None, date | None, datetime | None]:
     """A report's first and last Beijing day and its `as_of` instant, checked; a bad one
     stops the command with one line naming the option. Shared by the KPI and ratings reports."""
-    from starter.cli import fail
-
     first, last = _day(since), _day(until)
     if first and last and last < first:
         raise fail("until: is before since")
@@ -128,7 +127,6 @@ def report_kpis(
     """KPIs per hall, department, item and bundle: on-time rate, working days, overdue,
     escalations, trips, materials, pledges, inspections, ratings."""
     from activities.catalog import current_catalog
-    from starter.cli import emit, store
 
     first, last, at = report_period(since, until, as_of)
     with store() as engine:
@@ -163,7 +161,6 @@ def report_reform(
     """The reform figures measured: each bundle's cases against the item-by-item baseline,
     beside the declared figures and the story's."""
     from activities.catalog import current_catalog
-    from starter.cli import emit, store
 
     with store() as engine:
         reform = reform_report(
@@ -191,7 +188,6 @@ def report_refresh(
     from onething.runtime import open_codec
     from onething.temporal import connect
     from starter.case_facts import refresh
-    from starter.cli import fail, settings_or_exit, store
 
     settings = settings_or_exit()
     after = None
