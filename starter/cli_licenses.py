@@ -45,7 +45,7 @@ def show(number: NumberArg, as_json: JsonOpt = False) -> None:
     """The license as the registry holds it: status, valid until, term, renewal window."""
     from activities.catalog import current_catalog
     from domain.calendar import WorkingCalendar
-    from starter.api_licenses import verification_of
+    from starter.api.routes.licenses import verification_of
     from store import licenses
 
     with store() as engine:

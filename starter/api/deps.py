@@ -30,6 +30,7 @@ from domain.bundle import as_bundle
 from domain.catalog import Catalog, CatalogError, Item
 from domain.people import Role, Staff
 from starter import auth
+from starter.api.schemas import ItemActionOut
 from starter.auth import Principal, TokenRegistry, sha256_hex
 from starter.client import Conflict, NotFound, OnethingClient, TaskDesk
 from starter.errors import ApiError
@@ -267,6 +268,27 @@ class Backend:
             raise ApiError.field(409, "item_code", f"the {step} closed meanwhile") from None
         except Conflict as exc:
             raise ApiError.field(409, exc.field, exc.problem, code="task_closed") from None
+
+    async def item_action(
+        self,
+        principal: Principal,
+        application_id: str,
+        item_code: str,
+        step: str,
+        open_in: Collection[ItemStatus],
+        call: Callable[[], Awaitable[ItemStatus]],
+        action: str,
+    ) -> ItemActionOut:
+        """An item Update (`item_update`) answered with what was done, by whom, and the
+        item's status as it was recorded."""
+        status = await self.item_update(application_id, item_code, step, open_in, call)
+        return ItemActionOut(
+            application_id=application_id,
+            item_code=item_code,
+            action=action,
+            by=principal.name,
+            status=status,
+        )
 
     async def held(self, principal: Principal, application_id: str, item_code: str) -> None:
         """A taken task is decided by its taker only; an untaken one is the decider's from

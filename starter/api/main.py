@@ -17,9 +17,13 @@ from starter.api.openapi import TAGS, complete_openapi, operation_id
 from starter.api.routes import (
     applications,
     catalog,
+    credit,
+    documents,
+    excluded_time,
     guides,
     health,
     items,
+    licenses,
     reports,
     supervision,
     tasks,
@@ -50,10 +54,6 @@ def create_app(
     """
     # Imported here: these modules import helpers from `starter.api` itself.
     from onething.delivery import HistoryContacts
-    from starter.api_credit import add_credit_routes
-    from starter.api_documents import add_document_routes
-    from starter.api_licenses import add_license_routes
-    from starter.api_procedure import add_excluded_time_routes, add_referral_routes
     from starter.api_ratings import SubmitterRefs, add_rating_routes
     from starter.api_reports import add_report_routes
     from starter.citizen import CitizenDesk, add_citizen_routes
@@ -114,20 +114,19 @@ def create_app(
     # app.router itself: an included router is one nested route, whose methods the 405's
     # Allow header (starter.errors) would not see.
     applications.add_routes(app.router, backend, citizen)
-    add_document_routes(app, engine, backend.readable_state, backend.department_of)
+    documents.add_routes(app.router, engine, backend.readable_state, backend.department_of)
     add_rating_routes(app, ratings, backend.state_of, backend.readable_state, submitters)
     items.add_routes(app.router, backend)
-    add_excluded_time_routes(app, client, backend.item_in, backend.item_update, backend.desk)
+    excluded_time.add_routes(app.router, backend)
     applications.add_action_routes(app.router, backend)
     tasks.add_routes(app.router, backend)
     supervision.add_routes(app.router, backend)
-    add_referral_routes(app, engine)
-    add_credit_routes(app, engine, client.catalog)
+    credit.add_routes(app.router, engine, client.catalog)
     add_citizen_routes(app, citizen, query_timeout)
     catalog.add_routes(app.router, backend)
     guides.add_routes(app.router, backend, base_url)
-    add_license_routes(
-        app,
+    licenses.add_routes(
+        app.router,
         engine,
         client.catalog,
         LicenseTerms(client.temporal),

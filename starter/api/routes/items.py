@@ -41,6 +41,7 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
     readable_state = backend.readable_state
     item_in = backend.item_in
     item_update = backend.item_update
+    item_action = backend.item_action
     held = backend.held
 
     @router.get(
@@ -96,15 +97,14 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
             await held(principal, application_id, item_code)
             return await client.decide(application_id, item_code, decision)
 
-        status: ItemStatus = await item_update(
-            application_id, item_code, "review", {ItemStatus.UNDER_REVIEW}, deciding
-        )
-        return ItemActionOut(
-            application_id=application_id,
-            item_code=item_code,
-            action=f"review {body.verdict.value}",
-            by=principal.name,
-            status=status,
+        return await item_action(
+            principal,
+            application_id,
+            item_code,
+            "review",
+            {ItemStatus.UNDER_REVIEW},
+            deciding,
+            f"review {body.verdict.value}",
         )
 
     @router.post(
@@ -130,19 +130,14 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
         )
         channel, received_by = answer_channel(principal, body.channel)
         correction = Correction(channel=channel, note=body.note, received_by=received_by)
-        status: ItemStatus = await item_update(
+        return await item_action(
+            principal,
             application_id,
             item_code,
             "correction",
             {ItemStatus.CORRECTION_REQUESTED},
             lambda: client.correct(application_id, item_code, correction),
-        )
-        return ItemActionOut(
-            application_id=application_id,
-            item_code=item_code,
-            action="correction received",
-            by=principal.name,
-            status=status,
+            "correction received",
         )
 
     @router.post(
@@ -172,19 +167,14 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
             await held(principal, application_id, item_code)
             return await client.inspect(application_id, item_code, report)
 
-        status: ItemStatus = await item_update(
+        return await item_action(
+            principal,
             application_id,
             item_code,
             "inspection",
             {ItemStatus.INSPECTING, ItemStatus.RECTIFYING},
             inspecting,
-        )
-        return ItemActionOut(
-            application_id=application_id,
-            item_code=item_code,
-            action=f"inspection {body.result.value}",
-            by=principal.name,
-            status=status,
+            f"inspection {body.result.value}",
         )
 
     @router.post(

@@ -1,23 +1,83 @@
-"""Supervision cases (督办): limits that passed, and their closure."""
+"""Supervision (督办): cases (limits that passed) and referrals the procedure handed over
+(移送监管, e.g. after a revocation); each listed by department and status, and closed by a
+supervisor with its resolution. Who may see which department's is `starter.auth`'s
+`case_scope` and `referral_scope`; closing, `may_close_case` and `may_close_referral`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
 
+from domain.supervision import ReferralKind
 from starter import auth
 from starter.api.deps import DEPARTMENT_PATTERN, Backend, Caller, Limit, Offset
 from starter.api.schemas import Page, ResolutionIn, SupervisionCaseOut, page_of
 from starter.errors import ApiError, error_responses
 from store import supervision as supervision_store
-from store.supervision import SupervisionCase
+from store.supervision import SupervisionCase, SupervisionReferral
+
+Row = TypeVar("Row", SupervisionCase, SupervisionReferral)
+Status = Annotated[Literal["open", "closed", "all"], Query()]
+Department = Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)]
+RowId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+class ReferralOut(BaseModel):
+    """A case the procedure handed to supervision (e.g. after a revocation); `subject`
+    names the application and item, no person."""
+
+    id: int
+    workflow_id: str
+    kind: ReferralKind
+    kind_label: str = Field(description="What the referral is, in Chinese.")
+    department: str
+    subject: str
+    reason: str
+    referred_at: datetime
+    status: Literal["open", "closed"]
+    closed_at: datetime | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, row: SupervisionReferral) -> ReferralOut:
+        kind = ReferralKind(row.kind)
+        return cls.model_validate({**row.model_dump(), "kind": kind, "kind_label": kind.label})
+
+
+def case_out(row: SupervisionCase) -> SupervisionCaseOut:
+    return SupervisionCaseOut.model_validate(row, from_attributes=True)
+
+
+async def closed_by(
+    principal: auth.Principal,
+    resolution: ResolutionIn,
+    row_id: int,
+    find: Callable[[], Row | None],
+    close: Callable[[str, datetime], Row],
+    field: str,
+    noun: str,
+) -> Row:
+    """Close one row with `<supervisor>: <resolution>`: 404 when there is none, 409 once
+    it is closed."""
+
+    def closing() -> Row:
+        row = find()
+        if row is None:
+            raise ApiError.field(404, field, f"there is no supervision {noun} {row_id}")
+        if row.status == "closed":
+            raise ApiError.field(409, field, f"the {noun} is closed already")
+        return close(f"{principal.name}: {resolution.resolution}", datetime.now(UTC))
+
+    return await run_in_threadpool(closing)
 
 
 def add_routes(router: APIRouter, backend: Backend) -> None:
-    """Supervision cases; referrals are `starter.api_procedure`'s."""
+    """Cases, then referrals: listed and closed."""
     engine = backend.engine
 
     @router.get(
@@ -35,8 +95,8 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
         principal: Caller,
         limit: Limit = 50,
         offset: Offset = 0,
-        status: Annotated[Literal["open", "closed", "all"], Query()] = "open",
-        department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
+        status: Status = "open",
+        department: Department = None,
     ) -> Any:
         department = auth.case_scope(principal, department)
         rows, total = await run_in_threadpool(
@@ -44,12 +104,7 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
                 engine, status=status, department=department, limit=limit, offset=offset
             )
         )
-        return page_of(
-            [SupervisionCaseOut.model_validate(r, from_attributes=True) for r in rows],
-            total,
-            limit,
-            offset,
-        )
+        return page_of([case_out(r) for r in rows], total, limit, offset)
 
     @router.post(
         "/supervision/cases/{case_id}/closure",
@@ -58,20 +113,64 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
         summary="A supervisor closes a supervision case with its resolution",
         responses=error_responses(401, 403, 404, 409, 422, 503),
     )
-    async def close_case(
-        case_id: Annotated[int, Path(ge=1, le=2**62)], body: ResolutionIn, principal: Caller
-    ) -> Any:
+    async def close_case(case_id: RowId, body: ResolutionIn, principal: Caller) -> Any:
         auth.may_close_case(principal)
+        closed = await closed_by(
+            principal,
+            body,
+            case_id,
+            lambda: supervision_store.get_case(engine, case_id),
+            lambda resolution, at: supervision_store.close_case(engine, case_id, resolution, at),
+            "case_id",
+            "case",
+        )
+        return case_out(closed)
 
-        def close() -> SupervisionCase:
-            case = supervision_store.get_case(engine, case_id)
-            if case is None:
-                raise ApiError.field(404, "case_id", f"there is no supervision case {case_id}")
-            if case.status == "closed":
-                raise ApiError.field(409, "case_id", "the case is closed already")
-            return supervision_store.close_case(
-                engine, case_id, f"{principal.name}: {body.resolution}", datetime.now(UTC)
+    @router.get(
+        "/supervision/referrals",
+        tags=["staff"],
+        response_model=Page[ReferralOut],
+        summary="Referrals to supervision (移送监管), e.g. after a revocation, oldest first, paged",
+        description=(
+            "Supervisors, auditors and operators see every referral; a department's staff "
+            "(reviewers, inspectors, its head) their own department's."
+        ),
+        responses=error_responses(401, 403, 422, 503),
+    )
+    async def list_referrals(
+        principal: Caller,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        status: Status = "open",
+        department: Department = None,
+    ) -> Any:
+        department = auth.referral_scope(principal, department)
+        rows, total = await run_in_threadpool(
+            lambda: supervision_store.referrals_page(
+                engine, status=status, department=department, limit=limit, offset=offset
             )
+        )
+        return page_of([ReferralOut.of(r) for r in rows], total, limit, offset)
 
-        closed = await run_in_threadpool(close)
-        return SupervisionCaseOut.model_validate(closed, from_attributes=True)
+    @router.post(
+        "/supervision/referrals/{referral_id}/closure",
+        tags=["staff"],
+        response_model=ReferralOut,
+        summary="A supervisor closes a referral with its resolution",
+        description="Recorded as `<supervisor>: <resolution>`. 409 once it is closed.",
+        responses=error_responses(401, 403, 404, 409, 422, 503),
+    )
+    async def close_referral(referral_id: RowId, body: ResolutionIn, principal: Caller) -> Any:
+        auth.may_close_referral(principal)
+        closed = await closed_by(
+            principal,
+            body,
+            referral_id,
+            lambda: supervision_store.get_referral(engine, referral_id),
+            lambda resolution, at: supervision_store.close_referral(
+                engine, referral_id, resolution, at
+            ),
+            "referral_id",
+            "referral",
+        )
+        return ReferralOut.of(closed)

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import FastAPI, Path
+from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
@@ -39,7 +39,7 @@ from domain.license_term import (
 from domain.people import Role
 from domain.text import Text
 from starter import auth
-from starter.api import Caller
+from starter.api.deps import Caller
 from starter.auth import DEPARTMENT_ROLES, Principal
 from starter.client import Conflict, NotFound
 from starter.errors import ApiError, error_responses
@@ -166,8 +166,8 @@ def verification_of(
     )
 
 
-def add_license_routes(
-    app: FastAPI,
+def add_routes(
+    router: APIRouter,
     engine: Engine,
     catalog: Catalog,
     terms: LicenseTerms,
@@ -176,7 +176,7 @@ def add_license_routes(
 ) -> None:
     calendar = WorkingCalendar.from_file()
 
-    @app.get(
+    @router.get(
         "/licenses/{verification_code}",
         tags=["licenses"],
         response_model=LicenseVerification,
@@ -230,7 +230,7 @@ def add_license_routes(
 
     errors = error_responses(401, 403, 404, 409, 422, 503)
 
-    @app.get(
+    @router.get(
         "/licenses/by-number/{license_number}/term",
         tags=["licenses"],
         response_model=LicenseTermState,
@@ -242,7 +242,7 @@ def add_license_routes(
         await may_read(principal, found)
         return await answered(terms.state(license_number))
 
-    @app.post(
+    @router.post(
         "/licenses/by-number/{license_number}/renewal",
         tags=["licenses"],
         response_model=LicenseTermState,
@@ -279,7 +279,7 @@ def add_license_routes(
         )
         return await answered(terms.apply(license_number, application))
 
-    @app.post(
+    @router.post(
         "/licenses/by-number/{license_number}/renewal/decision",
         tags=["staff"],
         response_model=LicenseTermState,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -29,7 +29,7 @@ from domain.documents import (
     page_html,
 )
 from domain.notices import SERVICE_CENTER_TIMEZONE
-from starter.api import ApplicationId, Caller
+from starter.api.deps import ApplicationId, Caller
 from starter.auth import Principal
 from starter.document_pdf import page_pdf
 from starter.errors import ApiError, error_responses
@@ -39,7 +39,7 @@ from store import documents as document_store
 from store import notifications as notification_store
 from store.documents import Document
 
-__all__ = ["DocumentOut", "DocumentSummaryOut", "add_document_routes"]
+__all__ = ["DocumentOut", "DocumentSummaryOut", "add_routes"]
 
 _BEIJING = ZoneInfo(SERVICE_CENTER_TIMEZONE)
 
@@ -169,8 +169,8 @@ def _page(d: Document, case_number: str | None) -> DocumentPage:
     )
 
 
-def add_document_routes(
-    app: FastAPI,
+def add_routes(
+    router: APIRouter,
     engine: Engine,
     readable_state: ReadableState,
     department_of: Callable[[ApplicationState], DepartmentOf],
@@ -189,7 +189,7 @@ def add_document_routes(
 
         return await run_in_threadpool(read)
 
-    @app.get(
+    @router.get(
         "/applications/{application_id}/documents",
         tags=["applications"],
         response_model=list[DocumentSummaryOut],
@@ -203,7 +203,7 @@ def add_document_routes(
     async def list_documents(application_id: ApplicationId, principal: Caller) -> Any:
         return [_summary(d) for d in await shown(principal, application_id)]
 
-    @app.get(
+    @router.get(
         "/applications/{application_id}/documents/{number}",
         tags=["applications"],
         response_model=DocumentOut,

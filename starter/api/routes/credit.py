@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Path
+from fastapi import APIRouter, Path
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
@@ -35,13 +35,13 @@ from domain.credit import (
 )
 from domain.text import Text
 from starter import auth
-from starter.api import Caller
+from starter.api.deps import Caller
 from starter.auth import Principal, sha256_hex
 from starter.errors import ApiError, error_responses
 from store import credit as credit_store
 from store.credit import RecordNotFound
 
-__all__ = ["ObjectionDecisionIn", "ObjectionIn", "RepairIn", "add_credit_routes"]
+__all__ = ["ObjectionDecisionIn", "ObjectionIn", "RepairIn", "add_routes"]
 
 RecordId = Annotated[
     int, Path(ge=1, le=2**31 - 1, description="A credit record's id (from a standing).")
@@ -90,7 +90,7 @@ def _id_sha256(identity: CreditIdentity) -> str | None:
     return sha256_hex(identity.id_number) if identity.id_number is not None else None
 
 
-def add_credit_routes(app: FastAPI, engine: Engine, catalog: Catalog) -> None:
+def add_routes(router: APIRouter, engine: Engine, catalog: Catalog) -> None:
     """`POST /credit/standing/lookup`, `POST /credit/records/{id}/objection`,
     `…/objection/decision` and `…/repair`."""
 
@@ -127,7 +127,7 @@ def add_credit_routes(app: FastAPI, engine: Engine, catalog: Catalog) -> None:
         except CreditActionRefused as exc:
             raise ApiError.field(409, "record_id", str(exc)) from None
 
-    @app.post(
+    @router.post(
         "/credit/standing/lookup",
         tags=["credit"],
         response_model=CreditStandingReport,
@@ -156,7 +156,7 @@ def add_credit_routes(app: FastAPI, engine: Engine, catalog: Catalog) -> None:
         )
         return standing_report(body.kind, records, item_name)
 
-    @app.post(
+    @router.post(
         "/credit/records/{record_id}/objection",
         tags=["credit"],
         response_model=CreditRecordView,
@@ -177,7 +177,7 @@ def add_credit_routes(app: FastAPI, engine: Engine, catalog: Catalog) -> None:
             principal, record_id, CreditAction.OBJECTED, body.reason, credit_subject(body)
         )
 
-    @app.post(
+    @router.post(
         "/credit/records/{record_id}/objection/decision",
         tags=["credit"],
         response_model=CreditRecordView,
@@ -196,7 +196,7 @@ def add_credit_routes(app: FastAPI, engine: Engine, catalog: Catalog) -> None:
         action = CreditAction.OBJECTION_UPHELD if upheld else CreditAction.OBJECTION_REJECTED
         return await act(principal, record_id, action, body.reason)
 
-    @app.post(
+    @router.post(
         "/credit/records/{record_id}/repair",
         tags=["credit"],
         response_model=CreditRecordView,
