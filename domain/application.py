@@ -500,6 +500,8 @@ class ItemCase(BaseModel):
     central_activities_local: bool = False
     # The application's answer to its patch "procedure-revision-2026-12" (workflows.common).
     revised: bool = False
+    # The application's answer to its patch "fewer-events-2026-12" (workflows.common).
+    fewer_events: bool = False
 
 
 class StaffTaskRef(BaseModel):

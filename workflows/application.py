@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import (
         CENTRAL_ACTIVITIES_LOCAL,
         CREDIT_BY_CODE,
+        FEWER_EVENTS,
         PROCEDURE_REVISION,
         Trail,
         department_queue,
@@ -73,8 +74,11 @@ class ApplicationWorkflow:
     @workflow.init
     def __init__(self, submission: Submission) -> None:
         # Asked here, before any handler runs: a withdrawal that arrives with the start is
-        # handled by the procedure the application is under.
-        self.revised = workflow.patched(PROCEDURE_REVISION)
+        # handled by the procedure the application is under. The newest patch first: it
+        # implies the older ones, which an application under it never asks (each patch asked
+        # is a marker and a search-attribute upsert).
+        self.fewer_events = workflow.patched(FEWER_EVENTS)
+        self.revised = self.fewer_events or workflow.patched(PROCEDURE_REVISION)
         self.submission = submission
         self._status = ApplicationStatus.SUBMITTED
         self._snapshot: CatalogSnapshot | None = None
@@ -110,7 +114,9 @@ class ApplicationWorkflow:
 
     @workflow.run
     async def run(self, submission: Submission) -> ApplicationOutcome:
-        self.central_activities_local = workflow.patched(CENTRAL_ACTIVITIES_LOCAL)
+        self.central_activities_local = self.fewer_events or workflow.patched(
+            CENTRAL_ACTIVITIES_LOCAL
+        )
         self._trips = 1 if submission.channel is Channel.WINDOW else 0
         self._provided = set(submission.materials)
         self._snapshot = await self._pin_catalog()
@@ -177,7 +183,9 @@ class ApplicationWorkflow:
         """Whose credit the trust paths ask about and a broken promise is recorded under:
         the enterprise's code when the applicant has one, else the applicant's ID number."""
         applicant = self.submission.applicant
-        if applicant.credit_code is not None and workflow.patched(CREDIT_BY_CODE):
+        if applicant.credit_code is not None and (
+            self.fewer_events or workflow.patched(CREDIT_BY_CODE)
+        ):
             return credit_subject(applicant)
         return credit_subject(applicant.id_number)
 
@@ -478,6 +486,7 @@ class ApplicationWorkflow:
                 licenses_from_bundle=[r.license for r in self._items.values() if r.license],
                 central_activities_local=self.central_activities_local,
                 revised=self.revised,
+                fewer_events=self.fewer_events,
             ),
             id=ref.workflow_id,
             static_summary=f"{item.name} ({item.code})",

@@ -89,6 +89,12 @@ class LegalClock:
             later, before `on_change` shows it, with a `DueMoved`: previous and new instant and
             the cause (CALENDAR: tell the new date; EXTENSION: the Art. 42 notice already
             says it; RESUMPTION: a pause ended). It is not awaited for the first schedule.
+        lean_on: another clock of the same workflow whose timer may serve this one (the
+            item's statutory limit beside its running step's): while that clock waits on a
+            timer that fires at or before this one's next boundary, this one sets no timer
+            of its own (a timer is a billable action and two events) and wakes with it. While
+            that clock is still computing, this one waits for it to settle; when it is not
+            running, this one sets its own timer.
     """
 
     def __init__(
@@ -109,6 +115,7 @@ class LegalClock:
         first_schedule: ScheduleComputer | None = None,
         never_earlier: bool = False,
         on_due_moved_later: DueMovedHandler | None = None,
+        lean_on: Callable[[], LegalClock | None] | None = None,
     ) -> None:
         if budget_days < 0:
             raise ClockError("budget must not be negative")
@@ -135,6 +142,13 @@ class LegalClock:
         self._events: list[ClockEvent] = []
         self._cases: dict[int, SupervisionCaseRef] = {}
         self._notified: tuple[object, ...] | None = None
+        self._lean_on = lean_on
+        # What a clock leaning on this one reads: whether it counts, waits, and on what timer.
+        self._running = False
+        self._waiting = False
+        self._timer_at: datetime | None = None  # the pending timer's instant, while waiting
+        self._timer_fired_at: datetime | None = None  # the instant of the last timer fired
+        self._waits = 0  # waits ended: a leaning clock wakes when this changes
 
     # --- reading -------------------------------------------------------------------------
 
@@ -231,8 +245,12 @@ class LegalClock:
         """Count, remind and escalate until `done()` is true; then stop and return the final
         snapshot (`met` says whether it finished before the due instant)."""
         self.start(started_at)
+        self._running = True
         refresh = False
         fired_at: datetime | None = None
+        # The boundary this clock leant towards when another clock's earlier timer woke it:
+        # kept, so a wake-up relative to now (a provisional schedule's weekly one) comes.
+        planned: tuple[ClockSchedule, datetime] | None = None
         while True:
             record = self._started()
             if refresh or self._schedule is None or self._schedule.version != record.version:
@@ -251,24 +269,79 @@ class LegalClock:
             if done():
                 break
             wake = next_wakeup(self._schedule, self._fired, now, self.policy)
+            if planned is not None and wake is not None and planned[0] is self._schedule:
+                wake = min(wake, planned[1])
+                if wake <= now:  # reached while another clock's timers woke this one
+                    planned, fired_at = None, wake
+                    refresh = self._schedule.provisional
+                    continue
+            planned = None
             version = record.version
 
             def woken(version: int = version) -> bool:
                 return done() or self._started().version != version
 
+            if wake is not None and self._lean_on is not None:
+                leaned, fired_at = await self._lean(wake, woken)
+                if leaned:
+                    refresh = fired_at is not None and self._schedule.provisional
+                    planned = None if fired_at is not None else (self._schedule, wake)
+                    continue
             if wake is None:
-                await workflow.wait_condition(woken)
+                await self._wait(woken)
                 continue
+            try:
+                await self._wait(woken, wake, now)
+            except TimeoutError:
+                fired_at = wake
+                refresh = self._schedule.provisional  # a newly announced year may move it
+        self._running = False
+        self._record = self._started().stop(workflow.now())
+        await self._maybe_notify()
+        return self.snapshot()
+
+    async def _wait(
+        self, woken: Callable[[], bool], wake: datetime | None = None, now: datetime | None = None
+    ) -> None:
+        """Wait until `woken()`, or on a timer until `wake` (TimeoutError when it fires)."""
+        self._waiting, self._timer_at = True, wake
+        try:
+            if wake is None or now is None:
+                await workflow.wait_condition(woken)
+                return
             try:
                 await workflow.wait_condition(
                     woken, timeout=wake - now, timeout_summary=f"{self.limit} clock boundary"
                 )
             except TimeoutError:
-                fired_at = wake
-                refresh = self._schedule.provisional  # a newly announced year may move it
-        self._record = self._started().stop(workflow.now())
-        await self._maybe_notify()
-        return self.snapshot()
+                self._timer_fired_at = wake
+                raise
+        finally:
+            self._waiting, self._timer_at = False, None
+            self._waits += 1
+
+    async def _lean(
+        self, wake: datetime, woken: Callable[[], bool]
+    ) -> tuple[bool, datetime | None]:
+        """Wait on the timer of the clock this one leans on, when it serves `wake`.
+
+        Returns (False, None) when there is none to lean on: set a timer of its own. Else,
+        once woken, (True, `wake` if that timer fired at this clock's boundary, else None).
+        """
+        other = self._lean_on() if self._lean_on is not None else None
+        if other is None or other is self or not other._running:
+            return False, None
+        if not other._waiting:  # computing its schedule, or acting on a boundary
+            await self._wait(lambda: woken() or self._lean_on_changed(other) or other._waiting)
+            return True, None
+        at, waits = other._timer_at, other._waits
+        if at is None or at > wake:
+            return False, None
+        await self._wait(lambda: woken() or self._lean_on_changed(other) or other._waits != waits)
+        return True, (wake if other._timer_fired_at == at == wake else None)
+
+    def _lean_on_changed(self, other: LegalClock) -> bool:
+        return self._lean_on is None or self._lean_on() is not other or not other._running
 
     async def _tell(self, schedule: ClockSchedule, basis: ClockRecord) -> None:
         """Take the schedule's due instant as told (the floor of later computations); when it

@@ -55,6 +55,16 @@ PROCEDURE_REVISION = "procedure-revision-2026-12"
 # before keeps the subject it was looked up under.
 CREDIT_BY_CODE = "credit-subject-by-code"
 
+# Less work per application (issue 18). Asked first, once, by the application and handed to
+# its items (`ItemCase.fewer_events`); it implies the three patches above, which are then not
+# asked (each asked patch is a marker and a search-attribute upsert). It covers:
+# - an item tells the application of its license by signal only when it goes on after
+#   issuing (an inspection after issuance): otherwise its completion, moments later,
+#   carries the license;
+# - the statutory limit sets no timer of its own while the running step's timer fires at
+#   or before its next boundary: that timer wakes it.
+FEWER_EVENTS = "fewer-events-2026-12"
+
 
 def central_activities_local() -> bool:
     """Whether the running workflow reaches the central systems by local activities."""

@@ -99,7 +99,9 @@ class ItemWorkflow:
         # may come with the start: handlers run only after this).
         self._supplemented = not case.hold_until_supplemented
         # Procedure revision 2026-12: the statutory limit beside the step's, excluded time.
-        self.limits = ItemLimits(case, record=self._record, on_escalation=self._escalated)
+        self.limits = ItemLimits(
+            case, record=self._record, on_escalation=self._escalated, step=lambda: self._clock
+        )
 
     @property
     def _step_limit(self) -> LegalClock | None:
@@ -281,6 +283,8 @@ class ItemWorkflow:
         self._record("license issued", detail=self._license.number)
         if not (self.case.has_dependents or self.case.revised):
             return  # before: the application learnt of it when this item closed
+        if self.case.fewer_events and not self._goes_on_after_issuing():
+            return  # this item ends now: its completion carries the license
         # Later items of the bundle may start now (their material is this license).
         parent = workflow.get_external_workflow_handle(self.case.application_workflow_id)
         await parent.signal(
@@ -657,6 +661,13 @@ class ItemWorkflow:
                 f"{field}.department: {staff.department!r} may not act on {self.item.code}, "
                 f"which belongs to {self.item.department!r}"
             )
+
+    def _goes_on_after_issuing(self) -> bool:
+        """An inspection after issuance follows the license; otherwise the item ends with it."""
+        if self.item.recorded_on_the_spot:
+            return False
+        timing = self.item.inspection.for_path(self.case.path.value)
+        return timing is InspectionTiming.AFTER_ISSUANCE
 
     def _last_outcome(self) -> str:
         if self._report is not None:

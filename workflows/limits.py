@@ -55,8 +55,10 @@ class ItemLimits:
         *,
         record: Recorder,
         on_escalation: Callable[[ClockEvent], Awaitable[None]],
+        step: Callable[[], LegalClock | None] = lambda: None,
     ) -> None:
         self.case = case
+        self._step = step  # the running step's limit, whose timer may serve the statutory one
         self.item = case.item
         self._record = record
         self._on_escalation = on_escalation
@@ -84,6 +86,7 @@ class ItemLimits:
             first_schedule=self._first_schedule,
             never_earlier=True,
             on_due_moved_later=self._due_moved_later,
+            lean_on=self._step if self.case.fewer_events else None,
         )
         clock.start()
         self.statutory = clock
