@@ -12,6 +12,7 @@ COPY store/ store/
 COPY onething/ onething/
 COPY starter/ starter/
 COPY audit/ audit/
+COPY bench/ bench/
 RUN python -m venv /opt/onething \
  && /opt/onething/bin/pip install --no-compile . \
  && /opt/onething/bin/python -m compileall -q /opt/onething/lib

@@ -44,7 +44,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.installed-test
-	$(BIN)/mypy domain workflows activities store onething starter audit worker.py
+	$(BIN)/mypy domain workflows activities store onething starter audit bench worker.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

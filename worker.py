@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarActivities
@@ -62,10 +62,16 @@ SHARED_WITH_THE_SANDBOX = (
 )
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner(*also_shared: str) -> SandboxedWorkflowRunner:
+    """The worker's sandbox; `also_shared`: more modules to share (a bench experiment)."""
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*SHARED_WITH_THE_SANDBOX)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            *SHARED_WITH_THE_SANDBOX, *also_shared
+        )
     )
+
+
+_worker_sandbox = workflow_runner  # build_workers' argument of that name hides the function
 
 
 MAX_CONCURRENT_ACTIVITIES = 32
@@ -133,11 +139,13 @@ def build_workers(
     departments: Iterable[str] | None = None,
     calendar_overrides: Path | None = None,
     delivery: Outlet | None = None,
+    workflow_runner: WorkflowRunner | None = None,
 ) -> list[Worker]:
     """Workers for the workflows' queue (with the central activities) and department queues.
 
     `departments=None` serves every department of the catalog. `delivery` (a running
     `onething.delivery.Deliverer`): notices get deliveries; None: the outbox only.
+    `workflow_runner`: the sandbox the workflows run in (default: the worker's own).
     """
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
     # A license with a validity gets its term workflow on the workflows' queue.
@@ -150,7 +158,7 @@ def build_workers(
                 client,
                 task_queue=task_queue,
                 workflows=WORKFLOWS,
-                workflow_runner=workflow_runner(),
+                workflow_runner=workflow_runner or _worker_sandbox(),
                 activities=central_activities(engine, calendar_overrides, delivery),
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

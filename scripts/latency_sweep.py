@@ -27,7 +27,7 @@ def run(concurrency: int, path: str, target: list[str], out: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from starter.bench import bench_app; bench_app()",
+            "from starter.cli_bench import bench_app; bench_app()",
             "--applications",
             str(12 * concurrency + 20),
             "--concurrency",

@@ -115,7 +115,7 @@ def main() -> None:
         command = [
             sys.executable,  # `onething bench`, whether or not the CLI mounts it yet
             "-c",
-            "from starter.bench import bench_app; bench_app()",
+            "from starter.cli_bench import bench_app; bench_app()",
             "--applications",
             str(args.applications),
             "--concurrency",

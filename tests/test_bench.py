@@ -8,16 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from starter.bench import BenchReport, bench_app, percentiles
-from starter.bench_mixed import (
-    MIX,
-    Kind,
-    MixedReport,
-    RssSample,
-    flat_after_warm_up,
-    mix_counts,
-    plan_mix,
-)
+from bench.harness import BenchReport
+from bench.measure import percentiles
+from bench.mixed_plan import MIX, Kind, mix_counts, plan_mix
+from bench.mixed_report import MixedReport, RssSample, flat_after_warm_up
+from starter.cli_bench import bench_app
 
 pytestmark = pytest.mark.devserver
 

@@ -26,6 +26,8 @@ from sqlalchemy.pool import NullPool
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from bench.environment import BenchEnvironment, bench_environment
+from bench.paths import BENCH_STAFF, BenchPath, bench_submission
 from domain.application import (
     ApplicationOutcome,
     ApplicationStatus,
@@ -48,13 +50,6 @@ from domain.people import Role
 from onething.codec import EncryptionCodec
 from onething.costs import local_activities
 from onething.temporal import data_converter
-from starter.bench import (
-    BENCH_STAFF,
-    BenchEnvironment,
-    BenchPath,
-    bench_environment,
-    bench_submission,
-)
 from starter.client import ClientError, OnethingClient
 from starter.desk import StaffDesk, staff
 from store import licenses
