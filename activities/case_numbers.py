@@ -14,7 +14,7 @@ from domain import notices
 from domain.application import application_workflow_id
 from domain.bundle import as_bundle
 from domain.case_number import REGION_CODE_PATTERN
-from domain.catalog import CatalogError
+from domain.catalog_models import CatalogError
 from store import case_numbers
 from store.catalog import get_catalog
 

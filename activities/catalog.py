@@ -9,14 +9,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.store_errors import store_errors
 from domain.bundle import MaterialSet, as_bundle, one_set_of_materials
-from domain.catalog import (
-    DEFAULT_REGION_CODE,
-    Bundle,
-    Catalog,
-    CatalogError,
-    Item,
-    load_seed_catalog,
-)
+from domain.catalog import Catalog
+from domain.catalog_loading import load_seed_catalog
+from domain.catalog_models import DEFAULT_REGION_CODE, Bundle, CatalogError, Item
 from store import catalog as catalog_store
 
 

@@ -29,7 +29,7 @@ from activities.notify import Notice, Outlet, record_notice
 from activities.store_errors import store_errors
 from domain import notices
 from domain.application import item_workflow_id
-from domain.catalog import DEFAULT_REGION_CODE, Item
+from domain.catalog_models import DEFAULT_REGION_CODE, Item
 from domain.clock import DueRequest, compute_due
 from domain.license_term import (
     AcceptRenewal,

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from domain.catalog import Item
+from domain.catalog_models import Item
 from domain.clock import ClockSnapshot
 from domain.excluded_time import ExcludedTimeStart
 from domain.form import MAX_FORM_KEYS, form_shape_problems

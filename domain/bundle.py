@@ -16,18 +16,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.catalog import (
+from domain.catalog import Catalog, UnknownCodeError, resolve_producer
+from domain.catalog_models import (
     WINDOW_STEPS,
     Bundle,
     BundleMember,
-    Catalog,
     CatalogError,
     FieldType,
     FormField,
     Item,
     MaterialSource,
-    UnknownCodeError,
-    resolve_producer,
 )
 
 # The single application form that replaces each item's own form in a bundle.

@@ -1,6 +1,6 @@
 """The rules a catalog document must keep, item by item and bundle by bundle.
 
-`domain.catalog.validate_catalog` runs them all and reports every problem at once; each
+`domain.catalog_loading.validate_catalog` runs them all and reports every problem at once; each
 function returns the problems it found, worded for the person who edits the catalog.
 Pure code.
 """
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from domain.catalog import (
+from domain.catalog import resolve_producer
+from domain.catalog_models import (
     APPROVAL_PATHS,
     REVIEW_PATH,
     WINDOW_STEPS,
@@ -22,7 +23,6 @@ from domain.catalog import (
     InspectionTiming,
     Item,
     MaterialSource,
-    resolve_producer,
 )
 
 

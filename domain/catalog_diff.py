@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-if TYPE_CHECKING:  # domain.catalog imports this module: no runtime import back
-    from domain.catalog import Catalog
+from domain.catalog import Catalog
 
 
 class _Frozen(BaseModel):

@@ -69,7 +69,7 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
     ),
 }
 
-# A positive act's title by the item's kind (domain.catalog.ItemKind's value): a
+# A positive act's title by the item's kind (domain.catalog_models.ItemKind's value): a
 # registration is 准予登记, a filing 备案; the act rests on the item's own law too.
 GRANT_TITLES = {
     "license": "准予行政许可决定书",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.application import LimitExtension
-from domain.catalog import Item
+from domain.catalog_models import Item
 from domain.people import Role
 
 # Art. 42 (2): joint or centralized handling, and its one extension.

@@ -27,7 +27,7 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from domain.bundle import MergedField, OneForm
-from domain.catalog import FieldType
+from domain.catalog_models import FieldType
 from domain.text import text_problem
 
 __all__ = [

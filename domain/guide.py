@@ -26,11 +26,11 @@ from domain.bundle import (
     one_set_of_materials,
     reductions,
 )
-from domain.catalog import (
+from domain.catalog import Catalog
+from domain.catalog_models import (
     COMMITMENT_PATH,
     REVIEW_PATH,
     SPECIAL_ZONES,
-    Catalog,
     Hall,
     InspectionTiming,
     Item,

@@ -13,7 +13,8 @@ from html import escape
 from urllib.parse import urlencode
 
 from domain.bundle import Measure
-from domain.catalog import Catalog, InspectionTiming, ItemKind, MaterialSource, Subject
+from domain.catalog import Catalog
+from domain.catalog_models import InspectionTiming, ItemKind, MaterialSource, Subject
 from domain.guide import WINDOW_NAMES, GuideHall, GuideItem, ServiceGuide
 
 # The national government-service hotline (12345 政务服务便民热线, 国办发〔2020〕53号):

@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from domain.application import Channel
 from domain.calendar import WorkingCalendar
-from domain.catalog import DayUnit, RenewalRule
+from domain.catalog_models import DayUnit, RenewalRule
 from domain.notices import SERVICE_CENTER_TIMEZONE
 from domain.people import Staff
 from domain.text import Text

@@ -217,7 +217,7 @@ def acceptance_receipt(
     )
 
 
-# What an item's positive act says, by the item's kind (domain.catalog.ItemKind's value).
+# What an item's positive act says, by the item's kind (domain.catalog_models.ItemKind's value).
 GRANTS = {
     "license": "经审查, 您申请的{item}符合法定条件、标准, 决定准予行政许可。",
     "confirmation": "经审核, 您申请的{item}符合法定条件, 准予登记。",

@@ -361,7 +361,7 @@ def default_token_document(
 
 
 def _seed_default_document(keys: SubjectKeys) -> dict[str, Any]:
-    from domain.catalog import load_seed_catalog
+    from domain.catalog_loading import load_seed_catalog
     from starter.demo import demo_applicant
 
     catalog = load_seed_catalog()

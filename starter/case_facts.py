@@ -57,7 +57,7 @@ from audit import names
 from audit.histories import fetch_histories
 from audit.payloads import decode_payloads, parse_time, typed_search_attributes, when
 from domain.calendar import WorkingCalendar
-from domain.catalog import WINDOW_STEPS
+from domain.catalog_models import WINDOW_STEPS
 from domain.notices import SERVICE_CENTER_TIMEZONE
 from onething.costs import local_activity_data
 from store import case_facts as store

@@ -33,7 +33,7 @@ from bench.printing import (
     summary_table,
     targets_table,
 )
-from domain.catalog import load_seed_catalog
+from domain.catalog_loading import load_seed_catalog
 
 bench_app = typer.Typer(
     name="bench",

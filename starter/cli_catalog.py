@@ -16,15 +16,15 @@ import typer
 from sqlalchemy import Engine
 
 from domain.bundle import Measure, one_form, one_set_of_materials, reductions_report
-from domain.catalog import (
-    Catalog,
-    CatalogError,
+from domain.catalog import Catalog
+from domain.catalog_diff import diff_catalogs
+from domain.catalog_loading import (
     catalog_document_schema,
-    diff_catalogs,
     load_seed_catalog,
     parse_catalog_json,
     seed_catalog_text,
 )
+from domain.catalog_models import CatalogError
 from domain.guide import (
     build_guide,
     coverage_report,

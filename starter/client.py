@@ -53,7 +53,8 @@ from domain.application import (
     item_workflow_id,
 )
 from domain.bundle import OneForm, as_bundle, one_form, one_set_of_materials
-from domain.catalog import Catalog, Item
+from domain.catalog import Catalog
+from domain.catalog_models import Item
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeStart
 from domain.form import form_problems
 from domain.people import Role, Staff

@@ -23,14 +23,9 @@ from sqlalchemy import Column, Engine, Text, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, select
 
-from domain.catalog import (
-    Catalog,
-    CatalogError,
-    Item,
-    UnknownCodeError,
-    parse_catalog_json,
-    validate_catalog,
-)
+from domain.catalog import Catalog, UnknownCodeError
+from domain.catalog_loading import parse_catalog_json, validate_catalog
+from domain.catalog_models import CatalogError, Item
 from store.db import session
 
 

@@ -20,7 +20,8 @@ from sqlalchemy.pool import NullPool
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from domain.catalog import Catalog, load_seed_catalog
+from domain.catalog import Catalog
+from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, Keyring
 from onething.devserver import SQLITE_PRAGMAS, executable
 from onething.temporal import data_converter, register_search_attributes

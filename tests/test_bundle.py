@@ -25,16 +25,9 @@ from domain.bundle import (
     reductions,
     reductions_report,
 )
-from domain.catalog import (
-    Bundle,
-    BundleMember,
-    Catalog,
-    CatalogError,
-    FieldType,
-    MaterialSource,
-    load_seed_catalog,
-    validate_catalog,
-)
+from domain.catalog import Catalog
+from domain.catalog_loading import load_seed_catalog, validate_catalog
+from domain.catalog_models import Bundle, BundleMember, CatalogError, FieldType, MaterialSource
 from tests.test_catalog import mini_doc
 
 

@@ -73,15 +73,15 @@ def test_bad_parts_are_named() -> None:
 
 def test_halls_carry_their_region_code_and_old_catalogs_parse() -> None:
     from activities.catalog import snapshot_of
-    from domain.catalog import (
+    from domain.catalog_loading import (
         PREVIOUS_FILE,
-        CatalogError,
         load_seed_catalog,
         parse_catalog_json,
         seed_catalog_text,
         shipped_catalog_text,
         validate_catalog,
     )
+    from domain.catalog_models import CatalogError
 
     seed = load_seed_catalog()
     assert {h.region_code for h in seed.halls.values()} == {"420684"}

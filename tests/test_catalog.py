@@ -8,20 +8,21 @@ from typing import Any
 
 import pytest
 
-from domain.catalog import (
-    SPECIAL_ZONES,
-    Catalog,
-    CatalogError,
-    DeficiencyConsequence,
-    InspectionTiming,
-    MaterialSource,
-    UnknownCodeError,
-    Window,
-    diff_catalogs,
+from domain.catalog import Catalog, UnknownCodeError
+from domain.catalog_diff import diff_catalogs
+from domain.catalog_loading import (
     load_seed_catalog,
     load_shipped_catalog,
     parse_catalog_json,
     validate_catalog,
+)
+from domain.catalog_models import (
+    SPECIAL_ZONES,
+    CatalogError,
+    DeficiencyConsequence,
+    InspectionTiming,
+    MaterialSource,
+    Window,
 )
 
 
@@ -485,7 +486,7 @@ def test_seed_halls_city_and_towns() -> None:
 def test_seed_json_is_what_ships() -> None:
     from importlib import resources
 
-    from domain.catalog import SEED_FILE
+    from domain.catalog_loading import SEED_FILE
 
     text = resources.files("domain.data").joinpath(SEED_FILE).read_text(encoding="utf-8")
     assert json.loads(text)["version"] == load_seed_catalog().version

@@ -10,7 +10,7 @@ import typer
 from click.testing import Result
 from typer.testing import CliRunner
 
-from domain.catalog import load_seed_catalog, seed_catalog_text
+from domain.catalog_loading import load_seed_catalog, seed_catalog_text
 from starter.cli_catalog import register
 from tests.test_catalog import mini_doc
 

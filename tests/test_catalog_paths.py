@@ -9,16 +9,15 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain.catalog import (
-    CORRECTION_DAYS,
+from domain.catalog import CORRECTION_DAYS
+from domain.catalog_diff import diff_catalogs
+from domain.catalog_loading import catalog_document_schema, validate_catalog
+from domain.catalog_models import (
     EXTENSION_DAYS,
     CatalogError,
     InspectionRule,
     InspectionTiming,
     Item,
-    catalog_document_schema,
-    diff_catalogs,
-    validate_catalog,
 )
 from tests.test_catalog import item, mini_doc, only_problem, problems_of
 

@@ -17,7 +17,9 @@ from domain.bundle import (
     one_set_of_materials,
     reductions_report,
 )
-from domain.catalog import Catalog, CatalogError, load_seed_catalog, validate_catalog
+from domain.catalog import Catalog
+from domain.catalog_loading import load_seed_catalog, validate_catalog
+from domain.catalog_models import CatalogError
 from domain.guide import ServiceGuide, build_guide
 from tests.test_bundle import catalogs
 

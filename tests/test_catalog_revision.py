@@ -14,17 +14,15 @@ import pytest
 
 from domain.acceptance import AcceptanceVerdict, assess
 from domain.bundle import BUNDLE_FORM_CODE, critical_path, one_set_of_materials, reductions
-from domain.catalog import (
-    EXTENSION_DAYS,
+from domain.catalog import Catalog
+from domain.catalog_diff import diff_catalogs
+from domain.catalog_loading import (
     NEXT_FILE,
-    Catalog,
-    InspectionTiming,
-    ItemKind,
-    diff_catalogs,
     load_shipped_catalog,
     shipped_catalog_text,
     validate_catalog,
 )
+from domain.catalog_models import EXTENSION_DAYS, InspectionTiming, ItemKind
 
 OLD = load_shipped_catalog("catalog.json")  # 2026.11.1, pinned by running applications
 NEW = load_shipped_catalog(NEXT_FILE)

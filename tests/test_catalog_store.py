@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlmodel import select
 
-from domain.catalog import (
+from domain.catalog import UnknownCodeError
+from domain.catalog_loading import (
     NEXT_FILE,
-    CatalogError,
-    UnknownCodeError,
     load_seed_catalog,
     load_shipped_catalog,
     seed_catalog_text,
     shipped_catalog_text,
 )
+from domain.catalog_models import CatalogError
 from store.catalog import (
     CatalogItemRow,
     create_catalog_tables,

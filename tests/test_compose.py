@@ -29,7 +29,7 @@ import yaml
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.testing import WorkflowEnvironment
 
-from domain.catalog import load_seed_catalog
+from domain.catalog_loading import load_seed_catalog
 from onething.devserver import executable
 from onething.settings import SettingsError, load_settings
 from onething.temporal import search_attribute_flags

@@ -45,7 +45,8 @@ from domain.application import (
     application_workflow_id,
     item_workflow_id,
 )
-from domain.catalog import Catalog, load_seed_catalog
+from domain.catalog import Catalog
+from domain.catalog_loading import load_seed_catalog
 from domain.people import Role
 from onething.codec import EncryptionCodec
 from onething.costs import local_activities

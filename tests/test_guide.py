@@ -12,15 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.bundle import BUNDLE_FORM_CODE
-from domain.catalog import (
+from domain.catalog_loading import (
     NEXT_FILE,
-    CatalogError,
-    InspectionTiming,
-    Window,
     load_seed_catalog,
     load_shipped_catalog,
     validate_catalog,
 )
+from domain.catalog_models import CatalogError, InspectionTiming, Window
 from domain.guide import (
     ServiceGuide,
     build_guide,

@@ -36,7 +36,8 @@ from domain.application import (
     item_workflow_id,
 )
 from domain.calendar import WorkingCalendar
-from domain.catalog import Catalog, InspectionTiming, ItemKind
+from domain.catalog import Catalog
+from domain.catalog_models import InspectionTiming, ItemKind
 from domain.clock import ClockPolicy, ClockSnapshot, local_date
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeKind, ExcludedTimeStart
 from domain.extension import check_extension

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain.application import ApplicationState, ApplicationStatus, ItemRef, ItemStatus
-from domain.catalog import load_seed_catalog
+from domain.catalog_loading import load_seed_catalog
 from domain.people import Role, Staff
 from domain.rating import (
     DEFAULT_FOLLOW_UP_DAYS,

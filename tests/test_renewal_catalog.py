@@ -12,19 +12,17 @@ from typing import Any
 
 import pytest
 
-from domain.catalog import (
-    DEFAULT_RENEWAL,
+from domain.catalog_loading import (
     FILING_RECEIPT_FILE,
     NEXT_FILE,
     SEED_FILE,
     VALIDITY_FILE,
-    CatalogError,
-    DayUnit,
     load_seed_catalog,
     load_shipped_catalog,
     shipped_catalog_text,
     validate_catalog,
 )
+from domain.catalog_models import DEFAULT_RENEWAL, CatalogError, DayUnit
 from store.catalog import digest_of
 
 NEW = load_shipped_catalog(VALIDITY_FILE)

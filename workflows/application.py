@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
         item_workflow_id,
     )
-    from domain.catalog import DEFAULT_REGION_CODE, DeficiencyConsequence, Item
+    from domain.catalog_models import DEFAULT_REGION_CODE, DeficiencyConsequence, Item
     from domain.clock import ClockEvent, ClockRecord, ClockSchedule, ClockSnapshot, DueMoved
     from domain.credit import CreditEntry, CreditRecordKind, CreditStanding, credit_subject
     from domain.extension import JOINT_DAYS, check_joint_extension

@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
         StaffTaskRef,
         StopOrder,
     )
-    from domain.catalog import InspectionTiming, Item
+    from domain.catalog_models import InspectionTiming, Item
     from domain.clock import (
         ClockEvent,
         ClockRecord,

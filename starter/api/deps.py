@@ -27,7 +27,8 @@ from domain.application import (
     application_workflow_id,
 )
 from domain.bundle import as_bundle
-from domain.catalog import Catalog, CatalogError, Item
+from domain.catalog import Catalog
+from domain.catalog_models import CatalogError, Item
 from domain.people import Role, Staff
 from starter import auth
 from starter.api.schemas import ItemActionOut

@@ -28,7 +28,7 @@ from domain.application import (
     Submission,
 )
 from domain.bundle import BundleReductions, MaterialSet
-from domain.catalog import Bundle, ItemKind, Window
+from domain.catalog_models import Bundle, ItemKind, Window
 from domain.people import Role
 from domain.text import Line, Text
 from store import deliveries as delivery_store

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 
-from domain.catalog import Catalog, load_seed_catalog
+from domain.catalog import Catalog
+from domain.catalog_loading import load_seed_catalog
 from onething.settings import Settings
 from starter import auth
 from starter.api.main import create_app

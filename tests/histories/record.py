@@ -57,7 +57,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from audit.export import export_histories
 from audit.replay import ReplayReport, replay
-from domain.catalog import Catalog, load_seed_catalog
+from domain.catalog import Catalog
+from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, load_keyring_file
 from onething.devserver import DevServer, executable
 from onething.settings import Settings

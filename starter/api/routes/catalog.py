@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from domain.bundle import one_form, one_set_of_materials, reductions
-from domain.catalog import Item, Window
+from domain.catalog_models import Item, Window
 from starter.api.deps import Backend, BundleCode, ItemCode, Limit, Offset, catalog_item
 from starter.api.schemas import BundleDetail, BundleSummary, ItemSummary, Page, page_of
 from starter.errors import ApiError, error_responses

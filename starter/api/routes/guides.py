@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from domain.catalog import Hall
+from domain.catalog_models import Hall
 from domain.guide import (
     HallDistance,
     ServiceGuide,
