@@ -29,7 +29,8 @@ from sqlalchemy.exc import OperationalError
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.bundle import as_bundle
-from domain.catalog import Catalog, load_seed_catalog
+from domain.catalog import Catalog
+from domain.catalog_loading import load_seed_catalog
 from starter.kpis import kpi_report, reform_report
 from store import case_facts as facts
 from store import migrate

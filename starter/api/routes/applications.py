@@ -33,7 +33,7 @@ from domain.application import (
     Withdrawal,
 )
 from domain.bundle import as_bundle, one_set_of_materials
-from domain.catalog import CatalogError
+from domain.catalog_models import CatalogError
 from domain.people import Role
 from starter import auth
 from starter.api.deps import (
