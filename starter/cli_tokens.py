@@ -26,15 +26,14 @@ from pydantic import ValidationError
 from onething.settings import Settings
 from starter.auth import (
     AuthConfigError,
-    _parse,
-    _read,
-    _write_private_json,
     applicant_ref,
     load_api_tokens,
     open_token_subject_keys,
     sha256_hex,
     upgrade_token_document,
 )
+from starter.auth.loading import write_private_json
+from starter.auth.tokens import parse_document, read_document
 
 
 def _error(message: str) -> int:
@@ -46,7 +45,7 @@ def _upgrade(path: Path | None, settings: Settings) -> int:
     data_dir = settings.data_dir
     keys = open_token_subject_keys(data_dir, settings)
     if path is None and settings.api_tokens.strip():
-        data = _parse(settings.api_tokens, toml=False, source="ONETHING_API_TOKENS")
+        data = parse_document(settings.api_tokens, toml=False, source="ONETHING_API_TOKENS")
         names = upgrade_token_document(data, keys)
         if not names:
             print("ONETHING_API_TOKENS: nothing to upgrade", file=sys.stderr)
@@ -56,7 +55,7 @@ def _upgrade(path: Path | None, settings: Settings) -> int:
         return 0
     path = path or settings.api_tokens_file or data_dir / "api-tokens.json"
     toml = path.suffix.lower() == ".toml"
-    data = _parse(_read(path), toml=toml, source=str(path))
+    data = parse_document(read_document(path), toml=toml, source=str(path))
     names = upgrade_token_document(data, keys)
     if not names:
         print(f"{path}: nothing to upgrade")
@@ -67,7 +66,7 @@ def _upgrade(path: Path | None, settings: Settings) -> int:
             if entry.get("name") in names:
                 print(f'#   name = "{entry["name"]}"\napplicant_ref = "{entry["applicant_ref"]}"')
         return 0
-    _write_private_json(path, data)
+    write_private_json(path, data)
     print(f"{path}: applicant_ref written for {', '.join(names)}")
     return 0
 

@@ -171,7 +171,7 @@ def test_sources_env_then_file_then_embedded_default(tmp_path: Path) -> None:
 def test_helper_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from starter.auth import main
+    from starter.cli_tokens import main
 
     monkeypatch.setenv("ONETHING_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("ONETHING_API_TOKENS", raising=False)

@@ -84,7 +84,7 @@ def test_the_old_field_is_refused_with_the_way_out(tmp_path: Path) -> None:
 def test_upgrade_tokens_rewrites_a_json_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from starter.auth import main
+    from starter.cli_tokens import main
 
     monkeypatch.setenv("ONETHING_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("ONETHING_SUBJECT_KEYS", raising=False)

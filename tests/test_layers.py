@@ -91,10 +91,6 @@ PARTS = (
 # Arrows against the table still being taken out: (module, imported module prefix) -> why.
 # One that no longer occurs fails too, so this list only shrinks.
 KNOWN: dict[tuple[str, str], str] = {
-    ("starter.auth", "starter.cli_tokens"): (
-        "`python -m starter.auth` runs the tokens' command line: its entry belongs in "
-        "starter/auth/__main__.py"
-    ),
     ("starter.case_facts", "audit"): (
         "the read model's projector (run by the API's POST /reports/refresh) reads histories "
         "through the auditors' tools: what it uses belongs below (onething/, activities/)"
