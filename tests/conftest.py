@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from hypothesis import settings as hypothesis_settings
@@ -25,6 +26,8 @@ from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, Keyring
 from onething.devserver import SQLITE_PRAGMAS, executable
 from onething.temporal import data_converter, register_search_attributes
+from starter.api import create_app
+from starter.auth import TokenRegistry
 from starter.client import OnethingClient
 from store import migrate
 from store.db import make_engine
@@ -175,6 +178,18 @@ async def onething_client(
 ) -> AsyncIterator[OnethingClient]:
     async with running_worker(env.client, engine) as task_queue:
         yield OnethingClient(env.client, task_queue, catalog)
+
+
+@asynccontextmanager
+async def api_http(
+    env: WorkflowEnvironment, engine: Engine, catalog: Catalog, tokens: TokenRegistry
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The HTTP API over a worker of `env`, called in-process (ASGI), with these tokens."""
+    async with onething_client(env, engine, catalog) as client:
+        app = create_app(client, engine, tokens, codec=CODEC)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+            yield http
 
 
 def new_application_id() -> str:

@@ -23,7 +23,7 @@ from starter.api import create_app
 from starter.auth import TokenRegistry, applicant_ref
 from starter.demo import DEMO_ITEM, demo_applicant, demo_submission
 from store.db import make_engine
-from tests.conftest import CODEC, new_application_id, onething_client
+from tests.conftest import api_http, new_application_id
 
 HALL = "yicheng-center"
 OTHER_ID = "11010519491231002X"
@@ -87,11 +87,8 @@ def assert_error(response: httpx.Response, status: int, field: str | None = None
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield http
+    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
+        yield http
 
 
 async def submitted(api: httpx.AsyncClient, catalog: Catalog, who: str = "clerk-yc") -> str:
@@ -120,6 +117,22 @@ async def item_at(
 
 async def under_review(api: httpx.AsyncClient, application_id: str) -> dict[str, Any]:
     return await item_at(api, application_id, DEMO_ITEM, "under_review")
+
+
+async def completed_case(api: httpx.AsyncClient, catalog: Catalog) -> str:
+    """A nurse registration accepted at yicheng-center, approved by the health reviewer and
+    completed."""
+    application_id = await submitted(api, catalog)
+    await item_at(api, application_id)
+    path = f"/applications/{application_id}/items/{DEMO_ITEM}/decision"
+    r = await api.post(path, json={"verdict": "approve"}, headers=as_("rev-health"))
+    assert r.status_code == 200, r.text
+    for _ in range(300):
+        r = await api.get(f"/applications/{application_id}", headers=as_("sup"))
+        if r.json()["status"] == "completed":
+            return application_id
+        await asyncio.sleep(0.05)
+    raise AssertionError("the application never completed")
 
 
 async def application_when(

@@ -22,12 +22,11 @@ from domain.application import item_workflow_id
 from domain.catalog import Catalog
 from onething.runtime import open_store
 from onething.settings import Settings
-from starter.api import create_app
 from starter.auth import TokenRegistry
 from starter.cli import app as cli_app
 from starter.demo import DEMO_ITEM
 from store import tasks as tasks_store
-from tests.conftest import CODEC, onething_client
+from tests.conftest import api_http
 from tests.test_api import (
     ENTRIES,
     _token,
@@ -56,11 +55,8 @@ REGISTRY = TokenRegistry.from_document(
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield http
+    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
+        yield http
 
 
 # --------------------------------------------------------------------------- taken tasks

@@ -17,10 +17,9 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from starter.api import create_app
 from starter.demo import DEMO_ITEM, demo_applicant
-from tests.conftest import CODEC, onething_client
-from tests.test_api import REGISTRY, as_, assert_error, item_at, submitted
+from tests.conftest import api_http
+from tests.test_api import REGISTRY, as_, assert_error, completed_case, item_at, submitted
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -29,26 +28,8 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield http
-
-
-async def decided_case(api: httpx.AsyncClient, catalog: Catalog) -> str:
-    """A nurse registration accepted at yicheng-center and approved by the health reviewer."""
-    application_id = await submitted(api, catalog)
-    await item_at(api, application_id)
-    path = f"/applications/{application_id}/items/{DEMO_ITEM}/decision"
-    r = await api.post(path, json={"verdict": "approve"}, headers=as_("rev-health"))
-    assert r.status_code == 200, r.text
-    for _ in range(300):
-        r = await api.get(f"/applications/{application_id}", headers=as_("sup"))
-        if r.json()["status"] == "completed":
-            return application_id
-        await asyncio.sleep(0.05)
-    raise AssertionError("the application never completed")
+    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
+        yield http
 
 
 def rate_path(application_id: str) -> str:
@@ -64,7 +45,7 @@ async def test_rating_a_case_its_errors_the_follow_up_and_the_appeal(
     r = await api.post(rate_path(running), json={"level": "satisfied"}, headers=as_("app-demo"))
     assert "still being handled" in assert_error(r, 409, "application_id")["message"]
 
-    app_id = await decided_case(api, catalog)
+    app_id = await completed_case(api, catalog)
     bad = {"level": "dissatisfied", "reason": "补正材料来回跑了两趟", "channel": "online"}
     # Not one's own case; not a rater's role.
     assert_error(await api.post(rate_path(app_id), json=bad, headers=as_("app-other")), 403)
@@ -174,9 +155,9 @@ async def test_rating_a_case_its_errors_the_follow_up_and_the_appeal(
 async def test_a_clerk_rates_at_the_window_and_the_report_counts_by_hand(
     api: httpx.AsyncClient, catalog: Catalog
 ) -> None:
-    first = await decided_case(api, catalog)
-    second = await decided_case(api, catalog)
-    third = await decided_case(api, catalog)
+    first = await completed_case(api, catalog)
+    second = await completed_case(api, catalog)
+    third = await completed_case(api, catalog)
     r = await api.post(rate_path(first), json={"level": "very_satisfied"}, headers=as_("clerk-yc"))
     assert r.status_code == 201, r.text
     assert r.json()["channel"] == "window" and r.json()["recorded_by"] == "clerk-yc"

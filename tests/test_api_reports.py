@@ -4,7 +4,6 @@ projected by `POST /reports/refresh` (a second refresh writes nothing), read bac
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -16,42 +15,24 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from starter.api import create_app
 from starter.demo import DEMO_ITEM
 from store import case_facts
-from tests.conftest import CODEC, onething_client
-from tests.test_api import REGISTRY, as_, assert_error, item_at, submitted
+from tests.conftest import api_http
+from tests.test_api import REGISTRY, as_, assert_error, completed_case
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield http
-
-
-async def completed(api: httpx.AsyncClient, catalog: Catalog) -> str:
-    application_id = await submitted(api, catalog)
-    await item_at(api, application_id)
-    path = f"/applications/{application_id}/items/{DEMO_ITEM}/decision"
-    r = await api.post(path, json={"verdict": "approve"}, headers=as_("rev-health"))
-    assert r.status_code == 200, r.text
-    for _ in range(300):
-        r = await api.get(f"/applications/{application_id}", headers=as_("sup"))
-        if r.json()["status"] == "completed":
-            return application_id
-        await asyncio.sleep(0.05)
-    raise AssertionError("the application never completed")
+    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
+        yield http
 
 
 async def test_refresh_once_then_the_kpis_by_role_and_format(
     api: httpx.AsyncClient, catalog: Catalog, store_engine: Engine
 ) -> None:
-    application_id = await completed(api, catalog)
+    application_id = await completed_case(api, catalog)
     body = {"application_ids": [application_id]}
     assert_error(await api.post("/reports/refresh", json=body, headers=as_("audit")), 403)
     for since in (0, "2026-12-01T00:00:00"):  # a Unix time; an instant without its offset

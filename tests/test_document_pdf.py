@@ -20,10 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 from domain.catalog import Catalog
 from domain.documents import DocumentPage, document_page, page_html, render_html
 from domain.notices import RIGHTS
-from starter.api import create_app
 from starter.demo import DEMO_ITEM
 from starter.document_pdf import page_pdf
-from tests.conftest import CODEC, new_application_id, onething_client
+from tests.conftest import api_http, new_application_id
 from tests.test_api import REGISTRY, application_when, as_, body_of
 from tests.test_documents import documents_when
 
@@ -154,11 +153,8 @@ def test_a_long_text_wraps_per_character_onto_several_pages() -> None:
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield http
+    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
+        yield http
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

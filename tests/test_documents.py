@@ -27,10 +27,9 @@ from domain.documents import (
     render_html,
 )
 from domain.notices import RIGHTS
-from starter.api import create_app
 from starter.demo import DEMO_ITEM
 from store import documents, notifications
-from tests.conftest import CODEC, new_application_id, onething_client
+from tests.conftest import api_http, new_application_id
 from tests.test_api import application_when, as_, body_of, full_body, post_new
 from tests.test_api_access import REGISTRY, decide
 
@@ -160,11 +159,8 @@ def test_one_document_per_notice_key_numbered_in_order(
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield http
+    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
+        yield http
 
 
 async def documents_when(

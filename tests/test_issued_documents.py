@@ -20,10 +20,9 @@ from domain.case_number import parse_case_number
 from domain.catalog import Catalog
 from domain.documents import GRANT_TITLES, SERVICE_CENTER
 from domain.notices import local_time
-from starter.api import create_app
 from starter.demo import DEMO_ITEM
 from store import documents, licenses, notifications
-from tests.conftest import CODEC, new_application_id, onething_client
+from tests.conftest import api_http, new_application_id
 from tests.test_api import REGISTRY, as_, body_of, full_body, post_new
 from tests.test_api_access import decide
 
@@ -36,11 +35,8 @@ SLUG = re.compile(r"[a-z]+[-_][a-z_-]+")
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[httpx.AsyncClient]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield http
+    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
+        yield http
 
 
 async def titles_when(
