@@ -11,8 +11,9 @@ about itself today.
   the production data converter, and report per history "replays cleanly" or the divergence;
 - `audit.trail`: every acceptance, correction, refusal, decision, supplement, inspection,
   extension, excluded time, escalation, referral and revocation, with actor, role, time, rule
-  (catalog version and item code) and reason; its row kinds in `audit.kinds`, the activity
-  and update names it recognises in `audit.names`, payload reading in `audit.payloads`.
+  (catalog version and item code) and reason; its rows in `audit.rows`, what the activities
+  say in `audit.trail_steps`, the row kinds in `audit.kinds`, the activity and update names
+  it recognises in `audit.names`, payload reading in `audit.payloads`.
 
 Only staff IDs, roles, codes and staff-written reasons are taken from payloads, never the
 applicant's personal data. The command line over it: `onething audit` (`starter.cli_audit`).

@@ -22,6 +22,7 @@ __all__ = [
     "parse_time",
     "pick",
     "typed_search_attributes",
+    "when",
 ]
 
 _ACTOR_KEYS = (

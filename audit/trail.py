@@ -4,25 +4,20 @@ upserts), not from what the workflow code says about itself today.
 
 Only staff IDs, roles, codes and staff-written reasons are taken from payloads, never the
 applicant's personal data. Which kind of row an event is: `audit.kinds`; the activities and
-updates it recognises: `audit.names`, their inputs read through the activities' own models.
+updates it recognises: `audit.names`; its rows: `audit.rows`; what the activities say:
+`audit.trail_steps`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from activities.catalog import CatalogSnapshot
-from activities.licensing import RevokeLicense
 from audit import kinds, names
 from audit.histories import fetch_histories, load_histories
 from audit.kinds import Kind
@@ -31,70 +26,18 @@ from audit.payloads import (
     VERDICT_KEYS,
     decode_payloads,
     find_staff,
-    instant,
     pick,
     typed_search_attributes,
-    when,
 )
+from audit.rows import DecisionTrail, TrailRow
+from audit.trail_steps import ActivityReader
 from domain import notices
-from domain.application import ApplicationStatus, LicenseRecord, RefusalGround
-from domain.clock import ClockRecord, EscalationRequest
-from domain.credit import CreditEntry
+from domain.application import ApplicationStatus, RefusalGround
 from domain.excluded_time import ExcludedTimeKind
 from domain.people import Agent
-from domain.supervision import Referral
-from onething.costs import local_activity_data
 from workflows import search_attributes as sa
 
-__all__ = ["DecisionTrail", "TrailRow", "decision_trail", "trail_of"]
-
-
-class TrailRow(BaseModel):
-    """One decision or consequential event, as the history proves it."""
-
-    at: datetime
-    kind: str  # a `audit.kinds.Kind`: accepted, correction, decision, referral, ...
-    action: str
-    actor: str
-    role: str
-    on_behalf_of: str | None = None  # e.g. a clerk withdrawing for the applicant
-    rule: str | None = None  # "<catalog version>/<item code>"
-    item_code: str | None = None
-    reason: str | None = None
-    detail: str | None = None
-    workflow_id: str
-    event_id: int
-
-
-class DecisionTrail(BaseModel):
-    application_id: str | None
-    rows: list[TrailRow]
-
-    def kinds(self) -> list[str]:
-        return [r.kind for r in self.rows]
-
-
-@dataclass
-class _Context:
-    """What the history says about the workflow the events belong to."""
-
-    workflow_id: str
-    workflow_type: str
-    application_id: str | None = None
-    catalog_version: str | None = None
-    item_code: str | None = None
-    target: str | None = None
-    clerk: dict[str, Any] | None = None
-    channel: str | None = None
-    agent: str | None = None  # 帮办代办: who applied for the applicant, redacted
-    extensions_seen: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rule(self) -> str | None:
-        code = self.item_code or self.target
-        if self.catalog_version and code:
-            return f"{self.catalog_version}/{code}"
-        return self.catalog_version or code
+__all__ = ["decision_trail", "trail_of"]
 
 
 def _redacted_agent(agent: Mapping[str, Any]) -> str:
@@ -107,52 +50,20 @@ def _redacted_agent(agent: Mapping[str, Any]) -> str:
     return f"{shown}, {organisation}" if organisation else shown
 
 
-class _TrailReader:
+class _TrailReader(ActivityReader):
     def __init__(
         self,
         history: WorkflowHistory,
         converter: DataConverter,
         internal_signals: frozenset[str] = frozenset(),
     ) -> None:
-        self.history = history
-        self.converter = converter
+        super().__init__(history, converter)
         self.internal_signals = internal_signals
-        self.extension_updates = False
         self.last_status: str | None = None
-        self.rows: list[TrailRow] = []
         self.status_rows: list[TrailRow] = []  # one per status the workflow set
         self.refused_by_update = False  # a clerk's `refuse`: the status only echoes it
         self.excluded: str | None = None  # the excluded time running (its label)
-        self.ctx = _Context(workflow_id=history.workflow_id, workflow_type="")
-        self.scheduled: dict[int, str] = {}  # activity event id -> its type
         self.updates: dict[str, TrailRow] = {}
-
-    def row(self, event: HistoryEvent, kind: str, action: str, **values: Any) -> TrailRow:
-        values.setdefault("actor", "system")
-        values.setdefault("role", "system")
-        values.setdefault("rule", self.ctx.rule)
-        values.setdefault("item_code", self.ctx.item_code)
-        row = TrailRow(
-            at=values.pop("at", None) or when(event),
-            kind=kind,
-            action=action,
-            workflow_id=self.ctx.workflow_id,
-            event_id=event.event_id,
-            **values,
-        )
-        self.rows.append(row)
-        return row
-
-    async def read(self) -> list[TrailRow]:
-        for event in self.history.events:
-            await self.event(event)
-        return self.rows
-
-    async def event(self, event: HistoryEvent) -> None:
-        kind = event.WhichOneof("attributes")
-        handler = getattr(self, f"on_{kind}", None) if kind else None
-        if handler is not None:
-            await handler(event, getattr(event, str(kind)))
 
     # -- start and end ----------------------------------------------------------------
 
@@ -399,123 +310,7 @@ class _TrailReader:
             return Kind.EXCLUDED_TIME, f"excluded time ended: {what}", pick(arg, ("result",))
         return kind, action, reason
 
-    # -- system steps: activities ------------------------------------------------------
 
-    async def on_activity_task_scheduled_event_attributes(
-        self, event: HistoryEvent, attrs: Any
-    ) -> None:
-        activity_type = attrs.activity_type.name
-        self.scheduled[event.event_id] = activity_type
-        if activity_type not in _INPUTS:
-            return
-        model, kind = _INPUTS[activity_type]
-        [arg, *_] = await decode_payloads(self.converter, attrs.input) or [None]
-        try:
-            request = model.model_validate(arg)
-        except ValidationError as exc:  # a payload of no era's model: say so, read on
-            problem = pick(arg, ("undecodable",)) or f"{exc.error_count()} validation errors"
-            self.row(event, kind, f"{activity_type}: input unreadable", detail=problem)
-            return
-        if isinstance(request, EscalationRequest):
-            self._escalation(event, request)
-        elif isinstance(request, Referral):
-            self._referral(event, request)
-        elif isinstance(request, ClockRecord):
-            self._extensions(event, request)
-        elif isinstance(request, RevokeLicense):
-            self.row(event, kind, "license revoked", reason=request.reason or None)
-        elif isinstance(request, CreditEntry):
-            action = f"credit record: {request.kind.value}"
-            self.row(event, kind, action, reason=request.detail or None)
-
-    def _referral(self, event: HistoryEvent, referral: Referral) -> None:
-        """The procedure hands the case to supervision on purpose (after a revocation): not
-        an overdue limit."""
-        self.row(
-            event,
-            Kind.REFERRAL,
-            f"referred to supervision: {referral.kind.label}",
-            at=referral.referred_at,
-            reason=referral.reason,
-            detail=referral.department or None,
-        )
-
-    def _escalation(self, event: HistoryEvent, request: EscalationRequest) -> None:
-        overdue = request.due_at != request.escalated_at or request.total_days
-        self.row(
-            event,
-            Kind.ESCALATION,
-            f"escalation stage {request.stage} to {request.level.value}",
-            at=request.escalated_at,
-            reason=(
-                f"{request.limit} limit overdue (due {instant(request.due_at)})"
-                if overdue
-                else f"{request.limit}: handed to supervision"
-            ),
-            detail=request.department or None,
-        )
-
-    def _extensions(self, event: HistoryEvent, record: ClockRecord) -> None:
-        """Extensions recorded on the legal clock; only when no extension update said so
-        already (a clock extended by other means still shows)."""
-        if self.extension_updates:
-            return
-        seen = self.ctx.extensions_seen.get(record.limit, 0)
-        for extension in record.extensions[seen:]:
-            decided_by = extension.decided_by or "unknown"
-            self.row(
-                event,
-                Kind.EXTENSION,
-                f"{record.limit} limit extended by {extension.days} working days",
-                at=extension.decided_at,
-                actor=decided_by,
-                role=decided_by if decided_by in kinds.ROLES else "unknown",
-                reason=extension.reason,
-            )
-        self.ctx.extensions_seen[record.limit] = max(seen, len(record.extensions))
-
-    async def on_activity_task_completed_event_attributes(
-        self, event: HistoryEvent, attrs: Any
-    ) -> None:
-        activity_type = self.scheduled.get(attrs.scheduled_event_id, "")
-        await self._completed(event, activity_type, attrs.result)
-
-    async def on_marker_recorded_event_attributes(self, event: HistoryEvent, attrs: Any) -> None:
-        """A local activity: its marker holds its type and result (not its input)."""
-        data = local_activity_data(event)
-        if data is not None and "result" in attrs.details:
-            await self._completed(event, str(data.get("activity_type")), attrs.details["result"])
-
-    async def _completed(self, event: HistoryEvent, activity_type: str, payloads: Any) -> None:
-        if activity_type == names.PIN_CATALOG:
-            [result, *_] = await decode_payloads(self.converter, payloads) or [None]
-            with suppress(ValidationError):  # a pin that says no version leaves it as it was
-                snapshot = CatalogSnapshot.model_validate(result)
-                self.ctx.catalog_version = snapshot.version or self.ctx.catalog_version
-        elif activity_type == names.ISSUE_LICENSE:
-            [result, *_] = await decode_payloads(self.converter, payloads) or [None]
-            try:
-                license = LicenseRecord.model_validate(result)
-            except ValidationError as exc:
-                problem = pick(result, ("undecodable",)) or f"{exc.error_count()} errors"
-                self.row(event, Kind.LICENSE, "license issued (result unreadable)", detail=problem)
-                return
-            self.row(
-                event,
-                Kind.LICENSE,
-                f"license issued ({license.license_kind})",
-                detail=license.number,
-            )
-
-
-# The activities whose inputs the trail reads, with the models they take and the kind of row.
-_INPUTS: dict[str, tuple[type[BaseModel], Kind]] = {
-    names.OPEN_SUPERVISION_CASE: (EscalationRequest, Kind.ESCALATION),
-    names.REFER_CASE: (Referral, Kind.REFERRAL),
-    names.COMPUTE_SCHEDULE: (ClockRecord, Kind.EXTENSION),
-    names.REVOKE_LICENSE: (RevokeLicense, Kind.REVOCATION),
-    names.RECORD_CREDIT: (CreditEntry, Kind.CREDIT),
-}
 _AWAITING_CORRECTION = ApplicationStatus.AWAITING_CORRECTION.value
 _STATUS_ACTIONS = {
     ApplicationStatus.AWAITING_SUPPLEMENT.value: "accepted with deficiency",

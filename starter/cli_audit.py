@@ -23,7 +23,8 @@ from audit.export import export_histories
 from audit.histories import HistoryNotFound
 from audit.kinds import Kind
 from audit.replay import replay
-from audit.trail import DecisionTrail, decision_trail
+from audit.rows import DecisionTrail
+from audit.trail import decision_trail
 from worker import WORKFLOWS, workflow_runner
 
 app = typer.Typer(

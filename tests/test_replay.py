@@ -37,7 +37,8 @@ from audit.export import export_histories
 from audit.histories import MANIFEST, load_histories
 from audit.payloads import typed_search_attributes
 from audit.replay import replay
-from audit.trail import DecisionTrail, decision_trail
+from audit.rows import DecisionTrail
+from audit.trail import decision_trail
 from domain.application import ItemCase, ItemOutcome, Withdrawal
 from domain.catalog import Catalog
 from domain.people import Agent, resident_id_check_digit

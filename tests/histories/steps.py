@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from temporalio.testing import WorkflowEnvironment
 
 from audit.kinds import Kind
-from audit.trail import DecisionTrail
+from audit.rows import DecisionTrail
 from domain.application import (
     ApplicationStatus,
     InspectionResult,
