@@ -3,7 +3,7 @@ number and the last four digits of the phone: the status in plain words, what is
 from them and by when (Beijing time), and the documents issued to them, with their text.
 
 Pure code: the page is built from the application's state and its documents; the check of
-the phone, the rate limit and the reads are the caller's (`starter.citizen`).
+the phone, the rate limit and the reads are the caller's (`starter.api.routes.citizen`).
 """
 
 from __future__ import annotations

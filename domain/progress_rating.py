@@ -1,7 +1,7 @@
 """Rating the case (好差评) from the progress page: the form a citizen fills in once the case
 may be rated, and the rating shown once it is given.
 
-Pure: the page parts are built from what the caller read (`starter.citizen`); the rules
+Pure: the page parts are built from what the caller read (`starter.api.routes.citizen`); the rules
 (which levels need a reason, one rating per case, when a case may be rated) are
 `domain.rating`'s, only worded here.
 """

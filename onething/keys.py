@@ -67,7 +67,7 @@ class Purpose(StrEnum):
     CREDIT_SUBJECT = "credit-subject"
     APPLICANT = "applicant"
     # An application and the last four digits of its applicant's phone: the progress
-    # look-up's check (starter.citizen); 10^4 tails, so never without the key.
+    # look-up's check (starter.api.routes.citizen_desk); 10^4 tails, so never without the key.
     PROGRESS_CHECK = "progress-check"
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetch Apache ECharts for the dashboard (starter/dashboard.py) at INSTALL time, never at
+# Fetch Apache ECharts for the dashboard (starter/api/routes/dashboard.py) at INSTALL time, never at
 # run time: `npm pack` the pinned version from the npm registry, check the tarball against
 # the integrity recorded here (the registry's dist.integrity), and keep only
 # dist/echarts.min.js with its LICENSE and NOTICE (Apache-2.0) in the git-ignored folder.

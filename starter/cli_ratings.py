@@ -67,7 +67,7 @@ def _with_ratings(action: Callable[[Ratings], Awaitable[T]]) -> T:
 
 
 def _rating_view(ratings: Ratings, case_number: str) -> dict[str, object]:
-    from starter.api_ratings import rating_out
+    from starter.api.routes.ratings import rating_out
 
     return rating_out(ratings, ratings.rating(case_number)).model_dump(mode="json")
 
@@ -82,7 +82,7 @@ def rate(
     as_json: JsonOpt = False,
 ) -> None:
     """A rating given at the window, recorded by its clerk (of the case's hall)."""
-    from starter.api_ratings import SubmitterRefs
+    from starter.ratings import SubmitterRefs
     from starter.client import OnethingClient
 
     who = staff(clerk, Role.WINDOW_CLERK)
@@ -147,7 +147,7 @@ def appeal(
 ) -> None:
     """申诉复核: a department of the case appeals the rating (once)."""
     from domain.rating import AppealIn
-    from starter.api_ratings import AppealOut
+    from starter.api.routes.ratings import AppealOut
 
     staff(by, Role.REVIEWER, department)
     given = validated(lambda: AppealIn(reason=reason))
@@ -168,7 +168,7 @@ def decide_appeal(
 ) -> None:
     """A supervisor decides the appeal; upheld, the rating counts in no figure."""
     from domain.rating import AppealDecisionIn
-    from starter.api_ratings import AppealOut
+    from starter.api.routes.ratings import AppealOut
 
     staff(supervisor, Role.SUPERVISOR)
     given = validated(lambda: AppealDecisionIn(verdict=verdict, reason=reason))

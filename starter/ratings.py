@@ -16,13 +16,14 @@ it, so the rating costs no extra call. Refusals are the typed client's errors
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from domain.application import ApplicationState
+from domain.application import ApplicationState, Submission, application_workflow_id
 from domain.catalog import Catalog
 from domain.rating import (
     AppealVerdict,
@@ -40,6 +41,7 @@ from domain.rating import (
     rating_report,
 )
 from onething.keys import SubjectKeys
+from starter.auth import sha256_hex
 from onething.rating_follow_ups import FollowUps
 from starter.client import Conflict, Invalid, NotFound, _execute_update, _translate
 from store import case_numbers
@@ -281,3 +283,36 @@ def report(
         department=department,
         item_code=item_code,
     )
+
+
+class SubmitterRefs:
+    """SHA-256 of the applicant's and the agent's ID numbers, read once from the
+    application's start input (they never change); bounded."""
+
+    def __init__(self, client: Client, size: int = 10_000) -> None:
+        self._client = client
+        self._size = size
+        self._cache: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
+
+    async def of(self, application_id: str) -> tuple[str, str | None] | None:
+        if application_id in self._cache:
+            self._cache.move_to_end(application_id)
+            return self._cache[application_id]
+        handle = self._client.get_workflow_handle(application_workflow_id(application_id))
+        found: tuple[str, str | None] | None = None
+        try:
+            async for event in handle.fetch_history_events(page_size=1):
+                payloads = event.workflow_execution_started_event_attributes.input.payloads
+                [sub] = await self._client.data_converter.decode(payloads, [Submission])
+                agent = sub.agent.id_number if sub.agent else None
+                found = (sha256_hex(sub.applicant.id_number), sha256_hex(agent) if agent else None)
+                break
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return None
+        if found is not None:
+            self._cache[application_id] = found
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return found

@@ -23,7 +23,7 @@ from domain.catalog import Catalog
 from domain.notices import local_time
 from domain.progress import ITEM_WORDS, STATUS_WORDS, result_page
 from starter.api import create_app
-from starter.citizen import RateLimit
+from starter.api.routes.citizen_desk import RateLimit
 from starter.demo import DEMO_ITEM, demo_applicant, demo_submission
 from store import citizen as citizen_store
 from tests.conftest import CODEC, new_application_id, onething_client

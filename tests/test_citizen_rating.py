@@ -24,7 +24,7 @@ from domain.catalog import Catalog
 from domain.progress_rating import RATING_PATH
 from domain.rating import RatingLevel
 from starter.api import create_app
-from starter.citizen import RateLimit
+from starter.api.routes.citizen_desk import RateLimit
 from starter.demo import DEMO_ITEM, demo_applicant
 from store import ratings as ratings_store
 from tests.browser import PHONE, browser, screenshot_path

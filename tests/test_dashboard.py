@@ -1,4 +1,4 @@
-"""The dashboard (starter/dashboard.py) in headless Chromium, over the API on a real port,
+"""The dashboard (starter/api/routes/dashboard.py) in headless Chromium, over the API on a real port,
 on SQLite and PostgreSQL: the eighteen recorded scenarios projected into the read model plus
 three open items (one 正常, one 预警, one 逾期) are the seeded data set. A supervisor signs in
 with a token through the form; every number the page shows (read from the DOM's
@@ -27,7 +27,7 @@ from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from starter.api import create_app
 from starter.case_facts import project
-from starter.dashboard import ASSETS, COOKIE, Sessions
+from starter.api.routes.dashboard import ASSETS, COOKIE, Sessions
 from store import case_facts as store
 from store.db import session
 from tests.browser import browser, screenshot_path

@@ -11,9 +11,10 @@ applications (Temporal visibility) page by `cursor` and answer `next_cursor`.
 
 Layout: `main` (the factory), `deps` (caller, parameters, `Backend`), `schemas` (wire
 models), `openapi` (tags, operation IDs, links), `server` (the app from `Settings`,
-uvicorn), `routes/` (one router per resource). The routers of documents, ratings,
-procedure, credit, licenses and the citizen's side live beside it (`starter.api_*`,
-`starter.citizen`) and import the names below from here.
+uvicorn), `routes/` (one router module per resource: applications, items, excluded time,
+documents, ratings, tasks, supervision, credit, the citizen's pages (with `citizen_desk`,
+what they check and record), catalog, guides, licenses, reports and KPIs, the dashboard
+(with its `dashboard_data` and `dashboard_pages`), health, codec).
 """
 
 from starter.api.deps import (

@@ -12,27 +12,35 @@ from sqlalchemy import Engine
 from temporalio.converter import PayloadCodec
 
 from domain.guide import DEFAULT_GUIDE_BASE_URL
+from onething.delivery import HistoryContacts
 from starter.api.deps import MAX_BODY_BYTES, Backend, log
 from starter.api.openapi import TAGS, complete_openapi, operation_id
 from starter.api.routes import (
     applications,
     catalog,
+    citizen,
     credit,
+    dashboard,
     documents,
     excluded_time,
     guides,
     health,
     items,
+    kpis,
     licenses,
+    ratings,
     reports,
     supervision,
     tasks,
 )
+from starter.api.routes.citizen_desk import CitizenDesk
 from starter.api.routes.codec import mount_codec
 from starter.auth import TokenRegistry
 from starter.client import OnethingClient
 from starter.codec_endpoint import DEFAULT_UI_ORIGINS
 from starter.errors import BodyLimit, JsonBodyRoute, install_error_handlers
+from starter.license_terms import LicenseTerms
+from starter.ratings import Ratings, SubmitterRefs
 
 
 def create_app(
@@ -52,27 +60,18 @@ def create_app(
     API is reached from outside; guide URLs and QR codes point there. `query_timeout`:
     seconds to wait for a worker to answer a Query before answering 503.
     """
-    # Imported here: these modules import helpers from `starter.api` itself.
-    from onething.delivery import HistoryContacts
-    from starter.api_ratings import SubmitterRefs, add_rating_routes
-    from starter.api_reports import add_report_routes
-    from starter.citizen import CitizenDesk, add_citizen_routes
-    from starter.dashboard import add_dashboard_routes
-    from starter.license_terms import LicenseTerms
-    from starter.ratings import Ratings
-
     backend = Backend(client, engine, tokens, query_timeout)
     # One ratings service for the staff's routes and the citizen's progress page.
-    ratings = Ratings(client.temporal, client.task_queue, engine, client.catalog)
+    rating_service = Ratings(client.temporal, client.task_queue, engine, client.catalog)
     submitters = SubmitterRefs(client.temporal)
-    # The citizen's side (progress look-up, help requests, rating): starter.citizen.
-    citizen = CitizenDesk(
+    # The citizen's side (progress look-up, help requests, rating).
+    citizen_desk = CitizenDesk(
         engine,
         client.catalog,
         backend.state_of,
         HistoryContacts(client.temporal).phone_of,
         item_state_of=backend.item_state_of,
-        ratings=ratings,
+        ratings=rating_service,
         submitters=submitters,
     )
 
@@ -89,7 +88,7 @@ def create_app(
         openapi_tags=TAGS,
     )
     app.state.tokens = tokens
-    app.state.citizen = citizen
+    app.state.citizen = citizen_desk
     install_error_handlers(app)
     app.router.route_class = JsonBodyRoute  # bodies too deep or not text: 422 before models
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
@@ -113,16 +112,18 @@ def create_app(
     # Routes match in the order they are added: the order they always had. They go onto
     # app.router itself: an included router is one nested route, whose methods the 405's
     # Allow header (starter.errors) would not see.
-    applications.add_routes(app.router, backend, citizen)
+    applications.add_routes(app.router, backend, citizen_desk)
     documents.add_routes(app.router, engine, backend.readable_state, backend.department_of)
-    add_rating_routes(app, ratings, backend.state_of, backend.readable_state, submitters)
+    ratings.add_routes(
+        app.router, rating_service, backend.state_of, backend.readable_state, submitters
+    )
     items.add_routes(app.router, backend)
     excluded_time.add_routes(app.router, backend)
     applications.add_action_routes(app.router, backend)
     tasks.add_routes(app.router, backend)
     supervision.add_routes(app.router, backend)
     credit.add_routes(app.router, engine, client.catalog)
-    add_citizen_routes(app, citizen, query_timeout)
+    citizen.add_routes(app.router, citizen_desk, query_timeout)
     catalog.add_routes(app.router, backend)
     guides.add_routes(app.router, backend, base_url)
     licenses.add_routes(
@@ -134,8 +135,8 @@ def create_app(
         query_timeout,
     )
     reports.add_routes(app.router, backend)
-    add_report_routes(app, engine, lambda: client.catalog, client.temporal)
-    add_dashboard_routes(app, engine, tokens, lambda: client.catalog)
+    kpis.add_routes(app.router, engine, lambda: client.catalog, client.temporal)
+    dashboard.add_routes(app, engine, tokens, lambda: client.catalog)
     health.add_routes(app.router, backend)
     if codec is not None:
         mount_codec(app, codec, codec_origins)

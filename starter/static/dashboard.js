@@ -1,4 +1,4 @@
-// The dashboard's charts (starter/dashboard.py): Apache ECharts, served by the API from
+// The dashboard's charts (starter/api/routes/dashboard.py): Apache ECharts, served by the API from
 // starter/static/vendor/ (fetched at install time). The figures are the page's own JSON
 // (#dashboard-data); without ECharts the chart boxes stay hidden and the tables say it all.
 (function () {

@@ -73,7 +73,7 @@ from store import notifications as notification_store
 from workflows import search_attributes as sa
 
 if TYPE_CHECKING:
-    from starter.citizen import CitizenDesk
+    from starter.api.routes.citizen_desk import CitizenDesk
 
 
 def add_routes(router: APIRouter, backend: Backend, citizen: CitizenDesk) -> None:

@@ -1,5 +1,5 @@
-"""HTTP routes of the KPI report and the reform figures measured, mounted by
-`starter.api.main.create_app` through `add_report_routes`.
+"""The KPI report and the reform figures measured, from the read model (`starter.kpis`);
+the catalog's own reports are `routes.reports`'.
 
 Who may read them (roles from `starter.auth`): supervisors and auditors every department;
 a department's head their own department only (the filter is set to it; another is 403).
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
@@ -23,19 +23,17 @@ from temporalio.client import Client
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from domain.people import Role
-from starter.api import Caller
+from starter.api.deps import CODE_PATTERN, DEPARTMENT_PATTERN, Caller
 from starter.auth import Principal, forbid
 from starter.case_facts import refresh
 from starter.errors import ApiError, error_responses
 from starter.kpi_export import kpi_csv, kpi_xlsx, reform_csv
 from starter.kpis import KpiReport, ReformReport, kpi_report, reform_report
 
-__all__ = ["RefreshBody", "RefreshOut", "add_report_routes"]
+__all__ = ["RefreshBody", "RefreshOut", "add_routes"]
 
 READERS = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.DEPARTMENT_HEAD})
 REFRESHERS = frozenset({Role.SUPERVISOR, Role.OPERATOR})
-CODE = r"^[a-z0-9][a-z0-9-]{0,63}$"
-DEPARTMENT = r"^[a-z][a-z0-9_-]{0,63}$"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Format = Literal["json", "csv", "xlsx"]
 
@@ -88,8 +86,8 @@ def _file(body: str | bytes, media: str, name: str) -> Response:
     )
 
 
-def add_report_routes(
-    app: FastAPI,
+def add_routes(
+    router: APIRouter,
     engine: Engine,
     catalog: Callable[[], Catalog],
     temporal: Client,
@@ -98,7 +96,7 @@ def add_report_routes(
     """Mount `GET /reports/kpis`, `GET /reports/reform` and `POST /reports/refresh`."""
     working = calendar or WorkingCalendar.from_file()
 
-    @app.get(
+    @router.get(
         "/reports/kpis",
         tags=["reports"],
         response_model=KpiReport,
@@ -117,10 +115,10 @@ def add_report_routes(
         principal: Caller,
         since: Annotated[date | None, Query(description="First Beijing day.")] = None,
         until: Annotated[date | None, Query(description="Last Beijing day.")] = None,
-        hall: Annotated[str | None, Query(pattern=CODE)] = None,
-        department: Annotated[str | None, Query(pattern=DEPARTMENT)] = None,
-        item_code: Annotated[str | None, Query(pattern=CODE)] = None,
-        bundle: Annotated[str | None, Query(pattern=CODE)] = None,
+        hall: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+        department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
+        item_code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+        bundle: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
         as_of: Annotated[
             datetime | None,
             Query(description="ISO 8601 with offset: when overdue is judged (default now)."),
@@ -155,7 +153,7 @@ def add_report_routes(
             return _file(kpi_xlsx(report, reform), XLSX, "kpis.xlsx")
         return report
 
-    @app.get(
+    @router.get(
         "/reports/reform",
         tags=["reports"],
         response_model=ReformReport,
@@ -171,7 +169,7 @@ def add_report_routes(
         principal: Caller,
         since: Annotated[date | None, Query(description="First Beijing day.")] = None,
         until: Annotated[date | None, Query(description="Last Beijing day.")] = None,
-        hall: Annotated[str | None, Query(pattern=CODE)] = None,
+        hall: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
         format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json",
     ) -> Any:
         _department_scope(principal, None)
@@ -183,7 +181,7 @@ def add_report_routes(
             return _file(reform_csv(reform), "text/csv; charset=utf-8", "reform.csv")
         return reform
 
-    @app.post(
+    @router.post(
         "/reports/refresh",
         tags=["reports"],
         response_model=RefreshOut,

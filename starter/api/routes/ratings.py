@@ -1,4 +1,5 @@
-"""HTTP routes of ratings (好差评), mounted by `starter.api.create_app`.
+"""Ratings (好差评): rating a case, reading ratings, the follow-up's answer, appeals, the
+figures. The service behind them is `starter.ratings.Ratings`.
 
 Who may do what (roles from `starter.auth`):
 - rate a case: its applicant (or the agent who applied for them) with their own token, not
@@ -13,20 +14,16 @@ Who may do what (roles from `starter.auth`):
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
-from domain.application import ApplicationState, Submission, application_workflow_id
+from domain.application import ApplicationState
 from domain.notices import SERVICE_CENTER_TIMEZONE, local_time
 from domain.people import Role
 from domain.rating import (
@@ -46,17 +43,16 @@ from domain.rating import (
     check_reason,
 )
 from domain.text import Text
-from starter.api import ApplicationId, Caller, Limit, Offset, Page, page_of
+from starter.api.deps import CODE_PATTERN, DEPARTMENT_PATTERN, ApplicationId, Caller, Limit, Offset
+from starter.api.schemas import Page, page_of
 from starter.auth import Principal, forbid
 from starter.errors import ApiError, error_responses
-from starter.ratings import Ratings
+from starter.ratings import Ratings, SubmitterRefs
 from store import ratings as store
 
-__all__ = ["RatingOut", "add_rating_routes"]
+__all__ = ["AppealOut", "RatingOut", "add_routes", "rating_out"]
 
 _BEIJING = ZoneInfo(SERVICE_CENTER_TIMEZONE)
-DEPARTMENT_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
-CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 CaseNumber = Annotated[
     str,
     Path(
@@ -219,46 +215,6 @@ def rating_out(desk: Ratings, r: store.Rating) -> RatingOut:
     )
 
 
-# --------------------------------------------------------------------------- who rated
-
-
-class SubmitterRefs:
-    """SHA-256 of the applicant's and the agent's ID numbers, read once from the
-    application's start input (they never change); bounded."""
-
-    def __init__(self, client: Client, size: int = 10_000) -> None:
-        self._client = client
-        self._size = size
-        self._cache: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
-
-    async def of(self, application_id: str) -> tuple[str, str | None] | None:
-        if application_id in self._cache:
-            self._cache.move_to_end(application_id)
-            return self._cache[application_id]
-        handle = self._client.get_workflow_handle(application_workflow_id(application_id))
-        found: tuple[str, str | None] | None = None
-        try:
-            async for event in handle.fetch_history_events(page_size=1):
-                payloads = event.workflow_execution_started_event_attributes.input.payloads
-                [sub] = await self._client.data_converter.decode(payloads, [Submission])
-                agent = sub.agent.id_number if sub.agent else None
-                found = (_sha(sub.applicant.id_number), _sha(agent) if agent else None)
-                break
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
-            return None
-        if found is not None:
-            self._cache[application_id] = found
-            if len(self._cache) > self._size:
-                self._cache.popitem(last=False)
-        return found
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 # --------------------------------------------------------------------------- rules
 
 
@@ -311,8 +267,8 @@ def _scope(
 # --------------------------------------------------------------------------- routes
 
 
-def add_rating_routes(
-    app: FastAPI,
+def add_routes(
+    router: APIRouter,
     desk: Ratings,
     state_of: StateOf,
     readable_state: ReadableState,
@@ -320,7 +276,7 @@ def add_rating_routes(
 ) -> None:
     """Rating a case, reading ratings, the follow-up's answer, appeals, the figures."""
 
-    @app.post(
+    @router.post(
         "/applications/{application_id}/rating",
         tags=["applications"],
         status_code=201,
@@ -375,7 +331,7 @@ def add_rating_routes(
         )
         return await run_in_threadpool(rating_out, desk, row)
 
-    @app.get(
+    @router.get(
         "/applications/{application_id}/rating",
         tags=["applications"],
         response_model=RatingOut,
@@ -387,7 +343,7 @@ def add_rating_routes(
         await readable_state(principal, application_id)
         return await run_in_threadpool(lambda: rating_out(desk, desk.rating_of(application_id)))
 
-    @app.get(
+    @router.get(
         "/ratings",
         tags=["staff"],
         response_model=Page[RatingOut],
@@ -425,7 +381,7 @@ def add_rating_routes(
 
         return await run_in_threadpool(read)
 
-    @app.get(
+    @router.get(
         "/ratings/{case_number}",
         tags=["staff"],
         response_model=RatingOut,
@@ -436,7 +392,7 @@ def add_rating_routes(
         r = await rating_for(principal, case_number)
         return await run_in_threadpool(rating_out, desk, r)
 
-    @app.get(
+    @router.get(
         "/ratings/{case_number}/follow-ups/{department}",
         tags=["staff"],
         response_model=FollowUpState,
@@ -449,7 +405,7 @@ def add_rating_routes(
         await rating_for(principal, case_number)
         return await desk.follow_up_state(case_number, department)
 
-    @app.post(
+    @router.post(
         "/ratings/{case_number}/follow-ups/{department}/answer",
         tags=["staff"],
         response_model=FollowUpState,
@@ -474,7 +430,7 @@ def add_rating_routes(
         answer = FollowUpAnswer(outcome=body.outcome, text=body.text, answered_by=principal.staff())
         return await desk.answer(case_number, department, answer)
 
-    @app.post(
+    @router.post(
         "/ratings/{case_number}/appeal",
         tags=["staff"],
         status_code=201,
@@ -490,7 +446,7 @@ def add_rating_routes(
         filed = await desk.appeal(case_number, mine, body.reason, by=principal.name)
         return AppealOut.of(filed)
 
-    @app.post(
+    @router.post(
         "/ratings/{case_number}/appeal/decision",
         tags=["staff"],
         response_model=AppealOut,
@@ -508,7 +464,7 @@ def add_rating_routes(
         )
         return AppealOut.of(decided)
 
-    @app.get(
+    @router.get(
         "/reports/ratings",
         tags=["reports"],
         response_model=RatingReport,
