@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine, Table, case, func, select
+from sqlalchemy import Engine, Table, and_, func, literal, or_, select
 
 from domain.bundle import Measure, as_bundle, reductions
 from domain.catalog import Catalog
 from domain.rating import RatingFigures
 from starter.ratings import report as ratings_report
 from store import case_facts as facts
+from store import case_sums as sums
 
 __all__ = [
     "STORY",
@@ -96,99 +98,10 @@ def _rate(hits: int, of: int) -> float | None:
     return round(hits / of, 4) if of else None
 
 
-_OPEN_STATUSES = ("submitted", "awaiting_correction", "awaiting_supplement", "in_progress")
 _C = cast(Table, facts.CaseFact.__table__)  # type: ignore[attr-defined]
 _I = cast(Table, facts.ItemFact.__table__)  # type: ignore[attr-defined]
-
-
-def _count(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _total(column: Any, condition: Any = None) -> Any:
-    value = column if condition is None else case((condition, column), else_=0)
-    return func.coalesce(func.sum(value), 0)
-
-
-def _case_aggregates() -> list[Any]:
-    """What is counted per case, in the order of `_CASE_KEYS`."""
-    accepted = _C.c.accepted_at.is_not(None)
-    return [
-        func.count(),
-        _count(accepted),
-        _count(_C.c.status == "refused"),
-        _count(_C.c.status == "lapsed"),
-        _count(_C.c.corrected),
-        _count(_C.c.status.in_(_OPEN_STATUSES)),
-        _total(_C.c.escalations_1),
-        _total(_C.c.escalations_2),
-        _total(_C.c.trips, accepted),
-        _total(_C.c.materials, accepted),
-        _total(_C.c.steps, accepted),
-        _count(_C.c.pledge == "kept"),
-        _count(_C.c.pledge == "broken"),
-        _count(_C.c.pledge == "open"),
-    ]
-
-
-_CASE_KEYS = (
-    "cases",
-    "accepted",
-    "refused",
-    "lapsed",
-    "corrected",
-    "open",
-    "case_esc_1",
-    "case_esc_2",
-    "trips",
-    "materials",
-    "steps",
-    "pledges_kept",
-    "pledges_broken",
-    "pledges_open",
-)
-
-
-def _item_aggregates(as_of: datetime) -> list[Any]:
-    decided = _I.c.decision_days.is_not(None)
-    return [
-        func.count(),
-        _count(decided),
-        _count(_I.c.promised_met.is_(True)),
-        _count(_I.c.promised_met.is_not(None)),
-        _count(_I.c.statutory_met.is_(True)),
-        _count(_I.c.statutory_met.is_not(None)),
-        _total(_I.c.promised_days, decided),
-        _total(_I.c.statutory_days, decided),
-        _count((_I.c.outcome == "open") & (_I.c.promised_due_at < as_of)),
-        _total(_I.c.escalations_1),
-        _total(_I.c.escalations_2),
-        _count(_I.c.path == "commitment"),
-        _total(_I.c.inspections_passed),
-        _total(_I.c.inspections_failed),
-        _count(_I.c.false_commitment),
-        _count(_I.c.revoked),
-    ]
-
-
-_ITEM_KEYS = (
-    "items",
-    "items_decided",
-    "promised_hits",
-    "promised_of",
-    "statutory_hits",
-    "statutory_of",
-    "promised_sum",
-    "statutory_sum",
-    "overdue_now",
-    "item_esc_1",
-    "item_esc_2",
-    "commitment_items",
-    "inspections_passed",
-    "inspections_failed",
-    "false_commitments",
-    "revoked",
-)
+_S = cast(Table, sums.CaseSum.__table__)  # type: ignore[attr-defined]
+_D = cast(Table, sums.DaySum.__table__)  # type: ignore[attr-defined]
 
 
 def _percentile(histogram: dict[int, int], p: float) -> float | None:
@@ -240,6 +153,7 @@ def _figures(c: dict[str, int], i: dict[str, int], days: dict[int, int]) -> Figu
 
 
 _GROUPS = ("all", "by_hall", "by_department", "by_item", "by_bundle")
+_Sums = dict[str, dict[str, int]]  # group key -> counter -> value
 
 
 def _add(into: dict[str, int], row: dict[str, int]) -> None:
@@ -249,6 +163,224 @@ def _add(into: dict[str, int], row: dict[str, int]) -> None:
 
 def _ratio(total: int, of: int) -> float | None:
     return round(total / of, 2) if of else None
+
+
+@dataclass(frozen=True)
+class _Selection:
+    since: date | None
+    until: date | None
+    hall: str | None
+    department: str | None
+    item_code: str | None
+    bundle: str | None
+
+
+@dataclass
+class _Counts:
+    """Per group (all, by hall, ...) and key: the case counters, the item counters and the
+    histogram of working days."""
+
+    cases: dict[str, _Sums] = field(default_factory=lambda: {k: defaultdict(dict) for k in _GROUPS})
+    items: dict[str, _Sums] = field(default_factory=lambda: {k: defaultdict(dict) for k in _GROUPS})
+    days: dict[str, dict[str, dict[int, int]]] = field(
+        default_factory=lambda: {k: defaultdict(lambda: defaultdict(int)) for k in _GROUPS}
+    )
+
+    def add_items(self, keys: dict[str, str], row: dict[str, int]) -> None:
+        for group, key in keys.items():
+            _add(self.items[group][key], row)
+
+
+def _keys(hall: str, target: str, is_bundle: bool, department: str, item: str) -> dict[str, str]:
+    """The groups a row of the finest grain counts in."""
+    keys = {"all": "all", "by_hall": hall, "by_department": department, "by_item": item}
+    if is_bundle:
+        keys["by_bundle"] = target
+    return keys
+
+
+def _case_filters(selection: _Selection) -> list[Any]:
+    where: list[Any] = []
+    if selection.since is not None:
+        where.append(_C.c.received_at >= _day_start(selection.since))
+    if selection.until is not None:
+        where.append(_C.c.received_at < _day_start(selection.until + timedelta(days=1)))
+    if selection.hall is not None:
+        where.append(_C.c.hall == selection.hall)
+    if selection.bundle is not None:
+        where.append(_C.c.target == selection.bundle)
+    return where
+
+
+def _item_filters(selection: _Selection) -> list[Any]:
+    where: list[Any] = []
+    if selection.department is not None:
+        where.append(_I.c.department == selection.department)
+    if selection.item_code is not None:
+        where.append(_I.c.item_code == selection.item_code)
+    return where
+
+
+def _overdue(as_of: datetime) -> Any:
+    return sums.count_if((_I.c.outcome == "open") & (_I.c.promised_due_at < as_of))
+
+
+def _from_facts(engine: Engine, selection: _Selection, as_of: datetime) -> _Counts:
+    """Counted from the fact rows: four grouped scans, whatever the number of groups (the
+    items at their finest grain, the cases per hall and target, and the cases once per
+    item and once per department they have an item of), rolled up here."""
+    case_where = _case_filters(selection)
+    item_where = _item_filters(selection)
+    if item_where:  # the cases with an item of the department or item
+        case_where.append(_C.c.application_id.in_(select(_I.c.application_id).where(*item_where)))
+    joined = _I.join(_C, _I.c.application_id == _C.c.application_id)
+    fine = (_C.c.hall, _C.c.target, _C.c.is_bundle, _I.c.department, _I.c.item_code)
+    days = _I.c.decision_days
+    items_q = (
+        select(*fine, days, *sums.item_aggregates(), _overdue(as_of))
+        .select_from(joined)
+        .where(*case_where, *item_where)
+        .group_by(*fine, days)
+    )
+    cases_q = (
+        select(_C.c.hall, _C.c.target, _C.c.is_bundle, *sums.case_aggregates())
+        .where(*case_where)
+        .group_by(_C.c.hall, _C.c.target, _C.c.is_bundle)
+    )
+    per_item_q = (
+        select(_I.c.item_code, *sums.case_aggregates())
+        .select_from(joined)
+        .where(*case_where, *item_where)
+        .group_by(_I.c.item_code)
+    )
+    having = select(_I.c.application_id, _I.c.department).where(*item_where).distinct().subquery()
+    per_department_q = (
+        select(having.c.department, *sums.case_aggregates())
+        .select_from(having.join(_C, having.c.application_id == _C.c.application_id))
+        .where(*case_where)
+        .group_by(having.c.department)
+    )
+    counts = _Counts()
+    item_keys = (*sums.ITEM_KEYS, "overdue_now")
+    with engine.connect() as conn:
+        for hall_, target, is_bundle, department, item, value, *numbers in conn.execute(items_q):
+            row = dict(zip(item_keys, map(int, numbers), strict=True))
+            keys = _keys(hall_, target, is_bundle, department, item)
+            counts.add_items(keys, row)
+            if value is not None:
+                for group, key in keys.items():
+                    counts.days[group][key][int(value)] += row["items_decided"]
+        for hall_, target, is_bundle, *numbers in conn.execute(cases_q):
+            row = dict(zip(sums.CASE_KEYS, map(int, numbers), strict=True))
+            _add(counts.cases["all"]["all"], row)
+            _add(counts.cases["by_hall"][hall_], row)
+            if is_bundle:
+                _add(counts.cases["by_bundle"][target], row)
+        for group, query in (("by_item", per_item_q), ("by_department", per_department_q)):
+            for key, *numbers in conn.execute(query):
+                counts.cases[group][key] = dict(zip(sums.CASE_KEYS, map(int, numbers), strict=True))
+    return counts
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _period(table: Table, since: date | None, until: date | None) -> Any:
+    """The rows of the period: month rows for its whole months, day rows for the days
+    before the first whole month and after the last."""
+    first = since if since is None or since.day == 1 else _next_month(since)
+    end = None if until is None else (until + timedelta(days=1)).replace(day=1)
+    span, day = table.c.span, table.c.day
+    if first is not None and end is not None and first >= end:  # no whole month
+        return (span == "day") & (day >= since) & (day <= until)
+    months = [span == "month"]
+    edges = []
+    if first is not None:
+        months.append(day >= first)
+        if since is not None and since < first:
+            edges.append((day >= since) & (day < first))
+    if end is not None:
+        months.append(day < end)
+        if until is not None and end <= until:
+            edges.append((day >= end) & (day <= until))
+    if not edges:
+        return and_(*months)
+    return or_(and_(*months), (span == "day") & or_(*edges))
+
+
+def _from_sums(engine: Engine, selection: _Selection, as_of: datetime) -> _Counts:
+    """Counted from the per-day and per-month sums (`store.case_sums`); only the items
+    overdue at `as_of` are counted from the facts, being few and depending on as_of."""
+    where = {t.name: [_period(t, selection.since, selection.until)] for t in (_S, _D)}
+    for table in (_S, _D):
+        if selection.hall is not None:
+            where[table.name].append(table.c.hall == selection.hall)
+        if selection.bundle is not None:
+            where[table.name].append(table.c.target == selection.bundle)
+        if selection.department is not None:
+            where[table.name].append(table.c.department == selection.department)
+        if selection.item_code is not None:
+            where[table.name].append(table.c.item_code == selection.item_code)
+    # The grains (see store.case_sums): each case once, once per department, once per item.
+    item_grain = [*where[_S.name], _S.c.item_code != ""]
+    department_grain = [*where[_S.name], _S.c.department != "", _S.c.item_code == ""]
+    case_grain = [*where[_S.name], _S.c.department == ""]
+    if selection.item_code is not None:
+        whole, per_department = item_grain, item_grain
+    elif selection.department is not None:
+        whole, per_department = department_grain, department_grain
+    else:
+        whole, per_department = case_grain, department_grain
+    by: dict[str, tuple[Any, ...]] = {
+        "all": (),
+        "by_hall": (_S.c.hall,),
+        "by_department": (_S.c.department,),
+        "by_item": (_S.c.item_code,),
+        "by_bundle": (_S.c.target,),
+    }
+    case_grains = {"by_department": per_department, "by_item": item_grain}
+    counts = _Counts()
+    with engine.connect() as conn:
+        for group, columns in by.items():
+            bundles = [_S.c.is_bundle] if group == "by_bundle" else []
+            for into, keys, grain in (
+                (counts.cases, sums.CASE_KEYS, case_grains.get(group, whole)),
+                (counts.items, sums.ITEM_KEYS, item_grain),
+            ):
+                query = (
+                    select(*columns, *[func.sum(_S.c[k]) for k in keys])
+                    .where(*grain, *bundles)
+                    .group_by(*columns)
+                )
+                for row in conn.execute(query):
+                    key, numbers = (row[0], row[1:]) if columns else ("all", row)
+                    if numbers[0] is not None:  # no rows: no group
+                        into[group][key] = dict(zip(keys, map(int, numbers), strict=True))
+            column = _D.c[columns[0].name] if columns else literal("all")
+            bundles = [_D.c.is_bundle] if group == "by_bundle" else []
+            histogram = (
+                select(column, _D.c.working_days, func.sum(_D.c["items"]))
+                .where(*where[_D.name], *bundles)
+                .group_by(column, _D.c.working_days)
+            )
+            for key, value, n in conn.execute(histogram):
+                counts.days[group][key][int(value)] += int(n)
+        fine = (_C.c.hall, _C.c.target, _C.c.is_bundle, _I.c.department, _I.c.item_code)
+        overdue = (
+            select(*fine, func.count())
+            .select_from(_I.join(_C, _I.c.application_id == _C.c.application_id))
+            .where(
+                _I.c.outcome == "open",
+                _I.c.promised_due_at < as_of,
+                *_case_filters(selection),
+                *_item_filters(selection),
+            )
+            .group_by(*fine)
+        )
+        for *place, n in conn.execute(overdue):
+            counts.add_items(_keys(*place), {"overdue_now": int(n)})
+    return counts
 
 
 def kpi_report(
@@ -261,92 +393,27 @@ def kpi_report(
     item_code: str | None = None,
     bundle: str | None = None,
     as_of: datetime | None = None,
+    source: Literal["auto", "sums", "facts"] = "auto",
 ) -> KpiReport:
-    """Counted in the database (GROUP BY per hall, department, item and bundle), so a
-    report over 100,000 cases reads a few hundred rows, not the cases."""
+    """Counted in the database from the per-day and per-month sums, so a report over
+    100,000 cases reads a few thousand rows, not the cases; from the facts themselves
+    while the sums are stale (`store.case_sums`), or when `source` says so."""
     if since is not None and until is not None and until < since:
         raise ValueError("until: is before since")
     as_of = as_of or datetime.now(UTC)
-    case_where: list[Any] = []
-    if since is not None:
-        case_where.append(_C.c.received_at >= _day_start(since))
-    if until is not None:
-        case_where.append(_C.c.received_at < _day_start(until + timedelta(days=1)))
-    if hall is not None:
-        case_where.append(_C.c.hall == hall)
-    if bundle is not None:
-        case_where.append(_C.c.target == bundle)
-    item_where: list[Any] = []
-    if department is not None:
-        item_where.append(_I.c.department == department)
-    if item_code is not None:
-        item_where.append(_I.c.item_code == item_code)
-    if item_where:  # the cases with an item of the department or item
-        case_where.append(_C.c.application_id.in_(select(_I.c.application_id).where(*item_where)))
-    joined = _I.join(_C, _I.c.application_id == _C.c.application_id)
-    # Four scans, whatever the number of groups: the items at their finest grain (hall,
-    # bundle, department, item, working days), the cases per hall and target, and the cases
-    # once per item and once per department they have an item of; rolled up here.
-    fine = (_C.c.hall, _C.c.target, _C.c.is_bundle, _I.c.department, _I.c.item_code)
-    days = _I.c.decision_days
-    items_q = (
-        select(*fine, days, *_item_aggregates(as_of))
-        .select_from(joined)
-        .where(*case_where, *item_where)
-        .group_by(*fine, days)
-    )
-    cases_q = (
-        select(_C.c.hall, _C.c.target, _C.c.is_bundle, *_case_aggregates())
-        .where(*case_where)
-        .group_by(_C.c.hall, _C.c.target, _C.c.is_bundle)
-    )
-    per_item_q = (
-        select(_I.c.item_code, *_case_aggregates())
-        .select_from(joined)
-        .where(*case_where, *item_where)
-        .group_by(_I.c.item_code)
-    )
-    having = select(_I.c.application_id, _I.c.department).where(*item_where).distinct().subquery()
-    per_department_q = (
-        select(having.c.department, *_case_aggregates())
-        .select_from(having.join(_C, having.c.application_id == _C.c.application_id))
-        .where(*case_where)
-        .group_by(having.c.department)
-    )
-    Sums = dict[str, dict[str, int]]
-    case_sums: dict[str, Sums] = {k: defaultdict(dict) for k in _GROUPS}
-    item_sums: dict[str, Sums] = {k: defaultdict(dict) for k in _GROUPS}
-    histograms: dict[str, dict[str, dict[int, int]]] = {
-        k: defaultdict(lambda: defaultdict(int)) for k in _GROUPS
-    }
-    with engine.connect() as conn:
-        for hall_, target, is_bundle, department_, item, value, *numbers in conn.execute(items_q):
-            row = dict(zip(_ITEM_KEYS, map(int, numbers), strict=True))
-            keys = {"all": "all", "by_hall": hall_, "by_department": department_}
-            keys["by_item"] = item
-            if is_bundle:
-                keys["by_bundle"] = target
-            for group, key in keys.items():
-                _add(item_sums[group][key], row)
-                if value is not None:
-                    histograms[group][key][int(value)] += row["items_decided"]
-        for hall_, target, is_bundle, *numbers in conn.execute(cases_q):
-            row = dict(zip(_CASE_KEYS, map(int, numbers), strict=True))
-            _add(case_sums["all"]["all"], row)
-            _add(case_sums["by_hall"][hall_], row)
-            if is_bundle:
-                _add(case_sums["by_bundle"][target], row)
-        for group, query in (("by_item", per_item_q), ("by_department", per_department_q)):
-            for key, *numbers in conn.execute(query):
-                case_sums[group][key] = dict(zip(_CASE_KEYS, map(int, numbers), strict=True))
+    selection = _Selection(since, until, hall, department, item_code, bundle)
+    if source == "sums" or (source == "auto" and sums.current(engine)):
+        counts = _from_sums(engine, selection, as_of)
+    else:
+        counts = _from_facts(engine, selection, as_of)
     out: dict[str, dict[str, Figures]] = {}
     for group in _GROUPS:
-        names = sorted(set(case_sums[group]) | set(item_sums[group]))
+        names = sorted(set(counts.cases[group]) | set(counts.items[group]))
         out[group] = {
             name: _figures(
-                case_sums[group].get(name, {}),
-                item_sums[group].get(name, {}),
-                histograms[group].get(name, {}),
+                counts.cases[group].get(name, {}),
+                counts.items[group].get(name, {}),
+                counts.days[group].get(name, {}),
             )
             for name in names
         }

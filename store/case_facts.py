@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Engine, delete
+from sqlalchemy import Column, DateTime, Engine, Index, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, select
 
@@ -65,6 +65,8 @@ class CaseFact(SQLModel, table=True):
 
 class ItemFact(SQLModel, table=True):
     __tablename__ = "kpi_items"
+    # The open items past their due instant: counted live, since as_of varies per report.
+    __table_args__ = (Index("ix_kpi_items_open_due", "outcome", "promised_due_at"),)
 
     application_id: str = Field(primary_key=True, max_length=64)
     item_code: str = Field(primary_key=True, max_length=64)
@@ -107,19 +109,36 @@ def digests(engine: Engine) -> dict[str, str]:
 
 
 def write(engine: Engine, case: CaseFact, items: list[ItemFact]) -> bool:
-    """Write a case and its items unless the same digest is stored; True when written."""
+    """Write a case and its items unless the same digest is stored; True when written.
+
+    The per-day sums (`store.case_sums`) change in the same transaction: the case's old
+    rows taken out, its new ones added; when they were stale, all summed again."""
+    from store import case_sums  # it sums these tables: imported here, not in a cycle
+
     case.received_at = _utc(case.received_at) or case.received_at
     try:
         with session(engine) as s:
+            conn = s.connection()
+            summed = case_sums.lock(conn)
             stored = s.get(CaseFact, case.application_id)
             if stored is not None and stored.source_digest == case.source_digest:
                 return False
+            if summed and stored is not None:
+                case_sums.add(conn, case.application_id, -1)
             s.exec(delete(ItemFact).where(ItemFact.application_id == case.application_id))  # type: ignore[arg-type]
             if stored is not None:
                 s.delete(stored)
                 s.flush()
             s.add(case)
             s.add_all(items)
+            s.flush()
+            if not summed:
+                case_sums.rebuild(conn)
+                return True
+            case_sums.add(conn, case.application_id, 1)
+            if stored is not None:
+                case_sums.prune(conn, stored.received_at)
+            case_sums.settle(conn)
     except IntegrityError:  # another refresh wrote the same case meanwhile: one row stands
         return False
     return True
