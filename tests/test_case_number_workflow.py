@@ -27,7 +27,12 @@ from domain.people import Role
 from store import case_numbers
 from tests.conftest import onething_client
 from tests.desk import item_in, staff
-from tests.test_correction import MISSING, SALON, awaiting_correction
+from tests.test_correction import (
+    MISSING,
+    SALON,
+    awaiting_correction,
+    salon_awaiting_correction,
+)
 from tests.test_lifecycle import submission
 
 NUMBER = re.compile(r"^420684-20[0-9]{6}-[0-9]{6}$")
@@ -62,11 +67,8 @@ async def test_an_accepted_application_has_its_number_everywhere(
 async def test_numbers_only_when_accepted_after_a_correction(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
-    sub = submission(catalog, SALON, leave_out=MISSING)
-    app = sub.application_id
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        await client.submit(sub)
-        waiting = await awaiting_correction(client, app)
+    async with salon_awaiting_correction(ts_env, store_engine, catalog) as (client, waiting):
+        app = waiting.application_id
         numbered_while_waiting = case_numbers.find(store_engine, app)
         await client.supplement(app, Supplement(materials=list(MISSING), channel=Channel.MAIL))
         business = catalog.bundles[SALON].members[0].item

@@ -7,6 +7,8 @@ rights."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
@@ -49,14 +51,23 @@ async def awaiting_correction(client: OnethingClient, application_id: str) -> Ap
     )
 
 
+@asynccontextmanager
+async def salon_awaiting_correction(
+    env: WorkflowEnvironment, engine: Engine, catalog: Catalog
+) -> AsyncIterator[tuple[OnethingClient, ApplicationState]]:
+    """A beauty salon's application, two materials short, at its correction notice; with
+    the client of a worker of `env`."""
+    sub = submission(catalog, SALON, leave_out=MISSING)
+    async with onething_client(env, engine, catalog) as client:
+        await client.submit(sub)
+        yield client, await awaiting_correction(client, sub.application_id)
+
+
 async def test_one_correction_notice_then_accepted_when_the_materials_arrive(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
-    sub = submission(catalog, SALON, leave_out=MISSING)
-    app = sub.application_id
-    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
-        await client.submit(sub)
-        waiting = await awaiting_correction(client, app)
+    async with salon_awaiting_correction(fresh_ts_env, store_engine, catalog) as (client, waiting):
+        app = waiting.application_id
         await fresh_ts_env.sleep(3 * DAY)
         with pytest.raises(Conflict, match=r"materials\[0\]: 'equipment-layout' is not awaited"):
             await client.supplement(
@@ -101,11 +112,8 @@ async def test_one_correction_notice_then_accepted_when_the_materials_arrive(
 async def test_no_correction_in_time_lapses_the_application(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
-    sub = submission(catalog, SALON, leave_out=MISSING)
-    app = sub.application_id
-    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
-        await client.submit(sub)
-        await awaiting_correction(client, app)
+    async with salon_awaiting_correction(fresh_ts_env, store_engine, catalog) as (client, waiting):
+        app = waiting.application_id
         await fresh_ts_env.sleep(60 * DAY)
         outcome = await client.result(app)
         await report_cost(fresh_ts_env, "correction notice, not corrected: lapsed", app)
@@ -121,17 +129,14 @@ async def test_no_correction_in_time_lapses_the_application(
 async def test_a_clerk_refuses_only_on_a_legal_ground_with_reasons_and_rights(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
-    sub = submission(catalog, SALON, leave_out=MISSING)
-    app = sub.application_id
     refusal = Refusal(
         ground=RefusalGround.OUTSIDE_POWERS,
         reason="经营场所位于邻市辖区",
         competent_office="襄阳市襄州区政务服务中心",
         refused_by=CLERK,
     )
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        await client.submit(sub)
-        await awaiting_correction(client, app)
+    async with salon_awaiting_correction(ts_env, store_engine, catalog) as (client, waiting):
+        app = waiting.application_id
         with pytest.raises(Conflict, match=r"refused_by\.role"):
             await client.refuse(
                 app, refusal.model_copy(update={"refused_by": staff(Role.REVIEWER, "market")})
