@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Collection
+from datetime import date, datetime
 from typing import Annotated, TypeVar
 
 import structlog
@@ -76,6 +77,15 @@ BundleCode = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")]
+# Filters of lists and reports: codes, Beijing days, the instant overdue is judged at.
+CodeFilter = Annotated[str | None, Query(pattern=CODE_PATTERN)]
+DepartmentFilter = Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)]
+FirstDay = Annotated[date | None, Query(description="First Beijing day.")]
+LastDay = Annotated[date | None, Query(description="Last Beijing day.")]
+AsOf = Annotated[
+    datetime | None,
+    Query(description="ISO 8601 with offset: when overdue is judged (default now)."),
+]
 
 MAX_BODY_BYTES = 1 << 20  # a submission is a few KiB; a megabyte is plenty
 Latitude = Annotated[float | None, Query(ge=-90, le=90)]

@@ -37,12 +37,12 @@ from domain.catalog_models import CatalogError
 from domain.people import Role
 from starter import auth
 from starter.api.deps import (
-    CODE_PATTERN,
     CURSOR_MARK,
-    DEPARTMENT_PATTERN,
     ApplicationId,
     Backend,
     Caller,
+    CodeFilter,
+    DepartmentFilter,
     answer_channel,
     department_of,
     log,
@@ -164,10 +164,10 @@ def add_routes(router: APIRouter, backend: Backend, citizen: CitizenDesk) -> Non
         limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
         cursor: Annotated[str | None, Query(max_length=4096, pattern=r"^[A-Za-z0-9_\-]+$")] = None,
         status: Annotated[ApplicationStatus | None, Query()] = None,
-        hall: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-        department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
-        item_code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-        bundle_code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+        hall: CodeFilter = None,
+        department: DepartmentFilter = None,
+        item_code: CodeFilter = None,
+        bundle_code: CodeFilter = None,
         escalated: Annotated[bool | None, Query()] = None,
     ) -> Any:
         scope = auth.application_scope(

@@ -89,8 +89,13 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
         "`task: taken by <staff ID>`); the head may always. "
     )
 
-    async def not_anothers(principal: auth.Principal, application_id: str, item: str) -> None:
-        """The store's task row is read here: the workflow's validator cannot read it."""
+    async def may_decide(principal: auth.Principal, application_id: str, item: str) -> None:
+        """The role first (403 before a 404 tells whether the application exists), then
+        the item's department, then the store's task row (the workflow's validator cannot
+        read it): a step a colleague has taken is theirs."""
+        auth.may_exclude_time(principal)
+        _, department = await backend.item_in(application_id, item)
+        auth.may_exclude_time(principal, item_department=department)
         try:
             await run_in_threadpool(
                 backend.desk.check_not_taken_by_another, application_id, item, principal.staff()
@@ -116,10 +121,7 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
     async def exclude_time(
         application_id: ApplicationId, item_code: ItemCode, body: ExcludedTimeIn, principal: Caller
     ) -> Any:
-        auth.may_exclude_time(principal)
-        _, department = await backend.item_in(application_id, item_code)
-        auth.may_exclude_time(principal, item_department=department)
-        await not_anothers(principal, application_id, item_code)
+        await may_decide(principal, application_id, item_code)
         start = _made(
             lambda: ExcludedTimeStart(
                 kind=body.kind,
@@ -155,10 +157,7 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
         body: ExcludedTimeEndIn,
         principal: Caller,
     ) -> Any:
-        auth.may_exclude_time(principal)
-        _, department = await backend.item_in(application_id, item_code)
-        auth.may_exclude_time(principal, item_department=department)
-        await not_anothers(principal, application_id, item_code)
+        await may_decide(principal, application_id, item_code)
         end = _made(lambda: ExcludedTimeEnd(result=body.result, decided_by=principal.staff()))
         return await backend.item_action(
             principal,

@@ -20,7 +20,7 @@ from domain.guide import (
     render_guide,
 )
 from domain.guide_page import render_guide_page
-from starter.api.deps import CODE_PATTERN, Backend, CatalogCode, Latitude, Longitude
+from starter.api.deps import CODE_PATTERN, Backend, CatalogCode, CodeFilter, Latitude, Longitude
 from starter.errors import ApiError, error_responses
 
 
@@ -127,7 +127,7 @@ def add_routes(router: APIRouter, backend: Backend, base_url: str) -> None:
     async def list_halls(
         latitude: Latitude = None,
         longitude: Longitude = None,
-        code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+        code: CodeFilter = None,
     ) -> Any:
         point = near_point(latitude, longitude)
         if code is not None:

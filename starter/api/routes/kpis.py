@@ -10,7 +10,7 @@ supervisors and operators. `format=csv|xlsx` answers the file a reform office fi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -23,7 +23,14 @@ from temporalio.client import Client
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from domain.people import Role
-from starter.api.deps import CODE_PATTERN, DEPARTMENT_PATTERN, Caller
+from starter.api.deps import (
+    AsOf,
+    Caller,
+    CodeFilter,
+    DepartmentFilter,
+    FirstDay,
+    LastDay,
+)
 from starter.auth import Principal, forbid
 from starter.case_facts import refresh
 from starter.errors import ApiError, error_responses
@@ -113,16 +120,13 @@ def add_routes(
     )
     async def get_kpis(
         principal: Caller,
-        since: Annotated[date | None, Query(description="First Beijing day.")] = None,
-        until: Annotated[date | None, Query(description="Last Beijing day.")] = None,
-        hall: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-        department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
-        item_code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-        bundle: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-        as_of: Annotated[
-            datetime | None,
-            Query(description="ISO 8601 with offset: when overdue is judged (default now)."),
-        ] = None,
+        since: FirstDay = None,
+        until: LastDay = None,
+        hall: CodeFilter = None,
+        department: DepartmentFilter = None,
+        item_code: CodeFilter = None,
+        bundle: CodeFilter = None,
+        as_of: AsOf = None,
         format: Annotated[Format, Query(description="json, csv or xlsx.")] = "json",
     ) -> Any:
         department = _department_scope(principal, department)
@@ -167,9 +171,9 @@ def add_routes(
     )
     async def get_reform(
         principal: Caller,
-        since: Annotated[date | None, Query(description="First Beijing day.")] = None,
-        until: Annotated[date | None, Query(description="Last Beijing day.")] = None,
-        hall: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
+        since: FirstDay = None,
+        until: LastDay = None,
+        hall: CodeFilter = None,
         format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json",
     ) -> Any:
         _department_scope(principal, None)

@@ -15,7 +15,7 @@ Who may do what (roles from `starter.auth`):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,18 @@ from domain.rating import (
     check_reason,
 )
 from domain.text import Text
-from starter.api.deps import CODE_PATTERN, DEPARTMENT_PATTERN, ApplicationId, Caller, Limit, Offset
+from starter.api.deps import (
+    DEPARTMENT_PATTERN,
+    ApplicationId,
+    AsOf,
+    Caller,
+    CodeFilter,
+    DepartmentFilter,
+    FirstDay,
+    LastDay,
+    Limit,
+    Offset,
+)
 from starter.api.schemas import Page, page_of
 from starter.auth import Principal, forbid
 from starter.errors import ApiError, error_responses
@@ -354,8 +365,8 @@ def add_routes(
         principal: Caller,
         limit: Limit = 50,
         offset: Offset = 0,
-        hall: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-        department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
+        hall: CodeFilter = None,
+        department: DepartmentFilter = None,
         bad_only: Annotated[bool, Query(description="Only 差评.")] = False,
     ) -> Any:
         hall, department = _scope(principal, hall, department)
@@ -481,15 +492,12 @@ def add_routes(
     )
     async def report_ratings(
         principal: Caller,
-        since: Annotated[date | None, Query(description="First Beijing day.")] = None,
-        until: Annotated[date | None, Query(description="Last Beijing day.")] = None,
-        hall: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-        department: Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)] = None,
-        item_code: Annotated[str | None, Query(pattern=CODE_PATTERN)] = None,
-        as_of: Annotated[
-            datetime | None,
-            Query(description="ISO 8601 with offset: when overdue is judged (default now)."),
-        ] = None,
+        since: FirstDay = None,
+        until: LastDay = None,
+        hall: CodeFilter = None,
+        department: DepartmentFilter = None,
+        item_code: CodeFilter = None,
+        as_of: AsOf = None,
     ) -> Any:
         if principal.role not in REPORT_READERS:
             raise forbid(principal, "the ratings' figures are for supervisors and auditors")

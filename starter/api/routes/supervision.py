@@ -5,7 +5,7 @@ supervisor with its resolution. Who may see which department's is `starter.auth`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -15,15 +15,16 @@ from pydantic import BaseModel, Field
 
 from domain.supervision import ReferralKind
 from starter import auth
-from starter.api.deps import DEPARTMENT_PATTERN, Backend, Caller, Limit, Offset
+from starter.api.deps import Backend, Caller, DepartmentFilter, Limit, Offset
 from starter.api.schemas import Page, ResolutionIn, SupervisionCaseOut, page_of
 from starter.errors import ApiError, error_responses
 from store import supervision as supervision_store
 from store.supervision import SupervisionCase, SupervisionReferral
 
 Row = TypeVar("Row", SupervisionCase, SupervisionReferral)
+Out = TypeVar("Out", bound=BaseModel)
 Status = Annotated[Literal["open", "closed", "all"], Query()]
-Department = Annotated[str | None, Query(pattern=DEPARTMENT_PATTERN)]
+Department = DepartmentFilter
 RowId = Annotated[int, Path(ge=1, le=2**62)]
 
 
@@ -80,6 +81,20 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
     """Cases, then referrals: listed and closed."""
     engine = backend.engine
 
+    async def paged(
+        read: Callable[..., tuple[Sequence[Row], int]],
+        out: Callable[[Row], Out],
+        status: str,
+        department: str | None,
+        limit: int,
+        offset: int,
+    ) -> Page[Out]:
+        """One page of rows in `status` (of `department`, the caller's scope), as `out`."""
+        rows, total = await run_in_threadpool(
+            lambda: read(engine, status=status, department=department, limit=limit, offset=offset)
+        )
+        return page_of([out(r) for r in rows], total, limit, offset)
+
     @router.get(
         "/supervision/cases",
         tags=["staff"],
@@ -96,15 +111,10 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
         limit: Limit = 50,
         offset: Offset = 0,
         status: Status = "open",
-        department: Department = None,
+        department: DepartmentFilter = None,
     ) -> Any:
-        department = auth.case_scope(principal, department)
-        rows, total = await run_in_threadpool(
-            lambda: supervision_store.cases_page(
-                engine, status=status, department=department, limit=limit, offset=offset
-            )
-        )
-        return page_of([case_out(r) for r in rows], total, limit, offset)
+        scope = auth.case_scope(principal, department)
+        return await paged(supervision_store.cases_page, case_out, status, scope, limit, offset)
 
     @router.post(
         "/supervision/cases/{case_id}/closure",
@@ -142,15 +152,12 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
         limit: Limit = 50,
         offset: Offset = 0,
         status: Status = "open",
-        department: Department = None,
+        department: DepartmentFilter = None,
     ) -> Any:
-        department = auth.referral_scope(principal, department)
-        rows, total = await run_in_threadpool(
-            lambda: supervision_store.referrals_page(
-                engine, status=status, department=department, limit=limit, offset=offset
-            )
+        scope = auth.referral_scope(principal, department)
+        return await paged(
+            supervision_store.referrals_page, ReferralOut.of, status, scope, limit, offset
         )
-        return page_of([ReferralOut.of(r) for r in rows], total, limit, offset)
 
     @router.post(
         "/supervision/referrals/{referral_id}/closure",
