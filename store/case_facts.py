@@ -14,8 +14,10 @@ No personal data: codes, instants, counts. Instants are kept in UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Column, DateTime, Engine, Index, delete
+from sqlalchemy import Column, DateTime, Engine, Index, Table, delete
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, select
 
@@ -151,4 +153,35 @@ def cases(engine: Engine, application_id: str) -> tuple[CaseFact | None, list[It
         return case, sorted(items, key=lambda i: i.item_code)
 
 
-__all__ = ["CaseFact", "ItemFact", "cases", "digest_of", "digests", "write"]
+def open_item_dues(
+    engine: Engine, *, received_from: datetime, received_before: datetime, hall: str | None
+) -> list[tuple[str, datetime, int, int]]:
+    """(department, promised due instant in UTC, promised days, extension days) of every
+    open item with a promised due instant, of the cases received in [received_from,
+    received_before) (at `hall`): the dashboard's clock states are read from these."""
+    item = cast(Table, ItemFact.__table__).c  # type: ignore[attr-defined]
+    case = cast(Table, CaseFact.__table__).c  # type: ignore[attr-defined]
+    where: list[Any] = [
+        item.outcome == "open",
+        item.promised_due_at.is_not(None),
+        case.received_at >= received_from,
+        case.received_at < received_before,
+    ]
+    if hall is not None:
+        where.append(case.hall == hall)
+    query = (
+        sa_select(item.department, item.promised_due_at, item.promised_days, item.extension_days)
+        .join_from(
+            item.application_id.table,
+            case.application_id.table,
+            item.application_id == case.application_id,
+        )
+        .where(*where)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    # SQLite hands back naive UTC
+    return [(d, due.replace(tzinfo=due.tzinfo or UTC), days, ext) for d, due, days, ext in rows]
+
+
+__all__ = ["CaseFact", "ItemFact", "cases", "digest_of", "digests", "open_item_dues", "write"]

@@ -5,12 +5,11 @@ behind the JSON routes), the report over each month, and the open items' clock s
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from pydantic import BaseModel
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine
 
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
@@ -81,31 +80,15 @@ def clock_states(
     report's selection): 逾期 as its `overdue_now`, 预警 as the clock's warning rule."""
     rule = policy or ClockPolicy()
     zone = ZoneInfo(rule.timezone)
-    item = cast(Table, facts.ItemFact.__table__).c  # type: ignore[attr-defined]
-    case = cast(Table, facts.CaseFact.__table__).c  # type: ignore[attr-defined]
-    where: list[Any] = [
-        item.outcome == "open",
-        item.promised_due_at.is_not(None),
-        case.received_at >= _day_start(since),
-        case.received_at < _day_start(until + timedelta(days=1)),
-    ]
-    if hall is not None:
-        where.append(case.hall == hall)
-    query = (
-        select(item.department, item.promised_due_at, item.promised_days, item.extension_days)
-        .join_from(
-            item.application_id.table,
-            case.application_id.table,
-            item.application_id == case.application_id,
-        )
-        .where(*where)
+    rows = facts.open_item_dues(
+        engine,
+        received_from=_day_start(since),
+        received_before=_day_start(until + timedelta(days=1)),
+        hall=hall,
     )
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
     whole = ClockCounts()
     by_department: dict[str, ClockCounts] = {}
-    for department, due_at, promised_days, extension_days in rows:
-        due = due_at if due_at.tzinfo is not None else due_at.replace(tzinfo=UTC)
+    for department, due, promised_days, extension_days in rows:
         if due < as_of:
             state = "overdue"
         else:
