@@ -20,11 +20,10 @@ from temporalio.testing import WorkflowEnvironment
 from domain.catalog import Catalog
 from domain.documents import DocumentPage, document_page, page_html, render_html
 from domain.notices import RIGHTS
-from starter.demo import DEMO_ITEM
 from starter.document_pdf import page_pdf
-from tests.conftest import api_http, new_application_id
-from tests.test_api import REGISTRY, application_when, as_, body_of
-from tests.test_documents import documents_when
+from tests.conftest import api_http
+from tests.test_api import REGISTRY, as_
+from tests.test_documents import documents_when, refused_after_a_correction_notice
 
 AT = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)  # 2026-12-02 00:30 in Beijing
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -160,18 +159,7 @@ async def api(
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def refused(api: httpx.AsyncClient, catalog: Catalog) -> list[dict[str, object]]:
     """A correction notice, then a clerk's refusal (a decision): its two documents."""
-    application_id = new_application_id()
-    body = body_of(catalog, application_id)
-    core = [m.code for m in catalog.item(DEMO_ITEM).materials if m.core and m.asked_for]
-    body["materials"] = [c for c in body["materials"] if c != core[0]]
-    r = await api.post("/applications", json=body, headers=as_("clerk-yc"))
-    assert r.status_code == 201, r.text
-    await application_when(api, application_id, lambda s: s["correction_clock"])
-    refusal = {"ground": "outside_powers", "reason": "不属本中心受理", "competent_office": "某局"}
-    r = await api.post(
-        f"/applications/{application_id}/refusal", json=refusal, headers=as_("clerk-yc")
-    )
-    assert r.status_code == 200, r.text
+    application_id = await refused_after_a_correction_notice(api, catalog)
     return await documents_when(api, application_id, 2, who="app-demo")
 
 

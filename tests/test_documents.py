@@ -183,9 +183,9 @@ async def documents_when(
     raise AssertionError(f"{application_id} never had {count} documents")
 
 
-async def test_a_correction_notice_and_a_refusal_as_documents(
-    api: httpx.AsyncClient, catalog: Catalog
-) -> None:
+async def refused_after_a_correction_notice(api: httpx.AsyncClient, catalog: Catalog) -> str:
+    """An application one core material short (a correction notice), then refused by the
+    clerk as outside the center's powers (a decision): two documents. Its ID."""
     application_id = new_application_id()
     body = body_of(catalog, application_id)
     core = [m.code for m in catalog.item(DEMO_ITEM).materials if m.core and m.asked_for]
@@ -198,7 +198,13 @@ async def test_a_correction_notice_and_a_refusal_as_documents(
         f"/applications/{application_id}/refusal", json=refusal, headers=as_("clerk-yc")
     )
     assert r.status_code == 200, r.text
+    return application_id
 
+
+async def test_a_correction_notice_and_a_refusal_as_documents(
+    api: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    application_id = await refused_after_a_correction_notice(api, catalog)
     listed = await documents_when(api, application_id, 2, who="app-demo")
     assert [d["title"] for d in listed] == ["补正材料通知书", "不予受理决定书"]
     assert [d["number"] for d in listed] == [
