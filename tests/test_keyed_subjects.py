@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from onething.keys import Purpose, SubjectKeys, open_subject_keys
 from starter.demo import demo_applicant
 from store import credit, migrate
 from store.db import make_engine
-from tests.conftest import new_application_id, onething_client, postgres_schema
+from tests.conftest import new_application_id, onething_client
 from tests.desk import full_submission, item_in, made_up_applicant, staff
 
 # What an attacker who knows a person's county and birthday tries: every sequence number.
@@ -54,22 +53,6 @@ def entry(subject: str, application_id: str, kind: CreditRecordKind) -> CreditEn
         recorded_at=datetime(2026, 6, 1, tzinfo=UTC),
         detail="容缺材料逾期未补齐",
     )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        with postgres_schema() as url:
-            yield url
-
-
-@pytest.fixture
-def empty_engine(empty_url: str) -> Iterator[Engine]:
-    engine = make_engine(empty_url)
-    yield engine
-    engine.dispose()
 
 
 # --------------------------------------------------------------------------- the store

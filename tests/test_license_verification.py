@@ -14,7 +14,6 @@ from domain.application import RevocationGround
 from store import licenses, migrate
 from store.db import make_engine
 from tests.test_api import api  # noqa: F401  (the API fixture)
-from tests.test_migrations import empty_url  # noqa: F401  (an empty store of each kind)
 
 AT = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 
@@ -52,7 +51,7 @@ async def test_verification_tells_the_ground_and_time_of_a_revocation(
     assert "冷藏" not in str(after)  # the findings stay in the case
 
 
-def test_migration_reads_the_ground_of_earlier_revocations(empty_url: str) -> None:  # noqa: F811
+def test_migration_reads_the_ground_of_earlier_revocations(empty_url: str) -> None:
     engine = make_engine(empty_url)
     try:
         migrate.upgrade(engine, "0004")

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -18,24 +16,6 @@ from sqlmodel import SQLModel
 
 from store import licenses, migrate
 from store.db import make_engine
-from tests.conftest import postgres_schema
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of each kind, of this test alone."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-    else:
-        with postgres_schema() as url:
-            yield url
-
-
-@pytest.fixture
-def empty_engine(empty_url: str) -> Iterator[Engine]:
-    engine = make_engine(empty_url)
-    yield engine
-    engine.dispose()
 
 
 def drift(engine: Engine) -> list[object]:
