@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -51,17 +52,22 @@ class Desk:
     engine: Engine
     ratings: Ratings
 
-    async def bad_rating(self, departments: list[str]) -> ratings.Rating:
-        """A 差评 of a case of `departments`, recorded and its follow-ups started."""
+    async def recorded(
+        self,
+        departments: list[str],
+        level: RatingLevel = RatingLevel.DISSATISFIED,
+        reason: str = "补正材料说了三次才说清楚",
+    ) -> ratings.Rating:
+        """A 差评 of a case of `departments` in the store, its follow-ups not started."""
         now = await self.env.get_current_time()
         case = f"420684-{now.astimezone(BEIJING):%Y%m%d}-{uuid.uuid4().int % 1_000_000:06d}"
-        row = ratings.record_rating(
+        return ratings.record_rating(
             self.engine,
             case_number=case,
             application_id=f"R{uuid.uuid4().hex[:10]}",
             hall="yicheng-center",
-            level=RatingLevel.DISSATISFIED,
-            reason="补正材料说了三次才说清楚",
+            level=level,
+            reason=reason,
             channel=RatingChannel.ONLINE,
             rater=Rater.APPLICANT,
             rater_id_sha256=ID_SHA,
@@ -71,6 +77,10 @@ class Desk:
             follow_ups=[(d, follow_up_workflow_id(case, d), 15) for d in departments],
             keys=KEYS,
         )
+
+    async def bad_rating(self, departments: list[str]) -> ratings.Rating:
+        """A 差评 of a case of `departments`, recorded and its follow-ups started."""
+        row = await self.recorded(departments)
         await self.ratings.follow_ups.start_open(row)
         return row
 
@@ -97,16 +107,21 @@ class Desk:
             await self.env.sleep(at - now)
 
 
+@asynccontextmanager
+async def desk_over(
+    env: WorkflowEnvironment, engine: Engine, catalog: Catalog
+) -> AsyncIterator[Desk]:
+    """The desk over the production worker of `env`, on `engine`."""
+    async with running_worker(env.client, engine) as queue:
+        yield Desk(env, engine, Ratings(env.client, queue, engine, catalog, keys=KEYS))
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def desk(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[Desk]:
-    async with running_worker(fresh_ts_env.client, store_engine) as queue:
-        yield Desk(
-            fresh_ts_env,
-            store_engine,
-            Ratings(fresh_ts_env.client, queue, store_engine, catalog, keys=KEYS),
-        )
+    async with desk_over(fresh_ts_env, store_engine, catalog) as desk:
+        yield desk
 
 
 async def test_a_bad_rating_opens_a_task_due_in_15_working_days_answered_in_time_is_fixed(

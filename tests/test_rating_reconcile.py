@@ -7,7 +7,6 @@ store)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,12 +14,10 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from domain.rating import AppealVerdict, FollowUpOutcome, follow_up_workflow_id
-from starter.ratings import Ratings
+from domain.rating import AppealVerdict, FollowUpOutcome, RatingLevel
 from store import migrate, ratings
 from store.db import make_engine
-from tests.conftest import running_worker
-from tests.test_rating_follow_up import BEIJING, ID_SHA, KEYS, Desk
+from tests.test_rating_follow_up import Desk, desk_over
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -30,38 +27,15 @@ async def desk(
     engine = make_engine(f"sqlite:///{tmp_path / 'reconcile.db'}")
     migrate.upgrade(engine)
     try:
-        async with running_worker(fresh_ts_env.client, engine) as queue:
-            yield Desk(
-                fresh_ts_env,
-                engine,
-                Ratings(fresh_ts_env.client, queue, engine, catalog, keys=KEYS),
-            )
+        async with desk_over(fresh_ts_env, engine, catalog) as desk:
+            yield desk
     finally:
         engine.dispose()
 
 
 async def recorded_only(desk: Desk, department: str) -> ratings.Rating:
     """A 差评 in the store whose follow-up was never started (the process died)."""
-    from domain.rating import Rater, RatingChannel, RatingLevel
-
-    now = await desk.env.get_current_time()
-    case = f"420684-{now.astimezone(BEIJING):%Y%m%d}-{uuid.uuid4().int % 1_000_000:06d}"
-    return ratings.record_rating(
-        desk.engine,
-        case_number=case,
-        application_id=f"R{uuid.uuid4().hex[:10]}",
-        hall="yicheng-center",
-        level=RatingLevel.VERY_DISSATISFIED,
-        reason="等了很久无人答复",
-        channel=RatingChannel.ONLINE,
-        rater=Rater.APPLICANT,
-        rater_id_sha256=ID_SHA,
-        recorded_by=None,
-        rated_at=now,
-        items=[(f"item-{department}", department)],
-        follow_ups=[(department, follow_up_workflow_id(case, department), 15)],
-        keys=KEYS,
-    )
+    return await desk.recorded([department], RatingLevel.VERY_DISSATISFIED, "等了很久无人答复")
 
 
 async def test_a_follow_up_never_started_is_started_and_an_excluded_one_ends(desk: Desk) -> None:
