@@ -11,7 +11,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from audit.histories import MANIFEST, fetch_histories, run_id, started
+from onething.histories import MANIFEST, fetch_histories, run_id, started
 
 __all__ = ["ExportedHistory", "export_histories", "history_file_name"]
 

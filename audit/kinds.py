@@ -1,5 +1,5 @@
 """The decision trail's vocabulary: the kinds of its rows, and which kind a status, an update
-or a signal of a history is (the activities and updates the trail reads: `audit.names`).
+or a signal of a history is (the activities and updates the trail reads: `onething.history_names`).
 
 Procedure revision 2026-12 (`workflows.common.PROCEDURE_REVISION`) added the correction
 before acceptance (补正: `awaiting_correction`, then accepted or `lapsed`), the refusal by a

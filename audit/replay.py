@@ -16,8 +16,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowRunner
 
-from audit.histories import load_histories, started
 from onething.costs import local_activity_data
+from onething.histories import load_histories, started
 
 __all__ = ["CLEAN", "ReplayReport", "replay"]
 

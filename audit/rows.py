@@ -11,7 +11,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
-from audit.payloads import when
+from onething.history_payloads import when
 
 __all__ = ["Context", "DecisionTrail", "RowReader", "TrailRow"]
 

@@ -4,7 +4,7 @@ upserts), not from what the workflow code says about itself today.
 
 Only staff IDs, roles, codes and staff-written reasons are taken from payloads, never the
 applicant's personal data. Which kind of row an event is: `audit.kinds`; the activities and
-updates it recognises: `audit.names`; its rows: `audit.rows`; what the activities say:
+updates it recognises: `onething.history_names`; its rows: `audit.rows`; what the activities say:
 `audit.trail_steps`.
 """
 
@@ -18,10 +18,17 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from audit import kinds, names
-from audit.histories import fetch_histories, load_histories
+from audit import kinds
 from audit.kinds import Kind
-from audit.payloads import (
+from audit.rows import DecisionTrail, TrailRow
+from audit.trail_steps import ActivityReader
+from domain import notices
+from domain.application import ApplicationStatus, RefusalGround
+from domain.excluded_time import ExcludedTimeKind
+from domain.people import Agent
+from onething import history_names as names
+from onething.histories import fetch_histories, load_histories
+from onething.history_payloads import (
     REASON_KEYS,
     VERDICT_KEYS,
     decode_payloads,
@@ -29,12 +36,6 @@ from audit.payloads import (
     pick,
     typed_search_attributes,
 )
-from audit.rows import DecisionTrail, TrailRow
-from audit.trail_steps import ActivityReader
-from domain import notices
-from domain.application import ApplicationStatus, RefusalGround
-from domain.excluded_time import ExcludedTimeKind
-from domain.people import Agent
 from workflows import search_attributes as sa
 
 __all__ = ["decision_trail", "trail_of"]

@@ -12,15 +12,16 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from activities.catalog import CatalogSnapshot
 from activities.licensing import RevokeLicense
-from audit import kinds, names
+from audit import kinds
 from audit.kinds import Kind
-from audit.payloads import decode_payloads, instant, pick
 from audit.rows import RowReader
 from domain.application import LicenseRecord
 from domain.clock import ClockRecord, EscalationRequest
 from domain.credit import CreditEntry
 from domain.supervision import Referral
+from onething import history_names as names
 from onething.costs import local_activity_data
+from onething.history_payloads import decode_payloads, instant, pick
 
 __all__ = ["ActivityReader"]
 

@@ -22,8 +22,8 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
-from audit import names
 from bench.worker_process import WorkerProcess, process_cpu
+from onething import history_names as names
 from onething.costs import billable_actions
 from onething.devserver import DevServer, executable
 

@@ -20,11 +20,11 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 
 from audit.export import export_histories
-from audit.histories import HistoryNotFound
 from audit.kinds import Kind
 from audit.replay import replay
 from audit.rows import DecisionTrail
 from audit.trail import decision_trail
+from onething.histories import HistoryNotFound
 from worker import WORKFLOWS, workflow_runner
 
 app = typer.Typer(

@@ -1,5 +1,5 @@
 """`onething report kpis|reform|refresh`: the KPIs and the reform figures measured, from
-the read model of what happened per case (`starter.case_facts`); `refresh` projects the
+the read model of what happened per case (`onething.case_facts`); `refresh` projects the
 applications' histories into it (run it from cron, or before a report)."""
 
 from __future__ import annotations
@@ -185,9 +185,9 @@ def report_refresh(
 ) -> None:
     """Project the applications' histories into the KPI read model (unchanged: skipped)."""
     from domain.calendar import WorkingCalendar
+    from onething.case_facts import refresh
     from onething.runtime import open_codec
     from onething.temporal import connect
-    from starter.case_facts import refresh
 
     settings = settings_or_exit()
     after = None

@@ -1,6 +1,6 @@
 """The KPI report (`GET /reports/kpis`, `onething report kpis`) and the reform figures
 measured (`GET /reports/reform`, `onething report reform`), counted from the read model of
-what happened per case (`store.case_facts`, projected by `starter.case_facts`), the ratings
+what happened per case (`store.case_facts`, projected by `onething.case_facts`), the ratings
 from their own report (`starter.ratings.report`), the baselines from the catalog.
 
 A case belongs to the period of the Beijing day it was received. A department or item

@@ -2,7 +2,7 @@
 
 One row per application (`kpi_cases`, keyed by application ID) and one per item of it
 (`kpi_items`, keyed by application ID and item code), written by the projector
-(`starter.case_facts`) from the application's Temporal histories. Each case row keeps the
+(`onething.case_facts`) from the application's Temporal histories. Each case row keeps the
 digest of the histories it was read from (every workflow's last event ID): a refresh that
 finds the same digest writes nothing, one that finds a longer history replaces the case's
 rows in one transaction. So a case is counted once however often it is projected, and a

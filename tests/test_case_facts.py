@@ -1,4 +1,4 @@
-"""The KPI read model (starter.case_facts, store.case_facts): recorded scenarios with known
+"""The KPI read model (onething.case_facts, store.case_facts): recorded scenarios with known
 outcomes project to exactly the facts they lived through, and projecting again (the same
 histories, a replay, a second refresh) never counts anything twice."""
 
@@ -11,9 +11,9 @@ from sqlalchemy import Engine, func
 from sqlmodel import select
 from temporalio.client import WorkflowHistory
 
-from audit.histories import load_histories
 from domain.calendar import WorkingCalendar
-from starter.case_facts import application_id_of, project
+from onething.case_facts import application_id_of, project
+from onething.histories import load_histories
 from store import case_facts as store
 from store.db import session
 from tests.histories.record import recording_converter

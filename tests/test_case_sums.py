@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, insert, select
 
-from audit.histories import load_histories
 from domain.calendar import WorkingCalendar
-from starter.case_facts import project
+from onething.case_facts import project
+from onething.histories import load_histories
 from starter.kpis import kpi_report
 from store import case_facts as facts
 from store import case_sums as sums

@@ -22,11 +22,11 @@ import pytest_asyncio
 from sqlalchemy import Engine, delete
 from temporalio.testing import WorkflowEnvironment
 
-from audit.histories import load_histories
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
+from onething.case_facts import project
+from onething.histories import load_histories
 from starter.api import create_app
-from starter.case_facts import project
 from starter.api.routes.dashboard import ASSETS, COOKIE, Sessions
 from store import case_facts as store
 from store.db import session

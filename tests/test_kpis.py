@@ -14,10 +14,10 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine, delete
 from sqlmodel import select
 
-from audit.histories import load_histories
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
-from starter.case_facts import project
+from onething.case_facts import project
+from onething.histories import load_histories
 from starter.kpi_export import FIGURE_COLUMNS, kpi_csv, kpi_xlsx, reform_csv
 from starter.kpis import KpiReport, kpi_report, reform_report
 from starter.ratings import report as ratings_report

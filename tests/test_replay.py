@@ -34,8 +34,6 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from audit.export import export_histories
-from audit.histories import MANIFEST, load_histories
-from audit.payloads import typed_search_attributes
 from audit.replay import replay
 from audit.rows import DecisionTrail
 from audit.trail import decision_trail
@@ -44,6 +42,8 @@ from domain.catalog import Catalog
 from domain.people import Agent, resident_id_check_digit
 from onething.costs import local_activity_data
 from onething.devserver import executable
+from onething.histories import MANIFEST, load_histories
+from onething.history_payloads import typed_search_attributes
 from starter.cli_audit import app as audit_app
 from starter.demo import DEMO_ITEM, demo_applicant, demo_submission
 from tests.conftest import CODEC, onething_client

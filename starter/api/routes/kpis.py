@@ -23,6 +23,7 @@ from temporalio.client import Client
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from domain.people import Role
+from onething.case_facts import refresh
 from starter.api.deps import (
     AsOf,
     Caller,
@@ -32,7 +33,6 @@ from starter.api.deps import (
     LastDay,
 )
 from starter.auth import Principal, forbid
-from starter.case_facts import refresh
 from starter.errors import ApiError, error_responses
 from starter.kpi_export import kpi_csv, kpi_xlsx, reform_csv
 from starter.kpis import KpiReport, ReformReport, kpi_report, reform_report

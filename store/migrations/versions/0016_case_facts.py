@@ -1,5 +1,5 @@
 """The KPI read model: what happened per case (`kpi_cases`) and per item (`kpi_items`),
-projected from the applications' histories (`starter.case_facts`).
+projected from the applications' histories (`onething.case_facts`).
 
 Revision ID: 0016
 Revises: 0015

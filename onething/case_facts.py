@@ -53,13 +53,13 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from audit import names
-from audit.histories import fetch_histories
-from audit.payloads import decode_payloads, parse_time, typed_search_attributes, when
 from domain.calendar import WorkingCalendar
 from domain.catalog_models import WINDOW_STEPS
 from domain.notices import SERVICE_CENTER_TIMEZONE
+from onething import history_names as names
 from onething.costs import local_activity_data
+from onething.histories import fetch_histories
+from onething.history_payloads import decode_payloads, parse_time, typed_search_attributes, when
 from store import case_facts as store
 from store import case_numbers
 from workflows import search_attributes as sa

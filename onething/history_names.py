@@ -1,5 +1,6 @@
-"""The activities and updates the auditors' tools recognise in a history, by the names their
-definitions register them under: one table, so a renamed activity or update is renamed here
+"""The activities and updates the auditors' trail (`audit.trail`) and the KPI read model's
+projector (`onething.case_facts`) recognise in a history, by the names their definitions
+register them under: one table, so a renamed activity or update is renamed here
 too, and no reader repeats a name as a string."""
 
 from __future__ import annotations
