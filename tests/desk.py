@@ -3,11 +3,11 @@ the demo and the bench use too), and the tests' own fixed reviewer."""
 
 from __future__ import annotations
 
-from domain.application import ItemState, ItemStatus
+from domain.application import ApplicationStatus, ItemState, ItemStatus
 from domain.catalog import Catalog
 from domain.people import Role, Staff
 from starter.client import OnethingClient
-from starter.demo import DEMO_ITEM
+from starter.demo import DEMO_ITEM, demo_submission
 from starter.desk import (
     approve,
     eventually,
@@ -20,6 +20,7 @@ from starter.desk import (
 
 __all__ = [
     "approve",
+    "complete_demo",
     "eventually",
     "full_submission",
     "inspect",
@@ -46,3 +47,14 @@ async def wait_for_review(
 ) -> ItemState:
     """Until the item's review is open (its task with it)."""
     return await item_in(client, application_id, item_code, ItemStatus.UNDER_REVIEW)
+
+
+async def complete_demo(client: OnethingClient, catalog: Catalog, application_id: str) -> None:
+    """The demo application submitted, approved by its reviewer, and run to its end."""
+    await client.submit(demo_submission(catalog, application_id))
+    await approve(client, catalog, application_id, DEMO_ITEM)
+    await eventually(
+        lambda: client.state(application_id),
+        lambda s: s.status is ApplicationStatus.COMPLETED,
+        "the application completes",
+    )

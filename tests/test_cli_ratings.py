@@ -13,15 +13,13 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
-from domain.application import ApplicationStatus
 from domain.catalog import Catalog
 from domain.rating import Rater, RatingChannel
 from onething.keys import SubjectKeys
-from starter.demo import DEMO_ITEM, demo_submission
 from store import migrate, ratings
 from store.db import make_engine
 from tests.conftest import CODEC, new_application_id, onething_client
-from tests.test_lifecycle import approve, eventually
+from tests.desk import complete_demo, eventually
 from tests.test_rating_rules import AS_OF, seeded
 
 
@@ -55,13 +53,7 @@ async def test_rating_from_the_command_line(
         monkeypatch.setenv("DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
         monkeypatch.setenv("ONETHING_TASK_QUEUE", client.task_queue)
         app_id = new_application_id()
-        await client.submit(demo_submission(catalog, app_id))
-        await approve(client, catalog, app_id, DEMO_ITEM)
-        await eventually(
-            lambda: client.state(app_id),
-            lambda s: s.status is ApplicationStatus.COMPLETED,
-            "the application completes",
-        )
+        await complete_demo(client, catalog, app_id)
 
         async def cli(*args: str, code: int = 0) -> Result:
             return await asyncio.to_thread(run_cli, *args, code=code)

@@ -13,15 +13,14 @@ import pytest
 from sqlalchemy import Engine, update
 from temporalio.testing import WorkflowEnvironment
 
-from domain.application import ApplicationStatus
 from domain.catalog import Catalog
 from starter.demo import DEMO_ITEM, demo_submission
 from starter.kpis import kpi_report
 from store import case_facts
 from store.db import session
 from tests.conftest import new_application_id, onething_client
+from tests.desk import complete_demo
 from tests.test_cli_ratings import cli_env, run_cli
-from tests.test_lifecycle import approve, eventually
 
 USES_FIXTURES = (cli_env,)  # pytest finds the fixture by its name in this module
 
@@ -45,14 +44,8 @@ async def test_refresh_lists_the_applications_itself(
         monkeypatch.setenv("DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
         monkeypatch.setenv("ONETHING_TASK_QUEUE", client.task_queue)
         done, waiting = new_application_id(), new_application_id()
-        for application_id in (done, waiting):
-            await client.submit(demo_submission(catalog, application_id))
-        await approve(client, catalog, done, DEMO_ITEM)
-        await eventually(
-            lambda: client.state(done),
-            lambda s: s.status is ApplicationStatus.COMPLETED,
-            "the application completes",
-        )
+        await client.submit(demo_submission(catalog, waiting))
+        await complete_demo(client, catalog, done)
         # Visibility is eventually consistent: wait until the listing sees both.
         query = f'WorkflowId = "application-{done}" AND ExecutionStatus = "Completed"'
         for _ in range(100):
