@@ -16,6 +16,7 @@ import inspect
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,22 +33,30 @@ from activities.license_terms import LicenseTermActivities, TermStarter
 from activities.licensing import LicensingActivities
 from activities.notify import NotifyActivities, Outlet
 from activities.ratings import RatingActivities
+from activities.read_model import ReadModelActivities
 from activities.supervision import SupervisionActivities
 from activities.tasks import TaskActivities
+from domain.calendar import WorkingCalendar
+from onething.case_facts import refresh
 from workflows.application import ApplicationWorkflow
 from workflows.common import department_queue_of
 from workflows.item import ItemWorkflow
 from workflows.license_term import LicenseTermWorkflow
 from workflows.rating_follow_up import RatingFollowUpWorkflow
+from workflows.read_model_refresh import ReadModelRefreshWorkflow
 
 if TYPE_CHECKING:
+    from structlog.stdlib import BoundLogger
+
     from onething.runtime import Runtime
+    from onething.settings import Settings
 
 WORKFLOWS: list[type] = [
     ApplicationWorkflow,
     ItemWorkflow,
     LicenseTermWorkflow,
     RatingFollowUpWorkflow,
+    ReadModelRefreshWorkflow,
 ]
 
 # The sandbox re-imports workflow modules for every run; these hold no state a run could
@@ -118,6 +127,14 @@ def central_activities(
     ]
 
 
+def read_model_activities(
+    client: Client, engine: Engine, calendar_overrides: Path | None = None
+) -> list[Any]:
+    """The KPI read model's scheduled refresh: it reads histories through the client."""
+    calendar = WorkingCalendar.from_file(calendar_overrides)
+    return [ReadModelActivities(partial(refresh, client, engine, calendar)).refresh_read_model]
+
+
 def department_activities(
     engine: Engine, delivery: Outlet | None = None, terms: TermStarter | None = None
 ) -> list[Any]:
@@ -159,7 +176,10 @@ def build_workers(
                 task_queue=task_queue,
                 workflows=WORKFLOWS,
                 workflow_runner=workflow_runner or _worker_sandbox(),
-                activities=central_activities(engine, calendar_overrides, delivery),
+                activities=[
+                    *central_activities(engine, calendar_overrides, delivery),
+                    *read_model_activities(client, engine, calendar_overrides),
+                ],
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             )
@@ -219,6 +239,7 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
         chores = [deliverer.run()] if deliverer else []
         if workflows:  # what a crash between the store and Temporal left undone
             chores.append(_reconcile_ratings(runtime))
+            chores.append(keep_read_model_schedule(runtime.client, runtime.settings, runtime.log))
         await asyncio.gather(*(w.run() for w in workers), *chores)
 
 
@@ -237,6 +258,19 @@ async def _reconcile_ratings(runtime: Runtime) -> None:
         runtime.log.info("ratings reconciled", open_follow_ups=await follow_ups.reconcile())
     except Exception as exc:  # the worker's job comes first
         runtime.log.error("ratings not reconciled", error=type(exc).__name__)
+
+
+async def keep_read_model_schedule(client: Client, settings: Settings, log: BoundLogger) -> None:
+    """Beside the workers, like the reconciliation: a failure is logged, the next start
+    tries again."""
+    from onething.read_model_schedule import keep_schedule
+
+    seconds = settings.report_refresh_seconds
+    try:
+        done = await keep_schedule(client, settings.task_queue, seconds)
+        log.info("read model refresh schedule", state=done, every_seconds=seconds)
+    except Exception as exc:  # the worker's job comes first
+        log.error("read model refresh schedule not kept", error=type(exc).__name__)
 
 
 if __name__ == "__main__":

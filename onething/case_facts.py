@@ -21,9 +21,12 @@ ID. Why the histories and not the store's own tables:
 The store's tables still give what the histories do not hold: the case number
 (`case_numbers`) and the ratings (`store.ratings`, counted by their own report).
 
-The projection runs on demand (`onething report refresh`, `POST /reports/refresh`) or on a
-schedule (the same call from cron or a Temporal schedule); reports only read the rows, they
-never replay a history per request.
+The projection runs by itself every `ONETHING_REPORT_REFRESH_SECONDS` (a Temporal Schedule
+the worker keeps, `onething.read_model_schedule`: its workflow's activity calls `refresh`
+with the applications running or closed since the last successful run), and on demand
+(`onething report refresh`, `POST /reports/refresh`); reports only read the rows, they never
+replay a history per request. One application that cannot be projected is logged (its ID and
+why), counted, and the run goes on.
 
 What is counted (documented for the reader in docs/reports.md):
 - trips: the submission at a window, each supplement or correction handed in at a window;
@@ -42,10 +45,13 @@ What is counted (documented for the reader in docs/reports.md):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,6 +59,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
+from activities.read_model import RefreshResult
 from domain.calendar import WorkingCalendar
 from domain.catalog_models import WINDOW_STEPS
 from domain.notices import SERVICE_CENTER_TIMEZONE
@@ -60,11 +67,14 @@ from onething import history_names as names
 from onething.costs import local_activity_data
 from onething.histories import fetch_histories
 from onething.history_payloads import decode_payloads, parse_time, typed_search_attributes, when
+from onething.logs import get_logger
 from store import case_facts as store
 from store import case_numbers
 from workflows import search_attributes as sa
 
-__all__ = ["RefreshResult", "application_id_of", "project", "refresh"]
+__all__ = ["NotProjectable", "RefreshResult", "application_id_of", "project", "refresh"]
+
+_log = get_logger("onething.case_facts")
 
 _BEIJING = ZoneInfo(SERVICE_CENTER_TIMEZONE)
 _ACCEPTED = frozenset({"in_progress", "awaiting_supplement", "accepted"})
@@ -77,6 +87,10 @@ _CLOSED = (
     "workflow_execution_canceled_event_attributes",
     "workflow_execution_timed_out_event_attributes",
 )
+
+
+class NotProjectable(ValueError):
+    """The histories are not an application's (their message names workflow IDs only)."""
 
 
 def _day(at: datetime) -> date:
@@ -339,12 +353,12 @@ async def project(
 ) -> tuple[store.CaseFact, list[store.ItemFact]]:
     """The case's row and its items' rows from its histories (the application's first)."""
     if not histories:
-        raise ValueError("no histories to project")
+        raise NotProjectable("no histories to project")
     facts = [await _facts(h, converter) for h in histories]
     root = facts[0]
     submission = root[0].data if root and isinstance(root[0].data, Mapping) else {}
     if not submission.get("application_id"):
-        raise ValueError(f"{histories[0].workflow_id}: not an application's history")
+        raise NotProjectable(f"{histories[0].workflow_id}: not an application's history")
     source, last = digest(histories)
     channel = str(submission.get("channel") or "window")
     case = store.CaseFact(
@@ -416,14 +430,6 @@ async def project(
 # --------------------------------------------------------------------------- refresh
 
 
-@dataclass
-class RefreshResult:
-    read: int = 0  # applications whose histories were read
-    written: int = 0  # of them, those whose rows changed
-    unchanged: int = 0
-    failed: dict[str, str] = field(default_factory=dict)  # application ID -> why
-
-
 async def _application_ids(client: Client, since: datetime | None) -> list[str]:
     """Applications with a workflow running, or closed since `since` (all when None)."""
     query = 'WorkflowId STARTS_WITH "application-"'
@@ -445,9 +451,11 @@ async def refresh(
     *,
     application_ids: Iterable[str] | None = None,
     since: datetime | None = None,
+    beat: Callable[[], None] | None = None,
 ) -> RefreshResult:
     """Project the given applications (default: those the server lists, running or closed
-    since `since`) into the store; an unchanged history writes nothing."""
+    since `since`) into the store; an unchanged history writes nothing. `beat` is called
+    after each application (the scheduled run's heartbeat)."""
     ids = (
         list(application_ids)
         if application_ids is not None
@@ -456,24 +464,49 @@ async def refresh(
     result = RefreshResult()
     for application_id in ids:
         try:
-            histories = await fetch_histories(client, application_id)
-        except LookupError as exc:
-            result.failed[application_id] = str(exc)
-            continue
-        result.read += 1
-        source, _ = digest(histories)
-        if store.digest_of(application_id, engine) == source:
-            result.unchanged += 1
-            continue
-        number = case_numbers.find(engine, application_id)
-        case, items = await project(
-            histories,
-            client.data_converter,
-            calendar,
-            case_number=str(number) if number else None,
-        )
-        if store.write(engine, case, items):
-            result.written += 1
-        else:
-            result.unchanged += 1
+            await _refresh_one(client, engine, calendar, application_id, result)
+        except Exception as exc:  # one case never stops the others
+            why = _why(exc)
+            result.failed[application_id] = why
+            _log.warning("case not projected", application_id=application_id, why=why)
+        if beat is not None:
+            beat()
     return result
+
+
+async def _refresh_one(
+    client: Client,
+    engine: Engine,
+    calendar: WorkingCalendar,
+    application_id: str,
+    result: RefreshResult,
+) -> None:
+    histories = await fetch_histories(client, application_id)
+    result.read += 1
+    source, _ = digest(histories)
+    # The store's calls block: off the event loop, which the worker's other activities share.
+    if await asyncio.to_thread(store.digest_of, application_id, engine) == source:
+        result.unchanged += 1
+        return
+    number = await asyncio.to_thread(case_numbers.find, engine, application_id)
+    case, items = await project(
+        histories,
+        client.data_converter,
+        calendar,
+        case_number=str(number) if number else None,
+    )
+    if await asyncio.to_thread(store.write, engine, case, items):
+        result.written += 1
+    else:
+        result.unchanged += 1
+
+
+def _why(exc: Exception) -> str:
+    """Why a case was not projected, without its data: the projector's own messages name
+    only workflow IDs; any other error only its type and where it was raised, since its
+    message may quote a payload."""
+    if isinstance(exc, LookupError | NotProjectable):
+        return str(exc)
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{where}"

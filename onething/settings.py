@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     delivery_timeout_s: float = Field(
         10.0, gt=0, le=120, validation_alias="ONETHING_DELIVERY_TIMEOUT_S"
     )
+    # The KPI read model's scheduled refresh (onething.read_model_schedule); 0: off.
+    report_refresh_seconds: int = Field(
+        300, ge=0, le=86400, validation_alias="ONETHING_REPORT_REFRESH_SECONDS"
+    )
 
     @field_validator("temporal_address")
     @classmethod

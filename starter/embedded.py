@@ -26,7 +26,7 @@ from starter.client import OnethingClient
 from starter.codec_endpoint import codec_app
 from starter.demo import demo_submission
 from starter.doorplate import is_loopback_url
-from worker import build_workers
+from worker import build_workers, keep_read_model_schedule
 
 
 def codec_server(settings: Settings, codec: PayloadCodec) -> tuple[uvicorn.Server, str]:
@@ -79,6 +79,7 @@ async def run_embedded(settings: Settings) -> None:
             client, settings.task_queue, engine, calendar_overrides=settings.calendar_overrides
         )
         worker_task = asyncio.gather(*(w.run() for w in workers))
+        await keep_read_model_schedule(client, settings, log)
         api = await stack.enter_async_context(embedded_api(settings, client, engine, codec=codec))
         catalog = current_catalog(engine)
         receipt = await OnethingClient(client, settings.task_queue, catalog).submit(
