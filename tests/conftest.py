@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -25,8 +28,9 @@ from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, Keyring
 from onething.devserver import SQLITE_PRAGMAS, executable
+from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
-from starter.api import create_app
+from starter.api import api_server, create_app
 from starter.auth import TokenRegistry
 from starter.client import OnethingClient
 from store import migrate
@@ -207,6 +211,29 @@ async def api_http(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
             yield http
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free loopback port, as `onething dev` embeds it
+    (`api_server`); yields its base URL."""
+    # Not `serve(sockets=[...])` on a socket bound here: under Schemathesis that server
+    # stopped answering (the run timed out at 240 s; 94 s this way).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = api_server(app, Settings(api_host="127.0.0.1", api_port=port), embedded=True)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(250):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.02)
+        assert server.started, "the API did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 def new_application_id() -> str:

@@ -9,22 +9,19 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from onething.devserver import executable
-from onething.settings import Settings
 from onething.temporal import data_converter
-from starter.api import api_server, create_app
-from tests.conftest import CODEC, onething_client
+from starter.api import create_app
+from tests.conftest import CODEC, onething_client, serving
 from tests.test_api import REGISTRY, _token
 from workflows import search_attributes as sa
 
@@ -94,26 +91,6 @@ def _schemathesis() -> str:
     if not found:
         pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
     return found
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """The app on a free loopback port, as `onething dev` embeds it (`api_server`)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = api_server(app, Settings(api_host="127.0.0.1", api_port=port), embedded=True)
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(250):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.02)
-        assert server.started, "the API did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.asynccontextmanager

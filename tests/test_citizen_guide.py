@@ -6,9 +6,7 @@ and that URL read from one setting by the API and the CLI alike."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
@@ -26,12 +23,12 @@ from domain.catalog import Catalog
 from domain.guide import build_guide, guide_url
 from domain.guide_page import render_guide_page
 from onething.settings import Settings, SettingsError, load_settings
-from starter.api import api_server, create_app
+from starter.api import create_app
 from starter.doorplate import is_loopback_url
 from store import migrate
 from store.db import make_engine
 from tests.browser import PHONE, browser, screenshot_path, zbarimg_path
-from tests.conftest import CODEC, onething_client
+from tests.conftest import CODEC, onething_client, serving
 from tests.test_api import REGISTRY
 
 USES_FIXTURES = (browser,)  # pytest finds the Chromium fixture by its name in this module
@@ -52,26 +49,6 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """The app on a free loopback port (what a phone would reach through the proxy)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = api_server(app, Settings(api_host="127.0.0.1", api_port=port), embedded=True)
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(250):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.02)
-        assert server.started, "the API did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -23,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-import uvicorn
 from playwright.async_api import Browser, ViewportSize
 from pypdf import PdfReader
 from sqlalchemy import Engine
@@ -35,7 +33,7 @@ from onething.keys import configured_subject_keys
 from starter.api import create_app
 from starter.auth import TokenRegistry, applicant_ref
 from tests.browser import browser, screenshot_path
-from tests.conftest import CODEC, onething_client
+from tests.conftest import CODEC, onething_client, serving
 from tests.desk import made_up_applicant
 from tests.test_api import ENTRIES, _token, full_body
 
@@ -100,25 +98,8 @@ async def served(
     """The API over a real worker, served by uvicorn on a free local port; its base URL."""
     async with onething_client(ts_env, store_engine, catalog) as client:
         app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listening.bind(("127.0.0.1", 0))
-        port = listening.getsockname()[1]
-        config = uvicorn.Config(
-            app, lifespan="off", access_log=False, log_level="warning", log_config=None
-        )
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve(sockets=[listening]))
-        for _ in range(200):
-            if server.started or serving.done():
-                break
-            await asyncio.sleep(0.02)
-        assert server.started, "uvicorn did not start"
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await serving
-            listening.close()
+        async with serving(app) as url:
+            yield url
 
 
 async def until(
