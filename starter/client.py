@@ -40,6 +40,7 @@ from domain.application import (
     Correction,
     ExtensionReceipt,
     InspectionReport,
+    ItemOutcome,
     ItemState,
     ItemStatus,
     LimitExtension,
@@ -223,8 +224,10 @@ class OnethingClient:
             raise _translate(exc, "application_id", application_id) from exc
 
     async def item_state(self, application_id: str, item_code: str) -> ItemState:
-        handle = self.temporal.get_workflow_handle_for(
-            ItemWorkflow.run, item_workflow_id(application_id, item_code)
+        # By ID, not get_workflow_handle_for(ItemWorkflow.run): mypy cannot infer that overload's
+        # self type for a workflow class assembled from several bases.
+        handle = self.temporal.get_workflow_handle(
+            item_workflow_id(application_id, item_code), result_type=ItemOutcome
         )
         try:
             return await handle.query(ItemWorkflow.state)
