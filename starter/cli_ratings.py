@@ -82,8 +82,8 @@ def rate(
     as_json: JsonOpt = False,
 ) -> None:
     """A rating given at the window, recorded by its clerk (of the case's hall)."""
-    from starter.ratings import SubmitterRefs
     from starter.client import OnethingClient
+    from starter.ratings import SubmitterRefs
 
     who = staff(clerk, Role.WINDOW_CLERK)
     given = validated(lambda: RatingIn(level=level, reason=reason, channel=RatingChannel.WINDOW))

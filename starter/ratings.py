@@ -41,8 +41,8 @@ from domain.rating import (
     rating_report,
 )
 from onething.keys import SubjectKeys
-from starter.auth import sha256_hex
 from onething.rating_follow_ups import FollowUps
+from starter.auth import sha256_hex
 from starter.client import Conflict, Invalid, NotFound, _execute_update, _translate
 from store import case_numbers
 from store import ratings as store

@@ -1,4 +1,4 @@
-"""The dashboard (starter/api/routes/dashboard.py) in headless Chromium, over the API on a real port,
+"""The dashboard (starter/api/routes/dashboard.py) in headless Chromium, over the API on a port,
 on SQLite and PostgreSQL: the eighteen recorded scenarios projected into the read model plus
 three open items (one 正常, one 预警, one 逾期) are the seeded data set. A supervisor signs in
 with a token through the form; every number the page shows (read from the DOM's
