@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from typer.testing import CliRunner, Result
 
 from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog
@@ -201,16 +203,39 @@ async def onething_client(
         yield OnethingClient(env.client, task_queue, catalog)
 
 
+@dataclass
+class Api:
+    """The HTTP API called in-process, and the typed client and the store behind it."""
+
+    http: httpx.AsyncClient
+    client: OnethingClient
+    engine: Engine
+
+
+@asynccontextmanager
+async def api_over(
+    env: WorkflowEnvironment,
+    engine: Engine,
+    catalog: Catalog,
+    tokens: TokenRegistry,
+    *,
+    codec: EncryptionCodec | None = CODEC,
+) -> AsyncIterator[Api]:
+    """The HTTP API over a worker of `env`, called in-process (ASGI), with these tokens."""
+    async with onething_client(env, engine, catalog) as client:
+        app = create_app(client, engine, tokens, codec=codec)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+            yield Api(http, client, engine)
+
+
 @asynccontextmanager
 async def api_http(
     env: WorkflowEnvironment, engine: Engine, catalog: Catalog, tokens: TokenRegistry
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The HTTP API over a worker of `env`, called in-process (ASGI), with these tokens."""
-    async with onething_client(env, engine, catalog) as client:
-        app = create_app(client, engine, tokens, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield http
+    """`api_over`'s HTTP client alone."""
+    async with api_over(env, engine, catalog, tokens) as api:
+        yield api.http
 
 
 @asynccontextmanager
@@ -234,6 +259,50 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+# -- the command line, in-process ----------------------------------------------------------
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line with this suite's codec keys (a key file, as operators keep them)
+    and a data directory of the test's own."""
+    keys = tmp_path / "keys.json"
+    keys.write_text(CODEC.keyring.to_json(), "utf-8")
+    monkeypatch.setenv("ONETHING_CODEC_KEYS_FILE", str(keys))
+    monkeypatch.delenv("ONETHING_CODEC_KEYS", raising=False)
+    monkeypatch.setenv("ONETHING_DATA_DIR", str(tmp_path))
+
+
+def cli_reaches(
+    monkeypatch: pytest.MonkeyPatch,
+    env: WorkflowEnvironment,
+    engine: Engine | None = None,
+    task_queue: str | None = None,
+) -> None:
+    """The command line pointed at `env`'s Temporal server and, when given, at the store
+    and the worker's task queue."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", env.client.namespace)
+    if engine is not None:
+        monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    if task_queue is not None:
+        monkeypatch.setenv("ONETHING_TASK_QUEUE", task_queue)
+
+
+def run_cli(*args: str, code: int = 0) -> Result:
+    """`onething <args>` 200 columns wide; its exit code must be `code`."""
+    from starter.cli import app as cli
+
+    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result
+
+
+async def cli(*args: str, code: int = 0) -> Result:
+    """`run_cli` from a test's event loop: the command line runs a loop of its own."""
+    return await asyncio.to_thread(run_cli, *args, code=code)
 
 
 def new_application_id() -> str:

@@ -4,7 +4,6 @@ who may do what, and bad input naming its field. A real worker on the time-skipp
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -17,18 +16,13 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import Result
 
 from domain.catalog import Catalog
-from starter.api import create_app
 from starter.demo import DEMO_ITEM
 from store import licenses
-from tests.conftest import CODEC, onething_client
+from tests.conftest import api_over, cli, cli_reaches
 from tests.desk import eventually
 from tests.test_api import REGISTRY, as_, assert_error, submitted, under_review
-from tests.test_api_procedure import cli_env, run_cli
-
-__all__ = ["cli_env"]  # the fixture, imported to be used here
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -49,11 +43,8 @@ class Api:
 async def api(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[Api]:
-    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield Api(http, fresh_ts_env, store_engine, client.task_queue)
+    async with api_over(fresh_ts_env, store_engine, catalog, REGISTRY) as api:
+        yield Api(api.http, fresh_ts_env, store_engine, api.client.task_queue)
 
 
 async def issued_nurse_license(api: Api, catalog: Catalog) -> licenses.License:
@@ -213,14 +204,8 @@ async def test_the_command_line_shows_renews_and_decides(
     cli_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TEMPORAL_ADDRESS", fresh_ts_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", fresh_ts_env.client.namespace)
-    monkeypatch.setenv("DATABASE_URL", api.engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("ONETHING_TASK_QUEUE", api.task_queue)
+    cli_reaches(monkeypatch, fresh_ts_env, api.engine, api.task_queue)
     license = await issued_nurse_license(api, catalog)
-
-    async def cli(*args: str, code: int = 0) -> Result:
-        return await asyncio.to_thread(run_cli, *args, code=code)
 
     shown = json.loads((await cli("license", "show", license.number, "--json")).stdout)
     assert shown["term"] == 1 and shown["valid_through"] and shown["renewal_window"]

@@ -5,13 +5,10 @@ department, what the head of a department reads and does, and referrals to super
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,16 +16,20 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner, Result
 
 from domain.catalog import Catalog
 from domain.supervision import Referral, ReferralKind
-from starter.api import create_app
-from starter.client import OnethingClient
 from starter.demo import DEMO_ITEM
 from store import notifications
 from store import supervision as supervision_store
-from tests.conftest import CODEC, new_application_id, onething_client
+from tests.conftest import (
+    Api,
+    api_over,
+    cli,
+    cli_reaches,
+    new_application_id,
+    run_cli,
+)
 from tests.desk import eventually
 from tests.test_api import (
     REGISTRY,
@@ -46,22 +47,12 @@ START = {"kind": "expert_review", "expected_days": 10, "reason": "需组织专�
 END = {"result": "专家评审意见: 符合执业条件"}
 
 
-@dataclass
-class Api:
-    http: httpx.AsyncClient
-    client: OnethingClient
-    engine: Engine
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[Api]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield Api(http, client, store_engine)
+    async with api_over(ts_env, store_engine, catalog, REGISTRY) as api:
+        yield api
 
 
 def item_path(application_id: str, item_code: str = DEMO_ITEM) -> str:
@@ -330,24 +321,6 @@ async def test_a_revocation_is_referred_listed_by_scope_and_closed_by_a_supervis
 # --------------------------------------------------------------------------- command line
 
 
-@pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command line pointed at this module's store, Temporal server and worker."""
-    keys = tmp_path / "keys.json"
-    keys.write_text(CODEC.keyring.to_json(), "utf-8")
-    monkeypatch.setenv("ONETHING_CODEC_KEYS_FILE", str(keys))
-    monkeypatch.delenv("ONETHING_CODEC_KEYS", raising=False)
-    monkeypatch.setenv("ONETHING_DATA_DIR", str(tmp_path))
-
-
-def run_cli(*args: str, code: int = 0) -> Result:
-    from starter.cli import app as cli
-
-    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
-
-
 async def test_the_command_line_starts_and_ends_excluded_time(
     api: Api,
     catalog: Catalog,
@@ -355,10 +328,7 @@ async def test_the_command_line_starts_and_ends_excluded_time(
     cli_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TEMPORAL_ADDRESS", ts_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", ts_env.client.namespace)
-    monkeypatch.setenv("DATABASE_URL", api.engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("ONETHING_TASK_QUEUE", api.client.task_queue)
+    cli_reaches(monkeypatch, ts_env, api.engine, api.client.task_queue)
     application_id = await submitted(api.http, catalog)
     await under_review(api.http, application_id)
     start = [
@@ -376,9 +346,6 @@ async def test_the_command_line_starts_and_ends_excluded_time(
         "--department",
         "health",
     ]
-
-    async def cli(*args: str, code: int = 0) -> Result:
-        return await asyncio.to_thread(run_cli, *args, code=code)
 
     refused = await cli(*start[:-1], "market", code=2)
     assert "decided_by.department" in refused.stderr

@@ -4,40 +4,27 @@ store equals the figures counted by hand (tests/test_rating_rules.py's set)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner, Result
 
 from domain.catalog import Catalog
 from domain.rating import Rater, RatingChannel
 from onething.keys import SubjectKeys
 from store import migrate, ratings
 from store.db import make_engine
-from tests.conftest import CODEC, new_application_id, onething_client
+from tests.conftest import (
+    cli,
+    cli_reaches,
+    new_application_id,
+    onething_client,
+    run_cli,
+)
 from tests.desk import complete_demo, eventually
 from tests.test_rating_rules import AS_OF, seeded
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    keys = tmp_path / "keys.json"
-    keys.write_text(CODEC.keyring.to_json(), "utf-8")
-    monkeypatch.setenv("ONETHING_CODEC_KEYS_FILE", str(keys))
-    monkeypatch.delenv("ONETHING_CODEC_KEYS", raising=False)
-    monkeypatch.setenv("ONETHING_DATA_DIR", str(tmp_path))
-
-
-def run_cli(*args: str, code: int = 0) -> Result:
-    from starter.cli import app as cli
-
-    result = CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"})
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 async def test_rating_from_the_command_line(
@@ -48,15 +35,9 @@ async def test_rating_from_the_command_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with onething_client(ts_env, store_engine, catalog) as client:
-        monkeypatch.setenv("TEMPORAL_ADDRESS", ts_env.client.service_client.config.target_host)
-        monkeypatch.setenv("TEMPORAL_NAMESPACE", ts_env.client.namespace)
-        monkeypatch.setenv("DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
-        monkeypatch.setenv("ONETHING_TASK_QUEUE", client.task_queue)
+        cli_reaches(monkeypatch, ts_env, store_engine, client.task_queue)
         app_id = new_application_id()
         await complete_demo(client, catalog, app_id)
-
-        async def cli(*args: str, code: int = 0) -> Result:
-            return await asyncio.to_thread(run_cli, *args, code=code)
 
         refused = await cli("rating", "rate", app_id, "dissatisfied", "--clerk", "clerk-yc", code=2)
         assert "reason:" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1

@@ -18,11 +18,8 @@ from starter.demo import DEMO_ITEM, demo_submission
 from starter.kpis import kpi_report
 from store import case_facts
 from store.db import session
-from tests.conftest import new_application_id, onething_client
+from tests.conftest import cli_reaches, new_application_id, onething_client, run_cli
 from tests.desk import complete_demo
-from tests.test_cli_ratings import cli_env, run_cli
-
-USES_FIXTURES = (cli_env,)  # pytest finds the fixture by its name in this module
 
 
 def counts(output: str) -> dict[str, int]:
@@ -39,10 +36,7 @@ async def test_refresh_lists_the_applications_itself(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with onething_client(dev_env, store_engine, catalog) as client:
-        monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
-        monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_env.client.namespace)
-        monkeypatch.setenv("DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
-        monkeypatch.setenv("ONETHING_TASK_QUEUE", client.task_queue)
+        cli_reaches(monkeypatch, dev_env, store_engine, client.task_queue)
         done, waiting = new_application_id(), new_application_id()
         await client.submit(demo_submission(catalog, waiting))
         await complete_demo(client, catalog, done)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,12 +37,12 @@ from domain.credit import (
 from domain.people import Applicant, resident_id_check_digit
 from domain.uscc import check_character, is_valid
 from onething.keys import configured_subject_keys
-from starter.api import create_app
 from starter.auth import TokenRegistry, applicant_ref
 from starter.client import OnethingClient
 from store import credit, migrate
 from store.db import make_engine
-from tests.conftest import new_application_id, onething_client
+from tests import conftest
+from tests.conftest import api_over, new_application_id
 from tests.desk import full_submission
 
 HALL = "yicheng-center"
@@ -220,11 +219,8 @@ def as_(name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(name)}"}
 
 
-@dataclass
-class Api:
-    http: httpx.AsyncClient
-    client: OnethingClient
-    engine: Engine
+class Api(conftest.Api):
+    """The API with the credit desk's calls."""
 
     async def standing(self, who: str, **identity: str) -> httpx.Response:
         return await self.http.post("/credit/standing/lookup", json=identity, headers=as_(who))
@@ -237,11 +233,8 @@ class Api:
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[Api]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield Api(http, client, store_engine)
+    async with api_over(ts_env, store_engine, catalog, REGISTRY, codec=None) as api:
+        yield Api(api.http, api.client, api.engine)
 
 
 def error_of(response: httpx.Response, status: int) -> dict[str, Any]:

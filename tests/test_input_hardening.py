@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -35,12 +33,17 @@ from domain.bundle import as_bundle, one_form
 from domain.catalog import Catalog
 from domain.form import MAX_FORM_DEPTH, form_problems
 from domain.people import Applicant, Role, Staff
-from starter.api import create_app
-from starter.client import ClientError, Conflict, NotFound, OnethingClient
+from starter.client import ClientError, Conflict, NotFound
 from starter.codec_endpoint import codec_app
 from starter.demo import DEMO_ITEM, demo_applicant
 from store import tasks as tasks_store
-from tests.conftest import CODEC, new_application_id, onething_client
+from tests.conftest import (
+    CODEC,
+    Api,
+    api_over,
+    cli_reaches,
+    new_application_id,
+)
 from tests.test_api import REGISTRY, as_, assert_error, body_of, under_review
 from workflows.application import ApplicationWorkflow
 
@@ -50,22 +53,12 @@ VALID_FORM = {
 }
 
 
-@dataclass
-class Api:
-    http: httpx.AsyncClient
-    client: OnethingClient
-    engine: Engine
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[Api]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield Api(http, client, store_engine)
+    async with api_over(ts_env, store_engine, catalog, REGISTRY) as api:
+        yield api
 
 
 def nested(depth: int) -> str:
@@ -486,20 +479,13 @@ async def test_cli_terminates_with_reason_and_operator(
     api: Api,
     catalog: Catalog,
     ts_env: WorkflowEnvironment,
-    tmp_path: Path,
+    cli_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from starter.cli import app as cli
 
     application_id = await poisoned(api, catalog)
-    keys = tmp_path / "keys.json"
-    keys.write_text(CODEC.keyring.to_json(), "utf-8")
-    monkeypatch.setenv("ONETHING_CODEC_KEYS_FILE", str(keys))
-    monkeypatch.delenv("ONETHING_CODEC_KEYS", raising=False)
-    monkeypatch.setenv("TEMPORAL_ADDRESS", ts_env.client.service_client.config.target_host)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", ts_env.client.namespace)
-    monkeypatch.setenv("DATABASE_URL", api.engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("ONETHING_TASK_QUEUE", api.client.task_queue)
+    cli_reaches(monkeypatch, ts_env, api.engine, api.client.task_queue)
     runner = CliRunner()
 
     def run(*args: str) -> Any:
