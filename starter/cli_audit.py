@@ -25,6 +25,7 @@ from audit.replay import replay
 from audit.rows import DecisionTrail
 from audit.trail import decision_trail
 from onething.histories import HistoryNotFound
+from starter.cli_common import fail
 from worker import WORKFLOWS, workflow_runner
 
 app = typer.Typer(
@@ -38,11 +39,6 @@ err = Console(stderr=True)
 LOCAL = ZoneInfo("Asia/Shanghai")  # the service center's clock, for people reading the table
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
-
-
 def _converter() -> DataConverter:
     """The production data converter with the codec of this installation's keyring."""
     from onething.runtime import open_codec
@@ -52,7 +48,7 @@ def _converter() -> DataConverter:
     try:
         return data_converter(open_codec(load_settings()))
     except (SettingsError, ValueError, OSError) as exc:
-        raise _fail(f"cannot load the payload keys: {exc}") from None
+        raise fail(f"cannot load the payload keys: {exc}") from None
 
 
 async def _client() -> Client:
@@ -64,9 +60,9 @@ async def _client() -> Client:
         settings = load_settings()
         return await connect(settings, open_codec(settings))
     except (SettingsError, ValueError, OSError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except RuntimeError as exc:  # cannot reach Temporal
-        raise _fail(f"cannot connect to Temporal: {exc}") from None
+        raise fail(f"cannot connect to Temporal: {exc}") from None
 
 
 @app.command("export")
@@ -92,7 +88,7 @@ def export_cmd(
     try:
         lines = asyncio.run(go())
     except HistoryNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for line in lines:
         console.print(line, highlight=False, soft_wrap=True)
     console.print(f"{len(lines)} histories written to {target}", highlight=False, soft_wrap=True)
@@ -116,11 +112,11 @@ def replay_cmd(
             replay(paths, converter, workflows=WORKFLOWS, workflow_runner=workflow_runner())
         )
     except HistoryNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     finally:
         sdk_log.setLevel(level)
     if not reports:
-        raise _fail("no history files found")
+        raise fail("no history files found")
     diverged = [r for r in reports if not r.clean]
     if as_json:
         rows = [
@@ -166,7 +162,7 @@ def trail_cmd(
     try:
         trail = asyncio.run(go())
     except HistoryNotFound as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         sys.stdout.write(trail.model_dump_json(indent=2) + "\n")
         return

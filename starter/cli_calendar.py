@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
@@ -22,7 +22,7 @@ from domain.calendar import (
     YearSource,
     load_overrides,
 )
-from starter.cli_common import JsonOpt
+from starter.cli_common import JsonOpt, fail
 
 MAX_DAYS = 10_000  # about 40 years of working days: beyond that the input is a typo
 
@@ -45,34 +45,29 @@ OverridesOpt = Annotated[
 ]
 
 
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
 def _calendar(path: Path | None) -> WorkingCalendar:
     try:
         return WorkingCalendar(load_overrides(path))
     except CalendarError as exc:
-        _fail(str(exc))
+        raise fail(str(exc)) from None
 
 
 def _date(text: str, name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        _fail(f"{name} must be a date like 2026-09-28, got {text!r}")
+        raise fail(f"{name} must be a date like 2026-09-28, got {text!r}") from None
 
 
 def _count(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        _fail(f"N must be a whole number of working days, got {text!r}")
+        raise fail(f"N must be a whole number of working days, got {text!r}") from None
     if value < 0:
-        _fail(f"N must not be negative, got {value}")
+        raise fail(f"N must not be negative, got {value}")
     if value > MAX_DAYS:
-        _fail(f"N must be at most {MAX_DAYS}, got {value}")
+        raise fail(f"N must be at most {MAX_DAYS}, got {value}")
     return value
 
 
@@ -80,9 +75,9 @@ def _year(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        _fail(f"YEAR must be a year like 2027, got {text!r}")
+        raise fail(f"YEAR must be a year like 2027, got {text!r}") from None
     if not 1900 <= value <= 9998:
-        _fail(f"YEAR must be between 1900 and 9998, got {value}")
+        raise fail(f"YEAR must be between 1900 and 9998, got {value}")
     return value
 
 
@@ -100,7 +95,7 @@ def workdays(
     try:
         result = calendar.workdays(first, count)
     except OverflowError:
-        _fail("the result lies beyond the year 9999")
+        raise fail("the result lies beyond the year 9999") from None
     if as_json:
         payload = result.model_dump(mode="json") | {"provisional": result.provisional}
         typer.echo(json.dumps(payload, ensure_ascii=False))

@@ -31,6 +31,7 @@ from domain.guide import (
     guide_url,
     render_guide,
 )
+from starter.cli_common import fail
 
 catalog_app = typer.Typer(
     name="catalog",
@@ -69,11 +70,6 @@ DbOpt = Annotated[
         "--database-url", envvar="DATABASE_URL", help="Store URL (default: the embedded SQLite)."
     ),
 ]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _problems(exc: CatalogError) -> typer.Exit:
@@ -117,7 +113,7 @@ def resolve_catalog(
                 try:
                     cat = get_catalog(engine, version)
                 except CatalogError as exc:
-                    raise _fail(exc.problems[0]) from None
+                    raise fail(exc.problems[0]) from None
                 source = "store"
             else:
                 latest = get_latest_catalog(engine)
@@ -125,7 +121,7 @@ def resolve_catalog(
         finally:
             engine.dispose()
     if version is not None and cat.version != version:
-        raise _fail(f"{source} holds catalog version {cat.version!r}, not {version!r}")
+        raise fail(f"{source} holds catalog version {cat.version!r}, not {version!r}")
     typer.echo(f"catalog {cat.version} ({source})", err=True)
     return cat
 
@@ -233,7 +229,7 @@ def _version_or_file(ref: str, database_url: str | None) -> Catalog:
     path = Path(ref)
     if path.suffix == ".json" or path.exists():
         if not path.exists():
-            raise _fail(f"no such file: {ref}")
+            raise fail(f"no such file: {ref}")
         return _read_file(path)
     from store.catalog import get_catalog
 
@@ -241,7 +237,7 @@ def _version_or_file(ref: str, database_url: str | None) -> Catalog:
     try:
         return get_catalog(engine, ref)
     except CatalogError as exc:
-        raise _fail(exc.problems[0]) from None
+        raise fail(exc.problems[0]) from None
     finally:
         engine.dispose()
 
@@ -311,7 +307,7 @@ def catalog_show(
     elif code in cat.items:
         data = {"item": cat.item(code).model_dump(mode="json")}
     else:
-        raise _fail(f"unknown item or bundle code {code!r} in catalog version {cat.version!r}")
+        raise fail(f"unknown item or bundle code {code!r} in catalog version {cat.version!r}")
     if as_json:
         _dump(data)
     else:
@@ -357,25 +353,25 @@ def guide(
             lat_s, lon_s = near.split(",")
             point = (float(lat_s), float(lon_s))
         except ValueError:
-            raise _fail(f"--near must be LAT,LON (e.g. 31.72,112.26), got {near!r}") from None
+            raise fail(f"--near must be LAT,LON (e.g. 31.72,112.26), got {near!r}") from None
         if not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
-            raise _fail(f"--near out of range: {near!r}")
+            raise fail(f"--near out of range: {near!r}")
     if qr is not None and qr.suffix.lower() not in {".svg", ".png"}:
-        raise _fail(f"--qr file must end in .svg or .png, got {qr.name!r}")
+        raise fail(f"--qr file must end in .svg or .png, got {qr.name!r}")
     cat = resolve_catalog(catalog_file, version, database_url)
     if hall is not None and hall not in cat.halls:
-        raise _fail(f"--hall: no hall {hall!r} in catalog {cat.version}")
+        raise fail(f"--hall: no hall {hall!r} in catalog {cat.version}")
     if base_url is None:
         from onething.settings import SettingsError, load_settings
 
         try:
             base_url = load_settings().public_base_url
         except SettingsError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
     try:
         g = build_guide(cat, code, base_url=base_url, near=point)
     except CatalogError as exc:
-        raise _fail(exc.problems[0]) from None
+        raise fail(exc.problems[0]) from None
     if qr is not None:
         from starter.doorplate import DoorplateError, doorplate
 
@@ -383,7 +379,7 @@ def guide(
         try:
             qr.write_bytes(doorplate(url, g.name, qr.name))
         except DoorplateError as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         typer.echo(f"doorplate QR code for {url} written to {qr}", err=True)
     if as_json:
         _dump(g.model_dump(mode="json") | {"form_schema": g.form_schema()})

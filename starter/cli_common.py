@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
+from temporalio.client import Client
 
 from domain.people import Role, Staff
 from onething.settings import Settings, SettingsError, load_settings
@@ -29,8 +30,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    # A path or value in the message is text, never rich markup.
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """`error: <message>` on stderr, one line; raise what it returns (exit `code`)."""
+    # A path or value in the message is text, never rich markup or an emoji code.
+    err.print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True, emoji=False
+    )
     return typer.Exit(code)
 
 
@@ -82,9 +86,9 @@ def store() -> Iterator[Engine]:
         engine.dispose()
 
 
-def with_client(action: Callable[[OnethingClient], Awaitable[T]]) -> T:
-    """Connect as a backend service would, run `action`, turn refusals into one line."""
-    from activities.catalog import current_catalog
+def with_temporal(action: Callable[[Client, Settings, Engine], Awaitable[T]]) -> T:
+    """Open the store and connect to Temporal as a backend service would, run `action`;
+    a refusal (`ClientError`) or Temporal out of reach is one line."""
     from onething.runtime import open_codec
     from onething.temporal import connect
 
@@ -92,10 +96,7 @@ def with_client(action: Callable[[OnethingClient], Awaitable[T]]) -> T:
 
     async def go() -> T:
         with store() as engine:
-            client = await connect(settings, open_codec(settings))
-            return await action(
-                OnethingClient(client, settings.task_queue, current_catalog(engine))
-            )
+            return await action(await connect(settings, open_codec(settings)), settings, engine)
 
     try:
         return asyncio.run(go())
@@ -103,6 +104,16 @@ def with_client(action: Callable[[OnethingClient], Awaitable[T]]) -> T:
         raise fail(str(exc)) from None
     except RuntimeError as exc:  # Temporal not reachable
         raise fail(f"Temporal at {settings.temporal_address}: {exc}") from None
+
+
+def with_client(action: Callable[[OnethingClient], Awaitable[T]]) -> T:
+    """`with_temporal` with the typed client over the store's current catalog."""
+    from activities.catalog import current_catalog
+
+    async def typed(temporal: Client, settings: Settings, engine: Engine) -> T:
+        return await action(OnethingClient(temporal, settings.task_queue, current_catalog(engine)))
+
+    return with_temporal(typed)
 
 
 def emit(value: Any, as_json: bool) -> None:

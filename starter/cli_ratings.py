@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy import Engine
+from temporalio.client import Client
 
 from domain.people import Role
 from domain.rating import (
@@ -27,7 +29,16 @@ from domain.rating import (
     RatingLevel,
     RatingReport,
 )
-from starter.cli_common import JsonOpt, emit, fail, settings_or_exit, staff, store, validated
+from onething.settings import Settings
+from starter.cli_common import (
+    JsonOpt,
+    emit,
+    fail,
+    staff,
+    store,
+    validated,
+    with_temporal,
+)
 from starter.ratings import Ratings
 from starter.ratings import report as figures
 
@@ -45,25 +56,11 @@ CaseArg = Annotated[str, typer.Argument(help="The case number (办件编号).")]
 def _with_ratings(action: Callable[[Ratings], Awaitable[T]]) -> T:
     """Connect as the other commands do (store and Temporal); refusals are one line."""
     from activities.catalog import current_catalog
-    from onething.runtime import open_codec
-    from onething.temporal import connect
-    from starter.client import ClientError
 
-    settings = settings_or_exit()
+    async def over(temporal: Client, settings: Settings, engine: Engine) -> T:
+        return await action(Ratings(temporal, settings.task_queue, engine, current_catalog(engine)))
 
-    async def go() -> T:
-        with store() as engine:
-            client = await connect(settings, open_codec(settings))
-            return await action(
-                Ratings(client, settings.task_queue, engine, current_catalog(engine))
-            )
-
-    try:
-        return asyncio.run(go())
-    except ClientError as exc:
-        raise fail(str(exc)) from None
-    except RuntimeError as exc:  # Temporal not reachable
-        raise fail(f"Temporal at {settings.temporal_address}: {exc}") from None
+    return with_temporal(over)
 
 
 def _rating_view(ratings: Ratings, case_number: str) -> dict[str, object]:
