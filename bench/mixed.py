@@ -41,7 +41,7 @@ from bench.measure import (
 )
 from bench.mixed_plan import MIX, Case, Kind, MixedConfig, plan_mix
 from bench.mixed_report import KindResult, MixedReport, RssSample, flat_after_warm_up, sampling_rss
-from bench.paths import bench_submission, deferrable_material
+from bench.paths import BENCH_STAFF, bench_submission, deferrable_material
 from domain.application import (
     ApplicationStatus,
     Channel,
@@ -55,13 +55,10 @@ from domain.application import (
     application_workflow_id,
 )
 from domain.catalog import Catalog
-from domain.people import Role, Staff
+from domain.people import Role
 from starter.client import ClientError, NotFound, OnethingClient
-from store.tasks import StaffTask, open_tasks
-
-
-def _staff(role: Role, department: str) -> Staff:
-    return Staff(staff_id=f"bench-{role.value}-{department}", role=role, department=department)
+from starter.desk import InboxWatch, staff
+from store.tasks import StaffTask
 
 
 @dataclass
@@ -81,50 +78,32 @@ class MixedDesk:
     acts: Counter[str] = field(default_factory=Counter)
     rejected_updates: int = 0
     errors: Counter[str] = field(default_factory=Counter)
-    _seen: set[str] = field(default_factory=set)
-    _acting: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._inbox = InboxWatch(
+            self.engine,
+            lambda row: self._act(self.cases[row.application_id], row),
+            poll_s=self.poll_s,
+            errors=self.errors,
+            wanted=lambda row: row.application_id in self.cases,
+        )
 
     def delay(self, case: Case, step: str) -> float:
         """The same delay for the same seed, case and step, whatever the timing of the run."""
         return random.Random(f"{self.seed}/{case.index}/{step}").uniform(0, self.max_delay_s)
 
-    async def run(self) -> None:
-        while True:
-            try:
-                rows = await asyncio.to_thread(open_tasks, self.engine)
-            except Exception as exc:  # the store busy: try again
-                self.errors[type(exc).__name__] += 1
-                rows = []
-            for row in rows:
-                case = self.cases.get(row.application_id)
-                if row.task_id in self._seen or case is None or not row.item_code:
-                    continue
-                if row.role not in (Role.REVIEWER.value, Role.INSPECTOR.value):
-                    continue
-                self._seen.add(row.task_id)
-                act = asyncio.create_task(self._act(case, row))
-                self._acting.add(act)
-                act.add_done_callback(self._acting.discard)
-            await asyncio.sleep(self.poll_s)
-
     @asynccontextmanager
     async def at_work(self) -> AsyncIterator[MixedDesk]:
-        loop = asyncio.create_task(self.run())
-        try:
+        async with self._inbox.watching():
             yield self
-        finally:
-            loop.cancel()
-            for act in list(self._acting):
-                act.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
 
     async def _act(self, case: Case, row: StaffTask) -> None:
         assert row.item_code is not None and row.department is not None
         app, code, department = case.application_id, row.item_code, row.department
         if row.role == Role.INSPECTOR.value:
             report = InspectionReport(
-                inspector=_staff(Role.INSPECTOR, department), result=InspectionResult.PASSED
+                inspector=staff(Role.INSPECTOR, department, prefix=BENCH_STAFF),
+                result=InspectionResult.PASSED,
             )
             await self._after(case, f"{code}/inspect", self.client.inspect, app, code, report)
             return
@@ -132,7 +111,7 @@ class MixedDesk:
             withdrawal = Withdrawal(reason="申请人决定暂不开办")
             await self._after(case, "withdraw", self.client.withdraw, app, withdrawal)
             return
-        reviewer = _staff(Role.REVIEWER, department)
+        reviewer = staff(Role.REVIEWER, department, prefix=BENCH_STAFF)
         if case.kind is Kind.REJECTED:
             decision = ReviewDecision(
                 reviewer=reviewer, verdict=ReviewVerdict.REJECT, reason="经营场所不符合要求"

@@ -11,7 +11,8 @@ member of staff of that role and department.
 Acting: `item_in` waits until an item is in a status with its staff task open; `approve`
 and `inspect` wait for the task, then decide it as the item's department would;
 `eventually` polls any probe with a timeout. `StaffDesk` is the department staff at work:
-reviewers and inspectors deciding whatever their inbox shows (the bench's load).
+reviewers and inspectors deciding whatever their inbox shows (the bench's load), through
+`InboxWatch`, which the bench's mixed desk watches the inbox with too.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import asyncio
 import contextlib
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from temporalio.client import WorkflowUpdateFailedError
@@ -190,6 +191,65 @@ _STAFF_ROLES = frozenset({Role.REVIEWER.value, Role.INSPECTOR.value})
 _DONE = frozenset({ItemStatus.CLOSED, ItemStatus.REJECTED, ItemStatus.REVOKED, ItemStatus.STOPPED})
 
 
+class InboxWatch:
+    """The staff inbox watched every `poll_s`: each open task of a reviewer or inspector on
+    an item goes once to `act`, run as a task of its own, if `wanted` says so; `forget`
+    hands a task over again at the next look. The store may be down for a while: that is
+    counted in `errors` and looked at again."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        act: Callable[[StaffTask], Coroutine[Any, Any, None]],
+        *,
+        poll_s: float,
+        errors: Counter[str],
+        wanted: Callable[[StaffTask], bool] = lambda row: True,
+    ) -> None:
+        self.engine = engine
+        self.act = act
+        self.poll_s = poll_s
+        self.errors = errors
+        self.wanted = wanted
+        self._seen: set[str] = set()
+        self._acting: set[asyncio.Task[None]] = set()
+
+    def forget(self, task_id: str) -> None:
+        self._seen.discard(task_id)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                rows = await asyncio.to_thread(open_tasks, self.engine)
+            except Exception as exc:  # the store may be down for a while: try again
+                self.errors[type(exc).__name__] += 1
+                await asyncio.sleep(self.poll_s * 5)
+                continue
+            for row in rows:
+                if row.task_id in self._seen or row.role not in _STAFF_ROLES or not row.item_code:
+                    continue
+                if not self.wanted(row):
+                    continue
+                self._seen.add(row.task_id)
+                act = asyncio.create_task(self.act(row))
+                self._acting.add(act)
+                act.add_done_callback(self._acting.discard)
+            await asyncio.sleep(self.poll_s)
+
+    @asynccontextmanager
+    async def watching(self) -> AsyncIterator[None]:
+        """The watch runs while the block does; what it started is cancelled after."""
+        loop = asyncio.create_task(self.run())
+        try:
+            yield
+        finally:
+            loop.cancel()
+            for act in list(self._acting):
+                act.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+
+
 class StaffDesk:
     """Reviewers and inspectors of every department, acting at once on what their inbox
     shows: every review approved, every inspection passed, by `staff(role, department,
@@ -216,37 +276,12 @@ class StaffDesk:
         self.decisions = 0
         self.rejected_updates = 0
         self.errors: Counter[str] = Counter()
-        self._seen: set[str] = set()
-        self._acting: set[asyncio.Task[None]] = set()
-
-    async def run(self) -> None:
-        while True:
-            try:
-                rows = await asyncio.to_thread(open_tasks, self.engine)
-            except Exception as exc:  # the store may be down for a while: try again
-                self.errors[type(exc).__name__] += 1
-                await asyncio.sleep(self.poll_s * 5)
-                continue
-            for row in rows:
-                if row.task_id in self._seen or row.role not in _STAFF_ROLES or not row.item_code:
-                    continue
-                self._seen.add(row.task_id)
-                act = asyncio.create_task(self._act(row))
-                self._acting.add(act)
-                act.add_done_callback(self._acting.discard)
-            await asyncio.sleep(self.poll_s)
+        self._inbox = InboxWatch(engine, self._act, poll_s=poll_s, errors=self.errors)
 
     @asynccontextmanager
     async def at_work(self) -> AsyncIterator[StaffDesk]:
-        loop = asyncio.create_task(self.run())
-        try:
+        async with self._inbox.watching():
             yield self
-        finally:
-            loop.cancel()
-            for act in list(self._acting):
-                act.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
 
     async def _act(self, row: StaffTask) -> None:
         """Decide as soon as the task is in the inbox; read the item's state only after a
@@ -276,7 +311,7 @@ class StaffDesk:
             if state.status in _DONE or not await asyncio.to_thread(self._still_open, row):
                 return  # the item moved on (stopped, or someone else decided)
         self.errors["gave up"] += 1
-        self._seen.discard(row.task_id)  # the next look at the inbox tries again
+        self._inbox.forget(row.task_id)  # the next look at the inbox tries again
 
     def _still_open(self, row: StaffTask) -> bool:
         try:
