@@ -55,7 +55,7 @@ hypothesis_settings.load_profile(
 )
 
 
-async def _time_skipping_server() -> WorkflowEnvironment:
+async def time_skipping_server() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(executable("temporal-test-server")),
         data_converter=data_converter(CODEC),
@@ -72,7 +72,7 @@ async def _time_skipping_server() -> WorkflowEnvironment:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """The test module's time-skipping server."""
-    env = await _time_skipping_server()
+    env = await time_skipping_server()
     yield env
     await env.shutdown()
 
@@ -80,7 +80,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def fresh_ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of the test's own, for tests that skip days and weeks."""
-    env = await _time_skipping_server()
+    env = await time_skipping_server()
     yield env
     await env.shutdown()
 

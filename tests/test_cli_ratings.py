@@ -28,14 +28,16 @@ from tests.test_rating_rules import AS_OF, seeded
 
 
 async def test_rating_from_the_command_line(
-    ts_env: WorkflowEnvironment,
+    fresh_ts_env: WorkflowEnvironment,
     store_engine: Engine,
     catalog: Catalog,
     cli_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        cli_reaches(monkeypatch, ts_env, store_engine, client.task_queue)
+    # A server of its own: the follow-up's workflow ID carries the case number, unique within
+    # one store only, and the other store's run uses the same numbers.
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        cli_reaches(monkeypatch, fresh_ts_env, store_engine, client.task_queue)
         app_id = new_application_id()
         await complete_demo(client, catalog, app_id)
 

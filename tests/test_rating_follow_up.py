@@ -97,9 +97,17 @@ class Desk:
         async def task() -> tasks.StaffTask | None:
             return tasks.get_task(self.engine, task_id)
 
-        return await eventually(
-            task, lambda t: t is not None and t.due_at is not None, "task opens"
-        )
+        def recorded(t: tasks.StaffTask | None) -> bool:
+            # The activity writes the task, then the follow-up row's due: wait for both.
+            kept = ratings.follow_up(self.engine, case, department)
+            return (
+                t is not None
+                and t.due_at is not None
+                and kept is not None
+                and kept.due_at is not None
+            )
+
+        return await eventually(task, recorded, "task opens and its due is recorded")
 
     async def skip_to(self, at: datetime) -> None:
         now = await self.env.get_current_time()
