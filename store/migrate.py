@@ -9,7 +9,7 @@ migrate while the others wait and then find nothing left to do.
 
 Adding a table or column: change the model, then write a revision (`alembic revision
 --autogenerate` with this package's configuration: `python -m store.migrate revision
-"message"`), read it, and commit both; tests/test_migrations.py fails while the models
+"message"`), read it, and commit both; tests/store/test_migrations.py fails while the models
 and the migrations disagree.
 """
 

@@ -1,0 +1,232 @@
+"""Licenses over HTTP: the public verification shows the validity and renewal window; the
+holder or a window clerk applies for renewal, a reviewer of the item's department decides;
+who may do what, and bad input naming its field. A real worker on the time-skipping server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from domain.catalog import Catalog
+from starter.demo import DEMO_ITEM
+from store import licenses
+from tests.api.test_api import REGISTRY, as_, assert_error, submitted, under_review
+from tests.conftest import api_over, cli, cli_reaches
+from tests.desk import eventually
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+class Api:
+    def __init__(
+        self, http: httpx.AsyncClient, env: WorkflowEnvironment, engine: Engine, task_queue: str
+    ) -> None:
+        self.http, self.env, self.engine, self.task_queue = http, env, engine, task_queue
+
+    async def skip_to(self, at: datetime) -> None:
+        now = await self.env.get_current_time()
+        if at > now:
+            await self.env.sleep(at - now)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> AsyncIterator[Api]:
+    async with api_over(fresh_ts_env, store_engine, catalog, REGISTRY) as api:
+        yield Api(api.http, fresh_ts_env, store_engine, api.client.task_queue)
+
+
+async def issued_nurse_license(api: Api, catalog: Catalog) -> licenses.License:
+    application_id = await submitted(api.http, catalog)
+    await under_review(api.http, application_id)
+    r = await api.http.post(
+        f"/applications/{application_id}/items/{DEMO_ITEM}/decision",
+        json={"verdict": "approve"},
+        headers=as_("rev-health"),
+    )
+    assert r.status_code == 200, r.text
+
+    async def found() -> list[licenses.License]:
+        return licenses.licenses_of(api.engine, application_id)
+
+    [license] = await eventually(found, bool, "the license is issued")
+
+    async def term_kept() -> bool:  # its term workflow starts right after the registry's row
+        r = await api.http.get(f"/licenses/by-number/{license.number}/term", headers=as_("sup"))
+        return r.status_code == 200
+
+    await eventually(term_kept, bool, "the license's term is kept")
+    return license
+
+
+def _day(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+async def test_verification_shows_validity_and_renewal_runs_over_http(
+    api: Api, catalog: Catalog
+) -> None:
+    http = api.http
+    license = await issued_nurse_license(api, catalog)
+    r = await http.get(f"/licenses/{license.verification_code}")  # public: no token
+    assert r.status_code == 200, r.text
+    seen = r.json()
+    issued_on = license.valid_from.replace(tzinfo=UTC).astimezone(BEIJING).date()
+    through = _day(seen["valid_through"])
+    assert through + timedelta(days=1) == issued_on.replace(year=issued_on.year + 5)
+    until = datetime.fromisoformat(seen["valid_until"])
+    assert until.utcoffset() is not None and until.astimezone(BEIJING).date() == through + (
+        timedelta(days=1)
+    )
+    assert (seen["status"], seen["status_label"], seen["valid"]) == ("issued", "有效", True)
+    assert (seen["term"], seen["renewed_as"], seen["validity_known"]) == (1, None, True)
+    window = seen["renewal_window"]
+    assert (through - _day(window["closes_on"])).days == 30  # Art. 50 default, calendar days
+    assert (through - _day(window["opens_on"])).days == 60  # local choice
+    assert "王" in seen["holder_hint"] and "演示" not in seen["holder_hint"]
+
+    number = license.number
+    term = f"/licenses/by-number/{number}/term"
+    renewal = f"/licenses/by-number/{number}/renewal"
+    decision = f"{renewal}/decision"
+    for who, status in [
+        ("app-demo", 200),
+        ("clerk-yc", 200),
+        ("rev-health", 200),
+        ("sup", 200),
+        ("app-other", 403),
+        ("rev-market", 403),
+    ]:
+        r = await http.get(term, headers=as_(who))
+        assert r.status_code == status, (who, r.text)
+    assert (await http.get(term)).status_code == 401
+    state = (await http.get(term, headers=as_("sup"))).json()
+    assert state["phase"] == "valid" and state["window"]["opens_on"] == window["opens_on"]
+
+    # Bad input names its field.
+    bad: list[tuple[str, dict[str, Any], str]] = [
+        ("app-demo", {}, "hall"),
+        ("app-demo", {"hall": "Not A Hall"}, "hall"),
+        ("app-demo", {"hall": "yicheng-city", "channel": "window"}, "channel"),
+        ("app-demo", {"hall": "yicheng-city", "received_by": "x"}, "received_by"),
+        ("clerk-yc", {"channel": "online"}, "channel"),
+    ]
+    for who, body, field in bad:
+        assert_error(await http.post(renewal, json=body, headers=as_(who)), 422, field)
+    # Too early: the window is not open yet.
+    early = await http.post(renewal, json={"hall": "yicheng-city"}, headers=as_("app-demo"))
+    error = assert_error(early, 409, "license_number")
+    assert window["opens_on"] in error["message"]
+
+    await api.skip_to(datetime.fromisoformat(state["window"]["opens_at"]) + timedelta(hours=1))
+    for who, reason in [
+        ("app-other", "only their own"),
+        ("audit", "never change"),
+        ("rev-health", "only applicants and window clerks"),
+    ]:
+        r = await http.post(renewal, json={"hall": "yicheng-city"}, headers=as_(who))
+        assert reason in assert_error(r, 403)["message"], who
+    r = await http.post(renewal, json={}, headers=as_("clerk-yc"))
+    assert r.status_code == 200, r.text
+    applied = r.json()
+    assert applied["phase"] == "renewal_pending"
+    case = applied["renewal"]
+    assert case["channel"] == "window" and case["hall"] == "yicheng-center"
+    assert case["case_number"].startswith("420684-")
+    again = await http.post(renewal, json={"hall": "yicheng-city"}, headers=as_("app-demo"))
+    assert_error(again, 409, "license_number")
+
+    for who, status in [("rev-market", 403), ("insp-health", 403), ("audit", 403)]:
+        r = await http.post(decision, json={"verdict": "approve"}, headers=as_(who))
+        assert_error(r, status)
+    assert_error(
+        await http.post(decision, json={"verdict": "refuse"}, headers=as_("rev-health")),
+        422,
+        "reason",
+    )
+    assert_error(
+        await http.post(decision, json={"verdict": "maybe"}, headers=as_("rev-health")),
+        422,
+        "verdict",
+    )
+    r = await http.post(decision, json={"verdict": "approve"}, headers=as_("rev-health"))
+    assert r.status_code == 200, r.text
+    decided = r.json()
+    assert (decided["phase"], decided["term"], decided["renewed_as"]) == ("renewed", 2, "renewed")
+
+    after = (await http.get(f"/licenses/{license.verification_code}")).json()
+    assert (after["term"], after["renewed_as"], after["renewed_as_label"]) == (
+        2,
+        "renewed",
+        "准予延续",
+    )
+    new_through = _day(after["valid_through"])
+    assert new_through == through.replace(year=through.year + 5)
+
+
+async def test_unknown_validity_and_unknown_licenses(api: Api) -> None:
+    old = licenses.issue_license(
+        api.engine,
+        application_id=f"A-{uuid.uuid4().hex[:8]}",
+        item_code=DEMO_ITEM,
+        license_kind="nurse_practice_certificate",
+        holder_name="王演示",
+        valid_from=datetime(2026, 3, 2, tzinfo=UTC),
+    )
+    seen = (await api.http.get(f"/licenses/{old.verification_code}")).json()
+    assert (seen["valid_until"], seen["validity_known"], seen["renewal_window"]) == (
+        None,
+        False,
+        None,
+    )
+    r = await api.http.get(f"/licenses/by-number/{old.number}/term", headers=as_("sup"))
+    assert_error(r, 404, "license_number")
+    assert_error(await api.http.get("/licenses/nocode-0000"), 404, "verification_code")
+    r = await api.http.get("/licenses/by-number/YC-NOBODY-1/term", headers=as_("sup"))
+    assert_error(r, 404, "license_number")
+
+
+async def test_the_command_line_shows_renews_and_decides(
+    api: Api,
+    catalog: Catalog,
+    fresh_ts_env: WorkflowEnvironment,
+    cli_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cli_reaches(monkeypatch, fresh_ts_env, api.engine, api.task_queue)
+    license = await issued_nurse_license(api, catalog)
+
+    shown = json.loads((await cli("license", "show", license.number, "--json")).stdout)
+    assert shown["term"] == 1 and shown["valid_through"] and shown["renewal_window"]
+    assert "王演示" not in json.dumps(shown, ensure_ascii=False)
+    await cli("license", "show", "YC-NOBODY-1", code=2)
+    term = json.loads((await cli("license", "term", license.number, "--json")).stdout)
+    assert term["phase"] == "valid"
+    early = await cli("license", "renew", license.number, "--hall", "yicheng-city", code=2)
+    assert "license_number: the renewal window opens on" in early.stderr
+    bad = await cli("license", "renew", license.number, "--hall", "Bad Hall", code=2)
+    assert "hall" in bad.stderr
+    await api.skip_to(datetime.fromisoformat(term["window"]["opens_at"]) + timedelta(hours=1))
+    renew = ["license", "renew", license.number, "--hall", "yicheng-city"]
+    no_clerk = await cli(*renew, code=2)
+    assert "received_by" in no_clerk.stderr
+    applied = json.loads((await cli(*renew, "--clerk", "clerk-1", "--json")).stdout)
+    assert applied["phase"] == "renewal_pending" and applied["renewal"]["case_number"]
+    decide = ["license", "decide-renewal", license.number]
+    refused = await cli(*decide, "refuse", "--reviewer", "r-1", "--department", "health", code=2)
+    assert "reason" in refused.stderr
+    other = await cli(*decide, "approve", "--reviewer", "r-1", "--department", "market", code=2)
+    assert "reviewer" in other.stderr
+    done = await cli(*decide, "approve", "--reviewer", "r-1", "--department", "health", "--json")
+    assert json.loads(done.stdout)["term"] == 2

@@ -1,0 +1,251 @@
+"""One whole 开办便利店 application over real HTTP, then its documents read in headless
+Chromium as the applicant reads them: the printable page's title, number, Beijing time and
+language, no code names, set in a Chinese font; printed to A4; screenshots kept for a person
+(`.data/screenshots/`, outside git).
+
+The application: submitted without the proof of premises (补正材料通知书), corrected online,
+accepted (受理通知书, with the case number); the business
+registration approved by the market reviewer, the food filing recorded on the spot, the
+tobacco retail license issued on commitment; its site check after issuance fails
+(责令整改通知书), the re-inspection passes; completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from io import BytesIO
+from typing import Any
+
+import httpx
+import pytest_asyncio
+from playwright.async_api import Browser, ViewportSize
+from pypdf import PdfReader
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from domain.catalog import Catalog
+from domain.documents import DOCUMENT_KINDS
+from onething.keys import configured_subject_keys
+from starter.api import create_app
+from starter.auth import TokenRegistry, applicant_ref
+from tests.api.test_api import ENTRIES, _token, full_body
+from tests.browser import browser, screenshot_path
+from tests.conftest import CODEC, onething_client, serving
+from tests.desk import made_up_applicant
+
+STORE = "open-convenience-store"
+BUSINESS, FOOD, TOBACCO = (
+    "business-license-individual",
+    "food-filing-prepackaged",
+    "tobacco-retail-license",
+)
+LEFT_OUT = "premises-proof"
+FINDINGS = "店内未设置不向未成年人售烟标志"
+APPLICANT = made_up_applicant("documents-in-a-browser")  # a clean credit record: commitment
+SUBJECT_KEYS = configured_subject_keys()
+REGISTRY = TokenRegistry.from_document(
+    {
+        "tokens": [
+            {**e, "token": _token(e["name"])}
+            for e in [
+                *ENTRIES,
+                {"name": "insp-tobacco", "role": "inspector", "department": "tobacco"},
+                {
+                    "name": "app-store",
+                    "role": "applicant",
+                    "applicant_ref": applicant_ref(SUBJECT_KEYS, APPLICANT.id_number),
+                },
+            ]
+        ]
+    },
+    subject_keys=SUBJECT_KEYS,
+)
+USES_FIXTURES = (browser,)  # pytest finds the Chromium fixture by its name in this module
+A4_AT_96_DPI = ViewportSize(width=794, height=1123)
+TIMINGS: dict[str, float] = {}
+# How many distinct characters the node's text has, and how many distinct images they make
+# when drawn in the node's font: fewer images than characters means boxes (tofu).
+DRAWN_APART = """(selector) => {
+  const node = document.querySelector(selector);
+  const chars = [...new Set(node.textContent.trim())];
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 64;
+  const g = canvas.getContext('2d');
+  const drawn = new Set();
+  for (const ch of chars) {
+    g.clearRect(0, 0, 64, 64);
+    g.font = getComputedStyle(node).font;
+    g.textBaseline = 'top';
+    g.fillText(ch, 0, 0);
+    drawn.add(g.getImageData(0, 0, 64, 64).data.filter((_, i) => i % 4 === 3).join(''));
+  }
+  return [chars.length, drawn.size];
+}"""
+
+
+def as_(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {_token(name)}"}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def served(
+    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> AsyncIterator[str]:
+    """The API over a real worker, served by uvicorn on a free local port; its base URL."""
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
+        async with serving(app) as url:
+            yield url
+
+
+async def until(
+    http: httpx.AsyncClient, path: str, ok: Any, who: str = "sup", what: str = ""
+) -> Any:
+    for _ in range(400):
+        r = await http.get(path, headers=as_(who))
+        if r.status_code == 200 and ok(r.json()):
+            return r.json()
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what or path}")
+
+
+async def post(http: httpx.AsyncClient, path: str, body: dict[str, Any], who: str) -> Any:
+    r = await http.post(path, json=body, headers=as_(who))
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+async def a_whole_convenience_store(http: httpx.AsyncClient, catalog: Catalog) -> tuple[str, str]:
+    """Submitted, corrected, accepted, registered, filed, licensed, inspected twice: done.
+    The application's ID and case number."""
+    body = full_body(catalog, STORE, leave_out=(LEFT_OUT,), commitment=True)
+    body["applicant"] = {**body["applicant"], "id_number": APPLICANT.id_number}
+    application_id: str = (await post(http, "/applications", body, "clerk-yc"))["application_id"]
+    base = f"/applications/{application_id}"
+    await until(http, base, lambda s: s["status"] == "awaiting_correction", what="补正")
+    corrected = {"materials": [LEFT_OUT], "channel": "online"}
+    assert (await post(http, f"{base}/supplement", corrected, "app-store"))["outstanding"] == []
+
+    def item_open(status: str) -> Any:
+        return lambda i: i["status"] == status and i["open_task"]
+
+    await until(http, f"{base}/items/{BUSINESS}", item_open("under_review"), what="审查")
+    approve = {"verdict": "approve"}
+    await post(http, f"{base}/items/{BUSINESS}/decision", approve, "rev-market")
+    await until(http, f"{base}/items/{TOBACCO}", item_open("inspecting"), what="核查")
+    failed = {"result": "failed", "findings": FINDINGS}
+    await post(http, f"{base}/items/{TOBACCO}/inspection", failed, "insp-tobacco")
+    await until(http, f"{base}/items/{TOBACCO}", item_open("rectifying"), what="整改")
+    await post(http, f"{base}/items/{TOBACCO}/inspection", {"result": "passed"}, "insp-tobacco")
+    r = await http.get(f"{base}/result", params={"wait": 30}, headers=as_("sup"))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "completed", r.json()
+    food = (await http.get(f"{base}/items/{FOOD}", headers=as_("sup"))).json()
+    assert food["status"] == "closed"
+    state = (await http.get(base, headers=as_("sup"))).json()
+    return application_id, str(state["case_number"])
+
+
+def code_names(catalog: Catalog) -> set[str]:
+    """Every code a person must never read: the bundle's, its items', their materials', the
+    notices' kinds."""
+    items = [catalog.item(m.item) for m in catalog.bundle(STORE).members]
+    return {
+        STORE,
+        *(i.code for i in items),
+        *(m.code for i in items for m in i.materials),
+        *DOCUMENT_KINDS,
+        "food-business",
+    }
+
+
+CODE_LIKE = re.compile(r"\b[a-z]+(?:[-_][a-z]+)+\b")  # kebab or snake case, lower only
+
+
+async def test_a_convenience_stores_documents_read_in_chromium(
+    served: str, browser: Any, catalog: Catalog
+) -> None:
+    assert isinstance(browser, Browser)
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=served, timeout=60) as http:
+        application_id, case_number = await a_whole_convenience_store(http, catalog)
+        TIMINGS["application"] = time.perf_counter() - started
+        wanted = {"补正材料通知书", "受理通知书", "责令整改通知书"}
+        listed: list[dict[str, Any]] = await until(
+            http,
+            f"/applications/{application_id}/documents",
+            lambda rows: wanted <= {d["title"] for d in rows},
+            who="app-store",
+            what="the documents",
+        )
+    by_title = {d["title"]: d for d in listed}
+    assert [d["title"] for d in listed][:2] == ["补正材料通知书", "受理通知书"]  # as issued
+    shown = [by_title[t] for t in ("补正材料通知书", "受理通知书", "责令整改通知书")]
+
+    context = await browser.new_context(locale="zh-CN", viewport=A4_AT_96_DPI)
+    try:
+        page = await context.new_page()
+        # The reader's token in a header on every request, never in a URL.
+        await page.set_extra_http_headers(as_("app-store"))
+        opened = time.perf_counter()
+        for n, doc in enumerate(shown, start=1):
+            url = f"{served}{doc['link']}"
+            response = await page.goto(url)
+            assert response is not None and response.status == 200, doc
+            assert response.headers["content-type"].startswith("text/html")
+            assert page.url == url and "token" not in page.url
+
+            assert await page.get_attribute("html", "lang") == "zh-CN"
+            number, title = str(doc["number"]), str(doc["title"])
+            assert await page.title() == f"{title} {number}"
+            assert (await page.locator("h1").inner_text()).strip() == title
+            text = await page.locator("body").inner_text()
+            assert number in text
+            issued = datetime.fromisoformat(str(doc["issued_at"]))
+            assert issued.utcoffset() == timedelta(hours=8)  # machine field: ISO, offset
+            assert f"{issued:%Y-%m-%d %H:%M} (北京时间)" in text
+            assert "依据" in text and "第" in text  # its legal basis
+            words = text.replace(application_id, "")
+            assert not [c for c in code_names(catalog) if c in words], text
+            assert not CODE_LIKE.search(words), text
+            if title == "责令整改通知书":
+                assert FINDINGS in text
+            if title == "补正材料通知书":
+                assert "经营场所" in text  # the material by its name, not its code
+            if title == "受理通知书":
+                assert f"办件编号 {case_number}" in text  # the case number given at acceptance
+
+            # Drawn in a font that has the characters: without one, each is the same box.
+            distinct, drawn = await page.evaluate(DRAWN_APART, "h1")
+            assert distinct == len(set(title)) and drawn == distinct, "no Chinese font"
+
+            await page.screenshot(
+                path=screenshot_path(f"document-{n}-{number.split('-')[-2]}"), full_page=True
+            )
+            printed = await page.pdf(format="A4", print_background=True)
+            reader = PdfReader(BytesIO(printed))
+            print_text = re.sub(r"\s+", "", "".join(p.extract_text() for p in reader.pages))
+            assert title in print_text and number in print_text
+            assert len(reader.pages) == 1  # a notice fits on one A4 page
+        TIMINGS["browser"] = time.perf_counter() - opened
+
+        # Another applicant's browser reads none of it.
+        stranger = await context.new_page()
+        await stranger.set_extra_http_headers({"Authorization": f"Bearer {_token('app-other')}"})
+        denied = await stranger.goto(f"{served}{shown[0]['link']}")
+        assert denied is not None and denied.status in (403, 404)
+        assert str(shown[0]["number"]) not in await stranger.locator("body").inner_text()
+    finally:
+        await context.close()
+    TIMINGS["total"] = time.perf_counter() - started
+    print(
+        "documents in Chromium: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in TIMINGS.items())
+        + f"; {len(shown)} documents: "
+        + ", ".join(str(d["title"]) for d in shown)
+        + f" of {len(listed)} ({', '.join(str(d['title']) for d in listed)})"
+    )
