@@ -48,7 +48,6 @@ from workflows.read_model_refresh import ReadModelRefreshWorkflow
 if TYPE_CHECKING:
     from structlog.stdlib import BoundLogger
 
-    from onething.runtime import Runtime
     from onething.settings import Settings
 
 WORKFLOWS: list[type] = [
@@ -238,26 +237,27 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
         )
         chores = [deliverer.run()] if deliverer else []
         if workflows:  # what a crash between the store and Temporal left undone
-            chores.append(_reconcile_ratings(runtime))
+            chores.append(
+                reconcile_ratings(
+                    runtime.client, runtime.settings.task_queue, runtime.engine, runtime.log
+                )
+            )
             chores.append(keep_read_model_schedule(runtime.client, runtime.settings, runtime.log))
         await asyncio.gather(*(w.run() for w in workers), *chores)
 
 
-async def _reconcile_ratings(runtime: Runtime) -> None:
+async def reconcile_ratings(
+    client: Client, task_queue: str, engine: Engine, log: BoundLogger
+) -> None:
     """Beside the workers, never before them: a failure is logged, the worker runs on, and
     the next start tries again (it is idempotent)."""
     from onething.rating_follow_ups import FollowUps
 
     try:
-        follow_ups = FollowUps(
-            runtime.client,
-            runtime.settings.task_queue,
-            runtime.engine,
-            current_catalog(runtime.engine),
-        )
-        runtime.log.info("ratings reconciled", open_follow_ups=await follow_ups.reconcile())
+        follow_ups = FollowUps(client, task_queue, engine, current_catalog(engine))
+        log.info("ratings reconciled", open_follow_ups=await follow_ups.reconcile())
     except Exception as exc:  # the worker's job comes first
-        runtime.log.error("ratings not reconciled", error=type(exc).__name__)
+        log.error("ratings not reconciled", error=type(exc).__name__)
 
 
 async def keep_read_model_schedule(client: Client, settings: Settings, log: BoundLogger) -> None:

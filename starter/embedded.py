@@ -26,7 +26,7 @@ from starter.client import OnethingClient
 from starter.codec_endpoint import codec_app
 from starter.demo import demo_submission
 from starter.doorplate import is_loopback_url
-from worker import build_workers, keep_read_model_schedule
+from worker import build_workers, keep_read_model_schedule, reconcile_ratings
 
 
 def codec_server(settings: Settings, codec: PayloadCodec) -> tuple[uvicorn.Server, str]:
@@ -78,7 +78,9 @@ async def run_embedded(settings: Settings) -> None:
         workers = build_workers(
             client, settings.task_queue, engine, calendar_overrides=settings.calendar_overrides
         )
-        worker_task = asyncio.gather(*(w.run() for w in workers))
+        # What a crash between the store and Temporal left undone, as `onething worker` does.
+        reconcile = reconcile_ratings(client, settings.task_queue, engine, log)
+        worker_task = asyncio.gather(*(w.run() for w in workers), reconcile)
         await keep_read_model_schedule(client, settings, log)
         api = await stack.enter_async_context(embedded_api(settings, client, engine, codec=codec))
         catalog = current_catalog(engine)
