@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from domain.catalog_loading import load_seed_catalog, seed_catalog_text
 from starter.cli_catalog import register
-from tests.domain.test_catalog import mini_doc
+from tests.support.catalog_docs import mini_doc
 
 app = typer.Typer()
 register(app)

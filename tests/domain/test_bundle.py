@@ -28,7 +28,7 @@ from domain.bundle import (
 from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog, validate_catalog
 from domain.catalog_models import Bundle, BundleMember, CatalogError, FieldType, MaterialSource
-from tests.domain.test_catalog import mini_doc
+from tests.support.catalog_docs import catalogs, mini_doc
 
 
 @pytest.fixture
@@ -313,106 +313,6 @@ def test_seed_reductions_are_all_positive() -> None:
 
 
 # --------------------------------------------------------------------------- properties
-
-POOL = [f"m{i}" for i in range(8)]
-SHARED = {"m0", "m1"}
-FIELDS = [
-    ("f.a", "string"),
-    ("f.b", "integer"),
-    ("g.c", "number"),
-    ("g.d", "boolean"),
-    ("h", "date"),
-]
-
-
-@st.composite
-def catalogs(draw: st.DrawFn) -> dict[str, Any]:
-    """Random valid catalogs: one bundle over n items with a random DAG (edges go to earlier
-    items), random materials from a shared pool, some produced by earlier items."""
-    n = draw(st.integers(1, 6))
-    items: list[dict[str, Any]] = []
-    deps: list[set[int]] = []
-    for i in range(n):
-        my_deps = set(draw(st.sets(st.integers(0, i - 1), max_size=i))) if i else set()
-        promised = draw(st.integers(0, 15))
-        deficiency = draw(st.booleans()) and promised >= 1
-        materials: list[dict[str, Any]] = []
-        if draw(st.booleans()):
-            materials.append({"code": f"form-{i}", "name": f"表{i}", "core": True, "is_form": True})
-        for code in draw(st.lists(st.sampled_from(POOL), unique=True, max_size=5)):
-            source = "shared_data" if code in SHARED else "applicant"  # one source per code
-            materials.append(
-                {"code": code, "name": f"名{code}", "core": draw(st.booleans()), "source": source}
-            )
-        producers = [j for j in range(i) if items[j].get("produces")]
-        if producers and draw(st.booleans()):  # a guide that lists a license as the applicant's
-            j = draw(st.sampled_from(producers))
-            materials.append({"code": f"lic-{j}", "name": f"证{j}", "core": True})
-            my_deps.add(j)  # else the catalog is refused (see test_catalog)
-        listed = {m["code"] for m in materials}
-        for j in (
-            draw(st.lists(st.sampled_from(producers), unique=True, max_size=2)) if producers else []
-        ):
-            if f"lic-{j}" in listed:
-                continue
-            materials.append(
-                {
-                    "code": f"lic-{j}",
-                    "name": f"证{j}",
-                    "core": True,
-                    "source": "bundle_item",
-                    "produced_by": f"i{j}",
-                }
-            )
-            my_deps.add(j)
-        if deficiency and not any(
-            not m["core"] and m.get("source", "applicant") == "applicant" for m in materials
-        ):
-            materials.append({"code": f"extra-{i}", "name": f"补{i}", "core": False})
-        fields = [
-            {"key": k, "label": k, "type": t, "required": draw(st.booleans())}
-            for k, t in draw(st.lists(st.sampled_from(FIELDS), unique=True, max_size=4))
-        ]
-        items.append(
-            {
-                "code": f"i{i}",
-                "basic_code": "000000000000",
-                "implementation_code": "0",
-                "name": f"事项{i}",
-                "department": "d",
-                "department_name": "部门",
-                "kind": "license",
-                "window": "general",
-                "statutory_days": promised + draw(st.integers(0, 10)),
-                "promised_days": promised,
-                "trips": draw(st.integers(0, 3)),
-                "steps": draw(st.integers(2, 7)),
-                "materials": materials,
-                "form_fields": fields,
-                "produces": f"kind{i}" if draw(st.booleans()) else None,
-                "admits_deficiency": deficiency,
-                "supplement_days": draw(st.integers(1, promised)) if deficiency else None,
-            }
-        )
-        deps.append(my_deps)
-    total_days = sum(it["promised_days"] for it in items)
-    order = draw(st.permutations(range(n)))  # members listed in any order
-    return {
-        "version": "p1",
-        "items": items,
-        "bundles": [
-            {
-                "code": "b",
-                "name": "B",
-                "members": [
-                    {"item": f"i{i}", "depends_on": [f"i{d}" for d in sorted(deps[i])]}
-                    for i in order
-                ],
-                "promised_days": draw(st.integers(0, total_days)),
-            }
-        ],
-    }
-
 
 PROP = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -19,7 +19,7 @@ from domain.catalog_models import (
     InspectionTiming,
     Item,
 )
-from tests.domain.test_catalog import item, mini_doc, only_problem, problems_of
+from tests.support.catalog_docs import item, mini_doc, only_problem, problems_of
 
 NONE, BEFORE, AFTER = (
     InspectionTiming.NONE,

@@ -21,7 +21,7 @@ from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog, validate_catalog
 from domain.catalog_models import CatalogError
 from domain.guide import ServiceGuide, build_guide
-from tests.domain.test_bundle import catalogs
+from tests.support.catalog_docs import catalogs
 
 
 @settings(max_examples=100, deadline=None)

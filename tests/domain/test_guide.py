@@ -33,7 +33,7 @@ from domain.guide import (
     qr_svg,
     render_guide,
 )
-from tests.domain.test_catalog import item, mini_doc
+from tests.support.catalog_docs import item, mini_doc
 
 SEED = load_seed_catalog()
 NEXT = load_shipped_catalog(NEXT_FILE)  # 2026.12.1: the check stated per approval path

@@ -34,7 +34,7 @@ from store.catalog import (
     load_catalog,
 )
 from store.db import make_engine, session
-from tests.domain.test_catalog import mini_doc
+from tests.support.catalog_docs import mini_doc
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
