@@ -24,7 +24,7 @@ from tests.conftest import (
     run_cli,
 )
 from tests.desk import complete_demo, eventually
-from tests.domain.test_rating_rules import AS_OF, seeded
+from tests.support.ratings import AS_OF, seeded
 
 
 async def test_rating_from_the_command_line(

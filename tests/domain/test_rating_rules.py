@@ -3,7 +3,7 @@ hand for a seeded set."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -14,9 +14,7 @@ from domain.people import Role, Staff
 from domain.rating import (
     DEFAULT_FOLLOW_UP_DAYS,
     FollowUpAnswer,
-    FollowUpFact,
     FollowUpOutcome,
-    RatedCase,
     RatingChannel,
     RatingIn,
     RatingLevel,
@@ -28,8 +26,7 @@ from domain.rating import (
     rating_figures,
     rating_report,
 )
-
-T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 Beijing time, a Tuesday
+from tests.support.ratings import AS_OF, seeded
 
 
 def test_levels_bad_good_and_reasons() -> None:
@@ -146,71 +143,6 @@ def test_who_answers_a_follow_up() -> None:
         )
 
 
-def _case(
-    n: int,
-    level: RatingLevel,
-    *,
-    days: int = 0,
-    hall: str = "yicheng-center",
-    items: tuple[tuple[str, str], ...] = (("biz", "market"),),
-    excluded: bool = False,
-) -> RatedCase:
-    return RatedCase(
-        case_number=f"420684-20261201-{n:06d}",
-        hall=hall,
-        level=level,
-        rated_at=T0 + timedelta(days=days),
-        items=items,
-        excluded=excluded,
-    )
-
-
-def _fu(
-    n: int, dept: str, *, due: int, answered: int | None, outcome: FollowUpOutcome | None = None
-) -> FollowUpFact:
-    return FollowUpFact(
-        case_number=f"420684-20261201-{n:06d}",
-        department=dept,
-        due_at=T0 + timedelta(days=due),
-        answered_at=T0 + timedelta(days=answered) if answered is not None else None,
-        outcome=outcome,
-    )
-
-
-BOTH = (("biz", "market"), ("tobacco", "tobacco"))
-
-
-def seeded() -> tuple[list[RatedCase], list[FollowUpFact]]:
-    """Ten ratings: 4 非常满意, 2 满意, 1 基本满意, 3 差评 (+1 excluded on appeal, +1 elsewhere)."""
-    lv = RatingLevel
-    cases = [
-        _case(1, lv.VERY_SATISFIED),
-        _case(2, lv.VERY_SATISFIED),
-        _case(3, lv.VERY_SATISFIED, items=BOTH),
-        _case(4, lv.VERY_SATISFIED, items=(("tobacco", "tobacco"),)),
-        _case(5, lv.SATISFIED),
-        _case(6, lv.SATISFIED, items=BOTH),
-        _case(7, lv.BASICALLY_SATISFIED),
-        _case(8, lv.DISSATISFIED, items=BOTH),  # market fixed in time, tobacco late
-        _case(9, lv.VERY_DISSATISFIED),  # market explained in time
-        _case(10, lv.DISSATISFIED),  # open, not yet due: pending
-        _case(11, lv.VERY_DISSATISFIED, excluded=True),  # appeal upheld
-        _case(12, lv.DISSATISFIED, hall="yicheng-town"),  # another hall, overdue and open
-        _case(13, lv.SATISFIED, days=40),  # another period
-    ]
-    F = FollowUpOutcome
-    follow = [
-        _fu(8, "market", due=20, answered=10, outcome=F.FIXED),
-        _fu(8, "tobacco", due=20, answered=25, outcome=F.FIXED),
-        _fu(9, "market", due=20, answered=20, outcome=F.EXPLAINED),
-        _fu(10, "market", due=40, answered=None),
-        _fu(11, "market", due=20, answered=None, outcome=None),
-        _fu(12, "market", due=20, answered=None),
-    ]
-    return cases, follow
-
-
-AS_OF = T0 + timedelta(days=30)
 DEC = (date(2026, 12, 1), date(2026, 12, 31))
 
 

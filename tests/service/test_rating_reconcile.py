@@ -17,7 +17,7 @@ from domain.catalog import Catalog
 from domain.rating import AppealVerdict, FollowUpOutcome, RatingLevel
 from store import migrate, ratings
 from store.db import make_engine
-from tests.workflows.test_rating_follow_up import Desk, desk_over
+from tests.support.ratings import Desk, desk_over
 
 
 @pytest_asyncio.fixture(loop_scope="session")

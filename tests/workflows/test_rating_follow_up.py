@@ -6,18 +6,12 @@ late; an appeal upheld ends it."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, timedelta
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import WorkingCalendar
@@ -27,101 +21,13 @@ from domain.rating import (
     AppealVerdict,
     FollowUpAnswer,
     FollowUpOutcome,
-    FollowUpState,
-    Rater,
-    RatingChannel,
-    RatingLevel,
     follow_up_workflow_id,
 )
-from onething.keys import SubjectKeys
 from starter.client import Conflict
-from starter.ratings import Ratings
 from store import notifications, ratings, supervision, tasks
-from tests.conftest import running_worker
 from tests.desk import eventually, staff
+from tests.support.ratings import BEIJING, Desk, desk_over
 from workflows.rating_follow_up import RatingFollowUpWorkflow
-
-BEIJING = ZoneInfo("Asia/Shanghai")
-KEYS = SubjectKeys.generate("k1")
-ID_SHA = hashlib.sha256(b"420684199001011234").hexdigest()
-
-
-@dataclass
-class Desk:
-    env: WorkflowEnvironment
-    engine: Engine
-    ratings: Ratings
-
-    async def recorded(
-        self,
-        departments: list[str],
-        level: RatingLevel = RatingLevel.DISSATISFIED,
-        reason: str = "补正材料说了三次才说清楚",
-    ) -> ratings.Rating:
-        """A 差评 of a case of `departments` in the store, its follow-ups not started."""
-        now = await self.env.get_current_time()
-        case = f"420684-{now.astimezone(BEIJING):%Y%m%d}-{uuid.uuid4().int % 1_000_000:06d}"
-        return ratings.record_rating(
-            self.engine,
-            case_number=case,
-            application_id=f"R{uuid.uuid4().hex[:10]}",
-            hall="yicheng-center",
-            level=level,
-            reason=reason,
-            channel=RatingChannel.ONLINE,
-            rater=Rater.APPLICANT,
-            rater_id_sha256=ID_SHA,
-            recorded_by=None,
-            rated_at=now,
-            items=[(f"item-{d}", d) for d in departments],
-            follow_ups=[(d, follow_up_workflow_id(case, d), 15) for d in departments],
-            keys=KEYS,
-        )
-
-    async def bad_rating(self, departments: list[str]) -> ratings.Rating:
-        """A 差评 of a case of `departments`, recorded and its follow-ups started."""
-        row = await self.recorded(departments)
-        await self.ratings.follow_ups.start_open(row)
-        return row
-
-    def handle(
-        self, case: str, department: str
-    ) -> WorkflowHandle[RatingFollowUpWorkflow, FollowUpState]:
-        return self.env.client.get_workflow_handle_for(
-            RatingFollowUpWorkflow.run, follow_up_workflow_id(case, department)
-        )
-
-    async def opened(self, case: str, department: str) -> tasks.StaffTask:
-        task_id = f"{follow_up_workflow_id(case, department)}/rating_follow_up"
-
-        async def task() -> tasks.StaffTask | None:
-            return tasks.get_task(self.engine, task_id)
-
-        def recorded(t: tasks.StaffTask | None) -> bool:
-            # The activity writes the task, then the follow-up row's due: wait for both.
-            kept = ratings.follow_up(self.engine, case, department)
-            return (
-                t is not None
-                and t.due_at is not None
-                and kept is not None
-                and kept.due_at is not None
-            )
-
-        return await eventually(task, recorded, "task opens and its due is recorded")
-
-    async def skip_to(self, at: datetime) -> None:
-        now = await self.env.get_current_time()
-        if at > now:
-            await self.env.sleep(at - now)
-
-
-@asynccontextmanager
-async def desk_over(
-    env: WorkflowEnvironment, engine: Engine, catalog: Catalog
-) -> AsyncIterator[Desk]:
-    """The desk over the production worker of `env`, on `engine`."""
-    async with running_worker(env.client, engine) as queue:
-        yield Desk(env, engine, Ratings(env.client, queue, engine, catalog, keys=KEYS))
 
 
 @pytest_asyncio.fixture(loop_scope="session")
