@@ -38,6 +38,7 @@ from activities.supervision import SupervisionActivities
 from activities.tasks import TaskActivities
 from domain.calendar import WorkingCalendar
 from onething.case_facts import refresh
+from onething.settings import DEFAULT_CACHED_WORKFLOWS
 from workflows.application import ApplicationWorkflow
 from workflows.common import department_queue_of
 from workflows.item import ItemWorkflow
@@ -156,12 +157,15 @@ def build_workers(
     calendar_overrides: Path | None = None,
     delivery: Outlet | None = None,
     workflow_runner: WorkflowRunner | None = None,
+    max_cached_workflows: int = DEFAULT_CACHED_WORKFLOWS,
 ) -> list[Worker]:
     """Workers for the workflows' queue (with the central activities) and department queues.
 
     `departments=None` serves every department of the catalog. `delivery` (a running
     `onething.delivery.Deliverer`): notices get deliveries; None: the outbox only.
     `workflow_runner`: the sandbox the workflows run in (default: the worker's own).
+    `max_cached_workflows`: workflows kept in memory, the bound on the worker's memory
+    (`ONETHING_MAX_CACHED_WORKFLOWS`); the others replay their history at their next task.
     """
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
     # A license with a validity gets its term workflow on the workflows' queue.
@@ -175,6 +179,7 @@ def build_workers(
                 task_queue=task_queue,
                 workflows=WORKFLOWS,
                 workflow_runner=workflow_runner or _worker_sandbox(),
+                max_cached_workflows=max_cached_workflows,
                 activities=[
                     *central_activities(engine, calendar_overrides, delivery),
                     *read_model_activities(client, engine, calendar_overrides),
@@ -229,6 +234,7 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
             departments=departments,
             calendar_overrides=runtime.settings.calendar_overrides,
             delivery=deliverer,
+            max_cached_workflows=runtime.settings.max_cached_workflows,
         )
         runtime.log.info(
             "worker started",

@@ -19,6 +19,7 @@ from bench.worker_process import WorkerProcess, WorkerSpec
 from domain.catalog import Catalog
 from onething.codec import EncryptionCodec, Keyring
 from onething.devserver import SQLITE_PRAGMAS, DevServer
+from onething.settings import DEFAULT_CACHED_WORKFLOWS
 from onething.temporal import data_converter
 from starter.client import OnethingClient
 from store.db import init_db, make_engine
@@ -44,7 +45,11 @@ class BenchEnvironment:
     workers: list[WorkerProcess] = field(default_factory=list)
 
     def worker(
-        self, kind: str, task_queue: str, passthrough: list[str] | None = None
+        self,
+        kind: str,
+        task_queue: str,
+        passthrough: list[str] | None = None,
+        max_cached_workflows: int = DEFAULT_CACHED_WORKFLOWS,
     ) -> WorkerProcess:
         process = WorkerProcess(
             WorkerSpec(
@@ -55,6 +60,7 @@ class BenchEnvironment:
                 keyring=self.keyring.to_json(),
                 ready_file=str(self.data_dir / f"{kind}-{uuid.uuid4().hex[:6]}.ready"),
                 passthrough=passthrough or [],
+                max_cached_workflows=max_cached_workflows,
             ),
             log_path=self.data_dir / f"worker-{kind}.log",
         )

@@ -140,7 +140,7 @@ async def run_ours(
     progress: Callable[[str, int], Advance],
 ) -> tuple[PhaseResult, MemoryResult | None, dict[str, int]]:
     queue = f"bench-{uuid.uuid4().hex[:6]}"
-    worker = env.worker("onething", queue, config.worker_passthrough)
+    worker = env.worker("onething", queue, config.worker_passthrough, config.max_cached_workflows)
     await worker.start()
     client = env.onething_client(queue)
     target, path = config.chosen_target, config.path
@@ -204,6 +204,7 @@ async def weigh_open_applications(
     async def submit() -> None:
         await client.submit(bench_submission(catalog, target, config.path))
 
+    rss_before, started = worker.rss(), time.monotonic()
     await gather_limited([submit for _ in range(n)], config.open_concurrency, advance)
     waiting = 0
     deadline = time.monotonic() + 120 + n / 5
@@ -212,6 +213,7 @@ async def weigh_open_applications(
         if waiting >= n:
             break
         await asyncio.sleep(0.5)
+    open_s = time.monotonic() - started
     await asyncio.sleep(2.0)  # the workflows record their open tasks and settle
     rss = worker.rss()
     return MemoryResult(
@@ -219,6 +221,10 @@ async def weigh_open_applications(
         waiting_on_staff=waiting,
         worker_rss_mib=round(rss / 2**20, 1),
         worker_peak_rss_mib=round(worker.peak_rss() / 2**20, 1),
+        rss_before_mib=round(rss_before / 2**20, 1),
+        open_s=round(open_s, 1),
+        open_concurrency=config.open_concurrency,
+        max_cached_workflows=config.max_cached_workflows,
         met=rss < 2 * 2**30,
     )
 

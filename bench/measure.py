@@ -157,6 +157,10 @@ class MemoryResult(BaseModel):
     waiting_on_staff: int
     worker_rss_mib: float
     worker_peak_rss_mib: float  # the kernel's high-water mark (VmHWM) since the worker began
+    rss_before_mib: float | None = None  # the worker's RSS before the first was opened
+    open_s: float | None = None  # from the first submission until all wait on staff
+    open_concurrency: int | None = None  # submissions in flight while opening
+    max_cached_workflows: int | None = None  # the worker's sticky cache
     target_mib: float = 2048.0  # issue 18: < 2 GiB with 10,000 open
     met: bool
 

@@ -256,7 +256,7 @@ async def _run(
     started: str,
 ) -> MixedReport:
     queue = f"bench-mixed-{uuid.uuid4().hex[:6]}"
-    worker = env.worker("onething", queue)
+    worker = env.worker("onething", queue, max_cached_workflows=config.max_cached_workflows)
     await worker.start()
     client = env.onething_client(queue)
     cases = [

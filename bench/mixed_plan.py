@@ -15,6 +15,7 @@ from domain.application import (
     ApplicationStatus,
     Submission,
 )
+from onething.settings import DEFAULT_CACHED_WORKFLOWS
 
 STORE = "open-convenience-store"
 FOOD = "food-business-license"
@@ -92,6 +93,8 @@ class MixedConfig(BaseModel):
     rss_every_s: float = Field(5.0, gt=0)
     stuck_after_s: float = Field(120.0, gt=0)  # still running this long after the last act
     poll_s: float = Field(0.1, gt=0)  # how often the desk reads its inbox
+    # The worker's sticky cache (ONETHING_MAX_CACHED_WORKFLOWS): what bounds its memory.
+    max_cached_workflows: int = Field(DEFAULT_CACHED_WORKFLOWS, ge=1)
     database_url: str | None = None
     in_memory_server: bool = False
 

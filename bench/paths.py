@@ -15,6 +15,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from domain.application import ApplicationStatus, Channel, Submission, Supplement
 from domain.bundle import as_bundle, one_set_of_materials
 from domain.catalog import Catalog
+from onething.settings import DEFAULT_CACHED_WORKFLOWS
 from starter.client import ClientError, OnethingClient
 from starter.desk import demo_applicant
 
@@ -52,6 +53,8 @@ class BenchConfig(BaseModel):
     in_memory_server: bool = False  # the dev server without its SQLite file
     profile: Path | None = None  # py-spy's collapsed stacks of the worker in the timed phase
     worker_passthrough: list[str] = []  # an experiment (see the performance notes)
+    # The worker's sticky cache (ONETHING_MAX_CACHED_WORKFLOWS): what bounds its memory.
+    max_cached_workflows: int = Field(DEFAULT_CACHED_WORKFLOWS, ge=1)
     staff_poll_s: float = Field(0.02, gt=0)
 
     @property

@@ -84,6 +84,16 @@ def report_table(report: BenchReport) -> Table:
             "",
             f"{m.worker_rss_mib:.0f} (peak {m.worker_peak_rss_mib:.0f})",
         )
+        if m.open_s is not None:
+            table.add_row(
+                f"opened in s ({m.open_concurrency} at once), RSS before MiB",
+                "",
+                f"{m.open_s:.0f}, {m.rss_before_mib:.0f}",
+            )
+        if m.max_cached_workflows is not None:
+            table.add_row(
+                "worker's workflow cache (max_cached_workflows)", "", f"{m.max_cached_workflows}"
+            )
     return table
 
 

@@ -21,6 +21,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from bench.bare import BareWorkflow, bare_activity
 from onething.codec import EncryptionCodec, Keyring
+from onething.settings import DEFAULT_CACHED_WORKFLOWS
 from onething.temporal import data_converter
 from store.db import make_engine
 
@@ -36,6 +37,7 @@ class WorkerSpec(BaseModel):
     keyring: str  # JSON of the payload keyring, shared with the driver
     ready_file: str
     passthrough: list[str] = []  # an experiment: modules the sandbox shares, not re-imports
+    max_cached_workflows: int = DEFAULT_CACHED_WORKFLOWS  # the worker's sticky cache
 
 
 def worker_main() -> None:
@@ -58,7 +60,11 @@ async def _serve(spec: WorkerSpec) -> None:
         # The experiment: the production sandbox sharing more modules (`--passthrough`).
         runner = workflow_runner(*spec.passthrough)
         workers = build_workers(
-            client, spec.task_queue, make_engine(spec.store_url), workflow_runner=runner
+            client,
+            spec.task_queue,
+            make_engine(spec.store_url),
+            workflow_runner=runner,
+            max_cached_workflows=spec.max_cached_workflows,
         )
     else:
         # The bare workflow's module is shared: the engine's cost, not an import's.

@@ -22,6 +22,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The Temporal SDK's own default (the sticky cache of `ONETHING_MAX_CACHED_WORKFLOWS`).
+DEFAULT_CACHED_WORKFLOWS = 1000
 
 
 class LogFormat(StrEnum):
@@ -156,6 +158,11 @@ class Settings(BaseSettings):
     # The KPI read model's scheduled refresh (onething.read_model_schedule); 0: off.
     report_refresh_seconds: int = Field(
         300, ge=0, le=86400, validation_alias="ONETHING_REPORT_REFRESH_SECONDS"
+    )
+    # Workflows the workflows' worker keeps in memory (its sticky cache); the rest replay
+    # their history on their next task. Bounds the worker's memory (docs/performance.md).
+    max_cached_workflows: int = Field(
+        DEFAULT_CACHED_WORKFLOWS, ge=1, le=100_000, validation_alias="ONETHING_MAX_CACHED_WORKFLOWS"
     )
 
     @field_validator("temporal_address")

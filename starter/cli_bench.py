@@ -34,6 +34,7 @@ from bench.printing import (
     targets_table,
 )
 from domain.catalog_loading import load_seed_catalog
+from onething.settings import DEFAULT_CACHED_WORKFLOWS
 
 bench_app = typer.Typer(
     name="bench",
@@ -81,6 +82,13 @@ def bench(
     in_memory: Annotated[
         bool, typer.Option(help="Dev server without its SQLite file (the engine's best case).")
     ] = False,
+    max_cached_workflows: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Workflows the worker keeps in memory (as ONETHING_MAX_CACHED_WORKFLOWS).",
+        ),
+    ] = DEFAULT_CACHED_WORKFLOWS,
     out: Annotated[Path | None, typer.Option(help="Write the report as JSON here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     seed: Annotated[int, typer.Option(help="--path mixed: the mix's order and delays.")] = 18,
@@ -109,6 +117,7 @@ def bench(
             stuck_after_s=stuck_after,
             database_url=database_url,
             in_memory_server=in_memory,
+            max_cached_workflows=max_cached_workflows,
         )
         mixed_command(mixed, out=out, quiet=quiet)
         return
@@ -125,6 +134,7 @@ def bench(
         warmup=warmup,
         profile=profile,
         worker_passthrough=passthrough or [],
+        max_cached_workflows=max_cached_workflows,
     )
     catalog = load_seed_catalog()
     target = config.chosen_target

@@ -76,7 +76,11 @@ async def run_embedded(settings: Settings) -> None:
         await server.start()
         client = await connect(settings, codec, metrics_runtime(settings))
         workers = build_workers(
-            client, settings.task_queue, engine, calendar_overrides=settings.calendar_overrides
+            client,
+            settings.task_queue,
+            engine,
+            calendar_overrides=settings.calendar_overrides,
+            max_cached_workflows=settings.max_cached_workflows,
         )
         # What a crash between the store and Temporal left undone, as `onething worker` does.
         reconcile = reconcile_ratings(client, settings.task_queue, engine, log)

@@ -40,6 +40,9 @@ def test_a_tiny_commitment_run_reports_every_figure(tmp_path: Path) -> None:
             "10",
             "--warmup",
             "1",
+            # Fewer than the run's workflows: evicted ones replay and still end as they must.
+            "--max-cached-workflows",
+            "4",
             "--out",
             str(out),
             "--quiet",
@@ -81,6 +84,9 @@ def test_a_tiny_commitment_run_reports_every_figure(tmp_path: Path) -> None:
     assert report.memory is not None
     assert report.memory.open_applications == report.memory.waiting_on_staff == 10
     assert 50 < report.memory.worker_rss_mib <= report.memory.worker_peak_rss_mib
+    assert report.memory.open_s is not None and report.memory.open_s > 0
+    assert report.memory.rss_before_mib is not None and report.memory.rss_before_mib > 50
+    assert report.config.max_cached_workflows == report.memory.max_cached_workflows == 4
     assert {t.name.split(" ")[0] for t in report.targets} >= {"history", "commitment", "billable"}
     # Issue 18's targets, restated for this machine.
     assert {t.target for t in report.targets} >= {
