@@ -1,7 +1,14 @@
 """The simulated service-center desk the scenario tests share: `starter.desk` (the one
-the demo and the bench use too), and the tests' own fixed reviewer."""
+the demo and the bench use too), and the tests' own fixed reviewer.
+
+The tests' one way to wait is `eventually` (poll until a value is right) and, on the
+time-skipping server, `skip_to` (move its clock on to an instant)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio.testing import WorkflowEnvironment
 
 from domain.application import ApplicationStatus, ItemState, ItemStatus
 from domain.catalog import Catalog
@@ -27,6 +34,7 @@ __all__ = [
     "item_in",
     "made_up_applicant",
     "reviewer",
+    "skip_to",
     "staff",
     "wait_for_review",
 ]
@@ -58,3 +66,10 @@ async def complete_demo(client: OnethingClient, catalog: Catalog, application_id
         lambda s: s.status is ApplicationStatus.COMPLETED,
         "the application completes",
     )
+
+
+async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
+    """The time-skipping server's clock moved on to `instant` (never back)."""
+    now = await env.get_current_time()
+    if instant > now:
+        await env.sleep(instant - now)

@@ -22,7 +22,7 @@ from starter.auth import (
     load_api_tokens,
 )
 from starter.demo import demo_applicant
-from tests.store.test_keyed_subjects import candidate_ids
+from tests.support.people import candidate_ids
 
 TOKEN = "a-token-of-at-least-16-chars"
 

@@ -20,7 +20,7 @@ from activities.credit import CreditActivities
 from domain.application import ApprovalPath, Cancellation, ItemStatus
 from domain.catalog import Catalog
 from domain.credit import CreditEntry, CreditRecordKind, credit_subject
-from domain.people import Role, resident_id_check_digit
+from domain.people import Role
 from onething.codec import Keyring
 from onething.keys import Purpose, SubjectKeys, open_subject_keys
 from starter.demo import demo_applicant
@@ -28,13 +28,7 @@ from store import credit, migrate
 from store.db import make_engine
 from tests.conftest import new_application_id, onething_client
 from tests.desk import full_submission, item_in, made_up_applicant, staff
-
-# What an attacker who knows a person's county and birthday tries: every sequence number.
-BORN = "42068419900101"
-
-
-def candidate_ids(prefix: str = BORN) -> list[str]:
-    return [f"{prefix}{n:03d}" + resident_id_check_digit(f"{prefix}{n:03d}") for n in range(1000)]
+from tests.support.people import candidate_ids
 
 
 def env_value(keys: SubjectKeys) -> str:

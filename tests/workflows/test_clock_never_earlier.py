@@ -10,7 +10,6 @@ domain/clock.py: a recomputed schedule keeps the notified due instant when its o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import uuid
@@ -40,7 +39,8 @@ from domain.clock import (
     due_moved_later,
     state_at,
 )
-from tests.workflows.test_clock_wf_support import (
+from tests.desk import eventually, skip_to
+from tests.support.clock import (
     ClockLog,
     LimitExtend,
     TwoClocksInput,
@@ -263,13 +263,13 @@ def announce(year: int, workdays: list[date], holidays: list[date]) -> str:
 
 
 async def log_of(handle: Handle, limit: str, ready: Callable[[ClockLog], bool]) -> ClockLog:
-    for _ in range(400):
-        log = await handle.query(TwoClocksTestWorkflow.log, limit)
-        s = log.snapshot
-        if s is not None and s.due_at is not None and ready(log):
-            return log
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"{limit} clock never got there: {log}")
+    return await eventually(
+        lambda: handle.query(TwoClocksTestWorkflow.log, limit),
+        lambda log: log.snapshot is not None and log.snapshot.due_at is not None and ready(log),
+        f"the {limit} clock ready",
+        attempts=400,
+        poll_s=0.025,
+    )
 
 
 def computed(log: ClockLog) -> bool:
@@ -280,19 +280,15 @@ def announced(log: ClockLog) -> bool:
     return log.snapshot is not None and not log.snapshot.provisional
 
 
-async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
-    now = await env.get_current_time()
-    if instant > now:
-        await env.sleep(instant - now)
-
-
 async def finish(handle: Handle) -> None:
     await handle.signal(TwoClocksTestWorkflow.finish)
-    for _ in range(400):
-        if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("the workflow did not complete")
+    await eventually(
+        handle.describe,
+        lambda d: d.status == WorkflowExecutionStatus.COMPLETED,
+        "the workflow completes",
+        attempts=400,
+        poll_s=0.02,
+    )
 
 
 async def start_two_clocks(

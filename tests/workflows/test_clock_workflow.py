@@ -3,7 +3,6 @@ pause/resume and extension at the right working-day instants."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -28,7 +27,8 @@ from onething.devserver import executable
 from onething.temporal import data_converter
 from store import supervision as store_supervision
 from tests.conftest import CODEC
-from tests.workflows.test_clock_wf_support import ClockTestInput, ClockTestWorkflow, ExtendInput
+from tests.desk import eventually, skip_to
+from tests.support.clock import ClockTestInput, ClockTestWorkflow, ExtendInput
 from workflows import search_attributes as sa
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -137,30 +137,27 @@ async def snap(
 ) -> ClockSnapshot:
     """The clock's snapshot once its current schedule is computed (an activity away) and, if
     `events` is given, once that many events fired (the worker may still be on its task)."""
-    for _ in range(400):
-        s = await handle.query(ClockTestWorkflow.snapshot)
-        computed = s.scheduled
-        if computed and (events is None or len(s.events) >= events):
-            return s
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"the clock never got there: {s}")
+    return await eventually(
+        lambda: handle.query(ClockTestWorkflow.snapshot),
+        lambda s: s.scheduled and (events is None or len(s.events) >= events),
+        f"the clock scheduled, {events} events fired",
+        attempts=400,
+        poll_s=0.025,
+    )
 
 
 async def finish(handle: WorkflowHandle[ClockTestWorkflow, ClockSnapshot]) -> ClockSnapshot:
     """Signal the work done and read the final snapshot. Not `handle.result()`: on the
     time-skipping server that call may skip years ahead, which later tests would inherit."""
     await handle.signal(ClockTestWorkflow.finish)
-    for _ in range(400):
-        if (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED:
-            return await handle.query(ClockTestWorkflow.snapshot)
-        await asyncio.sleep(0.02)
-    raise AssertionError("the workflow did not complete")
-
-
-async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
-    now = await env.get_current_time()
-    if instant > now:
-        await env.sleep(instant - now)
+    await eventually(
+        handle.describe,
+        lambda d: d.status == WorkflowExecutionStatus.COMPLETED,
+        "the workflow completes",
+        attempts=400,
+        poll_s=0.02,
+    )
+    return await handle.query(ClockTestWorkflow.snapshot)
 
 
 async def test_warning_overdue_and_two_escalations(
@@ -380,11 +377,13 @@ async def test_clock_state_is_a_search_attribute(
             task_queue=queue,
         )
         s = await snap(handle)
-        for _ in range(100):
-            attrs = (await handle.describe()).typed_search_attributes
-            if attrs.get(sa.CLOCK_STATE) is not None:
-                break
-            await asyncio.sleep(0.05)
+        described = await eventually(
+            handle.describe,
+            lambda d: d.typed_search_attributes.get(sa.CLOCK_STATE) is not None,
+            "the clock's search attributes",
+            attempts=100,
+        )
+        attrs = described.typed_search_attributes
         assert attrs.get(sa.CLOCK_STATE) == "normal"
         assert attrs.get(sa.DUE_AT) == s.due_at
         assert attrs.get(sa.ESCALATED) is False

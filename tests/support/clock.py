@@ -1,4 +1,4 @@
-"""Small workflows that run legal clocks, for the time-skipping tests (no tests here)."""
+"""Small workflows that run legal clocks, for the time-skipping clock tests."""
 
 from __future__ import annotations
 
