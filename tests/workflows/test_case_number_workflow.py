@@ -23,21 +23,20 @@ from domain.application import (
 )
 from domain.case_number import parse_case_number
 from domain.catalog import Catalog
-from domain.people import Role
 from store import case_numbers
 from tests.conftest import onething_client
-from tests.desk import item_in, staff
-from tests.workflows.test_correction import (
+from tests.desk import item_in
+from tests.support.lifecycle import (
+    CLERK,
     MISSING,
     SALON,
     awaiting_correction,
     salon_awaiting_correction,
+    submission,
 )
-from tests.workflows.test_lifecycle import submission
 
 NUMBER = re.compile(r"^420684-20[0-9]{6}-[0-9]{6}$")
 NURSE = "nurse-practice-registration"
-CLERK = staff(Role.WINDOW_CLERK, "window")
 
 
 async def test_an_accepted_application_has_its_number_everywhere(

@@ -7,16 +7,12 @@ rights."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.application import (
-    ApplicationState,
     ApplicationStatus,
     Channel,
     ItemStatus,
@@ -27,40 +23,20 @@ from domain.application import (
 )
 from domain.catalog import Catalog
 from domain.people import Role
-from starter.client import Conflict, OnethingClient
+from starter.client import Conflict
 from store import licenses, notifications
 from tests.conftest import onething_client
-from tests.desk import item_in, staff
-from tests.workflows.test_lifecycle import eventually, report_cost, submission
-
-DAY = timedelta(days=1)
-SALON = "open-beauty-salon"
-MISSING = ("operator-id", "premises-proof")
-CLERK = staff(Role.WINDOW_CLERK, "window")
-
-
-async def awaiting_correction(client: OnethingClient, application_id: str) -> ApplicationState:
-    return await eventually(
-        lambda: client.state(application_id),
-        lambda s: (
-            s.status is ApplicationStatus.AWAITING_CORRECTION
-            and s.correction_clock is not None
-            and s.correction_clock.due_at is not None
-        ),
-        "the correction notice",
-    )
-
-
-@asynccontextmanager
-async def salon_awaiting_correction(
-    env: WorkflowEnvironment, engine: Engine, catalog: Catalog
-) -> AsyncIterator[tuple[OnethingClient, ApplicationState]]:
-    """A beauty salon's application, two materials short, at its correction notice; with
-    the client of a worker of `env`."""
-    sub = submission(catalog, SALON, leave_out=MISSING)
-    async with onething_client(env, engine, catalog) as client:
-        await client.submit(sub)
-        yield client, await awaiting_correction(client, sub.application_id)
+from tests.desk import eventually, item_in, staff
+from tests.support.lifecycle import (
+    CLERK,
+    DAY,
+    MISSING,
+    SALON,
+    awaiting_correction,
+    report_cost,
+    salon_awaiting_correction,
+    submission,
+)
 
 
 async def test_one_correction_notice_then_accepted_when_the_materials_arrive(
@@ -204,3 +180,22 @@ async def test_corrected_then_accepted_with_deficiency_gets_the_deficiency_notic
     assert state.notice is not None and [m.code for m in state.notice.missing] == [deferrable]
     kinds = [n.kind for n in notifications.notifications_of(store_engine, app)]
     assert kinds[:3] == ["correction_notice", "accepted", "deficiency_notice"]
+
+
+async def test_incomplete_bundle_gets_one_correction_notice_listing_every_missing_material(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    sub = submission(catalog, "open-beauty-salon", leave_out=("operator-id", "premises-proof"))
+    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        outcome = await eventually(
+            lambda: client.state(sub.application_id),
+            lambda s: s.status is ApplicationStatus.AWAITING_CORRECTION,
+            "the correction notice",
+        )
+        await client.withdraw(sub.application_id, Withdrawal(reason="test over"))
+
+    assert outcome.notice is not None
+    assert sorted(m.code for m in outcome.notice.missing) == ["operator-id", "premises-proof"]
+    assert all(m.core for m in outcome.notice.missing)
+    assert licenses.licenses_of(store_engine, sub.application_id) == []

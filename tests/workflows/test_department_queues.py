@@ -20,7 +20,8 @@ from domain.catalog import Catalog
 from onething.costs import local_activity_types
 from starter.client import OnethingClient
 from store import licenses
-from tests.workflows.test_lifecycle import approve, inspect, item_in, submission
+from tests.desk import approve, inspect, item_in
+from tests.support.lifecycle import submission
 from worker import all_departments, build_workers, running
 
 

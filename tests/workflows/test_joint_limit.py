@@ -24,10 +24,9 @@ from domain.people import Role
 from starter.client import Conflict
 from store import notifications, supervision
 from tests.conftest import onething_client
-from tests.desk import item_in, staff
-from tests.workflows.test_lifecycle import approve, eventually, submission
+from tests.desk import approve, eventually, item_in, staff
+from tests.support.lifecycle import DAY, submission
 
-DAY = timedelta(days=1)
 SALON = "open-beauty-salon"
 
 

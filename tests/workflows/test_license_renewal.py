@@ -42,8 +42,8 @@ from starter.license_terms import LicenseTerms
 from store import documents, licenses, notifications
 from tests.conftest import onething_client
 from tests.costs_report import SCENARIO_COSTS
-from tests.desk import staff
-from tests.workflows.test_lifecycle import approve, eventually, inspect, submission
+from tests.desk import approve, eventually, inspect, staff
+from tests.support.lifecycle import submission
 from worker import workflow_runner
 from workflows.license_term import LicenseTermWorkflow
 

@@ -47,10 +47,9 @@ from starter.client import Conflict, OnethingClient
 from store import licenses, notifications, supervision
 from store.tasks import StaffTask
 from tests.conftest import onething_client
-from tests.desk import item_in, staff
-from tests.workflows.test_lifecycle import approve, eventually, inspect, submission
+from tests.desk import approve, eventually, inspect, item_in, staff
+from tests.support.lifecycle import DAY, submission
 
-DAY = timedelta(days=1)
 FOOD = "food-business-license"
 NURSE = "nurse-practice-registration"  # review path, no inspection: statutory 20, promised 10
 

@@ -33,12 +33,9 @@ from domain.catalog import Catalog
 from domain.people import Role
 from store import notifications
 from tests.conftest import onething_client
-from tests.desk import item_in, staff
-from tests.workflows.test_lifecycle import approve, eventually, inspect, submission
+from tests.desk import approve, eventually, inspect, item_in, staff
+from tests.support.lifecycle import CLERK, DAY, submission
 from workflows import search_attributes as sa
-
-DAY = timedelta(days=1)
-CLERK = staff(Role.WINDOW_CLERK, "window")
 
 
 async def test_a_leaf_license_reaches_the_application_before_its_inspection_ends(

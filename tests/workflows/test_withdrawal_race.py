@@ -15,7 +15,7 @@ from domain.application import ApplicationStatus, Withdrawal
 from domain.catalog import Catalog
 from starter.client import OnethingClient
 from tests.conftest import onething_client
-from tests.workflows.test_lifecycle import submission
+from tests.support.lifecycle import submission
 from worker import build_workers, running
 
 
