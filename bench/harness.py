@@ -6,6 +6,7 @@ server; finally `open_applications` left waiting on staff to weigh the worker's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bench.bare import BareWorkflow
 from bench.environment import BenchEnvironment, bench_environment
@@ -134,6 +135,40 @@ def count_open_tasks(engine: Engine) -> int:
         return int(s.exec(query).one())
 
 
+def waiting_on_staff(engine: Engine, application_ids: list[str]) -> set[str]:
+    """Which of these applications have a staff task open."""
+    with session(engine) as s:
+        query = select(StaffTask.application_id).where(
+            StaffTask.status == "open", col(StaffTask.application_id).in_(application_ids)
+        )
+        return set(s.exec(query).all())
+
+
+OPEN_WAIT_S = 120.0  # an application not waiting on staff by then is left behind
+
+
+class OpenWatch:
+    """Tells each opener when its application waits on staff: one store query for all of
+    them every `poll_s`, not one each."""
+
+    def __init__(self, engine: Engine, poll_s: float = 0.5) -> None:
+        self._engine, self._poll_s = engine, poll_s
+        self._pending: dict[str, asyncio.Event] = {}
+
+    async def waiting(self, application_id: str) -> None:
+        event = self._pending.setdefault(application_id, asyncio.Event())
+        await event.wait()
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_s)
+            if not self._pending:
+                continue
+            ids = list(self._pending)
+            for found in await asyncio.to_thread(waiting_on_staff, self._engine, ids):
+                self._pending.pop(found).set()
+
+
 async def run_ours(
     env: BenchEnvironment,
     config: BenchConfig,
@@ -193,19 +228,32 @@ async def weigh_open_applications(
     worker: WorkerProcess,
     progress: Callable[[str, int], Advance],
 ) -> MemoryResult | None:
-    """Leave N applications open and waiting on staff (nobody at the desk), weigh the worker."""
+    """Leave N applications open and waiting on staff (nobody at the desk), weigh the worker.
+
+    Each opener follows its application until it waits on staff (or `OPEN_WAIT_S` passed),
+    so no more than `open_concurrency` are being opened at once. Submitting them all at once
+    (a start returns at once) had thousands in progress, more than the worker's cache holds:
+    each was evicted and replayed at its next task (docs/performance.md)."""
     n = config.open_applications
     if n == 0:
         return None
     before = await asyncio.to_thread(count_open_tasks, env.engine)
     advance = progress("open applications, waiting on staff", n)
     target, catalog = config.chosen_target, env.catalog
+    watch = OpenWatch(env.engine)
 
-    async def submit() -> None:
-        await client.submit(bench_submission(catalog, target, config.path))
+    async def open_one() -> None:
+        submission = bench_submission(catalog, target, config.path)
+        await client.submit(submission)
+        with contextlib.suppress(TimeoutError):  # counted below as not waiting
+            await asyncio.wait_for(watch.waiting(submission.application_id), OPEN_WAIT_S)
 
     rss_before, started = worker.rss(), time.monotonic()
-    await gather_limited([submit for _ in range(n)], config.open_concurrency, advance)
+    watching = asyncio.create_task(watch.run())
+    try:
+        await gather_limited([open_one for _ in range(n)], config.open_concurrency, advance)
+    finally:
+        watching.cancel()
     waiting = 0
     deadline = time.monotonic() + 120 + n / 5
     while time.monotonic() < deadline:
