@@ -13,6 +13,10 @@ a clerk's refusal on its legal grounds, the check before issuance on review, the
 limit, the department head's one extension, excluded time, the referral to supervision).
 Recordings of earlier code keep the trail they expected then (their era folder).
 
+Here: the window (补正, refusals, lapse), the reviewer's verdicts, withdrawal and
+cancellation; scenarios_licenses.py holds those to a license and after it (commitment,
+deficiency, inspections, revocations), scenarios_limits.py those about time limits.
+
 To add a scenario: write an async function (Run) -> list[Expect], add it to SCENARIOS with
 a fixed application ID, and rerun `python -m tests.histories.record NAME`.
 """
@@ -21,15 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from domain.application import (
     Cancellation,
     Channel,
-    Correction,
-    InspectionResult,
     ItemStatus,
-    LimitExtension,
     Refusal,
     RefusalGround,
     ReviewDecision,
@@ -37,11 +37,25 @@ from domain.application import (
     Supplement,
     Withdrawal,
 )
-from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeKind, ExcludedTimeStart
-from domain.people import Agent, Role, resident_id_check_digit
+from domain.people import Role
 from starter.client import Conflict
 from starter.demo import DEMO_ITEM, demo_submission
 from tests.desk import reviewer, staff, wait_for_review
+from tests.histories.scenarios_licenses import (
+    commitment_inspected,
+    deficiency_lapsed,
+    deficiency_supplemented,
+    enterprise_false_commitment,
+    false_commitment_by_agent,
+    filing_receipt,
+    inspection_failed_twice,
+)
+from tests.histories.scenarios_limits import (
+    correction_extended,
+    excluded_time,
+    extended_by_head,
+    review_overdue,
+)
 from tests.histories.steps import (
     ACCEPTED,
     CLERK,
@@ -49,7 +63,6 @@ from tests.histories.steps import (
     CORRECTION_NOTICE,
     DAY,
     DECISION_KINDS,
-    HOUR,
     REASON_KINDS,
     Expect,
     Run,
@@ -59,7 +72,6 @@ from tests.histories.steps import (
     core_materials,
     filed,
     incomplete,
-    inspect,
     item_in,
     license_of,
     lifecycle_submission,
@@ -222,258 +234,6 @@ async def rejected(run: Run) -> list[Expect]:
     ]
 
 
-async def commitment_inspected(run: Run) -> list[Expect]:
-    """开办便利店 on commitment, the 15-minute store (catalog 2026.12.1): the individual
-    business registration decided by the market department the same day (即办), the
-    pre-packaged food filing recorded on the spot, tobacco retail approved on the applicant's
-    commitment and issued at once; its site check after issuance passes; completed."""
-    tobacco = "tobacco-retail-license"
-    await run.client.submit(lifecycle_submission(run, "open-convenience-store", commitment=True))
-    business = await approve(run, "business-license-individual")
-    await item_in(run, tobacco, ItemStatus.INSPECTING)
-    await run.pass_time(5 * DAY)  # the inspector comes within the 10 working days
-    tobacco_inspected = await inspect(run, tobacco, InspectionResult.PASSED)
-    await run.client.result(run.application_id)
-    return [
-        ACCEPTED,
-        business,
-        license_of("business-license-individual"),
-        *filing_receipt(run, "food-filing-prepackaged"),
-        Expect(kind="commitment", item_code=tobacco),
-        license_of(tobacco),
-        tobacco_inspected,  # after issuance, on the commitment path
-        Expect(kind="completed"),
-    ]
-
-
-def filing_receipt(run: Run, code: str) -> list[Expect]:
-    """A filing recorded on the spot issues its receipt where the catalog says it produces
-    one (the food filing from catalog 2026.12.3; recordings made under 2026.12.1 have none)."""
-    return [license_of(code)] if run.catalog.item(code).produces else []
-
-
-async def deficiency_supplemented(run: Run) -> list[Expect]:
-    """容缺受理: accepted without the equipment layout; approved; the layout arrives by mail
-    two days later; on review the on-site check comes before issuance: inspected, issued,
-    completed."""
-    code = "food-business-license"
-    await run.client.submit(
-        lifecycle_submission(run, code, leave_out=("equipment-layout",), pledge=True)
-    )
-    decision = await approve(run, code)
-    await run.pass_time(2 * DAY)
-    await run.client.supplement(
-        run.application_id, Supplement(materials=["equipment-layout"], channel=Channel.MAIL)
-    )
-    inspected = await inspect(run, code, InspectionResult.PASSED)
-    await run.client.result(run.application_id)
-    return [
-        ACCEPTED,
-        decision,
-        Expect(kind="supplement", actor="mail", role="applicant"),
-        inspected,
-        license_of(code),
-        Expect(kind="completed"),
-    ]
-
-
-async def deficiency_lapsed(run: Run) -> list[Expect]:
-    """Issued first on commitment with a material deferred; the supplement deadline passes:
-    escalation, the application stops, the license issued on trust is revoked, and a
-    broken-pledge credit record is written."""
-    item = run.catalog.item("public-venue-hygiene-license")
-    deferrable = next(m.code for m in item.materials if m.deferrable)
-    await run.client.submit(
-        lifecycle_submission(run, item.code, leave_out=(deferrable,), pledge=True, commitment=True)
-    )
-    await item_in(run, item.code, ItemStatus.INSPECTING)  # issued on trust
-    await run.env.sleep(20 * DAY)  # past the supplement deadline
-    await run.client.result(run.application_id)
-    return [
-        ACCEPTED,
-        Expect(kind="commitment", item_code=item.code),
-        license_of(item.code),
-        Expect(kind="escalation"),
-        Expect(kind="stopped"),
-        Expect(kind="credit"),
-        Expect(kind="revocation", item_code=item.code),
-    ]
-
-
-async def inspection_failed_twice(run: Run) -> list[Expect]:
-    """On commitment, the inspection fails, rectification is ordered, the re-inspection
-    fails: the license is revoked, a credit record written, the case referred to
-    supervision; the application, its only license revoked, ends revoked."""
-    code = "food-business-license"
-    await run.client.submit(lifecycle_submission(run, code, commitment=True))
-    first = await inspect(run, code, InspectionResult.FAILED, "冷藏设备不足")
-    await item_in(run, code, ItemStatus.RECTIFYING)
-    await run.pass_time(7 * DAY)
-    second = await inspect(run, code, InspectionResult.FAILED, "仍未整改")
-    await run.client.result(run.application_id)
-    return [
-        ACCEPTED,
-        Expect(kind="commitment", item_code=code),
-        license_of(code),
-        first,
-        second,
-        Expect(kind="revocation", item_code=code),
-        Expect(kind="credit", item_code=code),
-        Expect(kind="referral", item_code=code),  # handed over on purpose, not overdue
-        Expect(kind="revocation"),  # the application's status: nothing of it stands
-    ]
-
-
-async def review_overdue(run: Run) -> list[Expect]:
-    """The review runs past its promised limit: escalated to the department's supervisor,
-    then to the supervision office; then past the statutory limit counted beside it: its
-    own escalation; the work goes on and is approved."""
-    await run.client.submit(lifecycle_submission(run, DEMO_ITEM))
-    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
-    await run.env.sleep(20 * DAY)  # past due: stage 1
-    await run.env.sleep(10 * DAY)  # five more working days: stage 2
-    # Past the statutory limit (stage 1), whatever holidays the calendar puts in between;
-    # its stage 2 comes five working days later.
-    statutory = (await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)).statutory_clock
-    assert statutory is not None and statutory.due_at is not None
-    left = statutory.due_at - await run.env.get_current_time()
-    await run.env.sleep(max(left, timedelta(0)) + HOUR)
-    decision = await approve(run, DEMO_ITEM)
-    await run.client.result(run.application_id)
-    return [
-        ACCEPTED,
-        Expect(kind="escalation", item_code=DEMO_ITEM),  # review limit, stage 1
-        Expect(kind="escalation", item_code=DEMO_ITEM),  # review limit, stage 2
-        Expect(kind="escalation", item_code=DEMO_ITEM),  # statutory limit, stage 1
-        decision,
-        license_of(DEMO_ITEM),
-        Expect(kind="completed"),
-    ]
-
-
-async def correction_extended(run: Run) -> list[Expect]:
-    """The reviewer asks for a correction (the limits pause), the applicant corrects online,
-    the head of the department extends the limit by ten working days (Art. 42), the
-    reviewer approves."""
-    department = run.catalog.item(DEMO_ITEM).department
-    client, app = run.client, run.application_id
-    await client.submit(lifecycle_submission(run, DEMO_ITEM))
-    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
-    reviewer_ = staff(Role.REVIEWER, department)
-    await client.decide(
-        app,
-        DEMO_ITEM,
-        ReviewDecision(
-            reviewer=reviewer_, verdict=ReviewVerdict.REQUEST_CORRECTION, reason="体检报告超过6个月"
-        ),
-    )
-    await run.pass_time(20 * DAY)  # the applicant's time does not count
-    await client.correct(
-        app, DEMO_ITEM, Correction(channel=Channel.ONLINE, note="已上传新体检报告")
-    )
-    head = staff(Role.DEPARTMENT_HEAD, department)
-    await client.extend(
-        app, DEMO_ITEM, LimitExtension(decided_by=head, days=10, reason="需补充核实执业经历")
-    )
-    decision = await approve(run, DEMO_ITEM)
-    await client.result(app)
-    return [
-        ACCEPTED,
-        Expect(
-            kind="decision",
-            actor=reviewer_.staff_id,
-            role="reviewer",
-            item_code=DEMO_ITEM,
-            reason="体检报告超过6个月",
-        ),
-        Expect(kind="correction", actor="online", role="applicant", item_code=DEMO_ITEM),
-        Expect(
-            kind="extension",
-            actor=head.staff_id,
-            role="department_head",
-            item_code=DEMO_ITEM,
-            reason="需补充核实执业经历",
-        ),
-        decision,
-        license_of(DEMO_ITEM),
-        Expect(kind="completed"),
-    ]
-
-
-async def excluded_time(run: Run) -> list[Expect]:
-    """The reviewer needs an expert review (专家评审, Art. 45): the limits pause and the
-    applicant is told what and for how long; the review ends with its result, the limits
-    run again, the reviewer approves."""
-    await run.client.submit(lifecycle_submission(run, DEMO_ITEM))
-    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
-    reviewer_ = staff(Role.REVIEWER, run.catalog.item(DEMO_ITEM).department)
-    why = "护理学历证书为境外学历, 需专家评审其等效性"
-    await run.client.exclude_time(
-        run.application_id,
-        DEMO_ITEM,
-        ExcludedTimeStart(
-            kind=ExcludedTimeKind.EXPERT_REVIEW, expected_days=5, reason=why, decided_by=reviewer_
-        ),
-    )
-    await run.pass_time(7 * DAY)  # not counted in any limit
-    result = "专家评审意见: 学历等效, 符合注册条件"
-    await run.client.end_excluded_time(
-        run.application_id, DEMO_ITEM, ExcludedTimeEnd(result=result, decided_by=reviewer_)
-    )
-    decision = await approve(run, DEMO_ITEM)
-    await run.client.result(run.application_id)
-    by_reviewer = {"actor": reviewer_.staff_id, "role": "reviewer", "item_code": DEMO_ITEM}
-    return [
-        ACCEPTED,
-        Expect(kind="excluded_time", reason=why, **by_reviewer),
-        Expect(kind="excluded_time", reason=result, **by_reviewer),
-        decision,
-        license_of(DEMO_ITEM),
-        Expect(kind="completed"),
-    ]
-
-
-async def extended_by_head(run: Run) -> list[Expect]:
-    """Art. 42: a supervisor may not extend (refused, not in history); the head of the
-    item's department extends the review once, the applicant told why; a second extension
-    is refused (one per limit); the reviewer approves."""
-    client, app = run.client, run.application_id
-    department = run.catalog.item(DEMO_ITEM).department
-    await client.submit(lifecycle_submission(run, DEMO_ITEM))
-    await item_in(run, DEMO_ITEM, ItemStatus.UNDER_REVIEW)
-    head = staff(Role.DEPARTMENT_HEAD, department)
-    why = "需向原执业机构核实执业记录"
-    for by in (staff(Role.SUPERVISOR, department), staff(Role.DEPARTMENT_HEAD, "tax")):
-        try:
-            await client.extend(app, DEMO_ITEM, LimitExtension(decided_by=by, days=5, reason=why))
-        except Conflict:
-            pass
-        else:
-            raise AssertionError(f"a {by.role.value} of {by.department} extended the limit")
-    await client.extend(app, DEMO_ITEM, LimitExtension(decided_by=head, days=10, reason=why))
-    try:
-        await client.extend(app, DEMO_ITEM, LimitExtension(decided_by=head, days=3, reason=why))
-    except Conflict:
-        pass
-    else:
-        raise AssertionError("a limit was extended twice")
-    decision = await approve(run, DEMO_ITEM)
-    await client.result(app)
-    return [
-        ACCEPTED,
-        Expect(
-            kind="extension",
-            actor=head.staff_id,
-            role="department_head",
-            item_code=DEMO_ITEM,
-            reason=why,
-        ),
-        decision,
-        license_of(DEMO_ITEM),
-        Expect(kind="completed"),
-    ]
-
-
 async def withdrawn(run: Run) -> list[Expect]:
     """开办便利店 without a commitment: the applicant withdraws while tobacco retail is under
     review; the business license issued and the food filing recorded stay, tobacco stops."""
@@ -511,57 +271,6 @@ async def cancelled(run: Run) -> list[Expect]:
     return [
         ACCEPTED,
         Expect(kind="cancellation", actor=operator.staff_id, role="operator", reason="误提交"),
-    ]
-
-
-async def false_commitment_by_agent(run: Run) -> list[Expect]:
-    """An agent applies for the applicant (帮办代办) on commitment; the inspection finds the
-    commitment untrue: the license is revoked at once, a credit record written, and the
-    case referred to supervision; the application ends revoked."""
-    code = "food-business-license"
-    first17 = "42068419850505100"
-    agent = Agent(
-        name="代办员", id_number=first17 + resident_id_check_digit(first17), phone="13900000002"
-    )
-    submission = lifecycle_submission(run, code, commitment=True)
-    await run.client.submit(submission.model_copy(update={"agent": agent}))
-    inspected = await inspect(
-        run, code, InspectionResult.FALSE_COMMITMENT, "承诺的冷链设备并不存在"
-    )
-    await run.client.result(run.application_id)
-    return [
-        ACCEPTED,
-        Expect(kind="commitment", item_code=code),
-        license_of(code),
-        inspected,
-        Expect(kind="revocation", item_code=code),
-        Expect(kind="credit", item_code=code),
-        Expect(kind="referral", item_code=code),
-        Expect(kind="revocation"),  # the application's status: nothing of it stands
-    ]
-
-
-async def enterprise_false_commitment(run: Run) -> list[Expect]:
-    """An enterprise (with its unified social credit code) applies on commitment and the
-    inspection finds the commitment untrue: the credit record is the enterprise's, under its
-    code (patch credit-subject-by-code), not its representative's ID number."""
-    code = "food-business-license"
-    submission = lifecycle_submission(run, code, commitment=True)
-    enterprise = submission.applicant.model_copy(
-        update={"credit_code": "91420684MA4E8X7Y1L", "enterprise_name": "宜城某某商贸有限公司"}
-    )
-    await run.client.submit(submission.model_copy(update={"applicant": enterprise}))
-    inspected = await inspect(run, code, InspectionResult.FALSE_COMMITMENT, "承诺的冷库并不存在")
-    await run.client.result(run.application_id)
-    return [
-        ACCEPTED,
-        Expect(kind="commitment", item_code=code),
-        license_of(code),
-        inspected,
-        Expect(kind="revocation", item_code=code),
-        Expect(kind="credit", item_code=code),
-        Expect(kind="referral", item_code=code),
-        Expect(kind="revocation"),
     ]
 
 
