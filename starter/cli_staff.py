@@ -4,8 +4,9 @@ supervisors and operators decide. Mounted by `register(app)` (starter/cli.py).""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
@@ -14,6 +15,7 @@ from domain.application import (
     Cancellation,
     InspectionReport,
     InspectionResult,
+    ItemStatus,
     LimitExtension,
     Refusal,
     RefusalGround,
@@ -22,7 +24,7 @@ from domain.application import (
     Termination,
 )
 from domain.notices import local_time
-from domain.people import Role
+from domain.people import Role, Staff
 from starter.cli_common import (
     JsonOpt,
     console,
@@ -35,7 +37,10 @@ from starter.cli_common import (
     with_client,
     with_desk,
 )
+from starter.client import OnethingClient
 from store.tasks import StaffTask
+
+M = TypeVar("M")
 
 
 def tasks(
@@ -118,6 +123,19 @@ def reassign(
     emit_task(with_desk(lambda desk: desk.reassign(task_id, new, by)), as_json)
 
 
+def on_held_task(
+    application_id: str,
+    item_code: str,
+    by: Staff,
+    entry: M,
+    send: Callable[[OnethingClient, str, str, M], Awaitable[ItemStatus]],
+) -> None:
+    """`send` the decision once the item's task is held for `by`: another member of staff
+    who took the task is the one to decide on it."""
+    with_desk(lambda desk: desk.hold(application_id, item_code, by))
+    emit(with_client(lambda c: send(c, application_id, item_code, entry)), False)
+
+
 def decide(
     application_id: str,
     item_code: str,
@@ -132,9 +150,7 @@ def decide(
             reviewer=staff(reviewer, Role.REVIEWER, department), verdict=verdict, reason=reason
         )
     )
-    # Another member of staff who took the task is the one to decide on it.
-    with_desk(lambda desk: desk.hold(application_id, item_code, decision.reviewer))
-    emit(with_client(lambda c: c.decide(application_id, item_code, decision)), False)
+    on_held_task(application_id, item_code, decision.reviewer, decision, OnethingClient.decide)
 
 
 def inspect(
@@ -151,9 +167,7 @@ def inspect(
             inspector=staff(inspector, Role.INSPECTOR, department), result=result, findings=findings
         )
     )
-    # Another member of staff who took the task is the one to decide on it.
-    with_desk(lambda desk: desk.hold(application_id, item_code, report.inspector))
-    emit(with_client(lambda c: c.inspect(application_id, item_code, report)), False)
+    on_held_task(application_id, item_code, report.inspector, report, OnethingClient.inspect)
 
 
 def extend(
