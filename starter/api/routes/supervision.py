@@ -24,7 +24,6 @@ from store.supervision import SupervisionCase, SupervisionReferral
 Row = TypeVar("Row", SupervisionCase, SupervisionReferral)
 Out = TypeVar("Out", bound=BaseModel)
 Status = Annotated[Literal["open", "closed", "all"], Query()]
-Department = DepartmentFilter
 RowId = Annotated[int, Path(ge=1, le=2**62)]
 
 
@@ -81,40 +80,53 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
     """Cases, then referrals: listed and closed."""
     engine = backend.engine
 
-    async def paged(
+    def list_route(
+        path: str,
+        out_model: type[Out],
+        *,
+        name: str,
+        summary: str,
+        description: str,
+        scope: Callable[[auth.Principal, str | None], str | None],
         read: Callable[..., tuple[Sequence[Row], int]],
         out: Callable[[Row], Out],
-        status: str,
-        department: str | None,
-        limit: int,
-        offset: int,
-    ) -> Page[Out]:
-        """One page of rows in `status` (of `department`, the caller's scope), as `out`."""
-        rows, total = await run_in_threadpool(
-            lambda: read(engine, status=status, department=department, limit=limit, offset=offset)
-        )
-        return page_of([out(r) for r in rows], total, limit, offset)
+    ) -> None:
+        """`GET path`, named `name`: one page of the rows `read` finds in a status (of a
+        department: the caller's `scope`), each answered as `out`."""
 
-    @router.get(
+        @router.get(
+            path,
+            tags=["staff"],
+            response_model=Page[out_model],  # type: ignore[valid-type]
+            summary=summary,
+            description=description,
+            responses=error_responses(401, 403, 422, 503),
+            name=name,
+        )
+        async def list_rows(
+            principal: Caller,
+            limit: Limit = 50,
+            offset: Offset = 0,
+            status: Status = "open",
+            department: DepartmentFilter = None,
+        ) -> Any:
+            of = scope(principal, department)
+            rows, total = await run_in_threadpool(
+                lambda: read(engine, status=status, department=of, limit=limit, offset=offset)
+            )
+            return page_of([out(r) for r in rows], total, limit, offset)
+
+    list_route(
         "/supervision/cases",
-        tags=["staff"],
-        response_model=Page[SupervisionCaseOut],
+        SupervisionCaseOut,
+        name="list_cases",
         summary="Supervision cases (督办): limits that passed, by escalation time, paged",
-        description=(
-            "Supervisors, auditors and operators see every case; reviewers and inspectors "
-            "their own department's."
-        ),
-        responses=error_responses(401, 403, 422, 503),
+        description="Supervisors, auditors and operators see every case; reviewers and "
+        "inspectors their own department's.",
+        scope=auth.case_scope,
+        read=supervision_store.cases_page,
+        out=case_out,
     )
-    async def list_cases(
-        principal: Caller,
-        limit: Limit = 50,
-        offset: Offset = 0,
-        status: Status = "open",
-        department: DepartmentFilter = None,
-    ) -> Any:
-        scope = auth.case_scope(principal, department)
-        return await paged(supervision_store.cases_page, case_out, status, scope, limit, offset)
 
     @router.post(
         "/supervision/cases/{case_id}/closure",
@@ -136,28 +148,17 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
         )
         return case_out(closed)
 
-    @router.get(
+    list_route(
         "/supervision/referrals",
-        tags=["staff"],
-        response_model=Page[ReferralOut],
+        ReferralOut,
+        name="list_referrals",
         summary="Referrals to supervision (移送监管), e.g. after a revocation, oldest first, paged",
-        description=(
-            "Supervisors, auditors and operators see every referral; a department's staff "
-            "(reviewers, inspectors, its head) their own department's."
-        ),
-        responses=error_responses(401, 403, 422, 503),
+        description="Supervisors, auditors and operators see every referral; a department's "
+        "staff (reviewers, inspectors, its head) their own department's.",
+        scope=auth.referral_scope,
+        read=supervision_store.referrals_page,
+        out=ReferralOut.of,
     )
-    async def list_referrals(
-        principal: Caller,
-        limit: Limit = 50,
-        offset: Offset = 0,
-        status: Status = "open",
-        department: DepartmentFilter = None,
-    ) -> Any:
-        scope = auth.referral_scope(principal, department)
-        return await paged(
-            supervision_store.referrals_page, ReferralOut.of, status, scope, limit, offset
-        )
 
     @router.post(
         "/supervision/referrals/{referral_id}/closure",
