@@ -5,58 +5,35 @@ name, department and status — on every route that shows an application."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from click.testing import Result
 from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
-from typer.testing import CliRunner
 
 from domain.application import item_workflow_id
 from domain.catalog import Catalog
 from onething.runtime import open_store
 from onething.settings import Settings
-from starter.auth import TokenRegistry
-from starter.cli import app as cli_app
 from starter.demo import DEMO_ITEM
 from store import tasks as tasks_store
-from tests.api.test_api import (
-    ENTRIES,
-    _token,
+from tests.conftest import run_cli
+from tests.support.api import (
+    STAFF_REGISTRY,
     as_,
     assert_error,
+    decide,
     full_body,
     item_at,
     post_new,
     submitted,
+    token,
     under_review,
 )
-from tests.conftest import api_http
 
-# Two members of staff per desk where a task changes hands.
-STAFF: list[dict[str, Any]] = [
-    *ENTRIES,
-    {"name": "rev-health-2", "role": "reviewer", "department": "health"},
-    {"name": "insp-market-2", "role": "inspector", "department": "market"},
-    {"name": "rev-urban", "role": "reviewer", "department": "urban"},
-]
-REGISTRY = TokenRegistry.from_document(
-    {"tokens": [{**e, "token": _token(e["name"])} for e in STAFF]}
-)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
-        yield http
+REGISTRY = STAFF_REGISTRY  # the module's API: two members of staff where a task changes hands
 
 
 # --------------------------------------------------------------------------- taken tasks
@@ -179,16 +156,6 @@ async def test_a_taken_inspection_is_recorded_only_by_its_taker(
 SECRET_REASON = "经现场核实消毒间面积不足"
 
 
-async def decide(
-    api: httpx.AsyncClient, application_id: str, item: str, who: str, **body: str
-) -> None:
-    await item_at(api, application_id, item, "under_review")
-    r = await api.post(
-        f"/applications/{application_id}/items/{item}/decision", json=body, headers=as_(who)
-    )
-    assert r.status_code == 200, r.text
-
-
 async def test_other_departments_items_show_only_code_name_department_status(
     api: httpx.AsyncClient, catalog: Catalog
 ) -> None:
@@ -268,7 +235,7 @@ def test_the_command_line_hands_tasks_over_and_holds_them_for_their_taker(
     ]
     document = {
         "tokens": [
-            {"name": n, "role": r, "token": _token(n), **({"department": d} if d else {})}
+            {"name": n, "role": r, "token": token(n), **({"department": d} if d else {})}
             for n, r, d in staff
         ]
     }
@@ -289,25 +256,20 @@ def test_the_command_line_hands_tasks_over_and_holds_them_for_their_taker(
         ),
     )
 
-    def run(*args: str, code: int = 0) -> Result:
-        result = CliRunner().invoke(cli_app, list(args), env={"COLUMNS": "200"})
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        return result
-
-    run("take", task_id, "--staff", "rev-1")
+    run_cli("take", task_id, "--staff", "rev-1")
     # Refused from the store's row before anything is sent to Temporal.
-    decide = ["decide", "X1", DEMO_ITEM, "approve", "--reviewer", "rev-2", "--department", "health"]
-    assert "task: taken by rev-1" in run(*decide, code=2).stderr
-    refused = run("reassign", task_id, "--to", "rev-m", "--supervisor", "sup-1", code=2)
+    decision = f"decide X1 {DEMO_ITEM} approve --reviewer rev-2 --department health".split()
+    assert "task: taken by rev-1" in run_cli(*decision, code=2).stderr
+    refused = run_cli("reassign", task_id, "--to", "rev-m", "--supervisor", "sup-1", code=2)
     assert "to: only a reviewer of department 'health'" in refused.stderr
     moved = json.loads(
-        run("reassign", task_id, "--to", "rev-2", "--supervisor", "sup-1", "--json").stdout
+        run_cli("reassign", task_id, "--to", "rev-2", "--supervisor", "sup-1", "--json").stdout
     )
     assert (moved["taken_by"], moved["handed_over_from"]) == ("rev-2", "rev-1")
     assert moved["handed_over_at"].endswith("+00:00")
-    released = json.loads(run("release", task_id, "--supervisor", "sup-1", "--json").stdout)
+    released = json.loads(run_cli("release", task_id, "--supervisor", "sup-1", "--json").stdout)
     assert released["taken_by"] is None and released["handed_over_from"] == "rev-2"
-    shown = run("release", task_id, "--supervisor", "sup-1").stdout
+    shown = run_cli("release", task_id, "--supervisor", "sup-1").stdout
     assert "+00:00" not in shown  # people read Beijing time
     assert [e.action for e in tasks_store.events_of(engine, task_id)] == [
         "taken",

@@ -19,10 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from starter.demo import DEMO_ITEM
+from starter.desk import eventually
 from store import licenses
-from tests.api.test_api import REGISTRY, as_, assert_error, submitted, under_review
 from tests.conftest import api_over, cli, cli_reaches
-from tests.desk import eventually
+from tests.support.api import REGISTRY, as_, assert_error, submitted, under_review
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 

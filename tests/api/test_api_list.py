@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,12 +11,10 @@ from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from onething.devserver import executable
-from onething.temporal import data_converter
 from starter.api import create_app
-from tests.api.test_api import REGISTRY, as_, assert_error, body_of
-from tests.conftest import CODEC, new_application_id, onething_client
-from workflows import search_attributes as sa
+from starter.desk import eventually
+from tests.conftest import new_application_id, onething_client
+from tests.support.api import REGISTRY, as_, assert_error, body_of, own_dev_server
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -26,31 +23,25 @@ async def listing(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
     """The API on a fresh dev server with four applications: three at yicheng-center,
     one at xiaohe. Yields the HTTP client and {application_id: hall}."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(executable("temporal")),
-        data_converter=data_converter(CODEC),
-        search_attributes=sa.ALL,
-    )
-    try:
-        async with onething_client(env, store_engine, catalog) as client:
-            app = create_app(client, store_engine, REGISTRY)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-                made: dict[str, str] = {}
-                for hall, clerk in [("yicheng-center", "clerk-yc")] * 3 + [("xiaohe", "clerk-xh")]:
-                    application_id = new_application_id()
-                    body = body_of(catalog, application_id, hall=hall)
-                    r = await http.post("/applications", json=body, headers=as_(clerk))
-                    assert r.status_code == 201, r.text
-                    made[application_id] = hall
-                for _ in range(200):  # visibility is eventually consistent
-                    listed = await everything(http, "sup")
-                    if set(made) <= {a["application_id"] for a in listed}:
-                        break
-                    await asyncio.sleep(0.1)
-                yield http, made
-    finally:
-        await env.shutdown()
+    async with own_dev_server() as env, onething_client(env, store_engine, catalog) as client:
+        app = create_app(client, store_engine, REGISTRY)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+            made: dict[str, str] = {}
+            for hall, clerk in [("yicheng-center", "clerk-yc")] * 3 + [("xiaohe", "clerk-xh")]:
+                application_id = new_application_id()
+                body = body_of(catalog, application_id, hall=hall)
+                r = await http.post("/applications", json=body, headers=as_(clerk))
+                assert r.status_code == 201, r.text
+                made[application_id] = hall
+            await eventually(  # visibility is eventually consistent
+                lambda: everything(http, "sup"),
+                lambda listed: set(made) <= {a["application_id"] for a in listed},
+                "the four are listed",
+                attempts=200,
+                poll_s=0.1,
+            )
+            yield http, made
 
 
 async def everything(

@@ -7,23 +7,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from domain.supervision import Referral, ReferralKind
 from starter.demo import DEMO_ITEM
+from starter.desk import eventually
 from store import notifications
 from store import supervision as supervision_store
-from tests.api.test_api import (
-    REGISTRY,
+from tests.conftest import cli, cli_reaches, new_application_id, run_cli
+from tests.support.api import (
+    ServedApi,
     as_,
     assert_error,
     full_body,
@@ -32,27 +32,10 @@ from tests.api.test_api import (
     submitted,
     under_review,
 )
-from tests.conftest import (
-    Api,
-    api_over,
-    cli,
-    cli_reaches,
-    new_application_id,
-    run_cli,
-)
-from tests.desk import eventually
 
 FOOD = "food-business-license"  # market; on commitment: issued at once, inspected afterwards
 START = {"kind": "expert_review", "expected_days": 10, "reason": "需组织专家对执业条件进行评审"}
 END = {"result": "专家评审意见: 符合执业条件"}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[Api]:
-    async with api_over(ts_env, store_engine, catalog, REGISTRY) as api:
-        yield api
 
 
 def item_path(application_id: str, item_code: str = DEMO_ITEM) -> str:
@@ -63,9 +46,9 @@ def item_path(application_id: str, item_code: str = DEMO_ITEM) -> str:
 
 
 async def test_excluded_time_is_started_and_ended_by_the_items_department(
-    api: Api, catalog: Catalog
+    served_api: ServedApi, catalog: Catalog
 ) -> None:
-    http = api.http
+    http = served_api.http
     application_id = await submitted(http, catalog)
     await under_review(http, application_id)
     assert catalog.item(DEMO_ITEM).department == "health"
@@ -153,9 +136,9 @@ async def test_excluded_time_is_started_and_ended_by_the_items_department(
 
 
 async def test_excluded_time_on_unknown_applications_items_and_after_issuance(
-    api: Api, catalog: Catalog
+    served_api: ServedApi, catalog: Catalog
 ) -> None:
-    http = api.http
+    http = served_api.http
     r = await http.post(
         f"{item_path('nobody-00000')}/excluded-time", json=START, headers=as_("rev-health")
     )
@@ -182,9 +165,9 @@ async def test_excluded_time_on_unknown_applications_items_and_after_issuance(
 
 
 async def test_the_head_of_a_department_reads_its_work_and_does_not_decide(
-    api: Api, catalog: Catalog
+    served_api: ServedApi, catalog: Catalog
 ) -> None:
-    http = api.http
+    http = served_api.http
     application_id = await submitted(http, catalog)
     await under_review(http, application_id)
     r = await http.get(f"/applications/{application_id}", headers=as_("head-health"))
@@ -242,9 +225,9 @@ async def referrals_of(
 
 
 async def test_a_revocation_is_referred_listed_by_scope_and_closed_by_a_supervisor(
-    api: Api, catalog: Catalog
+    served_api: ServedApi, catalog: Catalog
 ) -> None:
-    http = api.http
+    http = served_api.http
     application_id = await post_new(
         http, full_body(catalog, FOOD, commitment=True, someone_else=True)
     )
@@ -322,15 +305,15 @@ async def test_a_revocation_is_referred_listed_by_scope_and_closed_by_a_supervis
 
 
 async def test_the_command_line_starts_and_ends_excluded_time(
-    api: Api,
+    served_api: ServedApi,
     catalog: Catalog,
     ts_env: WorkflowEnvironment,
     cli_env: None,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    cli_reaches(monkeypatch, ts_env, api.engine, api.client.task_queue)
-    application_id = await submitted(api.http, catalog)
-    await under_review(api.http, application_id)
+    cli_reaches(monkeypatch, ts_env, served_api.engine, served_api.client.task_queue)
+    application_id = await submitted(served_api.http, catalog)
+    await under_review(served_api.http, application_id)
     start = [
         "exclude-time",
         application_id,
@@ -361,7 +344,7 @@ async def test_the_command_line_starts_and_ends_excluded_time(
         "by": "rev-9",
         "status": "under_review",
     }
-    item = await api.client.item_state(application_id, DEMO_ITEM)
+    item = await served_api.client.item_state(application_id, DEMO_ITEM)
     assert item.excluded_time is not None and item.excluded_time.kind.label == "检验"
     assert item.excluded_time.decided_by.staff_id == "rev-9"
 
@@ -370,20 +353,20 @@ async def test_the_command_line_starts_and_ends_excluded_time(
         *end, "--staff", "head-9", "--department", "health", "--role", "department_head"
     )
     assert "excluded time ended" in ended.stdout and "检验" in ended.stdout
-    item = await api.client.item_state(application_id, DEMO_ITEM)
+    item = await served_api.client.item_state(application_id, DEMO_ITEM)
     assert item.excluded_time is None
     again = await cli(*end, "--staff", "head-9", "--department", "health", code=2)
     assert "status: no excluded time is running" in again.stderr
-    assert [n.kind for n in notifications.notifications_of(api.engine, application_id)].count(
-        "excluded_time"
-    ) == 1
+    assert [
+        n.kind for n in notifications.notifications_of(served_api.engine, application_id)
+    ].count("excluded_time") == 1
 
     # The head of the department extends the limit once (Art. 42).
     extend = ["extend", application_id, DEMO_ITEM, "5", "--reason", "需补充现场核实"]
     assert "--head" in (await cli(*extend, code=2)).stderr
     extended = await cli(*extend, "--head", "head-9", "--department", "health")
     assert re.search(r"days\s+5\s*\n", extended.stdout), extended.stdout
-    item = await api.client.item_state(application_id, DEMO_ITEM)
+    item = await served_api.client.item_state(application_id, DEMO_ITEM)
     assert item.clock is not None and [e.days for e in item.clock.extensions] == [5]
 
 

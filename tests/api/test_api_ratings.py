@@ -5,7 +5,6 @@ figures of the report equal to those counted by hand."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,23 +13,24 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest_asyncio
 from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from starter.demo import DEMO_ITEM, demo_applicant
-from tests.api.test_api import REGISTRY, as_, assert_error, completed_case, item_at, submitted
-from tests.conftest import api_http, time_skipping_server
+from tests.conftest import time_skipping_server
+from tests.support.api import as_, assert_error, completed_case, item_at, submitted, until
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(store_engine: Engine, catalog: Catalog) -> AsyncIterator[httpx.AsyncClient]:
-    # A server per store: a follow-up's workflow ID carries the case number, which is unique
-    # within one store only, so the two stores' cases must not meet on one server.
+async def api_env(store_engine: Engine) -> AsyncIterator[WorkflowEnvironment]:
+    """The module's API on a server per store (asked for `store_engine` for that): a
+    follow-up's workflow ID carries the case number, which is unique within one store only,
+    so the two stores' cases must not meet on one server."""
     env = await time_skipping_server()
     try:
-        async with api_http(env, store_engine, catalog, REGISTRY) as http:
-            yield http
+        yield env
     finally:
         await env.shutdown()
 
@@ -104,12 +104,8 @@ async def test_rating_a_case_its_errors_the_follow_up_and_the_appeal(
 
     # The follow-up: the task is open with its due instant; health answers, in time.
     base = f"/ratings/{case}/follow-ups/health"
-    for _ in range(300):
-        state = (await api.get(base, headers=as_("sup"))).json()
-        if state.get("due_at"):
-            break
-        await asyncio.sleep(0.05)
-    assert state["due_at"] and state["clock_state"] == "normal"
+    state = await until(api, base, lambda s: s.get("due_at"), what="the follow-up is due")
+    assert state["clock_state"] == "normal"
     tasks = (await api.get("/tasks?kind=rating_follow_up", headers=as_("rev-health"))).json()
     assert any(t["application_id"] == app_id for t in tasks["items"])
     answer = {"outcome": "fixed", "text": "已回访, 补正清单改为一次性告知"}
@@ -211,12 +207,8 @@ async def test_a_clerk_rates_at_the_window_and_the_report_counts_by_hand(
     assert report["as_of"].endswith("+08:00") and set(report["by_department"]) == {"health"}
 
     # Past its limit, unanswered: overdue; 差评整改率 0 of 1.
-    follow: dict[str, Any] = {}
-    for _ in range(300):
-        follow = (await api.get(f"/ratings/{bad_case}", headers=as_("sup"))).json()["follow_ups"][0]
-        if follow["due_at"]:
-            break
-        await asyncio.sleep(0.05)
+    rated = await until(api, f"/ratings/{bad_case}", lambda r: r["follow_ups"][0]["due_at"])
+    follow: dict[str, Any] = rated["follow_ups"][0]
     due = datetime.fromisoformat(follow["due_at"])
     assert due.astimezone(BEIJING).strftime("%H:%M") == "17:30"
     late = (due + timedelta(hours=1)).isoformat()

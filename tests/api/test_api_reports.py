@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest_asyncio
 from openpyxl import load_workbook
 from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from starter.demo import DEMO_ITEM
 from store import case_facts
-from tests.api.test_api import REGISTRY, as_, assert_error, completed_case
-from tests.conftest import api_http
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
-        yield http
+from tests.support.api import as_, assert_error, completed_case
 
 
 async def test_refresh_once_then_the_kpis_by_role_and_format(

@@ -5,25 +5,19 @@ server. A 500 is a bug; so is an answer the document does not describe."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
-from onething.devserver import executable
-from onething.temporal import data_converter
 from starter.api import create_app
-from tests.api.test_api import REGISTRY, _token
 from tests.conftest import CODEC, onething_client, serving
-from workflows import search_attributes as sa
+from tests.support.api import REGISTRY, own_dev_server, token
 
 # Every check but `positive_data_acceptance`: an ID number's check digit and "latitude
 # with longitude" are rules a JSON Schema cannot state, so schema-valid data may be refused.
@@ -37,7 +31,7 @@ def config_toml() -> str:
     application's result does not hold a request open."""
 
     def bearer(who: str) -> str:
-        return f'headers = {{ Authorization = "Bearer {_token(who)}" }}'
+        return f'headers = {{ Authorization = "Bearer {token(who)}" }}'
 
     return f"""
 [parameters]
@@ -91,21 +85,6 @@ def _schemathesis() -> str:
     if not found:
         pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
     return found
-
-
-@contextlib.asynccontextmanager
-async def own_dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """A dev server of its own: it can list workflows (visibility), and what this run
-    starts stays out of every other test's way."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(executable("temporal")),
-        data_converter=data_converter(CODEC),
-        search_attributes=sa.ALL,
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_schemathesis_finds_no_server_error(

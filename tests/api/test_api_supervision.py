@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,8 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 from domain.catalog import Catalog
 from starter.api import create_app
 from starter.demo import DEMO_ITEM
-from tests.api.test_api import REGISTRY, as_, assert_error, item_at, submitted
+from starter.desk import eventually
 from tests.conftest import onething_client
+from tests.support.api import REGISTRY, as_, assert_error, item_at, submitted
 
 
 async def cases_of(http: httpx.AsyncClient, application_id: str, who: str) -> list[dict[str, Any]]:
@@ -35,13 +35,9 @@ async def test_overdue_review_escalates_to_a_case_a_supervisor_closes(
             due = datetime.fromisoformat(item["clock"]["due_at"])
             now = await fresh_ts_env.get_current_time()
             await fresh_ts_env.sleep(due - now + timedelta(minutes=1))
-            cases: list[dict[str, Any]] = []
-            for _ in range(300):
-                cases = await cases_of(http, application_id, "sup")
-                if cases:
-                    break
-                await asyncio.sleep(0.05)
-            [case] = cases
+            [case] = await eventually(
+                lambda: cases_of(http, application_id, "sup"), bool, "a supervision case opens"
+            )
             assert case["department"] == "health" and case["stage"] == 1
             assert case["status"] == "open" and case["subject"]
 

@@ -5,7 +5,6 @@ and that URL read from one setting by the API and the CLI alike."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -23,13 +22,12 @@ from domain.catalog import Catalog
 from domain.guide import build_guide, guide_url
 from domain.guide_page import render_guide_page
 from onething.settings import Settings, SettingsError, load_settings
-from starter.api import create_app
 from starter.doorplate import is_loopback_url
 from store import migrate
 from store.db import make_engine
-from tests.api.test_api import REGISTRY
 from tests.browser import PHONE, browser, screenshot_path, zbarimg_path
-from tests.conftest import CODEC, onething_client, serving
+from tests.conftest import new_application_id
+from tests.support.api import api_on_a_port, as_, body_of, case_number_of, phone_page
 
 USES_FIXTURES = (browser,)  # pytest finds the Chromium fixture by its name in this module
 
@@ -55,17 +53,8 @@ def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
 async def site(
     ts_env: WorkflowEnvironment, sqlite_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[str]:
-    async with onething_client(ts_env, sqlite_engine, catalog) as client:
-        app = create_app(client, sqlite_engine, REGISTRY, codec=CODEC, base_url=PUBLIC)
-        async with serving(app) as url:
-            yield url
-
-
-async def phone_page(browser: Any, **options: Any) -> Any:
-    context = await browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, locale="zh-CN", **options
-    )
-    return context, await context.new_page()
+    async with api_on_a_port(ts_env, sqlite_engine, catalog, base_url=PUBLIC) as url:
+        yield url
 
 
 def decode(png: Path) -> str:
@@ -259,8 +248,6 @@ async def test_the_qr_codes_decode_to_the_public_url(
 
 async def test_progress_and_help_on_a_phone(site: str, browser: Any, catalog: Catalog) -> None:
     from starter.demo import demo_applicant
-    from tests.api.test_api import as_, body_of
-    from tests.conftest import new_application_id
 
     application_id = new_application_id()
     async with httpx.AsyncClient(base_url=site) as http:
@@ -268,14 +255,7 @@ async def test_progress_and_help_on_a_phone(site: str, browser: Any, catalog: Ca
             "/applications", json=body_of(catalog, application_id), headers=as_("clerk-yc")
         )
         assert r.status_code == 201, r.text
-        number = None
-        for _ in range(200):
-            state = (await http.get(f"/applications/{application_id}", headers=as_("sup"))).json()
-            if state.get("case_number"):
-                number = state["case_number"]
-                break
-            await asyncio.sleep(0.05)
-        assert number is not None
+        number = await case_number_of(http, application_id)
 
     context, page = await phone_page(browser)
     try:

@@ -7,77 +7,38 @@ submitted past the API, and a help request that reaches the hall's inbox and is 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
 
 import httpx
-import pytest
-import pytest_asyncio
-from fastapi import FastAPI
 from sqlalchemy import Engine, text
-from temporalio.testing import WorkflowEnvironment
 
 from domain.application import ApplicationState, ApplicationStatus, ItemStatus, Submission
 from domain.catalog import Catalog
 from domain.notices import local_time
 from domain.progress import ITEM_WORDS, STATUS_WORDS, result_page
-from starter.api import create_app
 from starter.api.routes.citizen_desk import RateLimit
-from starter.demo import DEMO_ITEM, demo_applicant, demo_submission
+from starter.demo import DEMO_ITEM, demo_submission
+from starter.desk import eventually
 from store import citizen as citizen_store
-from tests.api.test_api import (
-    REGISTRY,
+from tests.conftest import new_application_id
+from tests.support.api import (
+    APPLICANT_PHONE,
+    FORM,
+    SLUG,
+    TAIL,
+    WRONG,
+    ServedApi,
     application_when,
     as_,
     assert_error,
+    case_number_of,
+    decide,
     full_body,
+    look_up,
     post_new,
     submitted,
+    visible,
 )
-from tests.api.test_api_access import decide
-from tests.conftest import CODEC, new_application_id, onething_client
-
-PHONE = demo_applicant().phone
-TAIL = PHONE[-4:]
-WRONG = f"{(int(TAIL) + 1) % 10000:04d}"
-# As a browser posts the form (errors come back as the page; JSON for other callers).
-FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"}
-SLUG = re.compile(r"[a-z]+(?:[-_][a-z]+)+|[A-Za-z]{4,}")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def app_and_api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, Any]]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        app.state.citizen.limit = RateLimit(attempts=1000)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield app, http, client
-
-
-@pytest.fixture
-def api(app_and_api: tuple[FastAPI, httpx.AsyncClient, Any]) -> httpx.AsyncClient:
-    return app_and_api[1]
-
-
-def visible(html: str) -> str:
-    return re.sub(r"<style>.*?</style>|<script>.*?</script>|<[^>]+>", " ", html, flags=re.S)
-
-
-async def case_number_of(api: httpx.AsyncClient, application_id: str) -> str:
-    state = await application_when(api, application_id, lambda s: bool(s["case_number"]))
-    number: str = state["case_number"]
-    return number
-
-
-async def look_up(api: httpx.AsyncClient, number: str, tail: str) -> httpx.Response:
-    return await api.post(
-        "/progress", content=f"case_number={number}&phone_tail={tail}", headers=FORM
-    )
-
 
 # -------------------------------------------------------------------------- pure
 
@@ -133,15 +94,15 @@ async def test_wrong_tail_and_unknown_case_get_the_same_answer(
         row = conn.execute(
             text("SELECT * FROM progress_contacts WHERE application_id = :a"), {"a": application_id}
         ).one()
-    assert PHONE not in str(row) and re.fullmatch(r"[0-9a-f]{64}", row.check_value)
+    assert APPLICANT_PHONE not in str(row) and re.fullmatch(r"[0-9a-f]{64}", row.check_value)
     right = await look_up(api, number, TAIL)
     assert right.status_code == 200 and number in right.text
 
 
 async def test_the_rate_limit_per_address(
-    app_and_api: tuple[FastAPI, httpx.AsyncClient, Any],
+    served_api: ServedApi,
 ) -> None:
-    app, _, _ = app_and_api
+    app = served_api.app
     saved = app.state.citizen.limit
     app.state.citizen.limit = RateLimit(attempts=3, window_s=600)
     try:
@@ -215,10 +176,11 @@ async def test_correction_requested_rejected_and_withdrawn(
     why = "不符合执业注册条件"
     await decide(api, rejected, DEMO_ITEM, "rev-health", verdict="reject", reason=why)
     await application_when(api, rejected, lambda s: s["status"] == "rejected")
-    for _ in range(100):  # the document is written by the notify activity
-        page = await look_up(api, number, TAIL)
-        if "不予许可决定书" in page.text:
-            break
+    page = await eventually(  # the document is written by the notify activity
+        lambda: look_up(api, number, TAIL),
+        lambda p: "不予许可决定书" in p.text,
+        "the rejection's document shows on the page",
+    )
     shown = visible(page.text)
     assert "当前状态: 不予许可" in shown and "不予许可决定书" in shown and why in shown
     assert "六十日内" in shown or "行政复议" in shown  # the rights, in the document's text
@@ -251,16 +213,16 @@ async def test_each_status_renders_without_slugs(api: httpx.AsyncClient, catalog
 
 
 async def test_an_application_submitted_past_the_api_is_checked_from_its_start_input(
-    app_and_api: tuple[FastAPI, httpx.AsyncClient, Any], catalog: Catalog, store_engine: Engine
+    served_api: ServedApi, catalog: Catalog, store_engine: Engine
 ) -> None:
-    _, api, client = app_and_api
+    api, client = served_api.http, served_api.client
     submission: Submission = demo_submission(catalog, new_application_id())
     await client.submit(submission)  # as the CLI or a backend service does
     number = await case_number_of(api, submission.application_id)
     assert citizen_store.contact_of(store_engine, submission.application_id) is None
     assert (await look_up(api, number, WRONG)).status_code == 404
     kept = citizen_store.contact_of(store_engine, submission.application_id)
-    assert kept is not None and PHONE not in kept.check_value
+    assert kept is not None and APPLICANT_PHONE not in kept.check_value
     assert (await look_up(api, number, TAIL)).status_code == 200
 
 

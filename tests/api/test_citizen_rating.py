@@ -14,52 +14,36 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from domain.progress_rating import RATING_PATH
 from domain.rating import RatingLevel
-from starter.api import create_app
 from starter.api.routes.citizen_desk import RateLimit
 from starter.demo import DEMO_ITEM, demo_applicant
 from store import ratings as ratings_store
-from tests.api.test_api import REGISTRY, application_when, as_, assert_error, submitted
-from tests.api.test_api_access import decide
-from tests.api.test_citizen_guide import phone_page, serving
-from tests.api.test_citizen_progress import (
+from tests.browser import PHONE, browser, screenshot_path
+from tests.support.api import (
     FORM,
     SLUG,
     TAIL,
     WRONG,
+    ServedApi,
+    api_on_a_port,
+    application_when,
+    as_,
+    assert_error,
     case_number_of,
+    decide,
     look_up,
+    phone_page,
+    submitted,
     visible,
 )
-from tests.browser import PHONE, browser, screenshot_path
-from tests.conftest import CODEC, onething_client
 
 USES_FIXTURES = (browser,)  # pytest finds the Chromium fixture by its name in this module
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def app_api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        app.state.citizen.limit = RateLimit(attempts=1000)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield app, http
-
-
-@pytest.fixture
-def api(app_api: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
-    return app_api[1]
 
 
 async def decided(api: httpx.AsyncClient, catalog: Catalog) -> tuple[str, str]:
@@ -198,9 +182,9 @@ async def test_a_wrong_tail_gets_the_look_ups_answer_and_a_bad_rating_its_follow
 
 
 async def test_the_rating_post_counts_against_the_look_up_limit(
-    app_api: tuple[FastAPI, httpx.AsyncClient], catalog: Catalog, store_engine: Engine
+    served_api: ServedApi, catalog: Catalog, store_engine: Engine
 ) -> None:
-    app, api = app_api
+    app, api = served_api.app, served_api.http
     application_id, number = await decided(api, catalog)
     saved = app.state.citizen.limit
     app.state.citizen.limit = RateLimit(attempts=2, window_s=600)
@@ -224,10 +208,11 @@ async def test_the_rating_post_counts_against_the_look_up_limit(
 async def site(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
-            yield url, http
+    async with (
+        api_on_a_port(ts_env, store_engine, catalog) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        yield url, http
 
 
 async def test_rating_on_a_phone(

@@ -5,7 +5,6 @@ its own name as Host) and only to the Web UI's origin among browsers."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,14 +15,9 @@ from temporalio.api.common.v1 import Payload
 from onething.codec import EncryptionCodec, Keyring
 from onething.settings import Settings
 from starter.embedded import codec_server
+from tests.support.net import free_port
 
 SECRET = b'{"id_number":"420684199001011000"}'
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Served:

@@ -19,23 +19,14 @@ from urllib.parse import urlencode, urlparse
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
-from onething.case_facts import project
-from onething.histories import load_histories
-from starter.api import create_app
 from starter.api.routes.dashboard import ASSETS, COOKIE, Sessions
 from store import case_facts as store
-from store.db import session
-from tests.api.test_api import REGISTRY, _token, as_
-from tests.api.test_citizen_guide import serving
-from tests.api.test_kpis import HISTORIES, SCENARIOS
 from tests.browser import browser, screenshot_path
-from tests.conftest import CODEC, onething_client
-from tests.histories.record import recording_converter
+from tests.support.api import REGISTRY, api_on_a_port, as_, project_scenarios, token
 
 USES_FIXTURES = (browser,)  # pytest finds the Chromium fixture by its name in this module
 
@@ -78,14 +69,7 @@ def open_case(name: str, due: str) -> tuple[store.CaseFact, list[store.ItemFact]
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def seeded(store_engine: Engine) -> Engine:
-    with session(store_engine) as s:
-        s.exec(delete(store.ItemFact))  # type: ignore[call-overload]
-        s.exec(delete(store.CaseFact))  # type: ignore[call-overload]
-    calendar = WorkingCalendar.from_file()
-    for name in SCENARIOS:
-        histories = [h for _, h in load_histories(HISTORIES / name)]
-        case, items = await project(histories, recording_converter(), calendar)
-        assert store.write(store_engine, case, items)
+    await project_scenarios(store_engine)
     # At 2027-06-01 08:00: overdue since 05-31; warning since 05-31 17:30 (8 of 10 days
     # used: two working days before its due day); normal (due at the month's end).
     for name, due in [
@@ -101,10 +85,11 @@ async def seeded(store_engine: Engine) -> Engine:
 async def site(
     ts_env: WorkflowEnvironment, seeded: Engine, catalog: Catalog
 ) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
-    async with onething_client(ts_env, seeded, catalog) as client:
-        app = create_app(client, seeded, REGISTRY, codec=CODEC)
-        async with serving(app) as url, httpx.AsyncClient(base_url=url) as http:
-            yield url, http
+    async with (
+        api_on_a_port(ts_env, seeded, catalog) as url,
+        httpx.AsyncClient(base_url=url) as http,
+    ):
+        yield url, http
 
 
 async def figures_in(page: Any, selector: str) -> dict[str, Any]:
@@ -118,7 +103,7 @@ async def figures_in(page: Any, selector: str) -> dict[str, Any]:
 async def sign_in(page: Any, url: str, who: str) -> Any:
     await page.goto(f"{url}/dashboard")
     assert page.url == f"{url}/dashboard/sign-in"  # not signed in: the form
-    await page.fill("#token", _token(who))
+    await page.fill("#token", token(who))
     async with page.expect_navigation() as navigation:
         await page.click("button[type=submit]")
     return await navigation.value
@@ -223,7 +208,7 @@ async def test_a_supervisor_sees_the_json_reports_numbers(
 
     origin = urlparse(url).netloc
     assert requested and all(urlparse(u).netloc == origin for u in requested), requested
-    assert not [u for u in requested if _token("sup") in u or "token" in u]
+    assert not [u for u in requested if token("sup") in u or "token" in u]
     assert (
         f"{url}/dashboard/static/echarts.min.js" in requested
         or not ASSETS["echarts.min.js"].is_file()
@@ -282,13 +267,13 @@ async def sign_in_data_and_errors(http: httpx.AsyncClient, api: httpx.AsyncClien
     # A bearer token alone does not open the page's data: the session's cookie does.
     assert (await http.get("/dashboard/data", headers=as_("sup"))).status_code == 401
     r = await http.post(
-        "/dashboard/sign-in", content=urlencode({"token": _token("sup")}), headers=form
+        "/dashboard/sign-in", content=urlencode({"token": token("sup")}), headers=form
     )
     assert r.status_code == 303 and r.headers["location"] == "/dashboard"
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/dashboard" in cookie
     assert "Secure" not in cookie  # plain http on the loopback; https sets it
-    assert _token("sup") not in cookie
+    assert token("sup") not in cookie
     signed = {"Cookie": f"{COOKIE}={r.cookies[COOKIE]}"}
     http.cookies.clear()  # sent by hand below, so each request says what it carries
     r = await http.get("/dashboard/data", params=PERIOD, headers=signed)
@@ -311,7 +296,7 @@ async def sign_in_data_and_errors(http: httpx.AsyncClient, api: httpx.AsyncClien
 def test_sessions_expire_and_stay_bounded() -> None:
     now = [0.0]
     sessions = Sessions(seconds=10, most=2, clock=lambda: now[0])
-    principal = REGISTRY.authenticate(_token("sup"))
+    principal = REGISTRY.authenticate(token("sup"))
     assert principal is not None
     first, second, third = (sessions.open(principal) for _ in range(3))
     assert sessions.principal(first) is None  # the oldest went when the third came

@@ -5,7 +5,6 @@ and the API serving it by Accept or `?format=pdf` to whoever may read the docume
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from html import unescape
 from io import BytesIO
@@ -14,16 +13,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from pypdf import PdfReader
-from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from domain.documents import DocumentPage, document_page, page_html, render_html
 from domain.notices import RIGHTS
 from starter.document_pdf import page_pdf
-from tests.api.test_api import REGISTRY, as_
-from tests.api.test_documents import documents_when, refused_after_a_correction_notice
-from tests.conftest import api_http
+from tests.support.api import as_, documents_when, refused_after_a_correction_notice
 
 AT = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)  # 2026-12-02 00:30 in Beijing
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -146,14 +141,6 @@ def test_a_long_text_wraps_per_character_onto_several_pages() -> None:
 
 
 # -------------------------------------------------------------------------- the API
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
-        yield http
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -6,14 +6,12 @@ reviewer's rejection)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import Engine
-from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.testing import ActivityEnvironment
 
 from activities.notify import Notice, NotifyActivities
 from domain.application import application_workflow_id, item_workflow_id
@@ -29,13 +27,21 @@ from domain.documents import (
 from domain.notices import RIGHTS
 from starter.demo import DEMO_ITEM
 from store import documents, notifications
-from tests.api.test_api import application_when, as_, body_of, full_body, post_new
-from tests.api.test_api_access import REGISTRY, decide
-from tests.conftest import api_http, new_application_id
+from tests.conftest import new_application_id
+from tests.support.api import (
+    STAFF_REGISTRY,
+    as_,
+    decide,
+    documents_when,
+    full_body,
+    post_new,
+    refused_after_a_correction_notice,
+)
 
 AT = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)  # 2026-12-02 00:30 in Beijing
 REASON = "公共场所卫生条件不符合要求"
 SLUG = re.compile(r"\b(correction_notice|refused|rejected|[a-z]+_[a-z_]+)\b")
+REGISTRY = STAFF_REGISTRY  # the module's API
 
 # -------------------------------------------------------------------------- the mapping
 
@@ -153,52 +159,6 @@ def test_one_document_per_notice_key_numbered_in_order(
 
 
 # -------------------------------------------------------------------------- the API
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
-        yield http
-
-
-async def documents_when(
-    api: httpx.AsyncClient,
-    application_id: str,
-    count: int,
-    who: str = "sup",
-    title: str | None = None,
-) -> list[dict[str, object]]:
-    """The application's documents once there are `count` (of `title`, when given)."""
-    import asyncio
-
-    for _ in range(300):
-        r = await api.get(f"/applications/{application_id}/documents", headers=as_(who))
-        assert r.status_code == 200, r.text
-        if len([d for d in r.json() if title in (None, d["title"])]) >= count:
-            rows: list[dict[str, object]] = r.json()
-            return rows
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{application_id} never had {count} documents")
-
-
-async def refused_after_a_correction_notice(api: httpx.AsyncClient, catalog: Catalog) -> str:
-    """An application one core material short (a correction notice), then refused by the
-    clerk as outside the center's powers (a decision): two documents. Its ID."""
-    application_id = new_application_id()
-    body = body_of(catalog, application_id)
-    core = [m.code for m in catalog.item(DEMO_ITEM).materials if m.core and m.asked_for]
-    body["materials"] = [c for c in body["materials"] if c != core[0]]
-    r = await api.post("/applications", json=body, headers=as_("clerk-yc"))
-    assert r.status_code == 201, r.text
-    await application_when(api, application_id, lambda s: s["correction_clock"])
-    refusal = {"ground": "outside_powers", "reason": "不属本中心受理", "competent_office": "某局"}
-    r = await api.post(
-        f"/applications/{application_id}/refusal", json=refusal, headers=as_("clerk-yc")
-    )
-    assert r.status_code == 200, r.text
-    return application_id
 
 
 async def test_a_correction_notice_and_a_refusal_as_documents(

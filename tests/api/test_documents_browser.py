@@ -12,7 +12,6 @@ tobacco retail license issued on commitment; its site check after issuance fails
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -29,13 +28,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
 from domain.documents import DOCUMENT_KINDS
-from onething.keys import configured_subject_keys
-from starter.api import create_app
-from starter.auth import TokenRegistry, applicant_ref
-from tests.api.test_api import ENTRIES, _token, full_body
+from starter.auth import applicant_ref
+from starter.desk import made_up_applicant
 from tests.browser import browser, screenshot_path
-from tests.conftest import CODEC, onething_client, serving
-from tests.desk import made_up_applicant
+from tests.support.api import SUBJECT_KEYS, api_on_a_port, as_, full_body, registry, token, until
 
 STORE = "open-convenience-store"
 BUSINESS, FOOD, TOBACCO = (
@@ -46,23 +42,13 @@ BUSINESS, FOOD, TOBACCO = (
 LEFT_OUT = "premises-proof"
 FINDINGS = "店内未设置不向未成年人售烟标志"
 APPLICANT = made_up_applicant("documents-in-a-browser")  # a clean credit record: commitment
-SUBJECT_KEYS = configured_subject_keys()
-REGISTRY = TokenRegistry.from_document(
+REGISTRY = registry(
+    {"name": "insp-tobacco", "role": "inspector", "department": "tobacco"},
     {
-        "tokens": [
-            {**e, "token": _token(e["name"])}
-            for e in [
-                *ENTRIES,
-                {"name": "insp-tobacco", "role": "inspector", "department": "tobacco"},
-                {
-                    "name": "app-store",
-                    "role": "applicant",
-                    "applicant_ref": applicant_ref(SUBJECT_KEYS, APPLICANT.id_number),
-                },
-            ]
-        ]
+        "name": "app-store",
+        "role": "applicant",
+        "applicant_ref": applicant_ref(SUBJECT_KEYS, APPLICANT.id_number),
     },
-    subject_keys=SUBJECT_KEYS,
 )
 USES_FIXTURES = (browser,)  # pytest finds the Chromium fixture by its name in this module
 A4_AT_96_DPI = ViewportSize(width=794, height=1123)
@@ -87,30 +73,13 @@ DRAWN_APART = """(selector) => {
 }"""
 
 
-def as_(name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {_token(name)}"}
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def served(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[str]:
     """The API over a real worker, served by uvicorn on a free local port; its base URL."""
-    async with onething_client(ts_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, REGISTRY, codec=CODEC)
-        async with serving(app) as url:
-            yield url
-
-
-async def until(
-    http: httpx.AsyncClient, path: str, ok: Any, who: str = "sup", what: str = ""
-) -> Any:
-    for _ in range(400):
-        r = await http.get(path, headers=as_(who))
-        if r.status_code == 200 and ok(r.json()):
-            return r.json()
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what or path}")
+    async with api_on_a_port(ts_env, store_engine, catalog, REGISTRY) as url:
+        yield url
 
 
 async def post(http: httpx.AsyncClient, path: str, body: dict[str, Any], who: str) -> Any:
@@ -235,7 +204,7 @@ async def test_a_convenience_stores_documents_read_in_chromium(
 
         # Another applicant's browser reads none of it.
         stranger = await context.new_page()
-        await stranger.set_extra_http_headers({"Authorization": f"Bearer {_token('app-other')}"})
+        await stranger.set_extra_http_headers({"Authorization": f"Bearer {token('app-other')}"})
         denied = await stranger.goto(f"{served}{shown[0]['link']}")
         assert denied is not None and denied.status in (403, 404)
         assert str(shown[0]["number"]) not in await stranger.locator("body").inner_text()

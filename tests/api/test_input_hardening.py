@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from temporalio.api.enums.v1 import EventType
@@ -36,29 +34,16 @@ from domain.people import Applicant, Role, Staff
 from starter.client import ClientError, Conflict, NotFound
 from starter.codec_endpoint import codec_app
 from starter.demo import DEMO_ITEM, demo_applicant
+from starter.desk import eventually
 from store import tasks as tasks_store
-from tests.api.test_api import REGISTRY, as_, assert_error, body_of, under_review
-from tests.conftest import (
-    CODEC,
-    Api,
-    api_over,
-    cli_reaches,
-    new_application_id,
-)
+from tests.conftest import CODEC, cli_reaches, new_application_id
+from tests.support.api import ServedApi, as_, assert_error, body_of, under_review
 from workflows.application import ApplicationWorkflow
 
 VALID_FORM = {
     "applicant": {"name": "王演示", "phone": "13900000000"},
     "nurse": {"institution": "宜城市人民医院", "practice_area": "宜城市"},
 }
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[Api]:
-    async with api_over(ts_env, store_engine, catalog, REGISTRY) as api:
-        yield api
 
 
 def nested(depth: int) -> str:
@@ -75,8 +60,8 @@ def with_raw(body: dict[str, Any], field: str, raw_json: str) -> bytes:
 JSON = {"Content-Type": "application/json"}
 
 
-async def started(api: Api, application_id: str) -> bool:
-    handle = api.client.temporal.get_workflow_handle(application_workflow_id(application_id))
+async def started(served_api: ServedApi, application_id: str) -> bool:
+    handle = served_api.client.temporal.get_workflow_handle(application_workflow_id(application_id))
     try:
         await handle.describe()
     except RPCError as exc:
@@ -94,21 +79,25 @@ def problems(response: httpx.Response) -> dict[str, str]:
 
 @pytest.mark.parametrize("depth", [250, 500, 1500])
 async def test_deep_form_is_422_naming_form_and_starts_nothing(
-    api: Api, catalog: Catalog, depth: int
+    served_api: ServedApi, catalog: Catalog, depth: int
 ) -> None:
     """200-399 levels were accepted and poisoned the workflow (the worker's decoder stops
     at 200); 400-975 answered 500; deeper, 400 without a field."""
     application_id = new_application_id()
     content = with_raw(body_of(catalog, application_id), "form", nested(depth))
-    r = await api.http.post("/applications", content=content, headers={**as_("clerk-yc"), **JSON})
+    r = await served_api.http.post(
+        "/applications", content=content, headers={**as_("clerk-yc"), **JSON}
+    )
     error = assert_error(r, 422)
     assert any(f["field"].startswith("form") for f in error["fields"]), error
     assert "deeper" in error["message"]
-    assert not await started(api, application_id)
+    assert not await started(served_api, application_id)
 
 
-async def test_form_is_checked_against_the_one_form(api: Api, catalog: Catalog) -> None:
-    post = api.http.post
+async def test_form_is_checked_against_the_one_form(
+    served_api: ServedApi, catalog: Catalog
+) -> None:
+    post = served_api.http.post
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"nurse": {"nickname": "x"}}, "form.nurse.nickname", "is not a field"),
         ({"unknown": "x"}, "form.unknown", "is not a field"),
@@ -132,7 +121,7 @@ async def test_form_is_checked_against_the_one_form(api: Api, catalog: Catalog) 
         found = problems(r)
         assert any(f.startswith(field) for f in found), (field, error)
         assert words in " ".join(found.values()), (words, error)
-        assert not await started(api, application_id)
+        assert not await started(served_api, application_id)
 
     # Every problem at once, each by its field.
     r = await post(
@@ -158,10 +147,12 @@ async def test_form_is_checked_against_the_one_form(api: Api, catalog: Catalog) 
     assert r.status_code == 201, r.text
 
 
-async def test_typed_client_asks_the_same_form_check(api: Api, catalog: Catalog) -> None:
+async def test_typed_client_asks_the_same_form_check(
+    served_api: ServedApi, catalog: Catalog
+) -> None:
     body = body_of(catalog, new_application_id(), form={"nurse": {"nickname": "x"}})
     with pytest.raises(ClientError) as refused:
-        await api.client.submit(Submission.model_validate(body))
+        await served_api.client.submit(Submission.model_validate(body))
     assert refused.value.field == "form.nurse.nickname"
     # One place decides: the pure validator on the one form the catalog derives.
     one = one_form(catalog, as_bundle(catalog, DEMO_ITEM))
@@ -183,10 +174,10 @@ async def test_typed_client_asks_the_same_form_check(api: Api, catalog: Catalog)
 
 
 async def test_lone_surrogate_in_any_string_is_422_naming_the_field(
-    api: Api, catalog: Catalog
+    served_api: ServedApi, catalog: Catalog
 ) -> None:
     """A `\\udfff` JSON escape decodes to a string no UTF-8 writer can write: it was a 500."""
-    post = api.http.post
+    post = served_api.http.post
     body = body_of(catalog, new_application_id())
     named = json.dumps(body["applicant"], ensure_ascii=False)[:-1]
     applicant = named + ', "enterprise_name": "A\\udfff"}'
@@ -218,9 +209,9 @@ BAD_CHARACTERS = ["\x00", "\x07", "\x1b", "\u202e", "\u202a", "\u2066", "\u2069"
 
 @pytest.mark.parametrize("bad", BAD_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
 async def test_control_and_bidi_characters_are_refused_naming_the_field(
-    api: Api, catalog: Catalog, bad: str
+    served_api: ServedApi, catalog: Catalog, bad: str
 ) -> None:
-    post = api.http.post
+    post = served_api.http.post
     code = f"U+{ord(bad):04X}"
     body = body_of(catalog, new_application_id())
     agent = {**demo_applicant().model_dump(), "name": f"李{bad}某", "organisation": "帮办中心"}
@@ -240,7 +231,7 @@ async def test_control_and_bidi_characters_are_refused_naming_the_field(
         )  # fmt: skip
         assert_error(r, 422, field)
         assert code in problems(r)[field]
-        assert not await started(api, application_id)
+        assert not await started(served_api, application_id)
 
     item = f"/applications/nobody-00002/items/{DEMO_ITEM}"
     others: list[tuple[str, str, dict[str, Any], str]] = [
@@ -282,8 +273,8 @@ def test_text_rules_in_the_domain_models() -> None:
 # --------------------------------------------------------------------------- no echo
 
 
-async def test_errors_never_echo_what_was_sent(api: Api, catalog: Catalog) -> None:
-    post = api.http.post
+async def test_errors_never_echo_what_was_sent(served_api: ServedApi, catalog: Catalog) -> None:
+    post = served_api.http.post
     long = "m0" + "x" * 4000
     body = body_of(catalog, new_application_id())
     sent: list[tuple[str, str, dict[str, Any] | list[Any]]] = [
@@ -331,13 +322,15 @@ async def test_standalone_codec_endpoint_never_echoes_the_body() -> None:
 # --------------------------------------------------------------------------- strict types
 
 
-async def test_extension_days_must_be_a_json_integer(api: Api) -> None:
+async def test_extension_days_must_be_a_json_integer(served_api: ServedApi) -> None:
     path = f"/applications/nobody-00004/items/{DEMO_ITEM}/extension"
     for days in [True, "5", 5.0, 5.5, None]:
-        r = await api.http.post(path, json={"days": days, "reason": "评审"}, headers=as_("sup"))
+        r = await served_api.http.post(
+            path, json={"days": days, "reason": "评审"}, headers=as_("sup")
+        )
         assert_error(r, 422, "days")
     # A real integer gets past validation (and finds no such application).
-    r = await api.http.post(path, json={"days": 5, "reason": "评审"}, headers=as_("sup"))
+    r = await served_api.http.post(path, json={"days": 5, "reason": "评审"}, headers=as_("sup"))
     assert_error(r, 404)
 
     supervisor = Staff(staff_id="sup", role=Role.SUPERVISOR)
@@ -357,7 +350,7 @@ async def test_pledges_must_be_json_booleans_in_the_model_too(catalog: Catalog) 
 # --------------------------------------------------------------------------- termination
 
 
-async def poisoned(api: Api, catalog: Catalog) -> str:
+async def poisoned(served_api: ServedApi, catalog: Catalog) -> str:
     """A workflow as the old API started it: a form its worker cannot decode (200+ deep),
     so it retries its first task forever, answers no query and takes no update."""
     application_id = new_application_id()
@@ -368,31 +361,35 @@ async def poisoned(api: Api, catalog: Catalog) -> str:
         node = node["a"]
     valid = Submission.model_validate(body_of(catalog, application_id))
     submission = valid.model_copy(update={"form": form})
-    await api.client.temporal.start_workflow(
+    await served_api.client.temporal.start_workflow(
         ApplicationWorkflow.run,
         submission,
         id=application_workflow_id(application_id),
-        task_queue=api.client.task_queue,
+        task_queue=served_api.client.task_queue,
     )
     return application_id
 
 
-async def terminated_event(api: Api, application_id: str) -> Any:
-    handle = api.client.temporal.get_workflow_handle(application_workflow_id(application_id))
-    for _ in range(100):
-        if (await handle.describe()).status == WorkflowExecutionStatus.TERMINATED:
-            break
-        await asyncio.sleep(0.05)
+async def terminated_event(served_api: ServedApi, application_id: str) -> Any:
+    handle = served_api.client.temporal.get_workflow_handle(application_workflow_id(application_id))
+    await eventually(
+        handle.describe,
+        lambda d: d.status == WorkflowExecutionStatus.TERMINATED,
+        "the workflow is terminated",
+        attempts=100,
+    )
     history = await handle.fetch_history()
     last = history.events[-1]
     assert last.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED
     return last.workflow_execution_terminated_event_attributes
 
 
-async def test_operator_terminates_a_workflow_that_cannot_run(api: Api, catalog: Catalog) -> None:
+async def test_operator_terminates_a_workflow_that_cannot_run(
+    served_api: ServedApi, catalog: Catalog
+) -> None:
     from audit.trail import decision_trail
 
-    application_id = await poisoned(api, catalog)
+    application_id = await poisoned(served_api, catalog)
     path = f"/applications/{application_id}/termination"
     why = {"reason": "表单无法读取, 已通知申请人重新提交"}
     for who, words in [
@@ -401,39 +398,43 @@ async def test_operator_terminates_a_workflow_that_cannot_run(api: Api, catalog:
         ("audit", "never change"),
         ("app-demo", "only an operator"),
     ]:
-        error = assert_error(await api.http.post(path, json=why, headers=as_(who)), 403)
+        error = assert_error(await served_api.http.post(path, json=why, headers=as_(who)), 403)
         assert words in error["message"], (who, error)
     for bad in [{"reason": ""}, {"reason": "  "}, {}, {"reason": "申请人 420684199001011238"}]:
-        assert_error(await api.http.post(path, json=bad, headers=as_("ops")), 422, "reason")
+        assert_error(await served_api.http.post(path, json=bad, headers=as_("ops")), 422, "reason")
 
-    r = await api.http.post(path, json=why, headers=as_("ops"))
+    r = await served_api.http.post(path, json=why, headers=as_("ops"))
     assert r.status_code == 200, r.text
     assert r.json() == {"application_id": application_id, "status": "terminated", "by": "ops"}
 
-    attributes = await terminated_event(api, application_id)
+    attributes = await terminated_event(served_api, application_id)
     assert "ops" in attributes.reason and why["reason"] in attributes.reason
     assert attributes.identity == "ops"
-    trail = await decision_trail(application_id, client=api.client.temporal)
+    trail = await decision_trail(application_id, client=served_api.client.temporal)
     [row] = [r for r in trail.rows if r.kind == "terminated"]
     assert row.actor == "ops" and row.reason and why["reason"] in row.reason
 
-    error = assert_error(await api.http.post(path, json=why, headers=as_("ops")), 409, "status")
+    error = assert_error(
+        await served_api.http.post(path, json=why, headers=as_("ops")), 409, "status"
+    )
     assert "terminated" in error["message"]
     missing = "/applications/nobody-00005/termination"
-    assert_error(await api.http.post(missing, json=why, headers=as_("ops")), 404, "application_id")
+    assert_error(
+        await served_api.http.post(missing, json=why, headers=as_("ops")), 404, "application_id"
+    )
 
 
 async def test_terminating_a_running_application_closes_its_open_tasks(
-    api: Api, catalog: Catalog
+    served_api: ServedApi, catalog: Catalog
 ) -> None:
     application_id = new_application_id()
-    r = await api.http.post(
+    r = await served_api.http.post(
         "/applications", json=body_of(catalog, application_id), headers=as_("clerk-yc")
     )
     assert r.status_code == 201, r.text
-    item = await under_review(api.http, application_id)
+    item = await under_review(served_api.http, application_id)
     task_id = item["open_task"]["task_id"]
-    r = await api.http.post(
+    r = await served_api.http.post(
         f"/applications/{application_id}/termination",
         json={"reason": "测试数据, 误提交"},
         headers=as_("ops"),
@@ -441,7 +442,8 @@ async def test_terminating_a_running_application_closes_its_open_tasks(
     assert r.status_code == 200, r.text
     [task] = [
         t
-        for t in tasks_store.open_tasks(api.engine) + _closed(api.engine, application_id)
+        for t in tasks_store.open_tasks(served_api.engine)
+        + _closed(served_api.engine, application_id)
         if t.task_id == task_id
     ]
     assert (task.status, task.outcome, task.closed_by) == ("closed", "terminated", "ops")
@@ -460,23 +462,29 @@ def _closed(engine: Engine, application_id: str) -> list[tasks_store.StaffTask]:
 
 
 async def test_typed_client_terminates_and_refuses_what_is_closed(
-    api: Api, catalog: Catalog
+    served_api: ServedApi, catalog: Catalog
 ) -> None:
-    application_id = await poisoned(api, catalog)
+    application_id = await poisoned(served_api, catalog)
     operator = Staff(staff_id="ops-2", role=Role.OPERATOR)
     with pytest.raises(ValidationError, match="operator"):
         Termination(operator=Staff(staff_id="rev", role=Role.REVIEWER), reason="误提交")
-    await api.client.terminate(application_id, Termination(operator=operator, reason="误提交"))
-    attributes = await terminated_event(api, application_id)
+    await served_api.client.terminate(
+        application_id, Termination(operator=operator, reason="误提交")
+    )
+    attributes = await terminated_event(served_api, application_id)
     assert attributes.identity == "ops-2" and "ops-2" in attributes.reason
     with pytest.raises(Conflict):
-        await api.client.terminate(application_id, Termination(operator=operator, reason="再次"))
+        await served_api.client.terminate(
+            application_id, Termination(operator=operator, reason="再次")
+        )
     with pytest.raises(NotFound):
-        await api.client.terminate("nobody-00006", Termination(operator=operator, reason="x"))
+        await served_api.client.terminate(
+            "nobody-00006", Termination(operator=operator, reason="x")
+        )
 
 
 async def test_cli_terminates_with_reason_and_operator(
-    api: Api,
+    served_api: ServedApi,
     catalog: Catalog,
     ts_env: WorkflowEnvironment,
     cli_env: None,
@@ -484,8 +492,8 @@ async def test_cli_terminates_with_reason_and_operator(
 ) -> None:
     from starter.cli import app as cli
 
-    application_id = await poisoned(api, catalog)
-    cli_reaches(monkeypatch, ts_env, api.engine, api.client.task_queue)
+    application_id = await poisoned(served_api, catalog)
+    cli_reaches(monkeypatch, ts_env, served_api.engine, served_api.client.task_queue)
     runner = CliRunner()
 
     def run(*args: str) -> Any:
@@ -500,7 +508,7 @@ async def test_cli_terminates_with_reason_and_operator(
     )
     assert done.exit_code == 0, done.output
     assert "terminated" in done.output
-    attributes = await terminated_event(api, application_id)
+    attributes = await terminated_event(served_api, application_id)
     assert attributes.identity == "ops-3" and "输入无法读取" in attributes.reason
     again = await asyncio.to_thread(
         run, "terminate", application_id, "--reason", "再次", "--operator", "ops-3"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine
 from sqlmodel import select
 
 from domain.calendar import WorkingCalendar
@@ -24,23 +24,15 @@ from starter.ratings import report as ratings_report
 from store import case_facts as store
 from store.db import session
 from tests.histories.record import recording_converter
+from tests.support.api import HISTORIES, SCENARIOS, project_scenarios
 
-HISTORIES = Path(__file__).parent.parent / "histories"
-SCENARIOS = sorted(p.name for p in HISTORIES.iterdir() if (p / "manifest.json").exists())
 AS_OF = datetime(2027, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 async def projected(store_engine: Engine) -> Engine:
     """Every recorded scenario of today's code projected into an emptied read model."""
-    with session(store_engine) as s:
-        s.exec(delete(store.ItemFact))  # type: ignore[call-overload]
-        s.exec(delete(store.CaseFact))  # type: ignore[call-overload]
-    calendar = WorkingCalendar.from_file()
-    for name in SCENARIOS:
-        histories = [h for _, h in load_histories(HISTORIES / name)]
-        case, items = await project(histories, recording_converter(), calendar)
-        assert store.write(store_engine, case, items)
+    await project_scenarios(store_engine)
     return store_engine
 
 

@@ -5,16 +5,12 @@ time-skipping server, read through the API."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import httpx
-import pytest_asyncio
 from sqlalchemy import Engine
-from temporalio.testing import WorkflowEnvironment
 
 from domain.case_number import parse_case_number
 from domain.catalog import Catalog
@@ -22,34 +18,39 @@ from domain.documents import GRANT_TITLES, SERVICE_CENTER
 from domain.notices import local_time
 from starter.demo import DEMO_ITEM
 from store import documents, licenses, notifications
-from tests.api.test_api import REGISTRY, as_, body_of, full_body, post_new
-from tests.api.test_api_access import decide
-from tests.conftest import api_http, new_application_id
+from tests.conftest import new_application_id
+from tests.support.api import (
+    api,
+    api_env,
+    as_,
+    body_of,
+    decide,
+    full_body,
+    post_new,
+    served_api,
+    until,
+)
 
 SALON = "open-beauty-salon"  # market registers first, then health licenses
 MARKET = "business-license-individual"
 SLUG = re.compile(r"[a-z]+[-_][a-z_-]+")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def api(
-    ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_http(ts_env, store_engine, catalog, REGISTRY) as http:
-        yield http
+USES_FIXTURES = (api, api_env, served_api)  # pytest finds the API fixtures by name here
 
 
 async def titles_when(
     api: httpx.AsyncClient, application_id: str, wanted: set[str], who: str
 ) -> list[dict[str, Any]]:
-    for _ in range(300):
-        r = await api.get(f"/applications/{application_id}/documents", headers=as_(who))
-        assert r.status_code == 200, r.text
-        rows: list[dict[str, Any]] = r.json()
-        if wanted <= {d["title"] for d in rows}:
-            return rows
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{application_id} never had {wanted}")
+    """The application's documents as `who` reads them, once they include `wanted`."""
+    rows: list[dict[str, Any]] = await until(
+        api,
+        f"/applications/{application_id}/documents",
+        lambda rows: wanted <= {d["title"] for d in rows},
+        who=who,
+        what=f"{application_id} has {wanted}",
+    )
+    return rows
 
 
 async def read(api: httpx.AsyncClient, row: dict[str, Any], who: str) -> dict[str, Any]:

@@ -13,13 +13,15 @@ from activities.licensing import LicensingActivities, RevokeLicense
 from domain.application import RevocationGround
 from store import licenses, migrate
 from store.db import make_engine
-from tests.api.test_api import api  # noqa: F401  (the API fixture)
+from tests.support.api import api, api_env, served_api
+
+USES_FIXTURES = (api, api_env, served_api)  # pytest finds the API fixtures by name here
 
 AT = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 
 
 async def test_verification_tells_the_ground_and_time_of_a_revocation(
-    api: httpx.AsyncClient,  # noqa: F811
+    api: httpx.AsyncClient,
     store_engine: Engine,
 ) -> None:
     issued = licenses.issue_license(
