@@ -87,6 +87,15 @@ AsOf = Annotated[
     Query(description="ISO 8601 with offset: when overdue is judged (default now)."),
 ]
 
+
+def check_period(since: date | None, until: date | None, as_of: datetime | None = None) -> None:
+    """A report's filters: `until` not before `since`, `as_of` with its offset (422)."""
+    if since is not None and until is not None and until < since:
+        raise ApiError.field(422, "until", "is before since")
+    if as_of is not None and as_of.tzinfo is None:
+        raise ApiError.field(422, "as_of", "must carry its offset (e.g. +08:00)")
+
+
 MAX_BODY_BYTES = 1 << 20  # a submission is a few KiB; a megabyte is plenty
 Latitude = Annotated[float | None, Query(ge=-90, le=90)]
 Longitude = Annotated[float | None, Query(ge=-180, le=180)]

@@ -10,7 +10,6 @@ supervisors and operators. `format=csv|xlsx` answers the file a reform office fi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -31,6 +30,7 @@ from starter.api.deps import (
     DepartmentFilter,
     FirstDay,
     LastDay,
+    check_period,
 )
 from starter.auth import Principal, forbid
 from starter.errors import ApiError, error_responses
@@ -80,11 +80,6 @@ def _department_scope(principal: Principal, department: str | None) -> str | Non
     return department
 
 
-def _check_period(since: date | None, until: date | None) -> None:
-    if since is not None and until is not None and until < since:
-        raise ApiError(422, "until is before since", fields=[("until", "is before since")])
-
-
 def _file(body: str | bytes, media: str, name: str) -> Response:
     return Response(
         content=body,
@@ -130,9 +125,7 @@ def add_routes(
         format: Annotated[Format, Query(description="json, csv or xlsx.")] = "json",
     ) -> Any:
         department = _department_scope(principal, department)
-        _check_period(since, until)
-        if as_of is not None and as_of.tzinfo is None:
-            raise ApiError(422, "as_of needs an offset", fields=[("as_of", "needs an offset")])
+        check_period(since, until, as_of)
 
         def build() -> tuple[KpiReport, ReformReport | None]:
             report = kpi_report(
@@ -177,7 +170,7 @@ def add_routes(
         format: Annotated[Literal["json", "csv"], Query(description="json or csv.")] = "json",
     ) -> Any:
         _department_scope(principal, None)
-        _check_period(since, until)
+        check_period(since, until)
         reform = await run_in_threadpool(
             lambda: reform_report(engine, catalog(), since=since, until=until, hall=hall)
         )

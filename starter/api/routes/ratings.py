@@ -54,6 +54,7 @@ from starter.api.deps import (
     LastDay,
     Limit,
     Offset,
+    check_period,
 )
 from starter.api.schemas import Page, page_of
 from starter.auth import Principal, forbid
@@ -501,10 +502,7 @@ def add_routes(
     ) -> Any:
         if principal.role not in REPORT_READERS:
             raise forbid(principal, "the ratings' figures are for supervisors and auditors")
-        if since is not None and until is not None and until < since:
-            raise ApiError.field(422, "until", "is before since")
-        if as_of is not None and as_of.tzinfo is None:
-            raise ApiError.field(422, "as_of", "must carry its offset (e.g. +08:00)")
+        check_period(since, until, as_of)
         return await run_in_threadpool(
             lambda: desk.report(
                 since=since,
