@@ -402,8 +402,8 @@ SCENARIOS = sorted(p.name for p in HISTORIES.iterdir() if (p / "manifest.json").
 async def project_scenarios(engine: Engine) -> None:
     """Every recorded scenario of today's code projected into the emptied read model."""
     with session(engine) as s:
-        s.exec(delete(case_facts.ItemFact))  # type: ignore[call-overload]
-        s.exec(delete(case_facts.CaseFact))  # type: ignore[call-overload]
+        s.exec(delete(case_facts.ItemFact))
+        s.exec(delete(case_facts.CaseFact))
     calendar = WorkingCalendar.from_file()
     for name in SCENARIOS:
         histories = [h for _, h in load_histories(HISTORIES / name)]
