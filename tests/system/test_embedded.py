@@ -21,15 +21,10 @@ import httpx
 import pytest
 
 from starter.desk import eventually
+from tests.support.net import free_port
 
 BIN = Path(sys.executable).parent
 UP_WITHIN_S = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def answers(port: int) -> bool:
