@@ -298,10 +298,19 @@ class Backend:
         open_in: Collection[ItemStatus],
         call: Callable[[], Awaitable[ItemStatus]],
         action: str,
+        *,
+        hold: bool = False,
     ) -> ItemActionOut:
         """An item Update (`item_update`) answered with what was done, by whom, and the
-        item's status as it was recorded."""
-        status = await self.item_update(application_id, item_code, step, open_in, call)
+        item's status as it was recorded. `hold`: the item's task is `held` for the caller
+        before `call` (a task a colleague took is theirs to decide on)."""
+
+        async def calling() -> ItemStatus:
+            if hold:
+                await self.held(principal, application_id, item_code)
+            return await call()
+
+        status = await self.item_update(application_id, item_code, step, open_in, calling)
         return ItemActionOut(
             application_id=application_id,
             item_code=item_code,

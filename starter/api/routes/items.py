@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -28,6 +29,7 @@ from starter.api.deps import (
     items_of_target,
 )
 from starter.api.schemas import CorrectionIn, DecisionIn, ExtensionIn, InspectionIn, ItemActionOut
+from starter.auth import Principal
 from starter.client import NotFound
 from starter.errors import ApiError, error_responses
 
@@ -42,7 +44,6 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
     item_in = backend.item_in
     item_update = backend.item_update
     item_action = backend.item_action
-    held = backend.held
 
     @router.get(
         "/applications/{application_id}/items/{item_code}",
@@ -68,6 +69,20 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
                 404, "item_code", f"{item_code!r} has not started yet (an earlier item runs first)"
             ) from None
 
+    async def of_department(
+        principal: Principal,
+        application_id: str,
+        item_code: str,
+        role: Role,
+        may: Callable[..., None],
+    ) -> None:
+        """Staff of `role` in the item's department: the role first (a 403 before a 404
+        tells whether the application exists), then the department."""
+        if principal.role is not role:
+            may(principal, item_department="")
+        _, department = await item_in(application_id, item_code)
+        may(principal, item_department=department)
+
     item_errors = error_responses(401, 403, 404, 409, 422, 503)
 
     @router.post(
@@ -85,26 +100,19 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
     async def decide(
         application_id: ApplicationId, item_code: ItemCode, body: DecisionIn, principal: Caller
     ) -> Any:
-        if principal.role is not Role.REVIEWER:
-            auth.may_decide(principal, item_department="")
-        _, department = await item_in(application_id, item_code)
-        auth.may_decide(principal, item_department=department)
+        await of_department(principal, application_id, item_code, Role.REVIEWER, auth.may_decide)
         decision = ReviewDecision(
             reviewer=principal.staff(), verdict=body.verdict, reason=body.reason
         )
-
-        async def deciding() -> ItemStatus:
-            await held(principal, application_id, item_code)
-            return await client.decide(application_id, item_code, decision)
-
         return await item_action(
             principal,
             application_id,
             item_code,
             "review",
             {ItemStatus.UNDER_REVIEW},
-            deciding,
+            lambda: client.decide(application_id, item_code, decision),
             f"review {body.verdict.value}",
+            hold=True,
         )
 
     @router.post(
@@ -155,26 +163,19 @@ def add_routes(router: APIRouter, backend: Backend) -> None:
     async def inspect(
         application_id: ApplicationId, item_code: ItemCode, body: InspectionIn, principal: Caller
     ) -> Any:
-        if principal.role is not Role.INSPECTOR:
-            auth.may_inspect(principal, item_department="")
-        _, department = await item_in(application_id, item_code)
-        auth.may_inspect(principal, item_department=department)
+        await of_department(principal, application_id, item_code, Role.INSPECTOR, auth.may_inspect)
         report = InspectionReport(
             inspector=principal.staff(), result=body.result, findings=body.findings
         )
-
-        async def inspecting() -> ItemStatus:
-            await held(principal, application_id, item_code)
-            return await client.inspect(application_id, item_code, report)
-
         return await item_action(
             principal,
             application_id,
             item_code,
             "inspection",
             {ItemStatus.INSPECTING, ItemStatus.RECTIFYING},
-            inspecting,
+            lambda: client.inspect(application_id, item_code, report),
             f"inspection {body.result.value}",
+            hold=True,
         )
 
     @router.post(
