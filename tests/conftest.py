@@ -37,6 +37,7 @@ from starter.auth import TokenRegistry
 from starter.client import OnethingClient
 from store import migrate
 from store.db import make_engine
+from tests.desk import eventually
 from workflows import search_attributes as sa
 
 CODEC = EncryptionCodec(Keyring.generate("test-key"))
@@ -250,10 +251,11 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     server = api_server(app, Settings(api_host="127.0.0.1", api_port=port), embedded=True)
     task = asyncio.create_task(server.serve())
     try:
-        for _ in range(250):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.02)
+
+        async def up() -> bool:
+            return server.started or task.done()
+
+        await eventually(up, bool, "the API starts (or stops)", attempts=250, poll_s=0.02)
         assert server.started, "the API did not start"
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from temporalio.testing import WorkflowEnvironment
 
-from domain.application import ApplicationStatus, ItemState, ItemStatus
+from domain.application import ApplicationState, ApplicationStatus, ItemState, ItemStatus
 from domain.catalog import Catalog
 from domain.people import Role, Staff
 from starter.client import OnethingClient
@@ -36,6 +36,7 @@ __all__ = [
     "reviewer",
     "skip_to",
     "staff",
+    "wait_for_assessment",
     "wait_for_review",
 ]
 
@@ -55,6 +56,15 @@ async def wait_for_review(
 ) -> ItemState:
     """Until the item's review is open (its task with it)."""
     return await item_in(client, application_id, item_code, ItemStatus.UNDER_REVIEW)
+
+
+async def wait_for_assessment(client: OnethingClient, application_id: str) -> ApplicationState:
+    """Until the application has been assessed at the window (accepted or told to correct)."""
+    return await eventually(
+        lambda: client.state(application_id),
+        lambda s: s.status is not ApplicationStatus.SUBMITTED,
+        f"{application_id} assessed",
+    )
 
 
 async def complete_demo(client: OnethingClient, catalog: Catalog, application_id: str) -> None:

@@ -19,7 +19,7 @@ from starter.kpis import kpi_report
 from store import case_facts
 from store.db import session
 from tests.conftest import cli_reaches, new_application_id, onething_client, run_cli
-from tests.desk import complete_demo
+from tests.desk import complete_demo, eventually
 
 
 def counts(output: str) -> dict[str, int]:
@@ -42,10 +42,11 @@ async def test_refresh_lists_the_applications_itself(
         await complete_demo(client, catalog, done)
         # Visibility is eventually consistent: wait until the listing sees both.
         query = f'WorkflowId = "application-{done}" AND ExecutionStatus = "Completed"'
-        for _ in range(100):
-            if [e async for e in dev_env.client.list_workflows(query)]:
-                break
-            await asyncio.sleep(0.1)
+
+        async def listed() -> list[str]:
+            return [e.id async for e in dev_env.client.list_workflows(query)]
+
+        await eventually(listed, bool, "the listing sees the completed one", poll_s=0.1)
 
         async def refresh(*args: str) -> dict[str, int]:
             result = await asyncio.to_thread(run_cli, "report", "refresh", *args)

@@ -4,7 +4,6 @@ a department take through the typed client."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,10 +21,10 @@ from domain.application import (
 )
 from domain.catalog import Catalog
 from domain.people import Role, Staff
-from starter.client import ClientError, OnethingClient
+from starter.client import OnethingClient
 from starter.demo import DEMO_ITEM, demo_submission
 from tests.desk import approve as desk_approve
-from tests.desk import full_submission, made_up_applicant
+from tests.desk import eventually, full_submission, made_up_applicant
 from tests.desk import inspect as desk_inspect
 from tests.desk import item_in as desk_item_in
 
@@ -181,17 +180,13 @@ async def inspect(
 async def filed(run: Run, item_code: str) -> None:
     """Until the application knows the filing recorded (on the spot: no staff task, the
     item's workflow ends)."""
-    for _ in range(400):
-        try:
-            state = await run.client.state(run.application_id)
-        except ClientError:
-            state = None
-        if state is not None and any(
-            i.item_code == item_code and i.status is ItemStatus.CLOSED for i in state.items
-        ):
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"{run.application_id}/{item_code} was never recorded")
+    await eventually(
+        lambda: run.client.state(run.application_id),
+        lambda s: any(i.item_code == item_code and i.status is ItemStatus.CLOSED for i in s.items),
+        f"{run.application_id}/{item_code} recorded",
+        attempts=400,
+        poll_s=0.025,
+    )
 
 
 ACCEPTED = Expect(kind="accepted", actor=CLERK.staff_id, role="window_clerk")
@@ -213,15 +208,13 @@ def core_materials(run: Run) -> list[str]:
 
 
 async def awaiting_correction(run: Run) -> None:
-    for _ in range(400):
-        try:
-            state = await run.client.state(run.application_id)
-        except ClientError:
-            state = None
-        if state is not None and state.status is ApplicationStatus.AWAITING_CORRECTION:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"{run.application_id} never waited for a correction")
+    await eventually(
+        lambda: run.client.state(run.application_id),
+        lambda s: s.status is ApplicationStatus.AWAITING_CORRECTION,
+        f"{run.application_id} waits for a correction",
+        attempts=400,
+        poll_s=0.025,
+    )
 
 
 # 补正: the window's correction notice, listing every missing material (the clerk's).

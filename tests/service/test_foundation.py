@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -21,6 +20,7 @@ from onething.logs import configure_logging
 from onething.settings import LogFormat, SettingsError, load_settings
 from starter.demo import demo_submission
 from tests.conftest import ROOT, new_application_id, onething_client
+from tests.desk import wait_for_assessment
 
 
 @pytest.mark.parametrize(
@@ -72,10 +72,7 @@ async def test_workflow_and_activity_logs_carry_workflow_and_run_ids(
         missing_all = submission.model_copy(update={"materials": []})  # a correction notice
         async with onething_client(ts_env, store_engine, catalog) as client:
             receipt = await client.submit(missing_all)
-            for _ in range(200):
-                if (await client.state(receipt.application_id)).status.value != "submitted":
-                    break
-                await asyncio.sleep(0.02)
+            await wait_for_assessment(client, receipt.application_id)
             await client.withdraw(receipt.application_id, Withdrawal(reason="不再办理"))
             await client.result(receipt.application_id)
             history = await ts_env.client.get_workflow_handle(receipt.workflow_id).fetch_history()

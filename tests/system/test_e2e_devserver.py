@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
@@ -11,9 +9,9 @@ from temporalio.testing import WorkflowEnvironment
 from domain.application import ApplicationStatus, ItemStatus, ReviewDecision, ReviewVerdict
 from domain.catalog import Catalog
 from domain.people import Role, Staff
-from starter.client import ClientError
 from starter.demo import DEMO_ITEM, demo_submission
 from tests.conftest import new_application_id, onething_client
+from tests.desk import eventually
 
 pytestmark = pytest.mark.devserver
 
@@ -25,15 +23,13 @@ async def test_backend_service_runs_an_application_to_its_license(
     submission = demo_submission(catalog, application_id)
     async with onething_client(dev_env, store_engine, catalog) as client:
         receipt = await client.submit(submission)
-        for _ in range(100):
-            try:
-                if (await client.item_state(application_id, DEMO_ITEM)).status is (
-                    ItemStatus.UNDER_REVIEW
-                ):
-                    break
-            except ClientError:
-                pass
-            await asyncio.sleep(0.1)
+        await eventually(
+            lambda: client.item_state(application_id, DEMO_ITEM),
+            lambda s: s.status is ItemStatus.UNDER_REVIEW,
+            "the item under review",
+            attempts=100,
+            poll_s=0.1,
+        )
         department = catalog.item(DEMO_ITEM).department
         await client.decide(
             application_id,
@@ -50,12 +46,11 @@ async def test_backend_service_runs_an_application_to_its_license(
             f'WorkflowId = "{receipt.workflow_id}" AND OnethingStatus = "completed" '
             f'AND OnethingDepartments = "{department}" AND OnethingHall = "yicheng-center"'
         )
-        found: list[str] = []
-        for _ in range(50):
-            found = [w.id async for w in dev_env.client.list_workflows(query)]
-            if found:
-                break
-            await asyncio.sleep(0.2)
+
+        async def listed() -> list[str]:
+            return [w.id async for w in dev_env.client.list_workflows(query)]
+
+        found = await eventually(listed, bool, "found by its search attributes", poll_s=0.2)
         history = await dev_env.client.get_workflow_handle(receipt.workflow_id).fetch_history()
 
     assert outcome.status is ApplicationStatus.COMPLETED

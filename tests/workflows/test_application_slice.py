@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
@@ -23,7 +21,7 @@ from starter.client import ClientError, Conflict
 from starter.demo import DEMO_ITEM, demo_submission
 from store import licenses, tasks
 from tests.conftest import new_application_id, onething_client
-from tests.desk import reviewer, wait_for_review
+from tests.desk import eventually, reviewer, wait_for_review
 
 
 async def test_accepted_reviewed_approved_and_licensed(
@@ -67,11 +65,13 @@ async def test_missing_core_materials_get_one_correction_notice_listing_all(
     submission = full.model_copy(update={"materials": [c for c in full.materials if c not in core]})
     async with onething_client(ts_env, store_engine, catalog) as client:
         await client.submit(submission)
-        for _ in range(200):
-            state = await client.state(application_id)
-            if state.notice is not None:
-                break
-            await asyncio.sleep(0.02)
+        state = await eventually(
+            lambda: client.state(application_id),
+            lambda s: s.notice is not None,
+            "the correction notice",
+            attempts=200,
+            poll_s=0.02,
+        )
         await client.withdraw(application_id, Withdrawal(reason="test over"))
 
     assert state.status is ApplicationStatus.AWAITING_CORRECTION  # 补正, not 不予受理

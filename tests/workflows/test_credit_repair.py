@@ -38,12 +38,11 @@ from domain.people import Applicant, resident_id_check_digit
 from domain.uscc import check_character, is_valid
 from onething.keys import configured_subject_keys
 from starter.auth import TokenRegistry, applicant_ref
-from starter.client import OnethingClient
 from store import credit, migrate
 from store.db import make_engine
 from tests import conftest
 from tests.conftest import api_over, new_application_id
-from tests.desk import full_submission
+from tests.desk import full_submission, wait_for_assessment
 
 HALL = "yicheng-center"
 ENTERPRISE = "91350100M000100Y43"
@@ -388,18 +387,6 @@ async def test_an_objection_upheld_corrects_the_record(api: Api) -> None:
 # -- through a real workflow ------------------------------------------------------------------
 
 
-async def state_until(client: OnethingClient, application_id: str) -> ApplicationState:
-    """The application once it has been assessed (accepted or told to correct)."""
-    import asyncio
-
-    for _ in range(300):
-        state = await client.state(application_id)
-        if state.status is not ApplicationStatus.SUBMITTED:
-            return state
-        await asyncio.sleep(0.05)
-    raise AssertionError("the application was never assessed")
-
-
 async def test_a_repaired_applicant_is_offered_the_deficiency_path_again(
     api: Api, catalog: Catalog
 ) -> None:
@@ -419,7 +406,7 @@ async def test_a_repaired_applicant_is_offered_the_deficiency_path_again(
     async def submitted() -> ApplicationState:
         submission = pledged()
         await api.client.submit(submission)
-        state = await state_until(api.client, submission.application_id)
+        state = await wait_for_assessment(api.client, submission.application_id)
         await api.client.withdraw(submission.application_id, Withdrawal(reason="test over"))
         return state
 
@@ -465,7 +452,7 @@ async def test_an_enterprise_is_looked_up_under_its_code_not_its_representative(
             pledge=True,
         )
         await api.client.submit(submission)
-        state = await state_until(api.client, submission.application_id)
+        state = await wait_for_assessment(api.client, submission.application_id)
         await api.client.withdraw(submission.application_id, Withdrawal(reason="test over"))
         return state
 

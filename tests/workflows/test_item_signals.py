@@ -13,7 +13,6 @@ from temporalio.testing import WorkflowEnvironment
 from domain.application import (
     ApprovalPath,
     ItemCase,
-    ItemState,
     ItemStatus,
     application_workflow_id,
     item_workflow_id,
@@ -22,7 +21,7 @@ from domain.catalog import Catalog
 from domain.credit import credit_subject
 from store import licenses
 from tests.conftest import new_application_id, running_worker
-from tests.desk import made_up_applicant
+from tests.desk import eventually, made_up_applicant
 from workflows.item import ItemWorkflow
 
 
@@ -51,14 +50,14 @@ async def test_supplemented_before_the_item_first_runs_is_not_lost(
             task_queue=task_queue,
             start_signal="supplemented",  # in the same workflow task as the start
         )
-        state: ItemState | None = None
-        for _ in range(200):
-            state = await handle.query(ItemWorkflow.state)
-            if state.license is not None:
-                break
-            await ts_env.sleep(0.05)
+        state = await eventually(
+            lambda: handle.query(ItemWorkflow.state),
+            lambda s: s.license is not None,
+            "the license issued",
+            attempts=200,
+        )
 
-    assert state is not None and state.license is not None, state
+    assert state.license is not None
     assert state.status is ItemStatus.INSPECTING  # issued on commitment, inspection next
     issued = licenses.licenses_of(store_engine, application_id)
     assert [lic.number for lic in issued] == [state.license.number]
