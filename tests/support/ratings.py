@@ -31,7 +31,7 @@ from onething.keys import SubjectKeys
 from starter.ratings import Ratings
 from store import ratings, tasks
 from tests.conftest import running_worker
-from tests.desk import eventually
+from tests.desk import eventually, skip_to
 from workflows.rating_follow_up import RatingFollowUpWorkflow
 
 # -- the seeded set, counted by hand in tests/domain/test_rating_rules.py
@@ -177,9 +177,7 @@ class Desk:
         return await eventually(task, recorded, "task opens and its due is recorded")
 
     async def skip_to(self, at: datetime) -> None:
-        now = await self.env.get_current_time()
-        if at > now:
-            await self.env.sleep(at - now)
+        await skip_to(self.env, at)
 
 
 @asynccontextmanager

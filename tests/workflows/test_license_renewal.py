@@ -42,7 +42,7 @@ from starter.license_terms import LicenseTerms
 from store import documents, licenses, notifications
 from tests.conftest import onething_client
 from tests.costs_report import SCENARIO_COSTS
-from tests.desk import approve, eventually, inspect, staff
+from tests.desk import approve, eventually, inspect, skip_to, staff
 from tests.support.lifecycle import submission
 from worker import workflow_runner
 from workflows.license_term import LicenseTermWorkflow
@@ -84,9 +84,7 @@ class Desk:
         return await eventually(read, ok, "the term workflow answers")
 
     async def skip_to(self, at: datetime) -> None:
-        now = await self.env.get_current_time()
-        if at > now:
-            await self.env.sleep(at - now)
+        await skip_to(self.env, at)
 
     def notices(self, application_id: str, kind: str) -> list[notifications.Notification]:
         return [
@@ -144,11 +142,11 @@ async def test_food_license_reminded_90_working_days_before_expiry_and_renewed(
     assert desk.notices(issued.application_id, "renewal_reminder") == []
     await desk.skip_to(window.opens_at + HOUR)
     state = await desk.term(issued.number, lambda s: s.phase is TermPhase.WINDOW_OPEN)
-    [reminder] = await eventually(
-        lambda: asyncio.sleep(0, desk.notices(issued.application_id, "renewal_reminder")),
-        bool,
-        "the holder is reminded",
-    )
+
+    async def reminders() -> list[notifications.Notification]:
+        return desk.notices(issued.application_id, "renewal_reminder")
+
+    [reminder] = await eventually(reminders, bool, "the holder is reminded")
     assert beijing_day_of(reminder.created_at) == window.opens_on  # on the right Beijing day
     assert str(last) in reminder.message and str(window.closes_on) in reminder.message
 
