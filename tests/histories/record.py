@@ -43,7 +43,6 @@ import asyncio
 import json
 import logging
 import shutil
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -65,6 +64,7 @@ from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
 from starter.client import OnethingClient
 from tests.histories.scenarios import SCENARIOS, Run, Scenario
+from tests.support.net import free_port
 from worker import WORKFLOWS, workflow_runner
 
 HERE = Path(__file__).resolve().parent
@@ -189,12 +189,6 @@ def scenarios_for(server: Server, names: list[str] | None) -> list[Scenario]:
     return chosen
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @asynccontextmanager
 async def temporal(server: Server, directory: Path) -> AsyncIterator[WorkflowEnvironment]:
     """A fresh server of that kind with our search attributes, its client on the recording
@@ -210,7 +204,7 @@ async def temporal(server: Server, directory: Path) -> AsyncIterator[WorkflowEnv
         finally:
             await env.shutdown()
         return
-    dev = DevServer(directory / "temporal", port=_free_port(), ui_port=_free_port())
+    dev = DevServer(directory / "temporal", port=free_port(), ui_port=free_port())
     await dev.start()  # registers our search attributes (`--search-attribute` flags)
     try:
         client = await Client.connect(dev.address, data_converter=recording_converter())

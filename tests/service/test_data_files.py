@@ -5,7 +5,6 @@ file, the Temporal dev server."""
 from __future__ import annotations
 
 import os
-import socket
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from onething.keys import open_subject_keys
 from onething.runtime import open_codec, open_store
 from onething.settings import Settings
 from starter.auth import load_api_tokens
+from tests.support.net import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -97,19 +97,12 @@ def test_a_store_file_named_in_a_setting_keeps_its_shared_folder(tmp_path: Path)
     assert mode(shared / "store.db") == 0o600
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.mark.devserver
 async def test_the_dev_servers_files_are_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     (data / "temporal-server.log").touch(mode=0o644)  # from an older version
-    server = DevServer(data_dir=data, port=_free_port(), ui_port=_free_port())
+    server = DevServer(data_dir=data, port=free_port(), ui_port=free_port())
     await server.start()
     try:
         found = modes(data)

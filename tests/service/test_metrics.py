@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 
@@ -24,12 +23,7 @@ from starter.client import OnethingClient
 from tests.conftest import running_worker
 from tests.histories.record import fresh_store
 from tests.histories.scenarios import Run, refused
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.net import free_port
 
 
 @pytest.fixture(scope="module")
