@@ -210,7 +210,8 @@ def node(name: str) -> str:
 
 
 def drawing() -> str:
-    """The rooms as a Mermaid flowchart, each arrow an import with how many there are:
+    """The rooms as a Mermaid flowchart, an arrow where one imports the other (not how
+    often: the page is redrawn when a dependency appears or goes, not with every import):
     the top of the table at the top, the domain at the foot, arrows pointing down."""
     lines = ["```mermaid", "flowchart TB"]
     for part in reversed(PARTS):
@@ -223,7 +224,7 @@ def drawing() -> str:
     order = {room: index for index, (_, room) in enumerate(reversed(rooms()))}
     found = arrows()
     for source, target in sorted(found, key=lambda a: (order[a[0]], order[a[1]])):
-        lines.append(f"  {node(source)} -->|{found[source, target]}| {node(target)}")
+        lines.append(f"  {node(source)} --> {node(target)}")
     lines.append("```")
     return "\n".join(lines) + "\n"
 
