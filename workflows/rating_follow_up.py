@@ -189,9 +189,9 @@ class RatingFollowUpWorkflow:
             raise ValueError("case_number: this follow-up has been answered already")
         if self._excluded:
             raise ValueError("case_number: the rating was excluded on appeal; nothing to answer")
+        check_answerer(answer.answered_by, self._start.department)  # who, whenever asked
         if not self._opened:
             raise ValueError("case_number: the follow-up's task is being opened; retry")
-        check_answerer(answer.answered_by, self._start.department)
 
     @workflow.signal
     def rating_excluded(self) -> None:

@@ -174,7 +174,16 @@ class Desk:
                 and kept.due_at is not None
             )
 
-        return await eventually(task, recorded, "task opens and its due is recorded")
+        opened = await eventually(task, recorded, "task opens and its due is recorded")
+        # The staff see the task once the activity wrote it; the workflow takes answers once
+        # it has that activity's result (its clock then has a due instant).
+        handle = self.handle(case, department)
+
+        async def state() -> FollowUpState:
+            return await handle.query(RatingFollowUpWorkflow.state)
+
+        await eventually(state, lambda s: s.due_at is not None, "the workflow knows it opened")
+        return opened
 
     async def skip_to(self, at: datetime) -> None:
         await skip_to(self.env, at)
