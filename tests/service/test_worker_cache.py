@@ -1,0 +1,43 @@
+"""The workflows' worker's cache, the bound on its memory, is sized by a setting.
+
+Its effect on memory is measured by the bench (docs/performance.md, worker memory with
+10,000 applications open); here: the setting is read, checked, and reaches the worker.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
+
+from onething.settings import DEFAULT_CACHED_WORKFLOWS, SettingsError, load_settings
+from worker import build_workers
+
+
+def test_the_cache_size_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ONETHING_MAX_CACHED_WORKFLOWS", raising=False)
+    assert load_settings().max_cached_workflows == DEFAULT_CACHED_WORKFLOWS == 1000
+    monkeypatch.setenv("ONETHING_MAX_CACHED_WORKFLOWS", "250")
+    assert load_settings().max_cached_workflows == 250
+
+
+def test_a_cache_of_no_workflows_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONETHING_MAX_CACHED_WORKFLOWS", "0")
+    with pytest.raises(SettingsError, match="ONETHING_MAX_CACHED_WORKFLOWS='0'"):
+        load_settings()
+
+
+async def test_the_workflows_worker_gets_the_cache_size(
+    ts_env: WorkflowEnvironment, store_engine: Engine
+) -> None:
+    def queue() -> str:  # one worker a queue: the SDK refuses a second on the same
+        return f"cache-{uuid.uuid4().hex[:8]}"
+
+    [default] = build_workers(ts_env.client, queue(), store_engine, departments=[])
+    [sized] = build_workers(
+        ts_env.client, queue(), store_engine, departments=[], max_cached_workflows=7
+    )
+    assert default.config()["max_cached_workflows"] == DEFAULT_CACHED_WORKFLOWS
+    assert sized.config()["max_cached_workflows"] == 7
