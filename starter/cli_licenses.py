@@ -21,7 +21,16 @@ from domain.license_term import (
     RenewalVerdict,
 )
 from domain.people import Role
-from starter.cli_common import JsonOpt, emit, fail, staff, store, validated, with_client
+from starter.cli_common import (
+    JsonOpt,
+    emit,
+    fail,
+    settings_or_exit,
+    staff,
+    store,
+    validated,
+    with_client,
+)
 from starter.license_terms import LicenseTerms
 
 license_app = typer.Typer(
@@ -52,7 +61,8 @@ def show(number: NumberArg, as_json: JsonOpt = False) -> None:
         found = licenses.get(engine, number)
         if found is None:
             raise fail("license_number: no license has this number")
-        seen = verification_of(found, current_catalog(engine), WorkingCalendar.from_file())
+        calendar = WorkingCalendar.from_file(settings_or_exit().calendar_overrides)
+        seen = verification_of(found, current_catalog(engine), calendar)
     emit(seen, as_json)
 
 

@@ -205,7 +205,7 @@ def report_refresh(
             done = await refresh(
                 client,
                 engine,
-                WorkingCalendar.from_file(),
+                WorkingCalendar.from_file(settings.calendar_overrides),
                 application_ids=application,
                 since=after,
             )

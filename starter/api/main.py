@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 from temporalio.converter import PayloadCodec
 
+from domain.calendar import WorkingCalendar
 from domain.guide import DEFAULT_GUIDE_BASE_URL
 from onething.delivery import HistoryContacts
 from starter.api.deps import MAX_BODY_BYTES, Backend, log
@@ -52,14 +53,19 @@ def create_app(
     base_url: str = DEFAULT_GUIDE_BASE_URL,
     codec_origins: Collection[str] = DEFAULT_UI_ORIGINS,
     query_timeout: float = 10.0,
+    calendar: WorkingCalendar | None = None,
 ) -> FastAPI:
     """The API over `client` (Temporal) and `engine` (the store).
 
     `codec`: serve the codec endpoint under /codec for operators and auditors (the Web
     UI calls it from the browser, so `codec_origins` get CORS). `base_url`: where this
     API is reached from outside; guide URLs and QR codes point there. `query_timeout`:
-    seconds to wait for a worker to answer a Query before answering 503.
+    seconds to wait for a worker to answer a Query before answering 503. `calendar`: the
+    working calendar the workers count limits on (default: the project's, without
+    `ONETHING_CALENDAR_OVERRIDES`); reports, the dashboard, license renewal windows and
+    help-request replies count on it too.
     """
+    calendar = calendar or WorkingCalendar.from_file()
     backend = Backend(client, engine, tokens, query_timeout)
     # One ratings service for the staff's routes and the citizen's progress page.
     rating_service = Ratings(client.temporal, client.task_queue, engine, client.catalog)
@@ -73,6 +79,7 @@ def create_app(
         item_state_of=backend.item_state_of,
         ratings=rating_service,
         submitters=submitters,
+        calendar=calendar,
     )
 
     app = FastAPI(
@@ -133,10 +140,11 @@ def create_app(
         LicenseTerms(client.temporal),
         backend.refs.of,
         query_timeout,
+        calendar,
     )
     reports.add_routes(app.router, backend)
-    kpis.add_routes(app.router, engine, lambda: client.catalog, client.temporal)
-    dashboard.add_routes(app, engine, tokens, lambda: client.catalog)
+    kpis.add_routes(app.router, engine, lambda: client.catalog, client.temporal, calendar)
+    dashboard.add_routes(app, engine, tokens, lambda: client.catalog, calendar)
     health.add_routes(app.router, backend)
     if codec is not None:
         mount_codec(app, codec, codec_origins)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.converter import PayloadCodec
 
+from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog
 from onething.settings import Settings
@@ -48,6 +49,7 @@ def build_api(
         codec=codec,
         base_url=settings.public_base_url,
         codec_origins=origins,
+        calendar=WorkingCalendar.from_file(settings.calendar_overrides),
     )
 
 

@@ -173,8 +173,9 @@ def add_routes(
     terms: LicenseTerms,
     applicant_ref: Callable[[str], Awaitable[str | None]],
     query_timeout: float = 10.0,
+    calendar: WorkingCalendar | None = None,
 ) -> None:
-    calendar = WorkingCalendar.from_file()
+    calendar = calendar or WorkingCalendar.from_file()
 
     @router.get(
         "/licenses/{verification_code}",
