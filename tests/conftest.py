@@ -206,11 +206,12 @@ async def onething_client(
 
 @dataclass
 class Api:
-    """The HTTP API called in-process, and the typed client and the store behind it."""
+    """The HTTP API called in-process, the app, and the typed client and the store behind it."""
 
     http: httpx.AsyncClient
     client: OnethingClient
     engine: Engine
+    app: FastAPI
 
 
 @asynccontextmanager
@@ -227,16 +228,7 @@ async def api_over(
         app = create_app(client, engine, tokens, codec=codec)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield Api(http, client, engine)
-
-
-@asynccontextmanager
-async def api_http(
-    env: WorkflowEnvironment, engine: Engine, catalog: Catalog, tokens: TokenRegistry
-) -> AsyncIterator[httpx.AsyncClient]:
-    """`api_over`'s HTTP client alone."""
-    async with api_over(env, engine, catalog, tokens) as api:
-        yield api.http
+            yield Api(http, client, engine, app)
 
 
 @asynccontextmanager

@@ -22,6 +22,7 @@ from starter.demo import DEMO_ITEM
 from starter.desk import eventually
 from store import licenses
 from tests.conftest import api_over, cli, cli_reaches
+from tests.desk import skip_to
 from tests.support.api import REGISTRY, as_, assert_error, submitted, under_review
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -34,9 +35,7 @@ class Api:
         self.http, self.env, self.engine, self.task_queue = http, env, engine, task_queue
 
     async def skip_to(self, at: datetime) -> None:
-        now = await self.env.get_current_time()
-        if at > now:
-            await self.env.sleep(at - now)
+        await skip_to(self.env, at)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

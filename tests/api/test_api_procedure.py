@@ -21,9 +21,8 @@ from starter.demo import DEMO_ITEM
 from starter.desk import eventually
 from store import notifications
 from store import supervision as supervision_store
-from tests.conftest import cli, cli_reaches, new_application_id, run_cli
+from tests.conftest import Api, cli, cli_reaches, new_application_id, run_cli
 from tests.support.api import (
-    ServedApi,
     as_,
     assert_error,
     full_body,
@@ -46,7 +45,7 @@ def item_path(application_id: str, item_code: str = DEMO_ITEM) -> str:
 
 
 async def test_excluded_time_is_started_and_ended_by_the_items_department(
-    served_api: ServedApi, catalog: Catalog
+    served_api: Api, catalog: Catalog
 ) -> None:
     http = served_api.http
     application_id = await submitted(http, catalog)
@@ -136,7 +135,7 @@ async def test_excluded_time_is_started_and_ended_by_the_items_department(
 
 
 async def test_excluded_time_on_unknown_applications_items_and_after_issuance(
-    served_api: ServedApi, catalog: Catalog
+    served_api: Api, catalog: Catalog
 ) -> None:
     http = served_api.http
     r = await http.post(
@@ -165,7 +164,7 @@ async def test_excluded_time_on_unknown_applications_items_and_after_issuance(
 
 
 async def test_the_head_of_a_department_reads_its_work_and_does_not_decide(
-    served_api: ServedApi, catalog: Catalog
+    served_api: Api, catalog: Catalog
 ) -> None:
     http = served_api.http
     application_id = await submitted(http, catalog)
@@ -225,7 +224,7 @@ async def referrals_of(
 
 
 async def test_a_revocation_is_referred_listed_by_scope_and_closed_by_a_supervisor(
-    served_api: ServedApi, catalog: Catalog
+    served_api: Api, catalog: Catalog
 ) -> None:
     http = served_api.http
     application_id = await post_new(
@@ -305,7 +304,7 @@ async def test_a_revocation_is_referred_listed_by_scope_and_closed_by_a_supervis
 
 
 async def test_the_command_line_starts_and_ends_excluded_time(
-    served_api: ServedApi,
+    served_api: Api,
     catalog: Catalog,
     ts_env: WorkflowEnvironment,
     cli_env: None,

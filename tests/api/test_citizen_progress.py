@@ -20,14 +20,13 @@ from starter.api.routes.citizen_desk import RateLimit
 from starter.demo import DEMO_ITEM, demo_submission
 from starter.desk import eventually
 from store import citizen as citizen_store
-from tests.conftest import new_application_id
+from tests.conftest import Api, new_application_id
 from tests.support.api import (
     APPLICANT_PHONE,
     FORM,
     SLUG,
     TAIL,
     WRONG,
-    ServedApi,
     application_when,
     as_,
     assert_error,
@@ -100,7 +99,7 @@ async def test_wrong_tail_and_unknown_case_get_the_same_answer(
 
 
 async def test_the_rate_limit_per_address(
-    served_api: ServedApi,
+    served_api: Api,
 ) -> None:
     app = served_api.app
     saved = app.state.citizen.limit
@@ -213,7 +212,7 @@ async def test_each_status_renders_without_slugs(api: httpx.AsyncClient, catalog
 
 
 async def test_an_application_submitted_past_the_api_is_checked_from_its_start_input(
-    served_api: ServedApi, catalog: Catalog, store_engine: Engine
+    served_api: Api, catalog: Catalog, store_engine: Engine
 ) -> None:
     api, client = served_api.http, served_api.client
     submission: Submission = demo_submission(catalog, new_application_id())

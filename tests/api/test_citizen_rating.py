@@ -25,12 +25,12 @@ from starter.api.routes.citizen_desk import RateLimit
 from starter.demo import DEMO_ITEM, demo_applicant
 from store import ratings as ratings_store
 from tests.browser import PHONE, browser, screenshot_path
+from tests.conftest import Api
 from tests.support.api import (
     FORM,
     SLUG,
     TAIL,
     WRONG,
-    ServedApi,
     api_on_a_port,
     application_when,
     as_,
@@ -182,7 +182,7 @@ async def test_a_wrong_tail_gets_the_look_ups_answer_and_a_bad_rating_its_follow
 
 
 async def test_the_rating_post_counts_against_the_look_up_limit(
-    served_api: ServedApi, catalog: Catalog, store_engine: Engine
+    served_api: Api, catalog: Catalog, store_engine: Engine
 ) -> None:
     app, api = served_api.app, served_api.http
     application_id, number = await decided(api, catalog)

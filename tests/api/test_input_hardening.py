@@ -36,8 +36,8 @@ from starter.codec_endpoint import codec_app
 from starter.demo import DEMO_ITEM, demo_applicant
 from starter.desk import eventually
 from store import tasks as tasks_store
-from tests.conftest import CODEC, cli_reaches, new_application_id
-from tests.support.api import ServedApi, as_, assert_error, body_of, under_review
+from tests.conftest import CODEC, Api, cli_reaches, new_application_id
+from tests.support.api import as_, assert_error, body_of, under_review
 from workflows.application import ApplicationWorkflow
 
 VALID_FORM = {
@@ -60,7 +60,7 @@ def with_raw(body: dict[str, Any], field: str, raw_json: str) -> bytes:
 JSON = {"Content-Type": "application/json"}
 
 
-async def started(served_api: ServedApi, application_id: str) -> bool:
+async def started(served_api: Api, application_id: str) -> bool:
     handle = served_api.client.temporal.get_workflow_handle(application_workflow_id(application_id))
     try:
         await handle.describe()
@@ -79,7 +79,7 @@ def problems(response: httpx.Response) -> dict[str, str]:
 
 @pytest.mark.parametrize("depth", [250, 500, 1500])
 async def test_deep_form_is_422_naming_form_and_starts_nothing(
-    served_api: ServedApi, catalog: Catalog, depth: int
+    served_api: Api, catalog: Catalog, depth: int
 ) -> None:
     """200-399 levels were accepted and poisoned the workflow (the worker's decoder stops
     at 200); 400-975 answered 500; deeper, 400 without a field."""
@@ -94,9 +94,7 @@ async def test_deep_form_is_422_naming_form_and_starts_nothing(
     assert not await started(served_api, application_id)
 
 
-async def test_form_is_checked_against_the_one_form(
-    served_api: ServedApi, catalog: Catalog
-) -> None:
+async def test_form_is_checked_against_the_one_form(served_api: Api, catalog: Catalog) -> None:
     post = served_api.http.post
     cases: list[tuple[dict[str, Any], str, str]] = [
         ({"nurse": {"nickname": "x"}}, "form.nurse.nickname", "is not a field"),
@@ -147,9 +145,7 @@ async def test_form_is_checked_against_the_one_form(
     assert r.status_code == 201, r.text
 
 
-async def test_typed_client_asks_the_same_form_check(
-    served_api: ServedApi, catalog: Catalog
-) -> None:
+async def test_typed_client_asks_the_same_form_check(served_api: Api, catalog: Catalog) -> None:
     body = body_of(catalog, new_application_id(), form={"nurse": {"nickname": "x"}})
     with pytest.raises(ClientError) as refused:
         await served_api.client.submit(Submission.model_validate(body))
@@ -174,7 +170,7 @@ async def test_typed_client_asks_the_same_form_check(
 
 
 async def test_lone_surrogate_in_any_string_is_422_naming_the_field(
-    served_api: ServedApi, catalog: Catalog
+    served_api: Api, catalog: Catalog
 ) -> None:
     """A `\\udfff` JSON escape decodes to a string no UTF-8 writer can write: it was a 500."""
     post = served_api.http.post
@@ -209,7 +205,7 @@ BAD_CHARACTERS = ["\x00", "\x07", "\x1b", "\u202e", "\u202a", "\u2066", "\u2069"
 
 @pytest.mark.parametrize("bad", BAD_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
 async def test_control_and_bidi_characters_are_refused_naming_the_field(
-    served_api: ServedApi, catalog: Catalog, bad: str
+    served_api: Api, catalog: Catalog, bad: str
 ) -> None:
     post = served_api.http.post
     code = f"U+{ord(bad):04X}"
@@ -273,7 +269,7 @@ def test_text_rules_in_the_domain_models() -> None:
 # --------------------------------------------------------------------------- no echo
 
 
-async def test_errors_never_echo_what_was_sent(served_api: ServedApi, catalog: Catalog) -> None:
+async def test_errors_never_echo_what_was_sent(served_api: Api, catalog: Catalog) -> None:
     post = served_api.http.post
     long = "m0" + "x" * 4000
     body = body_of(catalog, new_application_id())
@@ -322,7 +318,7 @@ async def test_standalone_codec_endpoint_never_echoes_the_body() -> None:
 # --------------------------------------------------------------------------- strict types
 
 
-async def test_extension_days_must_be_a_json_integer(served_api: ServedApi) -> None:
+async def test_extension_days_must_be_a_json_integer(served_api: Api) -> None:
     path = f"/applications/nobody-00004/items/{DEMO_ITEM}/extension"
     for days in [True, "5", 5.0, 5.5, None]:
         r = await served_api.http.post(
@@ -350,7 +346,7 @@ async def test_pledges_must_be_json_booleans_in_the_model_too(catalog: Catalog) 
 # --------------------------------------------------------------------------- termination
 
 
-async def poisoned(served_api: ServedApi, catalog: Catalog) -> str:
+async def poisoned(served_api: Api, catalog: Catalog) -> str:
     """A workflow as the old API started it: a form its worker cannot decode (200+ deep),
     so it retries its first task forever, answers no query and takes no update."""
     application_id = new_application_id()
@@ -370,7 +366,7 @@ async def poisoned(served_api: ServedApi, catalog: Catalog) -> str:
     return application_id
 
 
-async def terminated_event(served_api: ServedApi, application_id: str) -> Any:
+async def terminated_event(served_api: Api, application_id: str) -> Any:
     handle = served_api.client.temporal.get_workflow_handle(application_workflow_id(application_id))
     await eventually(
         handle.describe,
@@ -385,7 +381,7 @@ async def terminated_event(served_api: ServedApi, application_id: str) -> Any:
 
 
 async def test_operator_terminates_a_workflow_that_cannot_run(
-    served_api: ServedApi, catalog: Catalog
+    served_api: Api, catalog: Catalog
 ) -> None:
     from audit.trail import decision_trail
 
@@ -425,7 +421,7 @@ async def test_operator_terminates_a_workflow_that_cannot_run(
 
 
 async def test_terminating_a_running_application_closes_its_open_tasks(
-    served_api: ServedApi, catalog: Catalog
+    served_api: Api, catalog: Catalog
 ) -> None:
     application_id = new_application_id()
     r = await served_api.http.post(
@@ -462,7 +458,7 @@ def _closed(engine: Engine, application_id: str) -> list[tasks_store.StaffTask]:
 
 
 async def test_typed_client_terminates_and_refuses_what_is_closed(
-    served_api: ServedApi, catalog: Catalog
+    served_api: Api, catalog: Catalog
 ) -> None:
     application_id = await poisoned(served_api, catalog)
     operator = Staff(staff_id="ops-2", role=Role.OPERATOR)
@@ -484,7 +480,7 @@ async def test_typed_client_terminates_and_refuses_what_is_closed(
 
 
 async def test_cli_terminates_with_reason_and_operator(
-    served_api: ServedApi,
+    served_api: Api,
     catalog: Catalog,
     ts_env: WorkflowEnvironment,
     cli_env: None,

@@ -14,14 +14,12 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from fastapi import FastAPI
 from sqlalchemy import Engine, delete
 from temporalio.testing import WorkflowEnvironment
 
@@ -37,13 +35,12 @@ from onething.temporal import data_converter
 from starter.api import create_app
 from starter.api.routes.citizen_desk import RateLimit
 from starter.auth import TokenRegistry, applicant_ref
-from starter.client import OnethingClient
 from starter.demo import DEMO_ITEM, demo_applicant, demo_submission
 from starter.desk import eventually
 from store import case_facts
 from store.db import session
 from tests.browser import PHONE as PHONE_VIEWPORT
-from tests.conftest import CODEC, new_application_id, onething_client, serving
+from tests.conftest import CODEC, Api, api_over, new_application_id, onething_client, serving
 from tests.histories.record import recording_converter
 from workflows import search_attributes as sa
 
@@ -282,16 +279,6 @@ async def refused_after_a_correction_notice(api: httpx.AsyncClient, catalog: Cat
 # -- the API, in-process or on a port -----------------------------------------------------
 
 
-@dataclass
-class ServedApi:
-    """The API app called in-process (ASGI), and the typed client and store behind it."""
-
-    app: FastAPI
-    http: httpx.AsyncClient
-    client: OnethingClient
-    engine: Engine
-
-
 @pytest.fixture(scope="module")
 def api_env(ts_env: WorkflowEnvironment) -> WorkflowEnvironment:
     """The Temporal server a module's API runs on: the session's time-skipping server,
@@ -305,21 +292,18 @@ async def served_api(
     api_env: WorkflowEnvironment,
     store_engine: Engine,
     catalog: Catalog,
-) -> AsyncIterator[ServedApi]:
+) -> AsyncIterator[Api]:
     """The API over a worker of this module's own, with the module's `REGISTRY` (else the
     suite's) and the codec endpoint."""
     tokens = getattr(request.module, "REGISTRY", REGISTRY)
-    async with onething_client(api_env, store_engine, catalog) as client:
-        app = create_app(client, store_engine, tokens, codec=CODEC)
+    async with api_over(api_env, store_engine, catalog, tokens) as served:
         # Every look-up of a module comes from one address; the limit's own tests set theirs.
-        app.state.citizen.limit = RateLimit(attempts=1000)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
-            yield ServedApi(app, http, client, store_engine)
+        served.app.state.citizen.limit = RateLimit(attempts=1000)
+        yield served
 
 
 @pytest.fixture(scope="module")
-def api(served_api: ServedApi) -> httpx.AsyncClient:
+def api(served_api: Api) -> httpx.AsyncClient:
     """`served_api`'s HTTP client."""
     return served_api.http
 

@@ -233,7 +233,7 @@ async def api(
     ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[Api]:
     async with api_over(ts_env, store_engine, catalog, REGISTRY, codec=None) as api:
-        yield Api(api.http, api.client, api.engine)
+        yield Api(api.http, api.client, api.engine, api.app)
 
 
 def error_of(response: httpx.Response, status: int) -> dict[str, Any]:
