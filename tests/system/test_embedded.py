@@ -67,7 +67,8 @@ class Service:
 
     def logged(self, event: str) -> list[dict[str, object]]:
         found = []
-        for line in self.output().splitlines():
+        complete = self.output().rpartition("\n")[0]  # the last line may be half written
+        for line in complete.splitlines():
             if line.startswith("{"):
                 record = json.loads(line)
                 if record.get("event") == event:
