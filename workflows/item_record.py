@@ -37,7 +37,6 @@ class ItemRecord:
         self._status = ItemStatus.WAITING
         self._decision: ReviewDecision | None = None
         self._report: InspectionReport | None = None
-        self._correction_pending = False
         self._stop: StopOrder | None = None
         self._license: LicenseRecord | None = None
         self._task: StaffTaskRef | None = None
