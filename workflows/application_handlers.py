@@ -33,26 +33,22 @@ class ApplicationHandlers(ApplicationRecord):
         arrived = set(supplement.materials)
         if supplement.channel is Channel.WINDOW:
             self._trips += 1
-        clerk = supplement.received_by
-        if self._status is ApplicationStatus.AWAITING_CORRECTION:
+        correcting = self._status is ApplicationStatus.AWAITING_CORRECTION
+        if correcting:
             self._provided |= arrived
-            self._record(
-                f"correction received by {supplement.channel.value}",
-                actor=clerk.staff_id if clerk else supplement.channel.value,
-                role=clerk.role.value if clerk else "applicant",
-                detail=", ".join(sorted(arrived)),
-            )
-            self._changes += 1
-            return [m.code for m in self._assess().missing]
-        self._outstanding = [m for m in self._outstanding if m.code not in arrived]
+        else:
+            self._outstanding = [m for m in self._outstanding if m.code not in arrived]
+        clerk = supplement.received_by
         self._record(
-            f"supplement received by {supplement.channel.value}",
+            f"{'correction' if correcting else 'supplement'} received by "
+            f"{supplement.channel.value}",
             actor=clerk.staff_id if clerk else supplement.channel.value,
             role=clerk.role.value if clerk else "applicant",
             detail=", ".join(sorted(arrived)),
         )
         self._changes += 1
-        return [m.code for m in self._outstanding]
+        still = self._assess().missing if correcting else self._outstanding
+        return [m.code for m in still]
 
     @supplement.validator
     def _validate_supplement(self, supplement: Supplement) -> None:
