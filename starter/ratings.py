@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import Engine
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.application import ApplicationState, Submission, application_workflow_id
@@ -49,6 +50,7 @@ from store import ratings as store
 from workflows.rating_follow_up import RatingFollowUpWorkflow
 
 FIELD = "case_number"
+OPENING_WAIT_S, OPENING_POLL_S = 5.0, 0.05
 
 
 class Ratings:
@@ -153,6 +155,20 @@ class Ratings:
             raise NotFound("department", f"no follow-up of this rating by {department!r}")
         return found
 
+    @staticmethod
+    async def _until_opened(handle: WorkflowHandle[Any, FollowUpState]) -> None:
+        """The inbox shows the task once its activity wrote it, a workflow task before the
+        workflow takes answers (its clock then has a due instant): a reviewer who answers in
+        that moment waits for it, not for a "retry". After OPENING_WAIT_S the answer goes
+        anyway and the workflow's validator says what is wrong."""
+        for _ in range(int(OPENING_WAIT_S / OPENING_POLL_S)):
+            try:
+                if (await handle.query(RatingFollowUpWorkflow.state)).due_at is not None:
+                    return
+            except RPCError:
+                return  # not there or not answering: the update says so in its own words
+            await asyncio.sleep(OPENING_POLL_S)
+
     async def follow_up_state(self, case_number: str, department: str) -> FollowUpState:
         await asyncio.to_thread(self._check_follow_up, case_number, department)
         try:
@@ -170,8 +186,10 @@ class Ratings:
         if found.status != "open":  # its workflow has ended: say why, not that it ended
             label = FollowUpOutcome(found.status).label
             raise Conflict(FIELD, f"this follow-up has been answered already ({label})")
+        handle = self.follow_ups.handle(case_number, department)
+        await self._until_opened(handle)
         return await _execute_update(
-            self.follow_ups.handle(case_number, department),
+            handle,
             RatingFollowUpWorkflow.answer,
             answer,
             FIELD,

@@ -161,3 +161,26 @@ async def test_an_upheld_appeal_ends_the_follow_up(desk: Desk) -> None:
     fact = ratings.follow_up(desk.engine, row.case_number, "market")
     assert fact is not None and fact.status == "excluded"
     await asyncio.sleep(0)
+
+
+async def test_an_answer_sent_the_moment_the_rating_is_recorded_waits_for_the_task(
+    desk: Desk,
+) -> None:
+    # No wait for the inbox or the workflow: the answer reaches the follow-up while its task
+    # may still be opening, and is taken once it has opened (never "retry").
+    row = await desk.bad_rating(["market"])
+    state = await desk.ratings.answer(
+        row.case_number,
+        "market",
+        FollowUpAnswer(
+            outcome=FollowUpOutcome.FIXED,
+            text="当日已回访",
+            answered_by=staff(Role.REVIEWER, "market"),
+        ),
+    )
+    assert state.outcome is FollowUpOutcome.FIXED and state.in_time is True
+    assert state.due_at is not None
+    closed = tasks.get_task(
+        desk.engine, f"{desk.handle(row.case_number, 'market').id}/rating_follow_up"
+    )
+    assert closed is not None and closed.status == "closed" and closed.outcome == "fixed"
