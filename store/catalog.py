@@ -247,6 +247,12 @@ def get_catalog(engine: Engine, version: str) -> Catalog:
         ).first()
     if digest is None:
         raise CatalogError([f"unknown catalog version {version!r}"], title="lookup failed")
+    return _parsed(engine, version, digest)
+
+
+def _parsed(engine: Engine, version: str, digest: str) -> Catalog:
+    """The version's document parsed once per process (keyed by its digest too: a store
+    rebuilt with another document under the same version is read afresh)."""
     key = (engine.url.render_as_string(hide_password=True), version, digest)
     with _cache_lock:
         hit = _cache.get(key)
@@ -269,8 +275,14 @@ def latest_version(engine: Engine) -> str | None:
 
 
 def get_latest_catalog(engine: Engine) -> Catalog | None:
-    version = latest_version(engine)
-    return get_catalog(engine, version) if version is not None else None
+    """The newest version, in one query (activities ask it several times per license)."""
+    with session(engine) as s:
+        newest = s.exec(
+            select(CatalogVersion.version, CatalogVersion.digest)
+            .order_by(CatalogVersion.seq.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        ).first()
+    return _parsed(engine, *newest) if newest is not None else None
 
 
 def list_versions(engine: Engine) -> list[VersionInfo]:
