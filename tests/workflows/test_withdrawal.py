@@ -18,7 +18,7 @@ from domain.application import (
 )
 from domain.catalog import Catalog
 from domain.people import Role
-from starter.client import Conflict
+from starter.client import Conflict, OnethingClient
 from store import licenses
 from tests.conftest import onething_client
 from tests.desk import (
@@ -31,6 +31,18 @@ from tests.desk import (
 from tests.support.lifecycle import report_cost, submission, trail_actions
 
 
+async def food_filing_recorded(client: OnethingClient, app: str) -> None:
+    """Until the application knows it: the food filing's workflow has ended."""
+    await eventually(
+        lambda: client.state(app),
+        lambda s: any(
+            i.item_code == "food-filing-prepackaged" and i.status is ItemStatus.CLOSED
+            for i in s.items
+        ),
+        "the food filing recorded",
+    )
+
+
 async def test_withdrawal_mid_way_keeps_issued_license_and_stops_the_rest(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> None:
@@ -41,14 +53,7 @@ async def test_withdrawal_mid_way_keeps_issued_license_and_stops_the_rest(
     async with onething_client(fresh_ts_env, store_engine, catalog) as client:
         await client.submit(sub)
         await approve(client, catalog, app, "business-license-individual")
-        await eventually(  # as the application knows it: the filing's workflow has ended
-            lambda: client.state(app),
-            lambda s: any(
-                i.item_code == "food-filing-prepackaged" and i.status is ItemStatus.CLOSED
-                for i in s.items
-            ),
-            "the food filing recorded",
-        )
+        await food_filing_recorded(client, app)
         await item_in(client, app, "tobacco-retail-license", ItemStatus.UNDER_REVIEW)
         assert (
             await client.withdraw(app, Withdrawal(reason="选址变更")) is ApplicationStatus.WITHDRAWN
@@ -80,14 +85,7 @@ async def test_withdrawal_after_issuance_on_commitment_keeps_the_inspection_goin
     async with onething_client(fresh_ts_env, store_engine, catalog) as client:
         await client.submit(sub)
         await approve(client, catalog, app, "business-license-individual")
-        await eventually(  # as the application knows it: the filing's workflow has ended
-            lambda: client.state(app),
-            lambda s: any(
-                i.item_code == "food-filing-prepackaged" and i.status is ItemStatus.CLOSED
-                for i in s.items
-            ),
-            "the food filing recorded",
-        )
+        await food_filing_recorded(client, app)
         await item_in(client, app, tobacco, ItemStatus.INSPECTING)
         await eventually(
             lambda: client.state(app),
