@@ -5,8 +5,8 @@ above the infrastructure (`onething/`), which imports nothing of the client.
 
 People: `made_up_applicant(seed)` (one per seed, so one test's credit records never bar
 another's) and `demo_applicant()` (the one `make run` submits for): valid ID numbers of
-region 420684, born 1990-01-01, that belong to nobody. `staff(role, department)`: a
-member of staff of that role and department.
+region 420684 that belong to nobody (the demo applicant born 1990-01-01).
+`staff(role, department)`: a member of staff of that role and department.
 
 Acting: `item_in` waits until an item is in a status with its staff task open; `approve`
 and `inspect` wait for the task, then decide it as the item's department would;
@@ -23,6 +23,7 @@ import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -48,6 +49,8 @@ T = TypeVar("T")
 
 # -- people ------------------------------------------------------------------------------
 
+_REGION = "420684"
+_MADE_UP_BORN, _MADE_UP_DAYS = date(1960, 1, 1), 14_000  # to 1998-04
 _MADE_UP_PREFIX = "42068419900101"  # region 420684, born 1990-01-01; the sequence follows
 _DEMO_SEQUENCE = 100
 
@@ -59,11 +62,18 @@ def made_up_id_number(sequence: int) -> str:
 
 
 def made_up_applicant(seed: str) -> Applicant:
-    """A made-up applicant per seed: one test's credit records never bar another's."""
+    """A made-up applicant per seed: one test's credit records never bar another's. The
+    seed's hash picks a birthday (1960-1998) and a sequence, some ten million people and
+    never the demo applicant: a thousand made the demo one seed in a thousand, and a
+    random seed's false commitment then barred it."""
+    hashed = zlib.crc32(seed.encode())
+    born = _MADE_UP_BORN + timedelta(days=hashed % _MADE_UP_DAYS)
+    sequence = hashed // _MADE_UP_DAYS % 1000
+    first17 = f"{_REGION}{born:%Y%m%d}{sequence:03d}"
+    if first17 == f"{_MADE_UP_PREFIX}{_DEMO_SEQUENCE:03d}":
+        first17 = f"{_MADE_UP_PREFIX}{_DEMO_SEQUENCE + 1:03d}"
     return Applicant(
-        name="测试",
-        id_number=made_up_id_number(zlib.crc32(seed.encode()) % 1000),
-        phone="13900000001",
+        name="测试", id_number=first17 + resident_id_check_digit(first17), phone="13900000001"
     )
 
 
