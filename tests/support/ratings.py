@@ -17,7 +17,9 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
+from domain.people import Role
 from domain.rating import (
+    FollowUpAnswer,
     FollowUpFact,
     FollowUpOutcome,
     FollowUpState,
@@ -31,7 +33,7 @@ from onething.keys import SubjectKeys
 from starter.ratings import Ratings
 from store import ratings, tasks
 from tests.conftest import running_worker
-from tests.desk import eventually, skip_to
+from tests.desk import eventually, skip_to, staff
 from workflows.rating_follow_up import RatingFollowUpWorkflow
 
 # -- the seeded set, counted by hand in tests/domain/test_rating_rules.py
@@ -144,6 +146,20 @@ class Desk:
             follow_ups=[(d, follow_up_workflow_id(case, d), 15) for d in departments],
             keys=KEYS,
         )
+
+    async def answer(
+        self,
+        case: str,
+        department: str,
+        outcome: FollowUpOutcome,
+        text: str,
+        *,
+        by_department: str | None = None,
+    ) -> FollowUpState:
+        """A reviewer of `by_department` (default: the follow-up's own) answers it."""
+        reviewer = staff(Role.REVIEWER, by_department or department)
+        answer = FollowUpAnswer(outcome=outcome, text=text, answered_by=reviewer)
+        return await self.ratings.answer(case, department, answer)
 
     async def bad_rating(self, departments: list[str]) -> ratings.Rating:
         """A 差评 of a case of `departments`, recorded and its follow-ups started."""

@@ -16,16 +16,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
-from domain.people import Role
 from domain.rating import (
     AppealVerdict,
-    FollowUpAnswer,
     FollowUpOutcome,
     follow_up_workflow_id,
 )
 from starter.client import Conflict
 from store import notifications, ratings, supervision, tasks
-from tests.desk import eventually, staff
+from tests.desk import eventually
 from tests.support.ratings import BEIJING, Desk, desk_over
 from workflows.rating_follow_up import RatingFollowUpWorkflow
 
@@ -57,23 +55,13 @@ async def test_a_bad_rating_opens_a_task_due_in_15_working_days_answered_in_time
 
     # Another department's reviewer may not answer; the right one does, in time.
     with pytest.raises(Conflict) as wrong:
-        await desk.ratings.answer(
-            row.case_number,
-            "market",
-            FollowUpAnswer(
-                outcome=FollowUpOutcome.FIXED, text="x", answered_by=staff(Role.REVIEWER, "tax")
-            ),
+        await desk.answer(
+            row.case_number, "market", FollowUpOutcome.FIXED, "x", by_department="tax"
         )
     assert wrong.value.field == "answered_by.department"
     await desk.skip_to(due - timedelta(days=1))
-    state = await desk.ratings.answer(
-        row.case_number,
-        "market",
-        FollowUpAnswer(
-            outcome=FollowUpOutcome.FIXED,
-            text="已回访申请人, 补正告知改为一次性清单",
-            answered_by=staff(Role.REVIEWER, "market"),
-        ),
+    state = await desk.answer(
+        row.case_number, "market", FollowUpOutcome.FIXED, "已回访申请人, 补正告知改为一次性清单"
     )
     assert state.outcome is FollowUpOutcome.FIXED and state.in_time is True
     assert state.answered_by == "reviewer-market" and state.escalation_stage == 0
@@ -90,15 +78,7 @@ async def test_a_bad_rating_opens_a_task_due_in_15_working_days_answered_in_time
     assert row.case_number in told.message and "market" not in told.message
     # Answered once.
     with pytest.raises(Conflict) as again:
-        await desk.ratings.answer(
-            row.case_number,
-            "market",
-            FollowUpAnswer(
-                outcome=FollowUpOutcome.EXPLAINED,
-                text="y",
-                answered_by=staff(Role.REVIEWER, "market"),
-            ),
-        )
+        await desk.answer(row.case_number, "market", FollowUpOutcome.EXPLAINED, "y")
     assert again.value.field in ("case_number", "status")
     assert supervision.cases_of(desk.engine, follow_up_workflow_id(row.case_number, "market")) == []
 
@@ -130,15 +110,7 @@ async def test_unanswered_it_escalates_to_supervision_after_the_limit_and_counts
     state = await desk.handle(row.case_number, "health").query(RatingFollowUpWorkflow.state)
     assert state.clock_state == "overdue" and state.escalation_stage >= 1
     # The answer is still taken; it counts late.
-    late = await desk.ratings.answer(
-        row.case_number,
-        "health",
-        FollowUpAnswer(
-            outcome=FollowUpOutcome.EXPLAINED,
-            text="已电话说明",
-            answered_by=staff(Role.REVIEWER, "health"),
-        ),
-    )
+    late = await desk.answer(row.case_number, "health", FollowUpOutcome.EXPLAINED, "已电话说明")
     assert late.outcome is FollowUpOutcome.EXPLAINED and late.in_time is False
     fact = ratings.follow_up(desk.engine, row.case_number, "health")
     assert fact is not None and fact.in_time is False and not fact.fact().settled_in_time()
@@ -169,15 +141,7 @@ async def test_an_answer_sent_the_moment_the_rating_is_recorded_waits_for_the_ta
     # No wait for the inbox or the workflow: the answer reaches the follow-up while its task
     # may still be opening, and is taken once it has opened (never "retry").
     row = await desk.bad_rating(["market"])
-    state = await desk.ratings.answer(
-        row.case_number,
-        "market",
-        FollowUpAnswer(
-            outcome=FollowUpOutcome.FIXED,
-            text="当日已回访",
-            answered_by=staff(Role.REVIEWER, "market"),
-        ),
-    )
+    state = await desk.answer(row.case_number, "market", FollowUpOutcome.FIXED, "当日已回访")
     assert state.outcome is FollowUpOutcome.FIXED and state.in_time is True
     assert state.due_at is not None
     closed = tasks.get_task(
