@@ -55,11 +55,9 @@ TERM_WORKFLOW = "LicenseTermWorkflow"
 _START_TIMEOUT_S = 30.0
 
 
-def validity_until(engine: Engine, item_code: str, issued_at: datetime) -> datetime | None:
-    """The end of a new license's first term by the catalog in force; None when its item
-    states no validity (or the catalog does not know it)."""
-    catalog = get_latest_catalog(engine)
-    item = catalog.items.get(item_code) if catalog is not None else None
+def validity_until(item: Item | None, issued_at: datetime) -> datetime | None:
+    """The end of a new license's first term by its item in the catalog in force; None when
+    the item states no validity (or the catalog does not know it: None)."""
     if item is None or item.validity_years is None:
         return None
     return expiry_after(issued_at, item.validity_years)

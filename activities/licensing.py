@@ -9,11 +9,12 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from activities.license_terms import TermStarter, validity_until
-from activities.notify import Notice, Outlet, record_notice
+from activities.notify import Notice, Outlet, Written, record_notices
 from activities.store_errors import store_errors
 from domain import notices
 from domain.application import LicenseRecord, RevocationGround, item_workflow_id
-from domain.documents import DOCUMENT_KINDS, GRANT_TITLES, grant_basis
+from domain.catalog_models import Item
+from domain.documents import DOCUMENT_KINDS, GRANT_TITLES, grant_basis, issuer_of
 from domain.license_term import last_valid_day
 from store import licenses
 from store.catalog import get_latest_catalog
@@ -47,6 +48,9 @@ class LicensingActivities:
     @store_errors
     def issue_license(self, request: IssueLicense) -> LicenseRecord:
         """Idempotent: one license per application and item, however often retried."""
+        # The catalog read once: the license's term, the documents' names and issuer.
+        catalog = get_latest_catalog(self._engine)
+        item = catalog.items.get(request.item_code) if catalog is not None else None
         issued = licenses.issue_license(
             self._engine,
             application_id=request.application_id,
@@ -54,12 +58,12 @@ class LicensingActivities:
             license_kind=request.license_kind,
             holder_name=request.holder_name,
             valid_from=request.issued_at,
-            valid_until=validity_until(self._engine, request.item_code, request.issued_at),
+            valid_until=validity_until(item, request.issued_at),
         )
         activity.logger.info(
             "license issued", extra={"item_code": issued.item_code, "number": issued.number}
         )
-        self._deliver(request, issued)
+        self._deliver(request, issued, item)
         if self._terms is not None and issued.valid_until is not None:
             self._terms.start(issued.number)  # its validity, renewal window and renewal
         return LicenseRecord(
@@ -71,50 +75,52 @@ class LicensingActivities:
             status=issued.status,
         )
 
-    def _deliver(self, request: IssueLicense, issued: licenses.License) -> None:
+    def _deliver(self, request: IssueLicense, issued: licenses.License, item: Item | None) -> None:
         """The decision and the license itself, in writing, the moment they are issued
-        (Art. 38, Art. 44: within 10 days): two documents, each once however often retried."""
-        catalog = get_latest_catalog(self._engine)
-        item = catalog.items.get(request.item_code) if catalog is not None else None
+        (Art. 38, Art. 44: within 10 days): two documents, each once however often retried,
+        written together in one transaction."""
         item_name = item.name if item is not None else notices.license_name(issued.license_kind)
         item_kind = item.kind.value if item is not None else "license"
         key = item_workflow_id(request.application_id, request.item_code)
         granted = DOCUMENT_KINDS["granted"]
-        record_notice(
-            self._engine,
-            self._outlet,
-            Notice(
-                key=f"{key}/granted",
-                application_id=request.application_id,
-                recipient="applicant",
-                kind="granted",
-                message=notices.grant_decision(
-                    item_kind, item_name, issued.license_kind, issued.number, request.issued_at
-                ),
-                at=request.issued_at,
+        decision = Notice(
+            key=f"{key}/granted",
+            application_id=request.application_id,
+            recipient="applicant",
+            kind="granted",
+            message=notices.grant_decision(
+                item_kind, item_name, issued.license_kind, issued.number, request.issued_at
             ),
-            title=GRANT_TITLES.get(item_kind, granted.title),
-            basis=grant_basis(granted, item.legal_basis if item is not None else ""),
+            at=request.issued_at,
         )
-        record_notice(
+        certificate = Notice(
+            key=f"{key}/license",
+            application_id=request.application_id,
+            recipient="applicant",
+            kind="license",
+            message=notices.license_certificate(
+                issued.license_kind,
+                issued.number,
+                issued.holder_name,
+                item_name,
+                request.issued_at,  # the store may hand back a naive instant
+                last_valid_day(expires) if (expires := issued.expires()) else None,
+            ),
+            at=request.issued_at,
+        )
+        record_notices(
             self._engine,
             self._outlet,
-            Notice(
-                key=f"{key}/license",
-                application_id=request.application_id,
-                recipient="applicant",
-                kind="license",
-                message=notices.license_certificate(
-                    issued.license_kind,
-                    issued.number,
-                    issued.holder_name,
-                    item_name,
-                    request.issued_at,  # the store may hand back a naive instant
-                    last_valid_day(expires) if (expires := issued.expires()) else None,
+            [
+                Written(
+                    decision,
+                    title=GRANT_TITLES.get(item_kind, granted.title),
+                    basis=grant_basis(granted, item.legal_basis if item is not None else ""),
                 ),
-                at=request.issued_at,
-            ),
-            title=notices.license_name(issued.license_kind),
+                Written(certificate, title=notices.license_name(issued.license_kind)),
+            ],
+            # The item's department, as record_notice would read it from the catalog again.
+            issuer=issuer_of(item.department_name if item is not None else None),
         )
 
     @activity.defn(name="revoke_license")

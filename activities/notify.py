@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -51,6 +52,16 @@ class NotifyActivities:
         record_notice(self._engine, self._outlet, notice)
 
 
+@dataclass(frozen=True)
+class Written:
+    """A notice, and the title and legal basis of its document (as for
+    `store.documents.issue`) where they are not its kind's."""
+
+    notice: Notice
+    title: str | None = None
+    basis: str | None = None
+
+
 def record_notice(
     engine: Engine,
     outlet: Outlet | None,
@@ -58,45 +69,70 @@ def record_notice(
     *,
     title: str | None = None,
     basis: str | None = None,
+    issuer: str | None = None,
 ) -> str | None:
     """The notice in the outbox, with a pending delivery per channel of its recipient, and,
     when it is a written act to the applicant, its document; returns the document's number.
     Idempotent by the notice key: a retry finishes what failed and records nothing twice.
-    `title` and `basis` as for `store.documents.issue`."""
-    channels = outlet.channels_for(notice.recipient) if outlet else []
-    recorded = notifications.notify(
-        engine,
-        notifications.Notification(
-            key=notice.key,
-            application_id=notice.application_id,
-            recipient=notice.recipient,
-            kind=notice.kind,
-            message=notice.message,
-            created_at=notice.at,
-        ),
-        channels,
-        # The wall clock, not the workflow's instant: the loop compares with it.
-        now=datetime.now(UTC),
-    )
-    number = None
-    kind = document_kind(notice.kind, notice.recipient)
-    if kind is not None:  # also when recorded before: a retry finishes what failed
-        number = documents.issue(
-            engine,
-            notice_key=notice.key,
-            application_id=notice.application_id,
-            notice_kind=notice.kind,
-            kind=kind,
-            issuer=issuer_of(_department_name(engine, notice)),
-            issued_at=notice.at,
-            content=notice.message,
-            recipient=notice.recipient,
-            title=title,
-            basis=basis,
-        ).number
-    if recorded and channels and outlet is not None:
-        outlet.wake()
+    `title` and `basis` as for `store.documents.issue`; `issuer` as for `record_notices`."""
+    [number] = record_notices(engine, outlet, [Written(notice, title, basis)], issuer=issuer)
     return number
+
+
+def record_notices(
+    engine: Engine,
+    outlet: Outlet | None,
+    written: Sequence[Written],
+    *,
+    issuer: str | None = None,
+) -> list[str | None]:
+    """`record_notice` for several notices in one transaction (all or none, the documents
+    numbered in this order); each one's document number. `issuer`: the documents' issuer
+    when the caller has read it from the catalog already, else the department of the
+    item whose workflow sent each notice."""
+    # The wall clock, not the workflow's instant: the delivery loop compares with it.
+    now = datetime.now(UTC)
+    rows = [
+        notifications.Written(
+            notifications.Notification(
+                key=w.notice.key,
+                application_id=w.notice.application_id,
+                recipient=w.notice.recipient,
+                kind=w.notice.kind,
+                message=w.notice.message,
+                created_at=w.notice.at,
+            ),
+            outlet.channels_for(w.notice.recipient) if outlet else [],
+            _draft(engine, w, issuer),
+        )
+        for w in written
+    ]
+    recorded = notifications.record(engine, rows, now)
+    new_with_channels = [new for row, (new, _) in zip(rows, recorded, strict=True) if row.channels]
+    if outlet is not None and any(new_with_channels):
+        outlet.wake()
+    return [document.number if document else None for _, document in recorded]
+
+
+def _draft(engine: Engine, written: Written, issuer: str | None) -> documents.Draft | None:
+    """Its document, when the notice is a written act to the applicant (also when the
+    notice was recorded before: a retry finishes what failed)."""
+    notice = written.notice
+    kind = document_kind(notice.kind, notice.recipient)
+    if kind is None:
+        return None
+    return documents.Draft(
+        notice_key=notice.key,
+        application_id=notice.application_id,
+        notice_kind=notice.kind,
+        kind=kind,
+        issuer=issuer if issuer is not None else issuer_of(_department_name(engine, notice)),
+        issued_at=notice.at,
+        content=notice.message,
+        recipient=notice.recipient,
+        title=written.title,
+        basis=written.basis,
+    )
 
 
 def _department_name(engine: Engine, notice: Notice) -> str | None:

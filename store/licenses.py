@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, Engine, Integer, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from store.db import session
 
@@ -74,11 +74,15 @@ class LicenseRenewal(SQLModel, table=True):
 
 def _find(engine: Engine, application_id: str, item_code: str) -> License | None:
     with session(engine) as s:
-        return s.exec(
-            select(License).where(
-                License.application_id == application_id, License.item_code == item_code
-            )
-        ).first()
+        return _find_in(s, application_id, item_code)
+
+
+def _find_in(s: Session, application_id: str, item_code: str) -> License | None:
+    return s.exec(
+        select(License).where(
+            License.application_id == application_id, License.item_code == item_code
+        )
+    ).first()
 
 
 def issue_license(
@@ -92,22 +96,21 @@ def issue_license(
     valid_until: datetime | None = None,
 ) -> License:
     """Issue the license, or return the one already issued for this application and item."""
-    existing = _find(engine, application_id, item_code)
-    if existing is not None:
-        return existing
-    number = f"YC{valid_from:%Y%m%d}-{secrets.token_hex(4).upper()}"
-    license = License(
-        number=number,
-        application_id=application_id,
-        item_code=item_code,
-        license_kind=license_kind,
-        holder_name=holder_name,
-        verification_code=secrets.token_urlsafe(9),
-        valid_from=valid_from,
-        valid_until=valid_until,
-    )
     try:
-        with session(engine) as s:
+        with session(engine) as s:  # the look-up and the insert in one transaction
+            existing = _find_in(s, application_id, item_code)
+            if existing is not None:
+                return existing
+            license = License(
+                number=f"YC{valid_from:%Y%m%d}-{secrets.token_hex(4).upper()}",
+                application_id=application_id,
+                item_code=item_code,
+                license_kind=license_kind,
+                holder_name=holder_name,
+                verification_code=secrets.token_urlsafe(9),
+                valid_from=valid_from,
+                valid_until=valid_until,
+            )
             s.add(license)
     except IntegrityError:
         # A concurrent retry won the race: the registry keeps the first one.
