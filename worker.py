@@ -1,8 +1,10 @@
 """The onething worker: every workflow, the central activities, and each department's queue.
 
-Activities that talk to a department's own systems (issuing and revoking its licenses) run on
-that department's task queue, `<task queue>.dept.<department>`, so a department can run its
-worker beside its systems (`onething worker --departments market,tax`). The embedded default
+Each item of an application runs on its department's task queue, `<task queue>.dept.<department>`,
+with the activities that talk to the department's own systems (issuing and revoking its
+licenses), so a department can run its worker beside its systems (`onething worker
+--departments market,tax`); the item issues its license there as a local activity. The
+applications and the central activities run on the workflows' queue. The embedded default
 runs one process that serves every queue.
 
 `python worker.py` (or `onething worker`) runs it against the configured Temporal.
@@ -16,6 +18,7 @@ import inspect
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -143,6 +146,24 @@ def department_activities(
     return [licensing.issue_license, licensing.revoke_license]
 
 
+@dataclass(frozen=True)
+class CacheShares:
+    central: int
+    department: int
+
+
+def cache_shares(budget: int, *, central: bool, departments: int) -> CacheShares:
+    """The process's workflow cache (`ONETHING_MAX_CACHED_WORKFLOWS`) shared by its workers:
+    half for the workflows' queue (applications, terms), half for the departments' (items),
+    evenly (at least one each); a process serving only one side gives it the whole."""
+    if not departments:
+        return CacheShares(central=budget, department=0)
+    for_departments = budget // 2 if central else budget
+    return CacheShares(
+        central=budget - for_departments, department=max(1, for_departments // departments)
+    )
+
+
 def all_departments(engine: Engine) -> list[str]:
     return sorted({item.department for item in current_catalog(engine).items.values()})
 
@@ -170,30 +191,37 @@ def build_workers(
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
     # A license with a validity gets its term workflow on the workflows' queue.
     terms = TermStarter(client, task_queue)
+    departments = all_departments(engine) if departments is None else list(departments)
+    runner = workflow_runner or _worker_sandbox()
+    caches = cache_shares(max_cached_workflows, central=workflows, departments=len(departments))
+    central = central_activities(engine, calendar_overrides, delivery)
+    if workflows or departments:
+        compile_workflow_modules()
     workers = []
     if workflows:
-        compile_workflow_modules()
         workers.append(
             Worker(
                 client,
                 task_queue=task_queue,
                 workflows=WORKFLOWS,
-                workflow_runner=workflow_runner or _worker_sandbox(),
-                max_cached_workflows=max_cached_workflows,
-                activities=[
-                    *central_activities(engine, calendar_overrides, delivery),
-                    *read_model_activities(client, engine, calendar_overrides),
-                ],
+                workflow_runner=runner,
+                max_cached_workflows=caches.central,
+                activities=[*central, *read_model_activities(client, engine, calendar_overrides)],
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             )
         )
-    for department in all_departments(engine) if departments is None else departments:
+    for department in departments:
+        # The department's items run here, beside its systems (ITEMS_AT_DEPARTMENTS): its
+        # licenses are issued locally; the central systems they use locally too.
         workers.append(
             Worker(
                 client,
                 task_queue=department_queue_of(task_queue, department),
-                activities=department_activities(engine, delivery, terms),
+                workflows=[ItemWorkflow],
+                workflow_runner=runner,
+                max_cached_workflows=caches.department,
+                activities=[*central, *department_activities(engine, delivery, terms)],
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             )
@@ -219,11 +247,12 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
         unknown = sorted(set(departments or ()) - set(known))
         if unknown:
             raise SystemExit(f"error: --departments: unknown {unknown}; known: {', '.join(known)}")
-        # Notices are recorded where the workflows run; that process also delivers them.
+        # Every worker records notices (a department's items and licenses too), so each runs
+        # a delivery loop; the loops claim rows for a lease, so they share the outbox.
         plan = DeliveryPlan.from_settings(runtime.settings)
         deliverer = (
             Deliverer(runtime.engine, plan, HistoryContacts(runtime.client))
-            if workflows and plan.enabled
+            if plan.enabled
             else None
         )
         workers = build_workers(

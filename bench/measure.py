@@ -24,7 +24,7 @@ from temporalio.client import Client, WorkflowHistory
 
 from bench.worker_process import WorkerProcess, process_cpu
 from onething import history_names as names
-from onething.costs import billable_actions
+from onething.costs import billable_actions, local_activity_data
 from onething.devserver import DevServer, executable
 
 
@@ -223,12 +223,16 @@ class HistoryFigures:
 
 
 def item_result_at(history: WorkflowHistory) -> float | None:
-    """When an item reached its result: the completion of its `issue_license` activity, or,
-    for an item that issues nothing (a filing recorded on the spot), the end of its workflow.
-    None when it reached neither."""
+    """When an item reached its result: the completion of its `issue_license` activity (its
+    marker, when it ran locally at the department), or, for an item that issues nothing (a
+    filing recorded on the spot), the end of its workflow. None when it reached neither."""
     scheduled: dict[int, str] = {}
     for event in history.events:
         kind = event.event_type
+        local = local_activity_data(event)
+        issued = "result" in event.marker_recorded_event_attributes.details
+        if local is not None and local.get("activity_type") == names.ISSUE_LICENSE and issued:
+            return event.event_time.seconds + event.event_time.nanos / 1e9
         if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             scheduled[event.event_id] = (
                 event.activity_task_scheduled_event_attributes.activity_type.name

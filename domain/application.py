@@ -502,6 +502,10 @@ class ItemCase(BaseModel):
     revised: bool = False
     # The application's answer to its patch "fewer-events-2026-12" (workflows.common).
     fewer_events: bool = False
+    # Under "items-at-departments-2026-12": the item runs on its department's queue and this
+    # is the workflows' queue (the clock's and the recorded activities run there). None: the
+    # item runs on the workflows' queue itself.
+    central_queue: str | None = None
 
 
 class StaffTaskRef(BaseModel):

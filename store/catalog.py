@@ -275,7 +275,7 @@ def latest_version(engine: Engine) -> str | None:
 
 
 def get_latest_catalog(engine: Engine) -> Catalog | None:
-    """The newest version, in one query (activities ask it several times per license)."""
+    """The newest version, in one query (activities ask it for the item they act on)."""
     with session(engine) as s:
         newest = s.exec(
             select(CatalogVersion.version, CatalogVersion.digest)

@@ -93,8 +93,10 @@ class BundleItems(ApplicationRecord):
                 central_activities_local=self.central_activities_local,
                 revised=self.revised,
                 fewer_events=self.fewer_events,
+                central_queue=workflow.info().task_queue if self.items_at_departments else None,
             ),
             id=ref.workflow_id,
+            task_queue=department_queue(item.department) if self.items_at_departments else None,
             static_summary=f"{item.name} ({item.code})",
             static_details=(
                 f"申请 {submission.application_id} · {self.snapshot.bundle.name} · "

@@ -74,6 +74,7 @@ class ApplicationRecord:
         self._trail = Trail()
         self._case_number: str | None = None  # 办件编号, given at acceptance (revised only)
         self.central_activities_local = False
+        self.items_at_departments = False  # each item on its department's queue
 
     @property
     def snapshot(self) -> CatalogSnapshot:

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         snapshot,
     )
 
+from workflows.common import central_queue
 from workflows.search_attributes import CLOCK_STATE, DUE_AT, ESCALATED
 
 EventHandler = Callable[[ClockEvent], Awaitable[None]]
@@ -73,7 +74,8 @@ class LegalClock:
         on_change: awaited when state, due instant, pause or stage changed (e.g. to upsert
             search attributes; each upsert is a billable action, so this fires sparingly).
         open_supervision_cases: call the supervision activity on each escalation stage.
-        task_queue: where the calendar and supervision activities run (default: the workflow's).
+        task_queue: where the calendar and supervision activities run (default: the workflows'
+            queue, `workflows.common.central_queue`).
         first_schedule: computes the first schedule in place of the calendar activity, for a
             caller that folds it into an activity it runs anyway (opening the staff task with
             its due instant); it must return what the calendar activity would.
@@ -373,7 +375,7 @@ class LegalClock:
             COMPUTE_SCHEDULE_ACTIVITY,
             record,
             result_type=ClockSchedule,
-            task_queue=self._task_queue,
+            task_queue=self._task_queue or central_queue(),
             start_to_close_timeout=self._timeout,
             retry_policy=self._retry,
             summary=f"{self.limit}: working-day schedule",
@@ -405,7 +407,7 @@ class LegalClock:
                     OPEN_SUPERVISION_CASE_ACTIVITY,
                     request,
                     result_type=SupervisionCaseRef,
-                    task_queue=self._task_queue,
+                    task_queue=self._task_queue or central_queue(),
                     start_to_close_timeout=self._timeout,
                     retry_policy=self._retry,
                     summary=f"{self.limit}: escalation stage {event.stage} ({event.level.value})",

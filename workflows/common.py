@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar, cast, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -65,6 +65,14 @@ CREDIT_BY_CODE = "credit-subject-by-code"
 #   or before its next boundary: that timer wakes it.
 FEWER_EVENTS = "fewer-events-2026-12"
 
+# Each item runs on its department's task queue (issue 18), asked first by the application
+# and implying the patches above. The department's worker then runs the item's workflow and
+# issues its license there, as a local activity: one marker instead of a round trip through
+# the server (six events and a workflow task), on the path to every license. The item's
+# other activities keep their place: the central systems locally as before, the clock's and
+# those on the record on the workflows' queue (`ItemCase.central_queue`).
+ITEMS_AT_DEPARTMENTS = "items-at-departments-2026-12"
+
 
 def central_activities_local() -> bool:
     """Whether the running workflow reaches the central systems by local activities."""
@@ -76,9 +84,22 @@ def department_queue_of(task_queue: str, department: str) -> str:
     return f"{task_queue}.dept.{department}"
 
 
+def central_queue() -> str:
+    """Inside a workflow: the workflows' queue, where the central activities run remotely;
+    an item at its department's queue was told it (`ItemCase.central_queue`)."""
+    told: str | None = getattr(workflow.instance(), "central_queue", None)
+    return told or workflow.info().task_queue
+
+
 def department_queue(department: str) -> str:
-    """Inside a workflow: the department's queue beside this workflow's own."""
-    return department_queue_of(workflow.info().task_queue, department)
+    """Inside a workflow: the department's queue beside the workflows' own."""
+    return department_queue_of(central_queue(), department)
+
+
+def at_department(department: str) -> bool:
+    """Whether this workflow runs on the department's queue, beside its systems. From the
+    workflow's input, not `workflow.info().task_queue`: a replayer runs on a queue of its own."""
+    return getattr(workflow.instance(), "department_here", None) == department
 
 
 @overload
@@ -95,19 +116,33 @@ async def run_activity(
     """Run an activity method with the shared timeout and retry policy: a central one (no
     `task_queue`) locally unless it is on the record, a department's on its queue."""
     if task_queue is None and fn not in ON_THE_RECORD and central_activities_local():
-        return await workflow.execute_local_activity_method(
-            fn,
-            arg,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary=summary,
-        )
+        return await _run_locally(fn, arg, summary=summary)
     return await workflow.execute_activity_method(
         fn,
         arg,
         start_to_close_timeout=ACTIVITY_TIMEOUT,
         retry_policy=ACTIVITY_RETRY,
-        task_queue=task_queue,
+        task_queue=task_queue or central_queue(),
+        summary=summary,
+    )
+
+
+async def run_department_activity(
+    fn: Callable[..., T], arg: Any, *, department: str, summary: str
+) -> T:
+    """Run a department system's activity: locally when this workflow runs at that
+    department's queue (`ITEMS_AT_DEPARTMENTS`), else on the department's queue."""
+    if at_department(department):
+        return cast(T, await _run_locally(fn, arg, summary=summary))
+    return await run_activity(fn, arg, summary=summary, task_queue=department_queue(department))
+
+
+async def _run_locally(fn: Callable[..., Any], arg: Any, *, summary: str) -> Any:
+    return await workflow.execute_local_activity_method(
+        fn,
+        arg,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=ACTIVITY_RETRY,
         summary=summary,
     )
 

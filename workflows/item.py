@@ -40,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.catalog_models import InspectionTiming
     from domain.people import Role
-    from workflows.common import department_queue, notify, run_activity
+    from workflows.common import notify, run_department_activity
     from workflows.item_handlers import ItemHandlers
     from workflows.item_inspection import OnSiteInspection
 
@@ -156,7 +156,7 @@ class ItemWorkflow(ItemHandlers, OnSiteInspection):
         if self.item.produces is None:
             self._status = ItemStatus.ISSUED
             return
-        self._license = await run_activity(
+        self._license = await run_department_activity(
             LicensingActivities.issue_license,
             IssueLicense(
                 application_id=self.case.application_id,
@@ -165,7 +165,7 @@ class ItemWorkflow(ItemHandlers, OnSiteInspection):
                 holder_name=self.case.holder_name,
                 issued_at=workflow.now(),
             ),
-            task_queue=department_queue(self.item.department),
+            department=self.item.department,
             summary=f"issue {self.item.produces}",
         )
         self._status = ItemStatus.ISSUED

@@ -44,6 +44,8 @@ class ItemRecord:
         self._trips = 0
         self._trail = Trail()
         self.central_activities_local = case.central_activities_local
+        self.central_queue = case.central_queue  # workflows.common.central_queue
+        self.department_here = case.item.department if case.central_queue else None
         # Held until the application's deficient materials arrive (its `supplemented` signal
         # may come with the start: handlers run only after this).
         self._supplemented = not case.hold_until_supplemented

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import (
         ACTIVITY_RETRY,
         ACTIVITY_TIMEOUT,
+        central_queue,
         department_queue,
         notify,
         run_activity,
@@ -78,5 +79,6 @@ async def refer_to_supervision(
         ),
         start_to_close_timeout=ACTIVITY_TIMEOUT,
         retry_policy=ACTIVITY_RETRY,
+        task_queue=central_queue(),
         summary=f"refer to supervision: {kind.value}",
     )

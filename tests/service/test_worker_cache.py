@@ -1,4 +1,4 @@
-"""The workflows' worker's cache, the bound on its memory, is sized by a setting.
+"""The workers' caches, the bound on their memory, are sized by one setting.
 
 Its effect on memory is measured by the bench (docs/performance.md, worker memory with
 10,000 applications open); here: the setting is read, checked, and reaches the worker.
@@ -41,3 +41,27 @@ async def test_the_workflows_worker_gets_the_cache_size(
     )
     assert default.config()["max_cached_workflows"] == DEFAULT_CACHED_WORKFLOWS
     assert sized.config()["max_cached_workflows"] == 7
+
+
+async def test_the_departments_workers_share_the_cache_with_the_workflows_worker(
+    ts_env: WorkflowEnvironment, store_engine: Engine
+) -> None:
+    """Items run on their departments' queues: one process's workers share one budget."""
+    queue = f"cache-{uuid.uuid4().hex[:8]}"
+    central, *departments = build_workers(
+        ts_env.client, queue, store_engine, departments=["market", "tobacco", "health"]
+    )
+    sizes = [w.config()["max_cached_workflows"] for w in departments]
+    assert central.config()["max_cached_workflows"] == 500
+    assert sizes == [166, 166, 166]
+    assert central.config()["max_cached_workflows"] + sum(sizes) <= DEFAULT_CACHED_WORKFLOWS
+    # A process of department workers only gives them the whole budget.
+    alone = build_workers(
+        ts_env.client,
+        f"cache-{uuid.uuid4().hex[:8]}",
+        store_engine,
+        workflows=False,
+        departments=["market", "tobacco"],
+        max_cached_workflows=100,
+    )
+    assert [w.config()["max_cached_workflows"] for w in alone] == [50, 50]
