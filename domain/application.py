@@ -507,6 +507,12 @@ class ItemCase(BaseModel):
     # item runs on the workflows' queue itself.
     central_queue: str | None = None
 
+    @property
+    def at_department(self) -> bool:
+        """Under "items-at-departments-2026-12" (which also anchors the item's clocks'
+        provisional refreshes at their start, `LegalClock(anchored_refresh=...)`)."""
+        return self.central_queue is not None
+
 
 class StaffTaskRef(BaseModel):
     task_id: str

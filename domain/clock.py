@@ -418,10 +418,19 @@ def mark_fired(fired: FiredMarks, event: ClockEvent) -> FiredMarks:
 
 
 def next_wakeup(
-    schedule: ClockSchedule, fired: FiredMarks, now: datetime, policy: ClockPolicy
+    schedule: ClockSchedule,
+    fired: FiredMarks,
+    now: datetime,
+    policy: ClockPolicy,
+    anchor: datetime | None = None,
 ) -> datetime | None:
     """The next instant the clock must wake at: the next unfired boundary after `now`, or the
-    provisional refresh if earlier. None: nothing left to wait for (or paused)."""
+    provisional refresh if earlier. None: nothing left to wait for (or paused).
+
+    `anchor` (the clock's start): the refreshes fall on whole periods from it, so two clocks
+    started together refresh at one instant, whatever instant each computed its schedule at
+    (a replay may see a local activity's result a few milliseconds later than it ran live).
+    Without it, a period from `now`."""
     if schedule.paused:
         return None
     candidates: list[datetime] = []
@@ -439,8 +448,18 @@ def next_wakeup(
         return None
     wake = min(candidates)
     if schedule.provisional:
-        wake = min(wake, now + policy.provisional_refresh)
+        wake = min(wake, provisional_refresh_after(now, policy.provisional_refresh, anchor))
     return wake
+
+
+def provisional_refresh_after(
+    now: datetime, period: timedelta, anchor: datetime | None
+) -> datetime:
+    """The next refresh of a provisional schedule: `period` after `now`, or, with an anchor,
+    the first whole period from the anchor that lies after `now`."""
+    if anchor is None or anchor > now:
+        return now + period
+    return anchor + period * ((now - anchor) // period + 1)
 
 
 class ClockSnapshot(BaseModel):

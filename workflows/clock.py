@@ -97,6 +97,10 @@ class LegalClock:
             of its own (a timer is a billable action and two events) and wakes with it. While
             that clock is still computing, this one waits for it to settle; when it is not
             running, this one sets its own timer.
+        anchored_refresh: a provisional schedule refreshes on whole weeks from the clock's
+            start, not a week from each computation (`domain.clock.next_wakeup`): a clock
+            that leans on another compares their wake-ups, and "now" after a local activity
+            can differ by milliseconds between a live run and its replay.
     """
 
     def __init__(
@@ -118,6 +122,7 @@ class LegalClock:
         never_earlier: bool = False,
         on_due_moved_later: DueMovedHandler | None = None,
         lean_on: Callable[[], LegalClock | None] | None = None,
+        anchored_refresh: bool = False,
     ) -> None:
         if budget_days < 0:
             raise ClockError("budget must not be negative")
@@ -145,6 +150,7 @@ class LegalClock:
         self._cases: dict[int, SupervisionCaseRef] = {}
         self._notified: tuple[object, ...] | None = None
         self._lean_on = lean_on
+        self._anchored_refresh = anchored_refresh
         # What a clock leaning on this one reads: whether it counts, waits, and on what timer.
         self._running = False
         self._waiting = False
@@ -270,7 +276,8 @@ class LegalClock:
                 await self._fire(event)
             if done():
                 break
-            wake = next_wakeup(self._schedule, self._fired, now, self.policy)
+            anchor = record.started_at if self._anchored_refresh else None
+            wake = next_wakeup(self._schedule, self._fired, now, self.policy, anchor)
             if planned is not None and wake is not None and planned[0] is self._schedule:
                 wake = min(wake, planned[1])
                 if wake <= now:  # reached while another clock's timers woke this one

@@ -70,7 +70,8 @@ FEWER_EVENTS = "fewer-events-2026-12"
 # issues its license there, as a local activity: one marker instead of a round trip through
 # the server (six events and a workflow task), on the path to every license. The item's
 # other activities keep their place: the central systems locally as before, the clock's and
-# those on the record on the workflows' queue (`ItemCase.central_queue`).
+# those on the record on the workflows' queue (`ItemCase.central_queue`). The item's clocks
+# also refresh a provisional schedule on whole weeks from their start (`anchored_refresh`).
 ITEMS_AT_DEPARTMENTS = "items-at-departments-2026-12"
 
 

@@ -58,6 +58,7 @@ class StaffSteps(ItemRecord):
             on_change=self._clock_changed,
             first_schedule=open_task_with_its_schedule,
             never_earlier=self.case.revised,  # a due instant once shown never moves earlier
+            anchored_refresh=self.case.at_department,
         )
         workflow.set_current_details(f"{self.item.name}: 等待{self.item.department_name}{kind}")
         await self._clock.run_until(lambda: decided() or self._stop is not None)

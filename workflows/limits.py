@@ -87,6 +87,7 @@ class ItemLimits:
             never_earlier=True,
             on_due_moved_later=self._due_moved_later,
             lean_on=self._step if self.case.fewer_events else None,
+            anchored_refresh=self.case.at_department,
         )
         clock.start()
         self.statutory = clock

@@ -370,16 +370,20 @@ def test_cli_replays_trails_and_fails_on_divergence(
     assert table.exit_code == 0 and "不予受理" in table.output and "clerk-001" in table.output
     assert "北京时间" in table.output
 
-    # A history whose recorded activity is not what the code schedules: exit 1, named.
+    # A history whose recorded (local) activity is not what the code runs: exit 1, named.
     for file in (HERE / "approved").iterdir():
         doc = json.loads(file.read_text("utf-8"))
         if file.name.endswith("registration.json"):
-            scheduled = next(
-                e["activityTaskScheduledEventAttributes"]
+            marker = next(
+                e["markerRecordedEventAttributes"]
                 for e in doc["events"]
-                if "activityTaskScheduledEventAttributes" in e
+                if e.get("markerRecordedEventAttributes", {}).get("markerName")
+                == "core_local_activity"
             )
-            scheduled["activityType"]["name"] = "open_case_file"
+            [payload] = marker["details"]["data"]["payloads"]
+            data = json.loads(base64.b64decode(payload["data"]))
+            data["activity_type"] = "open_case_file"
+            payload["data"] = base64.b64encode(json.dumps(data).encode()).decode()
         (tmp_path / file.name).write_text(json.dumps(doc), "utf-8")
     bad = runner.invoke(audit_app, ["replay", str(tmp_path)])
     assert bad.exit_code == 1, bad.output

@@ -298,3 +298,21 @@ def test_on_the_spot_started_on_a_holiday_and_paused_on_its_due_day() -> None:
     assert s.consumed_days == 0 and s.due_at == close("2025-01-02")
     late = record.pause("r", at("2025-01-03", "09:00")).resume(at("2025-01-06", "09:00"))
     assert compute_schedule(late, CAL).remaining_days == -1  # one working day overdue
+
+
+def test_a_provisional_refresh_anchored_at_the_start_ignores_when_it_was_computed() -> None:
+    """Two clocks started together refresh together, though each computed its schedule a few
+    milliseconds apart (a replay may see a local activity's result later than it ran live)."""
+    start = at("2027-05-04", "11:44")
+    record = ClockRecord(limit="statutory", budget_days=200, started_at=start)
+    s = compute_schedule(record, CAL)
+    assert s.provisional  # 200 working days reach into a year the calendar does not know
+    fired, week = FiredMarks(), record.policy.provisional_refresh
+    early, late = start + timedelta(milliseconds=3), start + timedelta(milliseconds=16)
+    # From each computation: a week after it, so the two differ.
+    assert next_wakeup(s, fired, early, record.policy) != next_wakeup(s, fired, late, record.policy)
+    # Anchored: both at the first whole week from the start, then the next one.
+    assert next_wakeup(s, fired, early, record.policy, start) == start + week
+    assert next_wakeup(s, fired, late, record.policy, start) == start + week
+    assert next_wakeup(s, fired, start + week, record.policy, start) == start + 2 * week
+    assert next_wakeup(s, fired, start + 10 * week / 7, record.policy, start) == start + 2 * week
