@@ -21,10 +21,16 @@ def dev() -> None:
 def worker(
     departments: Annotated[
         str | None,
-        typer.Option(help="Serve only these departments' queues (e.g. market,tax), no workflows."),
+        typer.Option(
+            help="Serve only these departments' queues (e.g. market,tax): items, licensing."
+        ),
     ] = None,
     workflows_only: Annotated[
-        bool, typer.Option("--workflows-only", help="Only the workflows and central activities.")
+        bool,
+        typer.Option(
+            "--workflows-only",
+            help="Only the workflows' queue: applications and central activities, no items.",
+        ),
     ] = False,
 ) -> None:
     """Run a worker; with neither option it serves the workflows and every department queue."""
