@@ -8,17 +8,43 @@ running workflow picks it up at its next computation.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from temporalio import activity
 
-from domain.calendar import DEFAULT_OVERRIDES_PATH, WorkingCalendar, load_overrides
+from domain.calendar import (
+    DEFAULT_OVERRIDES_PATH,
+    CalendarOverrides,
+    WorkingCalendar,
+    load_overrides,
+)
 from domain.clock import (
     COMPUTE_SCHEDULE_ACTIVITY,
     ClockRecord,
     ClockSchedule,
     compute_schedule,
 )
+
+
+class _RememberingCalendar(WorkingCalendar):
+    """The calendar of one reading of the override file, remembering which days are
+    working days: every schedule asks it of each day it counts, for the same few years."""
+
+    def __init__(self, overrides: CalendarOverrides) -> None:
+        super().__init__(overrides)
+        self._days: dict[date, bool] = {}
+
+    def is_working_day(self, day: date) -> bool:
+        known = self._days.get(day)
+        if known is None:
+            if len(self._days) >= _DAYS:  # a bound: a schedule far in the future
+                self._days.clear()
+            known = self._days[day] = super().is_working_day(day)
+        return known
+
+
+_DAYS = 40 * 366
 
 
 class CalendarActivities:
@@ -41,7 +67,7 @@ class CalendarActivities:
         except FileNotFoundError:
             stamp = None
         if self._calendar is None or stamp != self._stamp:
-            self._calendar = WorkingCalendar(load_overrides(self._path))
+            self._calendar = _RememberingCalendar(load_overrides(self._path))
             self._stamp = stamp
         return self._calendar
 

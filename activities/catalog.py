@@ -74,12 +74,16 @@ def current_catalog(engine: Engine, version: str | None = None) -> Catalog:
 class CatalogActivities:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # Snapshots derived before, by version, target and hall, with the catalog they came
+        # from: a version never changes, and the store hands out one parsed catalog per
+        # version (another object: the store was rebuilt, derive afresh).
+        self._snapshots: dict[tuple[str, str, str | None], tuple[Catalog, CatalogSnapshot]] = {}
 
     @activity.defn(name="pin_catalog")
     @store_errors
     def pin_catalog(self, request: PinCatalog) -> CatalogSnapshot:
         try:
-            snapshot = snapshot_of(
+            snapshot = self._snapshot(
                 current_catalog(self._engine, request.version), request.target, request.hall
             )
         except CatalogError as exc:
@@ -87,3 +91,17 @@ class CatalogActivities:
             raise ApplicationError(str(exc), type="CatalogError", non_retryable=True) from exc
         activity.logger.info("catalog pinned", extra={"catalog_version": snapshot.version})
         return snapshot
+
+    def _snapshot(self, catalog: Catalog, target: str, hall: str | None) -> CatalogSnapshot:
+        key = (catalog.version, target, hall)
+        known = self._snapshots.get(key)
+        if known is not None and known[0] is catalog:
+            return known[1]
+        snapshot = snapshot_of(catalog, target, hall)
+        if len(self._snapshots) >= _SNAPSHOTS:  # a bound against arbitrary halls
+            self._snapshots.clear()
+        self._snapshots[key] = (catalog, snapshot)
+        return snapshot
+
+
+_SNAPSHOTS = 1024

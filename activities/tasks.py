@@ -51,10 +51,10 @@ class TaskActivities:
     def open_staff_task(self, request: OpenStaffTask) -> ClockSchedule:
         """The task's first clock schedule, and the task opened with that due instant."""
         schedule = compute_schedule(request.clock, self._calendar.calendar())
-        self._open_task(request.task.model_copy(update={"due_at": schedule.due_at}))
+        self._open_task(request.task, schedule.due_at)
         return schedule
 
-    def _open_task(self, request: OpenTask) -> None:
+    def _open_task(self, request: OpenTask, due_at: datetime | None) -> None:
         tasks.open_task(
             self._engine,
             tasks.StaffTask(
@@ -66,7 +66,7 @@ class TaskActivities:
                 department=request.department,
                 role=request.role,
                 hall=request.hall,
-                due_at=request.due_at,
+                due_at=due_at,
                 created_at=request.opened_at,
             ),
         )

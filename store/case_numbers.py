@@ -1,18 +1,31 @@
 """办件编号 as allocated: one row per accepted application, its sequence per region and day.
 
 The next sequence is taken in the statement that writes the row (INSERT ... SELECT max + 1),
-so it is one transaction on SQLite and PostgreSQL alike; two workers taking the same
-sequence at once collide on the unique constraint and the loser takes the next. The
-application ID is unique too: a retried allocation finds the number it was given.
+so it is one transaction on SQLite and PostgreSQL alike, with what the caller writes with the
+number (`allocate_with`); two workers taking the same sequence at once collide on the unique
+constraint and the loser takes the next. The application ID is unique too: a retried
+allocation finds the number it was given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Column, DateTime, Engine, UniqueConstraint, func, insert, literal, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Engine,
+    UniqueConstraint,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel
 from sqlmodel import select as sm_select
 
 from domain.case_number import CaseNumber, acceptance_day
@@ -21,6 +34,8 @@ from store.db import session
 # Each lost race means another worker took a number; give up (and let the activity retry
 # with backoff) only after far more than a hall's workers could ever produce at once.
 _ATTEMPTS = 50
+
+T = TypeVar("T")
 
 
 class CaseNumberRow(SQLModel, table=True):
@@ -42,6 +57,30 @@ class CaseNumberRow(SQLModel, table=True):
 
 class CaseNumbersExhausted(RuntimeError):
     """Could not take a sequence after many tries (never expected)."""
+
+
+def _number_if_none() -> Any:
+    """INSERT ... SELECT max + 1 of the region and day, unless the application has a number.
+    Built once with its values bound per call, so SQLAlchemy compiles it once."""
+    table = CaseNumberRow.__table__  # type: ignore[attr-defined]
+    names = ["application_id", "hall", "region_code", "day", "accepted_at"]
+    fields = {name: bindparam(name, type_=table.c[name].type) for name in names}
+    after = (
+        select(func.coalesce(func.max(table.c.sequence), 0) + 1)
+        .where(table.c.region_code == fields["region_code"], table.c.day == fields["day"])
+        .scalar_subquery()
+    )
+    return insert(table).from_select(
+        [*names, "sequence"],
+        select(*fields.values(), after).where(
+            ~exists().where(table.c.application_id == fields["application_id"])
+        ),
+    )
+
+
+# The write first, so SQLite takes its write lock at once (a read first would have to
+# upgrade, and fails when another process wrote meanwhile); a retry inserts nothing.
+_NUMBER_IF_NONE = _number_if_none()
 
 
 def find(engine: Engine, application_id: str) -> CaseNumber | None:
@@ -66,36 +105,43 @@ def allocate(
     engine: Engine, *, application_id: str, hall: str, region_code: str, accepted_at: datetime
 ) -> CaseNumber:
     """The application's number: the next of its region and Beijing day, or the one it has."""
+    return allocate_with(
+        engine,
+        lambda _s, number: number,
+        application_id=application_id,
+        hall=hall,
+        region_code=region_code,
+        accepted_at=accepted_at,
+    )
+
+
+def allocate_with(
+    engine: Engine,
+    then: Callable[[Session, CaseNumber], T],
+    *,
+    application_id: str,
+    hall: str,
+    region_code: str,
+    accepted_at: datetime,
+) -> T:
+    """`allocate`, and `then` with the number in the same transaction (what belongs to the
+    number is written with it or not at all); the whole retried while it collides with a
+    concurrent writer. `then` runs again on each attempt and must write idempotently."""
     day = acceptance_day(accepted_at)
     CaseNumber(region_code, day, 1)  # a bad region code fails here, naming the field
-    key = f"{day:%Y%m%d}"
-    table = CaseNumberRow.__table__  # type: ignore[attr-defined]
+    values = {
+        "application_id": application_id,
+        "hall": hall,
+        "region_code": region_code,
+        "day": f"{day:%Y%m%d}",
+        "accepted_at": accepted_at,
+    }
+    mine = sm_select(CaseNumberRow).where(CaseNumberRow.application_id == application_id)
     for _ in range(_ATTEMPTS):
-        found = find(engine, application_id)
-        if found is not None:
-            return found
-        after = (
-            select(func.coalesce(func.max(table.c.sequence), 0) + 1)
-            .where(table.c.region_code == region_code, table.c.day == key)
-            .scalar_subquery()
-        )
-        statement = insert(table).from_select(
-            ["application_id", "hall", "region_code", "day", "sequence", "accepted_at"],
-            select(
-                literal(application_id),
-                literal(hall),
-                literal(region_code),
-                literal(key),
-                after,
-                literal(accepted_at, DateTime(timezone=True)),
-            ),
-        )
         try:
             with session(engine) as s:
-                s.execute(statement)
+                s.execute(_NUMBER_IF_NONE, values)
+                return then(s, s.exec(mine).one().number())
         except IntegrityError:
             continue  # another took this sequence, or this application was numbered meanwhile
-    found = find(engine, application_id)
-    if found is not None:
-        return found
     raise CaseNumbersExhausted("case number: no free sequence after many tries")

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, Engine, Text, func
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, select
 
 from domain.catalog import Catalog, UnknownCodeError
 from domain.catalog_loading import parse_catalog_json, validate_catalog
@@ -242,23 +242,27 @@ _cache_lock = threading.Lock()
 def get_catalog(engine: Engine, version: str) -> Catalog:
     """The catalog exactly as `version` was loaded. Raises `CatalogError` if unknown."""
     with session(engine) as s:
-        digest = s.exec(
-            select(CatalogVersion.digest).where(CatalogVersion.version == version)
-        ).first()
+        return get_catalog_in(s, version)
+
+
+def get_catalog_in(s: Session, version: str) -> Catalog:
+    """`get_catalog` inside the caller's transaction (a write that needs the catalog opens
+    no second one)."""
+    digest = s.exec(select(CatalogVersion.digest).where(CatalogVersion.version == version)).first()
     if digest is None:
         raise CatalogError([f"unknown catalog version {version!r}"], title="lookup failed")
-    return _parsed(engine, version, digest)
+    return _parsed(s, version, digest)
 
 
-def _parsed(engine: Engine, version: str, digest: str) -> Catalog:
+def _parsed(s: Session, version: str, digest: str) -> Catalog:
     """The version's document parsed once per process (keyed by its digest too: a store
-    rebuilt with another document under the same version is read afresh)."""
-    key = (engine.url.render_as_string(hide_password=True), version, digest)
+    rebuilt with another document under the same version is read afresh), read in `s`."""
+    key = (s.get_bind().engine.url.render_as_string(hide_password=True), version, digest)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None:
         return hit
-    row = _version_row(engine, version)
+    row = s.get(CatalogVersion, version)
     assert row is not None
     catalog = parse_catalog_json(row.document)
     with _cache_lock:
@@ -282,7 +286,7 @@ def get_latest_catalog(engine: Engine) -> Catalog | None:
             .order_by(CatalogVersion.seq.desc())  # type: ignore[attr-defined]
             .limit(1)
         ).first()
-    return _parsed(engine, *newest) if newest is not None else None
+        return _parsed(s, *newest) if newest is not None else None
 
 
 def list_versions(engine: Engine) -> list[VersionInfo]:

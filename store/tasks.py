@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Column, DateTime, Engine, func
+from sqlalchemy import Column, DateTime, Engine, bindparam, func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
 
 from store.db import session
@@ -92,11 +94,23 @@ def _record(
 def open_task(engine: Engine, task: StaffTask) -> StaffTask:
     """Open the task once; a retried call returns the task as it stands."""
     with session(engine) as s:
+        # One statement where the store has it: no read first, and two opening the task at
+        # once make one task, not an error for the second.
+        insert = _INSERT_IF_ABSENT.get(engine.dialect.name)
+        if insert is not None and s.execute(insert, task.model_dump()).rowcount == 1:  # type: ignore[attr-defined]
+            return task
         existing = s.get(StaffTask, task.task_id)
         if existing is not None:
             return existing
         s.add(task)
     return task
+
+
+# Built once, the values bound per call: SQLAlchemy compiles and caches it once.
+_INSERT_IF_ABSENT: dict[str, Any] = {
+    name: insert(StaffTask.__table__).on_conflict_do_nothing()  # type: ignore[attr-defined]
+    for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
 
 
 def take_task(engine: Engine, task_id: str, *, staff_id: str, at: datetime) -> StaffTask:
@@ -195,15 +209,29 @@ def events_of(engine: Engine, task_id: str) -> list[StaffTaskEvent]:
 
 def close_task(
     engine: Engine, task_id: str, *, outcome: str, closed_by: str, closed_at: datetime
-) -> StaffTask | None:
+) -> bool:
+    """Close the task if it is open: whether this call closed it (not when it was closed
+    before, a retry, or is unknown). One conditional update: no read first."""
+    values = {"id": task_id, "to": outcome, "by": closed_by, "at": closed_at}
     with session(engine) as s:
-        task = s.get(StaffTask, task_id)
-        if task is None or task.status == "closed":
-            return task
-        task.status, task.outcome = "closed", outcome
-        task.closed_by, task.closed_at = closed_by, closed_at
-        s.add(task)
-        return task
+        return bool(s.execute(_CLOSE, values).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def _close() -> Any:
+    table = StaffTask.__table__  # type: ignore[attr-defined]
+    return (
+        update(table)
+        .where(table.c.task_id == bindparam("id"), table.c.status != "closed")
+        .values(
+            status="closed",
+            outcome=bindparam("to"),
+            closed_by=bindparam("by"),
+            closed_at=bindparam("at", type_=table.c.closed_at.type),
+        )
+    )
+
+
+_CLOSE = _close()  # built once, its values bound per call: compiled once
 
 
 def update_due(engine: Engine, task_id: str, due_at: datetime | None) -> None:
