@@ -88,7 +88,7 @@ def _record_receipt(
         created_at=request.accepted_at,
     )
     # The wall clock, not the workflow's instant: the delivery loop compares with it.
-    [new] = notifications._notify_in(s, [(notice, channels)], datetime.now(UTC))
+    [new] = notifications.notify_in(s, [(notice, channels)], datetime.now(UTC))
     receipt = documents.Draft(
         notice_key=key,
         application_id=request.application_id,

@@ -42,10 +42,10 @@ def notify(
     """Record a notice once per key, with a pending delivery per channel (due at `now`);
     False when the key was recorded before (then nothing changes)."""
     with session(engine) as s:
-        return _notify_in(s, [(notification, list(channels))], now)[0]
+        return notify_in(s, [(notification, list(channels))], now)[0]
 
 
-def _notify_in(
+def notify_in(
     s: Session, notices: Sequence[tuple[Notification, Sequence[Channel]]], now: datetime | None
 ) -> list[bool]:
     """`notify` for each notice inside the caller's transaction: which ones are new."""
@@ -91,7 +91,7 @@ def record(
     def write(s: Session) -> list[tuple[bool, documents.Document | None]]:
         # Copies: a rolled-back attempt must not leave the caller's rows in its session.
         rows = [Notification.model_validate(w.notification.model_dump()) for w in written]
-        recorded = _notify_in(s, [(r, w.channels) for r, w in zip(rows, written, strict=True)], now)
+        recorded = notify_in(s, [(r, w.channels) for r, w in zip(rows, written, strict=True)], now)
         drafts = [w.document for w in written if w.document is not None]
         issued = iter(documents.issue_in(s, drafts) if drafts else [])
         return [
