@@ -59,15 +59,26 @@ def is_project(frame: str) -> bool:
     return path_of(frame).startswith(PROJECT)
 
 
+def stack_lines(text: str) -> list[str]:
+    """One line per stack: a frame of code compiled from a string may hold newlines (e.g.
+    SQLAlchemy's generated functions), so a line ends only where a sample count does."""
+    lines: list[str] = []
+    pending = ""
+    for part in text.splitlines():
+        pending = f"{pending}{part}"
+        if pending.rpartition(" ")[2].isdigit():
+            lines.append(pending)
+            pending = ""
+    return lines
+
+
 def summarise(stacks: Path, top: int = 20) -> str:
     areas: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     modules: Counter[str] = Counter()
     total = idle = 0
-    for line in stacks.read_text().splitlines():
-        if not line.strip():
-            continue
+    for line in stack_lines(stacks.read_text()):
         stack, count = frames(line)
         total += count
         if not stack[-1] or any(leaf in path_of(stack[-1]) for leaf in IDLE_LEAVES):
