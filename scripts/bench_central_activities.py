@@ -12,19 +12,15 @@ call opens (ORM sessions begun, commits on the connection).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import inspect
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
-from sqlmodel import Session
+from store_bench import Counter, main  # beside this script
 from temporalio.testing import ActivityEnvironment
 
 from activities.calendar import CalendarActivities
@@ -40,37 +36,6 @@ from store.db import init_db, make_engine
 BUNDLE = "open-convenience-store"  # 开办便利店
 HALL = "yicheng-center"
 AT = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=300, help="distinct applications (300)")
-    parser.add_argument("--database-url", help="another store (an empty schema) instead")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="onething-bench-") as folder:
-        run(args.n, args.database_url or f"sqlite:///{Path(folder) / 'onething.db'}")
-
-
-class Counter:
-    """Store transactions while it is on: ORM sessions begun, commits on the connection."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine, self.sessions, self.commits = engine, 0, 0
-
-    def _began(self, *_: object) -> None:
-        self.sessions += 1
-
-    def _committed(self, *_: object) -> None:
-        self.commits += 1
-
-    def __enter__(self) -> Counter:
-        event.listen(Session, "after_begin", self._began)
-        event.listen(self.engine, "commit", self._committed)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        event.remove(Session, "after_begin", self._began)
-        event.remove(self.engine, "commit", self._committed)
 
 
 def run(n: int, url: str) -> None:
@@ -197,4 +162,4 @@ def run(n: int, url: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__ or "", run)

@@ -11,29 +11,16 @@ Prints CPU and wall milliseconds per call and the store transactions each call o
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from sqlalchemy import event
-from sqlmodel import Session
+from store_bench import Counter, main  # beside this script
 from temporalio.testing import ActivityEnvironment
 
 from activities.catalog import current_catalog
 from activities.licensing import IssueLicense, LicensingActivities
 from store.db import init_db, make_engine
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=300, help="distinct applications (300)")
-    parser.add_argument("--database-url", help="another store (an empty schema) instead")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="onething-bench-") as folder:
-        run(args.n, args.database_url or f"sqlite:///{Path(folder) / 'onething.db'}")
 
 
 def run(n: int, url: str) -> None:
@@ -57,29 +44,18 @@ def run(n: int, url: str) -> None:
     env = ActivityEnvironment()
     env.run(activities.issue_license, requests[0])  # warm: catalog parsed, pool connected
 
-    counts = {"sessions": 0, "commits": 0}
-
-    def began(*_: object) -> None:
-        counts["sessions"] += 1
-
-    def committed(*_: object) -> None:
-        counts["commits"] += 1
-
-    event.listen(Session, "after_begin", began)
-    event.listen(engine, "commit", committed)
-    cpu, wall = time.process_time(), time.perf_counter()
-    for request in requests[1:]:
-        env.run(activities.issue_license, request)
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    event.remove(Session, "after_begin", began)
-    event.remove(engine, "commit", committed)
+    with Counter(engine) as counts:
+        cpu, wall = time.process_time(), time.perf_counter()
+        for request in requests[1:]:
+            env.run(activities.issue_license, request)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
 
     calls = n - 1
     print(f"{calls} issuances on {engine.url.get_backend_name()} ({len(items)} items in turn)")
     print(f"  CPU   {cpu * 1000 / calls:7.2f} ms a call")
     print(f"  wall  {wall * 1000 / calls:7.2f} ms a call")
-    print(f"  store sessions {counts['sessions'] / calls:5.1f} a call")
-    print(f"  commits        {counts['commits'] / calls:5.1f} a call")
+    print(f"  store sessions {counts.sessions / calls:5.1f} a call")
+    print(f"  commits        {counts.commits / calls:5.1f} a call")
     retried = requests[1:101]
     cpu, wall = time.process_time(), time.perf_counter()
     for request in retried:
@@ -90,4 +66,4 @@ def run(n: int, url: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__ or "", run)
