@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -21,22 +19,10 @@ from domain.documents import SERVICE_CENTER
 from store import case_numbers, documents, notifications
 from store.deliveries import Channel, deliveries_of
 from tests.conftest import new_application_id
+from tests.support.store import EmailOutlet, transactions
 
 AT = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)  # 09:30 in Beijing
 BUNDLE = "open-convenience-store"
-
-
-class Outlet:
-    """Every recipient by e-mail; counts the nudges to the delivery loop."""
-
-    def __init__(self) -> None:
-        self.woken = 0
-
-    def channels_for(self, recipient: str) -> Sequence[Channel]:
-        return [Channel.EMAIL]
-
-    def wake(self) -> None:
-        self.woken += 1
 
 
 def region() -> str:
@@ -55,21 +41,6 @@ def request(application_id: str, region_code: str, version: str) -> NumberCase:
     )
 
 
-@contextmanager
-def transactions(engine: Engine) -> Iterator[list[int]]:
-    """How many transactions begin on the store inside the block."""
-    begun = [0]
-
-    def count(*_: object) -> None:
-        begun[0] += 1
-
-    event.listen(engine, "begin", count)
-    try:
-        yield begun
-    finally:
-        event.remove(engine, "begin", count)
-
-
 def receipt_of(engine: Engine, application_id: str) -> tuple[str, str]:
     """The one receipt notice and its one document: their texts (which must be one)."""
     [notice] = notifications.notifications_of(engine, application_id)
@@ -82,7 +53,7 @@ def receipt_of(engine: Engine, application_id: str) -> tuple[str, str]:
 def test_the_number_and_its_receipt_in_one_transaction(store_engine: Engine) -> None:
     catalog = current_catalog(store_engine)
     app, code = new_application_id(), region()
-    outlet = Outlet()
+    outlet = EmailOutlet()
     activities = CaseNumberActivities(store_engine, outlet)
     env = ActivityEnvironment()
     with transactions(store_engine) as begun:

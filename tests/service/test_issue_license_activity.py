@@ -4,34 +4,21 @@ retried and whatever failed before, in few transactions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment
 
 from activities.catalog import current_catalog
 from activities.licensing import IssueLicense, LicensingActivities
 from domain.license_term import expiry_after
 from store import documents, licenses, notifications
-from store.deliveries import Channel, deliveries_of
+from store.deliveries import deliveries_of
 from tests.conftest import new_application_id
+from tests.support.store import EmailOutlet, transactions
 
 AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 ITEM = "food-business-license"  # a license with a term (5 years), of the market regulator
-
-
-class Outlet:
-    """Every recipient by e-mail; counts the nudges to the delivery loop."""
-
-    def __init__(self) -> None:
-        self.woken = 0
-
-    def channels_for(self, recipient: str) -> Sequence[Channel]:
-        return [Channel.EMAIL]
-
-    def wake(self) -> None:
-        self.woken += 1
 
 
 def request(application_id: str) -> IssueLicense:
@@ -58,7 +45,7 @@ def test_a_retry_after_the_license_was_written_finishes_once(store_engine: Engin
         valid_from=AT,
         valid_until=expiry_after(AT, item.validity_years),
     )
-    outlet = Outlet()
+    outlet = EmailOutlet()
     activities = LicensingActivities(store_engine, outlet)
     env = ActivityEnvironment()
     first = env.run(activities.issue_license, request(app))
@@ -86,15 +73,6 @@ def test_an_issuance_takes_three_transactions(store_engine: Engine) -> None:
     """The catalog, the license, the notices with their documents: one each."""
     current_catalog(store_engine)
     activities = LicensingActivities(store_engine)
-    begun = 0
-
-    def count(*_: object) -> None:
-        nonlocal begun
-        begun += 1
-
-    event.listen(store_engine, "begin", count)
-    try:
+    with transactions(store_engine) as begun:
         ActivityEnvironment().run(activities.issue_license, request(new_application_id()))
-    finally:
-        event.remove(store_engine, "begin", count)
-    assert begun == 3
+    assert begun == [3]

@@ -9,7 +9,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, event
+from sqlalchemy import Engine, delete
 from temporalio.testing import ActivityEnvironment
 
 from activities.calendar import CalendarActivities
@@ -19,6 +19,7 @@ from domain.catalog_loading import load_seed_catalog
 from domain.clock import ClockRecord, compute_schedule
 from store import catalog as catalog_store
 from store.db import init_db, session
+from tests.support.store import transactions
 
 BUNDLE = "open-convenience-store"
 
@@ -36,17 +37,9 @@ def test_a_pin_reads_the_store_once_and_follows_a_rebuilt_store(empty_engine: En
     catalog_store.load_catalog(empty_engine, catalog_named("t-2026.1", "开办便利店(一)"))
     activities, env = CatalogActivities(empty_engine), ActivityEnvironment()
     pin = PinCatalog(target=BUNDLE, version=None, hall="yicheng-center")
-    begun = [0]
-
-    def count(*_: object) -> None:
-        begun[0] += 1
-
     first = env.run(activities.pin_catalog, pin)
-    event.listen(empty_engine, "begin", count)
-    try:
+    with transactions(empty_engine) as begun:
         again = env.run(activities.pin_catalog, pin)
-    finally:
-        event.remove(empty_engine, "begin", count)
     assert begun == [1]
     latest = catalog_store.get_latest_catalog(empty_engine)
     assert latest is not None

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from temporalio.testing import ActivityEnvironment
 
 from activities.calendar import CalendarActivities
 from activities.tasks import CloseTask, OpenStaffTask, OpenTask, TaskActivities
 from domain.clock import ClockRecord, compute_schedule
 from store import tasks
+from tests.support.store import transactions
 
 AT = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)  # a Friday, 09:30 in Beijing
 
@@ -38,20 +37,6 @@ def task(task_id: str, due_at: datetime | None = None) -> tasks.StaffTask:
 def utc(value: datetime | None) -> datetime | None:
     # SQLite hands back naive instants; they were written in UTC.
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
-@contextmanager
-def transactions(engine: Engine) -> Iterator[list[int]]:
-    begun = [0]
-
-    def count(*_: object) -> None:
-        begun[0] += 1
-
-    event.listen(engine, "begin", count)
-    try:
-        yield begun
-    finally:
-        event.remove(engine, "begin", count)
 
 
 def test_a_task_opens_once(store_engine: Engine) -> None:
