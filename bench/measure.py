@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import signal
@@ -22,7 +23,13 @@ from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
-from bench.worker_process import WorkerProcess, process_cpu
+from bench.worker_process import (
+    WorkerProcess,
+    cpu_by_thread_kind,
+    process_cpu,
+    thread_cpu,
+    threads_file,
+)
 from onething import history_names as names
 from onething.costs import billable_actions, local_activity_data
 from onething.devserver import DevServer, executable
@@ -88,16 +95,22 @@ async def profiling(worker: WorkerProcess, out: Path | None) -> AsyncIterator[No
             "--output",
             str(out),
             "--nonblocking",
+            "--gil",  # the thread holding the GIL: Python's CPU, not threads waiting for it
+            "--threads",  # each stack says its thread: the event loop, activations, activities
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    before = thread_cpu(worker.pid)
     try:
         yield
     finally:
         spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
         with contextlib.suppress(subprocess.TimeoutExpired):
             await asyncio.to_thread(spy.wait, 30)
+        with contextlib.suppress(Exception):  # the worker may have gone: no CPU split then
+            spent = cpu_by_thread_kind(before, thread_cpu(worker.pid), main=worker.pid)
+            threads_file(out).write_text(json.dumps(spent, indent=2) + "\n")
 
 
 class Percentiles(BaseModel):

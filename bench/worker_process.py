@@ -178,3 +178,46 @@ def process_cpu(pid: int) -> float:
 
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
+
+
+ThreadCPU = dict[int, tuple[str, float, float]]  # thread id: (name, user s, system s)
+
+
+def thread_cpu(pid: int) -> ThreadCPU:
+    """Each thread's name (Linux's, 15 characters) and user and system CPU seconds so far."""
+    import psutil
+
+    found: ThreadCPU = {}
+    for thread in psutil.Process(pid).threads():
+        try:
+            name = Path(f"/proc/{pid}/task/{thread.id}/comm").read_text().strip()
+        except OSError:  # ended meanwhile, or not Linux
+            name = "?"
+        found[thread.id] = (name, thread.user_time, thread.system_time)
+    return found
+
+
+def cpu_by_thread_kind(before: ThreadCPU, after: ThreadCPU, *, main: int) -> dict[str, list[float]]:
+    """CPU seconds spent between two readings, [user, system], by kind of thread: the event
+    loop (the main thread), the SDK's core (Rust: `tokio-*`), the other Python threads
+    (activities, workflow activations), and any other by its name."""
+    spent: dict[str, list[float]] = {}
+    for tid, (name, user, system) in after.items():
+        _, user0, system0 = before.get(tid, (name, 0.0, 0.0))
+        if tid == main:
+            kind = "event loop (main thread)"
+        elif name.startswith("tokio"):
+            kind = "SDK core (Rust threads)"
+        elif name == "python":
+            kind = "other Python threads (activities, workflow activations)"
+        else:
+            kind = name
+        total = spent.setdefault(kind, [0.0, 0.0])
+        total[0] += user - user0
+        total[1] += system - system0
+    return spent
+
+
+def threads_file(stacks: Path) -> Path:
+    """Where the profile's CPU by kind of thread goes, beside its stacks."""
+    return stacks.with_name(stacks.name + ".threads.json")

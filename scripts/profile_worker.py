@@ -14,10 +14,13 @@ py-spy needs to ptrace the worker (root, or kernel.yama.ptrace_scope=0).
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+
+from bench.worker_process import threads_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ("domain/", "workflows/", "activities/", "store/", "onething/", "starter/", "worker.py")
@@ -39,9 +42,25 @@ AREAS = [
 IDLE_LEAVES = ("selectors.py", "concurrent/futures/thread.py", "threading.py", "queue.py")
 
 
+# py-spy's `--threads` puts the thread first ("thread (123): MainThread"): its role, by name.
+THREAD_ROLES = [
+    ("MainThread", "event loop: polls, payload codec, completions"),
+    ("temporal_workflow", "workflow activations (in the sandbox)"),
+    ("ThreadPoolExecutor", "activities"),
+]
+
+
 def frames(line: str) -> tuple[list[str], int]:
     stack, _, count = line.rstrip("\n").rpartition(" ")
     return stack.split(";"), int(count)
+
+
+def thread_role(frame: str) -> str | None:
+    """The role of the thread a `--threads` stack begins with; None: not a thread frame."""
+    if not frame.startswith("thread ("):
+        return None
+    name = frame.partition("): ")[2]
+    return next((role for prefix, role in THREAD_ROLES if name.startswith(prefix)), "other")
 
 
 def path_of(frame: str) -> str:
@@ -77,13 +96,19 @@ def summarise(stacks: Path, top: int = 20) -> str:
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     modules: Counter[str] = Counter()
+    roles: Counter[str] = Counter()
     total = idle = 0
     for line in stack_lines(stacks.read_text()):
         stack, count = frames(line)
         total += count
+        role = thread_role(stack[0])
+        if role is not None:
+            stack = stack[1:] or [""]  # no Python frame: counted as idle, as before
         if not stack[-1] or any(leaf in path_of(stack[-1]) for leaf in IDLE_LEAVES):
             idle += count
             continue
+        if role is not None:
+            roles[role] += count
         joined = ";".join(stack)
         area = next((a for a, needles in AREAS if any(n in joined for n in needles)), "other")
         areas[area] += count
@@ -98,12 +123,17 @@ def summarise(stacks: Path, top: int = 20) -> str:
     if busy == 0:
         return "no samples"
     out = [
-        f"{total} samples of the worker's Python threads at 200 Hz; {busy} busy "
-        f"({idle} waiting in select or an idle pool thread, left out). Shares of busy samples.",
+        f"{total} samples of the worker's Python thread holding the GIL at 200 Hz; {busy} busy "
+        f"({idle} in select or an idle pool thread, left out). Shares of busy samples: of "
+        "the CPU the worker spends in Python.",
         "",
         "by area (first match down the stack):",
     ]
     out += [f"  {100 * n / busy:5.1f}%  {area}" for area, n in areas.most_common()]
+    if roles:
+        out += ["", "by thread:"]
+        out += [f"  {100 * n / busy:5.1f}%  {role}" for role, n in roles.most_common()]
+    out += cpu_by_thread(threads_file(stacks))
     out += ["", "sandbox imports, by the workflow module whose body runs:"]
     out += [f"  {100 * n / busy:5.1f}%  {m}" for m, n in modules.most_common(8)]
     out += ["", "project functions, inclusive:"]
@@ -111,6 +141,20 @@ def summarise(stacks: Path, top: int = 20) -> str:
     out += ["", "project functions, self:"]
     out += [f"  {100 * n / busy:5.1f}%  {f}" for f, n in own.most_common(8)]
     return "\n".join(out)
+
+
+def cpu_by_thread(path: Path) -> list[str]:
+    """The worker's CPU in the profiled phase by kind of thread, as the kernel counted it
+    (the SDK's Rust core and system time included, which py-spy does not see)."""
+    if not path.is_file():
+        return []
+    spent: dict[str, list[float]] = json.loads(path.read_text())
+    whole = sum(user + system for user, system in spent.values()) or 1.0
+    out = ["", f"worker CPU by kind of thread (kernel): {whole:.1f} s, user + system"]
+    for kind, (user, system) in sorted(spent.items(), key=lambda kv: -sum(kv[1])):
+        share = 100 * (user + system) / whole
+        out.append(f"  {share:5.1f}%  {kind} ({user:.1f} s user, {system:.1f} s system)")
+    return out
 
 
 def main() -> None:
