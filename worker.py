@@ -41,6 +41,7 @@ from activities.supervision import SupervisionActivities
 from activities.tasks import TaskActivities
 from domain.calendar import WorkingCalendar
 from onething.case_facts import refresh
+from onething.sandbox import CompiledOnceSandbox
 from onething.settings import DEFAULT_CACHED_WORKFLOWS
 from workflows.application import ApplicationWorkflow
 from workflows.common import department_queue_of
@@ -76,7 +77,7 @@ SHARED_WITH_THE_SANDBOX = (
 
 def workflow_runner(*also_shared: str) -> SandboxedWorkflowRunner:
     """The worker's sandbox; `also_shared`: more modules to share (a bench experiment)."""
-    return SandboxedWorkflowRunner(
+    return CompiledOnceSandbox(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             *SHARED_WITH_THE_SANDBOX, *also_shared
         )
