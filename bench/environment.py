@@ -4,7 +4,6 @@ in a temporary directory, the store, the payload key, the client."""
 from __future__ import annotations
 
 import contextlib
-import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -18,17 +17,11 @@ from temporalio.client import Client
 from bench.worker_process import WorkerProcess, WorkerSpec
 from domain.catalog import Catalog
 from onething.codec import EncryptionCodec, Keyring
-from onething.devserver import SQLITE_PRAGMAS, DevServer
+from onething.devserver import SQLITE_PRAGMAS, DevServer, start_on_free_ports
 from onething.settings import DEFAULT_CACHED_WORKFLOWS
 from onething.temporal import data_converter
 from starter.client import OnethingClient
 from store.db import init_db, make_engine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -92,7 +85,6 @@ async def bench_environment(
         if data_dir is None:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="onething-")))
         kind = InMemoryDevServer if in_memory else DevServer
-        server = kind(data_dir=data_dir, port=free_port(), ui_port=free_port())
         store_url = database_url or f"sqlite:///{data_dir / 'onething.db'}"
         engine = make_engine(store_url)
         stack.callback(engine.dispose)
@@ -101,7 +93,9 @@ async def bench_environment(
 
         catalog = current_catalog(engine)  # loads the seed once, before any worker runs
         keyring = Keyring.generate("bench")
-        await server.start()
+        server = await start_on_free_ports(
+            lambda port, ui_port: kind(data_dir=data_dir, port=port, ui_port=ui_port)
+        )
         stack.callback(server.stop)
         codec = EncryptionCodec(keyring)
         client = await Client.connect(server.address, data_converter=data_converter(codec))

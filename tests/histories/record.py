@@ -59,12 +59,11 @@ from audit.replay import ReplayReport, replay
 from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, load_keyring_file
-from onething.devserver import DevServer, executable
+from onething.devserver import DevServer, executable, start_on_free_ports
 from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
 from starter.client import OnethingClient
 from tests.histories.scenarios import SCENARIOS, Run, Scenario
-from tests.support.net import free_port
 from worker import WORKFLOWS, workflow_runner
 
 HERE = Path(__file__).resolve().parent
@@ -204,8 +203,10 @@ async def temporal(server: Server, directory: Path) -> AsyncIterator[WorkflowEnv
         finally:
             await env.shutdown()
         return
-    dev = DevServer(directory / "temporal", port=free_port(), ui_port=free_port())
-    await dev.start()  # registers our search attributes (`--search-attribute` flags)
+    # It registers our search attributes (`--search-attribute` flags).
+    dev = await start_on_free_ports(
+        lambda port, ui_port: DevServer(directory / "temporal", port=port, ui_port=ui_port)
+    )
     try:
         client = await Client.connect(dev.address, data_converter=recording_converter())
         yield WorkflowEnvironment.from_client(client)  # real time: sleep() really sleeps

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from onething.devserver import DevServer
+from onething.devserver import DevServer, start_on_free_ports
 from onething.keys import open_subject_keys
 from onething.runtime import open_codec, open_store
 from onething.settings import Settings
 from starter.auth import load_api_tokens
-from tests.support.net import free_port
 
 
 @pytest.fixture(autouse=True)
@@ -102,8 +101,7 @@ async def test_the_dev_servers_files_are_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir(mode=0o755)
     (data / "temporal-server.log").touch(mode=0o644)  # from an older version
-    server = DevServer(data_dir=data, port=free_port(), ui_port=free_port())
-    await server.start()
+    server = await start_on_free_ports(lambda port, ui: DevServer(data, port=port, ui_port=ui))
     try:
         found = modes(data)
     finally:
