@@ -1,19 +1,32 @@
-"""Export: an application's histories (parent and children) as JSON files, each exactly what
-`temporal workflow show --output json` and the Web UI download write, and a `manifest.json`
-that names the workflow ID of each file (the JSON itself does not)."""
+"""Export: an application's histories (parent and children), or those of workflows started on
+their own, as JSON files, each exactly what `temporal workflow show --output json` and the
+Web UI download write, and a `manifest.json` that names the workflow ID of each file (the
+JSON itself does not)."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
-from onething.histories import MANIFEST, fetch_histories, run_id, started
+from onething.histories import (
+    MANIFEST,
+    fetch_histories,
+    fetch_workflow_histories,
+    run_id,
+    started,
+)
 
-__all__ = ["ExportedHistory", "export_histories", "history_file_name"]
+__all__ = [
+    "ExportedHistory",
+    "export_histories",
+    "export_workflow_histories",
+    "history_file_name",
+]
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,23 @@ async def export_histories(
     `manifest.json` maps files to workflow IDs, run IDs and types.
     """
     histories = await fetch_histories(client, application_id)
-    out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (a local directory, once)
+    return _write(histories, out_dir, {"application_id": application_id})
+
+
+async def export_workflow_histories(
+    client: Client, workflow_ids: Sequence[str], out_dir: Path
+) -> list[ExportedHistory]:
+    """Write the histories of workflows started on their own (a license's term, a rating's
+    follow-up: every run of each, and its children) into `out_dir`, as `export_histories`
+    writes an application's."""
+    histories = [h for w in workflow_ids for h in await fetch_workflow_histories(client, w)]
+    return _write(histories, out_dir, {"workflow_ids": list(workflow_ids)})
+
+
+def _write(
+    histories: Sequence[WorkflowHistory], out_dir: Path, head: dict[str, object]
+) -> list[ExportedHistory]:
+    out_dir.mkdir(parents=True, exist_ok=True)
     exported: list[ExportedHistory] = []
     names: dict[str, int] = {}
     for history in histories:
@@ -61,7 +90,7 @@ async def export_histories(
             )
         )
     manifest = {
-        "application_id": application_id,
+        **head,
         "histories": [
             {
                 "file": e.path.name,

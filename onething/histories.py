@@ -17,6 +17,7 @@ __all__ = [
     "MANIFEST",
     "HistoryNotFound",
     "fetch_histories",
+    "fetch_workflow_histories",
     "load_histories",
     "run_id",
     "started",
@@ -68,7 +69,12 @@ def _continued_as(history: WorkflowHistory) -> str | None:
 
 async def fetch_histories(client: Client, application_id: str) -> list[WorkflowHistory]:
     """The application's workflow history and its children's, parents first."""
-    root = application_workflow_id(application_id)
+    return await fetch_workflow_histories(client, application_workflow_id(application_id))
+
+
+async def fetch_workflow_histories(client: Client, root: str) -> list[WorkflowHistory]:
+    """Every run of the workflow `root` (from its first, across continue-as-new) and of
+    each child it started, parents first."""
     first = await _fetch(client, root, None)
     # The first run of the root: follow continue-as-new from there.
     first_run = started(first).first_execution_run_id or None

@@ -77,6 +77,7 @@ from tests.histories.scenarios import (
     per_workflow,
     wait_for_review,
 )
+from tests.histories.standalone import LICENSE_TERMS
 from worker import WORKFLOWS, workflow_runner
 from workflows import search_attributes as sa
 from workflows.item import ItemWorkflow
@@ -479,6 +480,8 @@ async def test_todays_recordings_are_kept_as_an_era_only_if_they_replay(tmp_path
     copy_recording(source, root / "approved")
     copy_recording(source, root / "devserver" / "approved")
     copy_recording(source, root / "broken")
+    term = HERE / LICENSE_TERMS / "revoked"
+    copy_recording(term, root / LICENSE_TERMS / "revoked")
     for file in (root / "broken").glob("*__item-*.json"):
         doc = json.loads(file.read_text("utf-8"))
         first = next(
@@ -488,21 +491,22 @@ async def test_todays_recordings_are_kept_as_an_era_only_if_they_replay(tmp_path
         )
         first["activityType"]["name"] = "renamed_since"
         file.write_text(json.dumps(doc), "utf-8")
-    assert len(todays(root)) == 3
+    assert len(todays(root)) == 4
 
     with pytest.raises(SystemExit, match="renamed_since") as refused:
         await keep_as_era("older", root=root)
     assert "broken" in str(refused.value) and "--drop-diverging" in str(refused.value)
-    assert len(todays(root)) == 3 and not (root / "older").exists()
+    assert len(todays(root)) == 4 and not (root / "older").exists()
 
     moved = await keep_as_era("older", root=root, drop_diverging=True)
 
     assert sorted(p.relative_to(root).as_posix() for p in moved) == [
         "older/approved",
         "older/devserver/approved",
+        f"older/{LICENSE_TERMS}/revoked",
     ]
     assert todays(root) == [] and not (root / "broken").exists()
-    assert not (root / "devserver").exists()
+    assert not (root / "devserver").exists() and not (root / LICENSE_TERMS).exists()
     assert kept("older", "devserver/approved", root) == root / "older/devserver/approved"
     with pytest.raises(SystemExit, match="new folder name"):
         await keep_as_era("older", root=root)

@@ -17,6 +17,11 @@ json`), manifest.json and expected-trail.json:
   Elsewhere the days a scenario lets pass (`Run.pass_time`) do not pass, and its next
   step comes at once. A few seconds each.
 
+Then the workflows that run on their own (a license's term, a 差评's follow-up:
+tests/histories/standalone.py), each on a server of its own (years pass in some), into
+tests/histories/[devserver/]<kind>/<name>/ with `expected-runs.json`; name one as
+`<kind>/<name>`.
+
 Payloads are encrypted with tests/histories/test-keyring.json: a fixed key committed
 for these recordings only. It protects nothing (the scenario data is made up) and
 must never be used anywhere else.
@@ -47,23 +52,32 @@ import tempfile
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
-from audit.export import export_histories
+from audit.export import export_histories, export_workflow_histories
 from audit.replay import ReplayReport, replay
 from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, load_keyring_file
 from onething.devserver import DevServer, executable, start_on_free_ports
+from onething.histories import load_histories
 from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
 from starter.client import OnethingClient
 from tests.histories.scenarios import SCENARIOS, Run, Scenario
+from tests.histories.standalone import (
+    EXPECTED_RUNS,
+    KINDS,
+    STANDALONE,
+    Place,
+    Standalone,
+    run_ending,
+)
 from worker import WORKFLOWS, workflow_runner
 
 HERE = Path(__file__).resolve().parent
@@ -81,6 +95,7 @@ BEFORE_PROCEDURE_REVISION = "before-procedure-revision"
 BEFORE_FEWER_EVENTS = "before-fewer-events"
 
 Server = Literal["time-skipping", "dev"]
+S = TypeVar("S", Scenario, Standalone)
 SERVERS: tuple[Server, ...] = ("time-skipping", "dev")
 
 
@@ -116,9 +131,18 @@ def kept(era: str, name: str, root: Path = HERE) -> Path:
     return moved if moved.is_dir() else root / name
 
 
+def standalone_dirs(root: Path = HERE) -> list[Path]:
+    """Every recording of a standalone workflow under `root`: <root>/[<era>/][devserver/]
+    <kind>/<name> (tests/histories/standalone.py)."""
+    return sorted(p.parent for kind in KINDS for p in root.glob(f"**/{kind}/*/{EXPECTED_RUNS}"))
+
+
 def todays(root: Path = HERE) -> list[Path]:
-    """Today's recordings: <root>/<scenario> and <root>/devserver/<scenario>."""
-    return [d for d in scenario_dirs(root) if d.parent in (root, root / DEVSERVER)]
+    """Today's recordings: <root>/<scenario> and <root>/devserver/<scenario>, and the
+    standalone workflows' <root>/[devserver/]<kind>/<name>."""
+    servers = (root, root / DEVSERVER)
+    apps = [d for d in scenario_dirs(root) if d.parent in servers]
+    return apps + [d for d in standalone_dirs(root) if d.parent.parent in servers]
 
 
 async def keep_as_era(era: str, *, root: Path = HERE, drop_diverging: bool = False) -> list[Path]:
@@ -160,8 +184,12 @@ async def keep_as_era(era: str, *, root: Path = HERE, drop_diverging: bool = Fal
         directory.rename(target)
         moved.append(target)
         print(f"{directory.relative_to(root)} -> {target.relative_to(root)}")
-    if (root / DEVSERVER).is_dir() and not any((root / DEVSERVER).iterdir()):
-        (root / DEVSERVER).rmdir()
+    for emptied in [root / DEVSERVER / kind for kind in KINDS] + [
+        *(root / kind for kind in KINDS),
+        root / DEVSERVER,
+    ]:
+        if emptied.is_dir() and not any(emptied.iterdir()):
+            emptied.rmdir()
     return moved
 
 
@@ -175,10 +203,23 @@ def fresh_store(directory: Path) -> Engine:
 def scenarios_for(server: Server, names: list[str] | None) -> list[Scenario]:
     """The scenarios to record on `server`: the named ones (all by default); on the dev
     server none that needs time to pass (named, that is an error saying why)."""
-    unknown = set(names or []) - {s.name for s in SCENARIOS}
-    if unknown:
+    _check_known(names)
+    return _on(server, names, [s for s in SCENARIOS if not names or s.name in names])
+
+
+def standalone_for(server: Server, names: list[str] | None) -> list[Standalone]:
+    """The standalone workflows' scenarios to record (named `<kind>/<name>`), as above."""
+    _check_known(names)
+    return _on(server, names, [s for s in STANDALONE if not names or s.path in names])
+
+
+def _check_known(names: list[str] | None) -> None:
+    known = {s.name for s in SCENARIOS} | {s.path for s in STANDALONE}
+    if unknown := set(names or []) - known:
         raise SystemExit(f"unknown scenario(s): {', '.join(sorted(unknown))}")
-    chosen = [s for s in SCENARIOS if not names or s.name in names]
+
+
+def _on(server: Server, names: list[str] | None, chosen: list[S]) -> list[S]:
     if server == "dev":
         if names and (timed := [s for s in chosen if s.needs_time]):
             raise SystemExit(
@@ -218,18 +259,40 @@ async def record(
     names: list[str] | None = None, out: Path | None = None, server: Server = "time-skipping"
 ) -> list[Path]:
     chosen = scenarios_for(server, names)
+    alone = standalone_for(server, names)
     target = out or (DEV_SERVER_DIR if server == "dev" else HERE)
     catalog = load_seed_catalog()
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         engine = fresh_store(Path(tmp))
         try:
-            async with temporal(server, Path(tmp)) as env:
-                for scenario in chosen:
-                    written.append(await _record_one(env, engine, catalog, scenario, target))
+            if chosen:
+                async with temporal(server, Path(tmp)) as env:
+                    for scenario in chosen:
+                        written.append(await _record_one(env, engine, catalog, scenario, target))
+            for each in alone:  # years may pass in one: each on a server of its own
+                async with temporal(server, Path(tmp) / each.kind / each.name) as env:
+                    place = Place(env, engine, catalog)
+                    written.append(await record_standalone(place, each, target))
         finally:
             engine.dispose()
     return written
+
+
+async def record_standalone(place: Place, scenario: Standalone, out: Path) -> Path:
+    """Run the scenario and write its workflows' histories into <out>/<kind>/<name>/; stops
+    (SystemExit) if a run does not end as the scenario says."""
+    workflow_ids = await scenario.run(place)
+    target = out / scenario.path
+    if target.exists():
+        shutil.rmtree(target)
+    exported = await export_workflow_histories(place.env.client, workflow_ids, target)
+    ends = [run_ending(h) for _, h in load_histories([e.path for e in exported])]
+    if tuple(ends) != scenario.ends:
+        raise SystemExit(f"{scenario.path}: runs ended {ends}, the scenario says {scenario.ends}")
+    (target / EXPECTED_RUNS).write_text(json.dumps(ends, indent=2) + "\n", encoding="utf-8")
+    print(f"{scenario.path}: {len(exported)} histories -> {target}")
+    return target
 
 
 async def _record_one(

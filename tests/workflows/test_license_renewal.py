@@ -9,7 +9,7 @@ starts its term workflow), then skips years of virtual time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,6 @@ from domain.application import Channel, InspectionResult
 from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from domain.license_term import (
-    LicenseTermState,
     RenewalApplication,
     RenewalDecision,
     RenewalVerdict,
@@ -37,12 +36,11 @@ from domain.license_term import (
 from domain.notices import RIGHTS
 from domain.people import Role
 from onething.costs import billable_actions
-from starter.client import Conflict, OnethingClient
-from starter.license_terms import LicenseTerms
+from starter.client import Conflict
 from store import documents, licenses, notifications
-from tests.conftest import onething_client
 from tests.costs_report import SCENARIO_COSTS
-from tests.desk import approve, eventually, inspect, skip_to, staff
+from tests.desk import eventually, inspect, staff
+from tests.support.license_terms import Desk, desk_over
 from tests.support.lifecycle import submission
 from worker import workflow_runner
 from workflows.license_term import LicenseTermWorkflow
@@ -51,57 +49,12 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 HOUR = timedelta(hours=1)
 
 
-class Desk:
-    def __init__(
-        self, env: WorkflowEnvironment, client: OnethingClient, engine: Engine, catalog: Catalog
-    ) -> None:
-        self.env, self.client, self.engine, self.catalog = env, client, engine, catalog
-        self.terms = LicenseTerms(env.client)
-
-    async def issue(self, item: str, *, commitment: bool = False) -> licenses.License:
-        """A license of `item`, issued through an application (by review, or by commitment
-        with the post-issuance inspection passed)."""
-        sub = submission(self.catalog, item, commitment=commitment, applicant_seed=item)
-        await self.client.submit(sub)
-        app_id = sub.application_id
-        if commitment:
-            await inspect(self.client, self.catalog, app_id, item, InspectionResult.PASSED)
-        else:
-            await approve(self.client, self.catalog, app_id, item)
-
-        async def issued() -> list[licenses.License]:
-            return licenses.licenses_of(self.engine, app_id)
-
-        [found] = await eventually(issued, bool, "the license is issued")
-        return found
-
-    async def term(
-        self, number: str, ok: Callable[[LicenseTermState], bool] = lambda s: True
-    ) -> LicenseTermState:
-        async def read() -> LicenseTermState:
-            return await self.terms.state(number)
-
-        return await eventually(read, ok, "the term workflow answers")
-
-    async def skip_to(self, at: datetime) -> None:
-        await skip_to(self.env, at)
-
-    def notices(self, application_id: str, kind: str) -> list[notifications.Notification]:
-        return [
-            n for n in notifications.notifications_of(self.engine, application_id) if n.kind == kind
-        ]
-
-    def document(self, application_id: str, kind: str) -> documents.Document:
-        [found] = [d for d in documents.documents_of(self.engine, application_id) if d.kind == kind]
-        return found
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def desk(
     fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
 ) -> AsyncIterator[Desk]:
-    async with onething_client(fresh_ts_env, store_engine, catalog) as client:
-        yield Desk(fresh_ts_env, client, store_engine, catalog)
+    async with desk_over(fresh_ts_env, store_engine, catalog) as desk:
+        yield desk
 
 
 def beijing_day_of(instant: datetime) -> date:

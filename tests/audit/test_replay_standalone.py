@@ -1,0 +1,137 @@
+"""The recorded histories of workflows that run on their own (a license's term, a 差评's
+follow-up; tests/histories/standalone.py) replay against today's code, end as recorded, and
+a change to either workflow is caught by them."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+
+from audit.replay import replay
+from domain.catalog import Catalog
+from domain.license_term import LicenseTermState, TermStart
+from domain.rating import FollowUpStart, FollowUpState
+from onething.histories import MANIFEST, load_histories
+from tests.histories.record import (
+    DEV_SERVER_DIR,
+    HERE,
+    fresh_store,
+    record_standalone,
+    recording_converter,
+    replay_today,
+    standalone_dirs,
+    temporal,
+)
+from tests.histories.standalone import (
+    EXPECTED_RUNS,
+    KINDS,
+    LICENSE_TERMS,
+    RATING_FOLLOW_UPS,
+    STANDALONE,
+    Place,
+    Standalone,
+    run_ending,
+)
+from worker import WORKFLOWS, workflow_runner
+from workflows.license_term import LicenseTermWorkflow
+from workflows.rating_follow_up import RatingFollowUpWorkflow
+
+RECORDED = standalone_dirs()
+IDS = [str(p.relative_to(HERE)) for p in RECORDED]
+
+
+def test_every_standalone_scenario_is_recorded_on_both_servers_unless_it_needs_time() -> None:
+    today = {str(p.relative_to(HERE)) for p in RECORDED if p.parent.parent == HERE}
+    on_dev = {
+        str(p.relative_to(DEV_SERVER_DIR)) for p in RECORDED if p.parent.parent == DEV_SERVER_DIR
+    }
+    assert today == {s.path for s in STANDALONE}, "run `python -m tests.histories.record`"
+    wanted = {s.path for s in STANDALONE if s.needs_time is None}
+    assert on_dev == wanted, "run `python -m tests.histories.record --server dev`"
+    assert {LICENSE_TERMS, RATING_FOLLOW_UPS} <= {s.kind for s in STANDALONE if s.needs_time}
+
+
+@pytest.mark.parametrize("directory", RECORDED, ids=IDS)
+async def test_recorded_standalone_history_replays_cleanly(directory: Path) -> None:
+    reports = await replay_today(directory)
+    assert reports, f"no histories in {directory}"
+    diverged = [r.line() for r in reports if not r.clean]
+    assert not diverged, "\n".join(diverged)
+
+
+@pytest.mark.parametrize("directory", RECORDED, ids=IDS)
+def test_each_recorded_run_ends_as_its_scenario_says(directory: Path) -> None:
+    [scenario] = [s for s in STANDALONE if s.path == f"{directory.parent.name}/{directory.name}"]
+    ends = [run_ending(history) for _, history in load_histories(directory)]
+    recorded = json.loads((directory / EXPECTED_RUNS).read_text("utf-8"))
+    # Files load in name order: a first run, then `.run2`, as the manifest lists them.
+    assert ends == recorded == list(scenario.ends)
+
+
+# -- a change to either workflow is caught ---------------------------------------------------
+
+
+@workflow.defn(name="LicenseTermWorkflow", sandboxed=False)
+class ChangedLicenseTermWorkflow(LicenseTermWorkflow):
+    """Today's term workflow with a timer before anything else."""
+
+    @workflow.run
+    async def run(self, start: TermStart) -> LicenseTermState:
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(start)
+
+
+@workflow.defn(name="RatingFollowUpWorkflow", sandboxed=False)
+class ChangedRatingFollowUpWorkflow(RatingFollowUpWorkflow):
+    """Today's follow-up workflow with a timer before anything else."""
+
+    @workflow.run
+    async def run(self, start: FollowUpStart) -> FollowUpState:
+        await workflow.sleep(timedelta(seconds=1))
+        return await super().run(start)
+
+
+KIND_TYPES = {LICENSE_TERMS: "LicenseTermWorkflow", RATING_FOLLOW_UPS: "RatingFollowUpWorkflow"}
+CHANGED = {
+    LICENSE_TERMS: (LicenseTermWorkflow, ChangedLicenseTermWorkflow),
+    RATING_FOLLOW_UPS: (RatingFollowUpWorkflow, ChangedRatingFollowUpWorkflow),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_changed_workflow_diverges_from_every_recording_of_its_kind(kind: str) -> None:
+    today, changed = CHANGED[kind]
+    workflows = [w for w in WORKFLOWS if w is not today] + [changed]
+    recordings = [d for d in RECORDED if d.parent.name == kind]
+    assert recordings
+    reports = await replay(
+        recordings, recording_converter(), workflows=workflows, workflow_runner=workflow_runner()
+    )
+    assert reports and all(r.workflow_type == today.__name__ for r in reports)
+    clean = [r.line() for r in reports if r.clean or "Nondeterminism" not in (r.divergence or "")]
+    assert not clean, "\n".join(clean)
+
+
+# -- live: each scenario runs on today's code and records what it says -----------------------
+
+
+@pytest.mark.parametrize("scenario", STANDALONE, ids=[s.path for s in STANDALONE])
+async def test_scenario_runs_live_and_is_recorded_as_it_says(
+    scenario: Standalone, catalog: Catalog, tmp_path: Path
+) -> None:
+    engine = fresh_store(tmp_path)
+    try:
+        async with temporal("time-skipping", tmp_path) as env:
+            place = Place(env, engine, catalog)
+            target = await record_standalone(place, scenario, tmp_path / "out")
+    finally:
+        engine.dispose()
+    assert target == tmp_path / "out" / scenario.kind / scenario.name
+    manifest = json.loads((target / MANIFEST).read_text("utf-8"))
+    assert {h["workflow_type"] for h in manifest["histories"]} == {KIND_TYPES[scenario.kind]}
+    reports = await replay_today(target)
+    assert len(reports) == len(scenario.ends) and all(r.clean for r in reports)
