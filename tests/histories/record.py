@@ -55,7 +55,6 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from sqlalchemy import Engine
-from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
@@ -64,7 +63,7 @@ from audit.replay import ReplayReport, replay
 from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, load_keyring_file
-from onething.devserver import DevServer, executable, start_on_free_ports
+from onething.devserver import executable
 from onething.histories import load_histories
 from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
@@ -244,15 +243,10 @@ async def temporal(server: Server, directory: Path) -> AsyncIterator[WorkflowEnv
         finally:
             await env.shutdown()
         return
-    # It registers our search attributes (`--search-attribute` flags).
-    dev = await start_on_free_ports(
-        lambda port, ui_port: DevServer(directory / "temporal", port=port, ui_port=ui_port)
-    )
-    try:
-        client = await Client.connect(dev.address, data_converter=recording_converter())
-        yield WorkflowEnvironment.from_client(client)  # real time: sleep() really sleeps
-    finally:
-        dev.stop()
+    from tests.conftest import dev_server  # as the tests start theirs
+
+    async with dev_server(directory / "temporal", recording_converter()) as env:
+        yield env
 
 
 async def record(

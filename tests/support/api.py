@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,10 +29,8 @@ from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from domain.people import resident_id_check_digit
 from onething.case_facts import project
-from onething.devserver import executable
 from onething.histories import load_histories
 from onething.keys import configured_subject_keys
-from onething.temporal import data_converter
 from starter.api import create_app
 from starter.api.routes.citizen_desk import RateLimit
 from starter.auth import TokenRegistry, applicant_ref
@@ -40,9 +39,16 @@ from starter.desk import eventually
 from store import case_facts
 from store.db import session
 from tests.browser import PHONE as PHONE_VIEWPORT
-from tests.conftest import CODEC, Api, api_over, new_application_id, onething_client, serving
+from tests.conftest import (
+    CODEC,
+    Api,
+    api_over,
+    dev_server,
+    new_application_id,
+    onething_client,
+    serving,
+)
 from tests.histories.record import recording_converter
-from workflows import search_attributes as sa
 
 # -- tokens -------------------------------------------------------------------------------
 
@@ -334,15 +340,9 @@ async def api_on_a_port(
 async def own_dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """A Temporal dev server of its own: it can list workflows (visibility), and what a
     module starts there stays out of every other test's way."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(executable("temporal")),
-        data_converter=data_converter(CODEC),
-        search_attributes=sa.ALL,
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
+    with tempfile.TemporaryDirectory() as directory:
+        async with dev_server(Path(directory)) as env:
+            yield env
 
 
 # -- the citizen's pages ------------------------------------------------------------------
