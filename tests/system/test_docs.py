@@ -1,9 +1,12 @@
-"""The README is a front page under 12 KB, and every relative link in it and in docs/ resolves.
+"""The README is a front page under 12 KB, every relative link in it and in docs/ resolves,
+and every submission the pages show is one the window accepts.
 
 A link to a missing page or to a heading that was renamed fails here, so pages can be
-split and moved without leaving dead links behind.
+split and moved without leaving dead links behind; a catalog change that makes an example
+wrong fails here too.
 """
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -92,3 +95,41 @@ def test_the_checker_sees_a_broken_link_and_anchor(tmp_path: Path) -> None:
     assert slug("The citizen's side: guide, progress, help") == (
         "the-citizens-side-guide-progress-help"
     )
+
+
+JSON_BLOCK = re.compile(r"^```json[ \t]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def submission_examples() -> list[tuple[str, dict[str, object]]]:
+    """(page, JSON) of every ```json block in the pages that is a submission."""
+    found = []
+    for page in PAGES:
+        for block in JSON_BLOCK.findall(page.read_text(encoding="utf-8")):
+            try:
+                doc = json.loads(block)
+            except json.JSONDecodeError:
+                continue  # a sketch with "…", not a body to send
+            if isinstance(doc, dict) and "application_id" in doc and "materials" in doc:
+                found.append((page.name, doc))
+    return found
+
+
+def test_every_submission_the_pages_show_is_accepted_by_the_window() -> None:
+    from domain.acceptance import AcceptanceVerdict, assess
+    from domain.application import Submission
+    from domain.bundle import as_bundle, one_set_of_materials
+    from domain.catalog_loading import load_seed_catalog
+    from starter.client import OnethingClient
+
+    examples = submission_examples()
+    assert any(page == "api.md" for page, _ in examples), "docs/api.md shows a submission"
+    catalog = load_seed_catalog()
+    window = OnethingClient(None, "unused", catalog)  # type: ignore[arg-type]  # checks only
+    for page, doc in examples:
+        submission = Submission.model_validate(doc)
+        window.check(submission)  # raises naming the field
+        materials = one_set_of_materials(catalog, as_bundle(catalog, submission.target))
+        verdict = assess(
+            materials, submission.materials, pledge_signed=False, deficiency_allowed=False
+        ).verdict
+        assert verdict is AcceptanceVerdict.ACCEPTED, f"{page}: {submission.target} {verdict}"
