@@ -140,10 +140,14 @@ def read_model_activities(
 
 
 def department_activities(
-    engine: Engine, delivery: Outlet | None = None, terms: TermStarter | None = None
+    engine: Engine,
+    delivery: Outlet | None = None,
+    terms: TermStarter | None = None,
+    public_url: str = "",
 ) -> list[Any]:
-    """Activities of a department's licensing system; `terms` starts a license's term."""
-    licensing = LicensingActivities(engine, delivery, terms)
+    """Activities of a department's licensing system; `terms` starts a license's term;
+    `public_url`: where the public verifies a license (its documents say so)."""
+    licensing = LicensingActivities(engine, delivery, terms, public_url)
     return [licensing.issue_license, licensing.revoke_license]
 
 
@@ -180,6 +184,7 @@ def build_workers(
     delivery: Outlet | None = None,
     workflow_runner: WorkflowRunner | None = None,
     max_cached_workflows: int = DEFAULT_CACHED_WORKFLOWS,
+    public_url: str = "",
 ) -> list[Worker]:
     """Workers for the workflows' queue (with the central activities) and department queues.
 
@@ -188,6 +193,8 @@ def build_workers(
     `workflow_runner`: the sandbox the workflows run in (default: the worker's own).
     `max_cached_workflows`: workflows kept in memory, the bound on the worker's memory
     (`ONETHING_MAX_CACHED_WORKFLOWS`); the others replay their history at their next task.
+    `public_url`: the center's public address (`Settings.public_base_url`), where a license's
+    documents send the public to verify it.
     """
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
     # A license with a validity gets its term workflow on the workflows' queue.
@@ -222,7 +229,10 @@ def build_workers(
                 workflows=[ItemWorkflow],
                 workflow_runner=runner,
                 max_cached_workflows=caches.department,
-                activities=[*central, *department_activities(engine, delivery, terms)],
+                activities=[
+                    *central,
+                    *department_activities(engine, delivery, terms, public_url),
+                ],
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
             )
@@ -265,6 +275,7 @@ async def run_worker(*, workflows: bool = True, departments: list[str] | None = 
             calendar_overrides=runtime.settings.calendar_overrides,
             delivery=deliverer,
             max_cached_workflows=runtime.settings.max_cached_workflows,
+            public_url=runtime.settings.public_base_url,
         )
         runtime.log.info(
             "worker started",

@@ -14,7 +14,13 @@ from activities.store_errors import store_errors
 from domain import notices
 from domain.application import LicenseRecord, RevocationGround, item_workflow_id
 from domain.catalog_models import Item
-from domain.documents import DOCUMENT_KINDS, GRANT_TITLES, grant_basis, issuer_of
+from domain.documents import (
+    DOCUMENT_KINDS,
+    GRANT_TITLES,
+    grant_basis,
+    issuer_of,
+    verification_url,
+)
 from domain.license_term import last_valid_day
 from store import licenses
 from store.catalog import get_latest_catalog
@@ -38,11 +44,17 @@ class RevokeLicense(BaseModel):
 
 class LicensingActivities:
     def __init__(
-        self, engine: Engine, outlet: Outlet | None = None, terms: TermStarter | None = None
+        self,
+        engine: Engine,
+        outlet: Outlet | None = None,
+        terms: TermStarter | None = None,
+        public_url: str = "",
     ) -> None:
         self._engine = engine
         self._outlet = outlet  # None: the outbox only (the embedded default)
         self._terms = terms  # None: no term workflows (a license's validity is still kept)
+        # Where the public verifies a license ("": its code alone is told).
+        self._public_url = public_url
 
     @activity.defn(name="issue_license")
     @store_errors
@@ -83,13 +95,21 @@ class LicensingActivities:
         item_kind = item.kind.value if item is not None else "license"
         key = item_workflow_id(request.application_id, request.item_code)
         granted = DOCUMENT_KINDS["granted"]
+        code = issued.verification_code
+        url = verification_url(self._public_url, code) if self._public_url else None
+        verification = notices.license_verification(code, url)
         decision = Notice(
             key=f"{key}/granted",
             application_id=request.application_id,
             recipient="applicant",
             kind="granted",
             message=notices.grant_decision(
-                item_kind, item_name, issued.license_kind, issued.number, request.issued_at
+                item_kind,
+                item_name,
+                issued.license_kind,
+                issued.number,
+                request.issued_at,
+                verification,
             ),
             at=request.issued_at,
         )
@@ -104,6 +124,7 @@ class LicensingActivities:
                 issued.holder_name,
                 item_name,
                 request.issued_at,  # the store may hand back a naive instant
+                verification,
                 last_valid_day(expires) if (expires := issued.expires()) else None,
             ),
             at=request.issued_at,

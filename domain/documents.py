@@ -103,6 +103,12 @@ def document_number(application_id: str, kind: DocumentKind, sequence: int) -> s
     return number
 
 
+def verification_url(base_url: str, code: str) -> str:
+    """Where anyone verifies an electronic license by its code: the public page of
+    `GET /licenses/{verification_code}` under the center's public address."""
+    return f"{base_url.rstrip('/')}/licenses/{code}"
+
+
 def issuer_of(department_name: str | None) -> str:
     """An item's acts are its department's; the application's, the service center's."""
     return department_name or SERVICE_CENTER

@@ -226,14 +226,26 @@ GRANTS = {
 }
 
 
+def license_verification(code: str, url: str | None) -> str:
+    """How anyone checks an electronic license (电子证照): its verification code (核验码)
+    and, where the center's public address is known, the page that answers for it."""
+    return f"核验码 {code}, 在线核验: {url}" if url else f"核验码 {code}"
+
+
 def grant_decision(
-    item_kind: str, item_name: str, license_kind: str, number: str, granted_at: datetime
+    item_kind: str,
+    item_name: str,
+    license_kind: str,
+    number: str,
+    granted_at: datetime,
+    verification: str,
 ) -> str:
-    """准予许可决定书 (Art. 38 (1)) and its like for registrations and filings."""
+    """准予许可决定书 (Art. 38 (1)) and its like for registrations and filings;
+    `verification`: `license_verification` of the license."""
     act = GRANTS.get(item_kind, GRANTS["license"]).format(item=item_name)
     return (
         f"{act}{license_name(license_kind)}编号 {number}, 自 {local_time(granted_at)} 起生效, "
-        "电子证照与本决定同时送达, 可凭核验码在线核验。"
+        f"电子证照与本决定同时送达({verification})。"
     )
 
 
@@ -243,14 +255,16 @@ def license_certificate(
     holder_name: str,
     item_name: str,
     valid_from: datetime,
+    verification: str,
     last_valid_day: date | None = None,
 ) -> str:
-    """The license itself (Art. 39: name, holder, scope, issuer, date, and its term)."""
+    """The license itself (Art. 39: name, holder, scope, issuer, date, and its term), with
+    how to verify it (`license_verification`)."""
     # No validity in the catalog: nothing is said (the catalog does not know it is 长期).
     term = f"有效期至 {local_day(last_valid_day)}。" if last_valid_day is not None else ""
     return (
         f"{license_name(license_kind)} 编号 {number}。持证人: {holder_name}。"
-        f"许可事项: {item_name}。发证日期 {local_time(valid_from)}。{term}"
+        f"许可事项: {item_name}。发证日期 {local_time(valid_from)}。{term}{verification}。"
     )
 
 

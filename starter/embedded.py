@@ -81,6 +81,7 @@ async def run_embedded(settings: Settings) -> None:
             engine,
             calendar_overrides=settings.calendar_overrides,
             max_cached_workflows=settings.max_cached_workflows,
+            public_url=settings.public_base_url,
         )
         # What a crash between the store and Temporal left undone, as `onething worker` does.
         reconcile = reconcile_ratings(client, settings.task_queue, engine, log)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,7 +29,7 @@ from typer.testing import CliRunner, Result
 from domain.catalog import Catalog
 from domain.catalog_loading import load_seed_catalog
 from onething.codec import EncryptionCodec, Keyring
-from onething.devserver import DevServer, executable, start_on_free_ports
+from onething.devserver import DevServer, executable, free_port, start_on_free_ports
 from onething.settings import Settings
 from onething.temporal import data_converter, register_search_attributes
 from starter.api import api_server, create_app
@@ -199,20 +198,23 @@ def catalog() -> Catalog:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, engine: Engine) -> AsyncIterator[str]:
-    """The production worker on a task queue of its own; yields the queue name."""
+async def running_worker(
+    client: Client, engine: Engine, public_url: str = ""
+) -> AsyncIterator[str]:
+    """The production worker on a task queue of its own; yields the queue name.
+    `public_url`: where its licenses' documents send the public to verify them."""
     from worker import build_workers, running
 
     task_queue = f"test-{uuid.uuid4().hex[:8]}"
-    async with running(build_workers(client, task_queue, engine)):
+    async with running(build_workers(client, task_queue, engine, public_url=public_url)):
         yield task_queue
 
 
 @asynccontextmanager
 async def onething_client(
-    env: WorkflowEnvironment, engine: Engine, catalog: Catalog
+    env: WorkflowEnvironment, engine: Engine, catalog: Catalog, public_url: str = ""
 ) -> AsyncIterator[OnethingClient]:
-    async with running_worker(env.client, engine) as task_queue:
+    async with running_worker(env.client, engine, public_url) as task_queue:
         yield OnethingClient(env.client, task_queue, catalog)
 
 
@@ -244,14 +246,12 @@ async def api_over(
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """`app` served by uvicorn on a free loopback port, as `onething dev` embeds it
-    (`api_server`); yields its base URL."""
+async def serving(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a loopback port (`port`, else a free one), as `onething
+    dev` embeds it (`api_server`); yields its base URL."""
     # Not `serve(sockets=[...])` on a socket bound here: under Schemathesis that server
     # stopped answering (the run timed out at 240 s; 94 s this way).
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = port or free_port()
     server = api_server(app, Settings(api_host="127.0.0.1", api_port=port), embedded=True)
     task = asyncio.create_task(server.serve())
     try:

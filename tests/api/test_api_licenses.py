@@ -17,6 +17,7 @@ import pytest_asyncio
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
+from domain.application import RevocationGround
 from domain.catalog import Catalog
 from starter.demo import DEMO_ITEM
 from starter.desk import eventually
@@ -194,6 +195,46 @@ async def test_unknown_validity_and_unknown_licenses(api: Api) -> None:
     assert_error(await api.http.get("/licenses/nocode-0000"), 404, "verification_code")
     r = await api.http.get("/licenses/by-number/YC-NOBODY-1/term", headers=as_("sup"))
     assert_error(r, 404, "license_number")
+
+
+HTML = {"Accept": "text/html"}
+
+
+async def test_a_browser_reads_the_verification_in_chinese(api: Api) -> None:
+    """Revoked, or issued before validity was kept (its code of the older kind): each says
+    so on the page; an unknown code gets a page, not JSON."""
+    application_id = f"A-{uuid.uuid4().hex[:8]}"
+    old = licenses.issue_license(
+        api.engine,
+        application_id=application_id,
+        item_code=DEMO_ITEM,
+        license_kind="nurse_practice_certificate",
+        holder_name="王演示",
+        valid_from=datetime(2026, 3, 2, tzinfo=UTC),
+    )
+    page = await api.http.get(f"/licenses/{old.verification_code}", headers=HTML)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "此电子证照真实有效" in page.text and "以证照载明的有效期为准" in page.text
+    assert "2026-03-02 08:00 (北京时间)" in page.text and "王演示" not in page.text
+    assert old.number in page.text and "护士执业证书" in page.text
+
+    licenses.revoke(
+        api.engine,
+        application_id=application_id,
+        item_code=DEMO_ITEM,
+        reason="现场核查发现承诺不实",
+        at=datetime(2026, 4, 1, 2, 0, tzinfo=UTC),
+        ground=RevocationGround.FALSE_COMMITMENT.value,
+    )
+    page = await api.http.get(f"/licenses/{old.verification_code}", headers=HTML)
+    assert "已被撤销" in page.text and "2026-04-01 10:00 (北京时间)" in page.text
+    assert RevocationGround.FALSE_COMMITMENT.label in page.text
+    assert "现场核查发现承诺不实" not in page.text  # the case's details stay in the case
+    assert "真实有效" not in page.text
+
+    unknown = await api.http.get("/licenses/NOSUCHCODE2345", headers=HTML)
+    assert unknown.status_code == 404 and "未找到与此核验码对应的电子证照" in unknown.text
+    assert "NOSUCHCODE2345" not in unknown.text
 
 
 async def test_the_command_line_shows_renews_and_decides(

@@ -202,6 +202,8 @@ async def test_a_convenience_stores_documents_read_in_chromium(
             assert len(reader.pages) == 1  # a notice fits on one A4 page
         TIMINGS["browser"] = time.perf_counter() - opened
 
+        await the_license_verifies_in_a_browser(page, served, application_id, browser, catalog)
+
         # Another applicant's browser reads none of it.
         stranger = await context.new_page()
         await stranger.set_extra_http_headers({"Authorization": f"Bearer {token('app-other')}"})
@@ -218,3 +220,51 @@ async def test_a_convenience_stores_documents_read_in_chromium(
         + ", ".join(str(d["title"]) for d in shown)
         + f" of {len(listed)} ({', '.join(str(d['title']) for d in listed)})"
     )
+
+
+VERIFY = re.compile(r"核验码 ([0-9A-Z]+), 在线核验: (\S+?)[)。]")
+
+
+async def the_license_verifies_in_a_browser(
+    page: Any, served: str, application_id: str, browser: Browser, catalog: Catalog
+) -> None:
+    """The tobacco license and its decision give its code and the center's page for it;
+    anyone's browser (no token) opens that page: in force, until when, the holder masked,
+    in Chinese; a mistyped code gets a page saying nothing matches."""
+    reads = as_("app-store")
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+        listed = await http.get(f"/applications/{application_id}/documents", headers=reads)
+        texts = {}
+        for title in ("烟草专卖零售许可证", "准予行政许可决定书"):
+            for row in [d for d in listed.json() if d["title"] == title]:
+                doc = (await http.get(row["link"], headers=reads)).json()
+                if "烟草" in doc["content"]:
+                    texts[title] = doc["content"]
+        found = {VERIFY.search(text).groups() for text in texts.values()}  # type: ignore[union-attr]
+        [(code, url)] = found  # the license and its decision give the same code and address
+        assert url == f"{served}/licenses/{code}"
+        hint = (await http.get(f"/licenses/{code}")).json()["holder_hint"]
+    holder = re.search(r"持证人: (.+?)。", texts["烟草专卖零售许可证"]).group(1)  # type: ignore[union-attr]
+
+    public = await browser.new_context(locale="zh-CN", viewport=ViewportSize(width=390, height=844))
+    try:
+        reader = await public.new_page()
+        response = await reader.goto(url)
+        assert response is not None and response.status == 200
+        assert response.headers["content-type"].startswith("text/html")
+        assert await reader.get_attribute("html", "lang") == "zh-CN"
+        text = await reader.locator("body").inner_text()
+        tobacco = catalog.item(TOBACCO)
+        assert "此电子证照真实有效" in text and tobacco.name in text
+        assert "烟草专卖零售许可证" in text and "(北京时间)" in text
+        assert re.search(r"有效期至\s*\d{4}-\d{2}-\d{2}", text), text
+        assert hint in text and "*" in hint and holder not in text  # the holder masked
+        assert not CODE_LIKE.search(text) and TOBACCO not in text, text
+        await reader.screenshot(path=screenshot_path("license-verified"), full_page=True)
+
+        mistyped = code[:-1] + ("2" if code[-1] != "2" else "3")  # one character off
+        typo = await reader.goto(f"{served}/licenses/{mistyped}")
+        assert typo is not None and typo.status == 404
+        assert "未找到与此核验码对应的电子证照" in await reader.locator("body").inner_text()
+    finally:
+        await public.close()

@@ -29,6 +29,7 @@ from domain.calendar import WorkingCalendar
 from domain.catalog import Catalog
 from domain.people import resident_id_check_digit
 from onething.case_facts import project
+from onething.devserver import free_port
 from onething.histories import load_histories
 from onething.keys import configured_subject_keys
 from starter.api import create_app
@@ -329,10 +330,12 @@ async def api_on_a_port(
     **options: Any,
 ) -> AsyncIterator[str]:
     """The API over a worker of `env`, served by uvicorn on a loopback port, with the codec
-    endpoint and `options` for `create_app`; its base URL."""
-    async with onething_client(env, engine, catalog) as client:
+    endpoint and `options` for `create_app`; its base URL, which is also the public address
+    the worker's licenses send the public to verify them."""
+    port = free_port()
+    async with onething_client(env, engine, catalog, f"http://127.0.0.1:{port}") as client:
         app = create_app(client, engine, tokens, codec=CODEC, **options)
-        async with serving(app) as url:
+        async with serving(app, port) as url:
             yield url
 
 

@@ -20,7 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from starter.demo import DEMO_ITEM
 from starter.desk import eventually
+from store import documents
+from store.db import make_engine
 from tests.support.net import free_port
 
 BIN = Path(sys.executable).parent
@@ -53,6 +56,7 @@ class Service:
             "ONETHING_LOG_FORMAT": "json",
         }
         self.env = env
+        self.data_dir = data_dir
         self.out = data_dir.parent / "dev.out"
         self.process = subprocess.Popen(
             [str(BIN / "onething"), "dev"],
@@ -142,9 +146,44 @@ async def test_onething_dev_comes_up_whole_and_stops_on_ctrl_c(service: Service)
     assert status.returncode == 0, status.stderr
     assert demo.group(1) in status.stdout
 
+    # Decided, its license says where the public verifies it: this service's own address.
+    await verified_where_the_license_says(service, demo.group(1))
+
     started = time.monotonic()
     assert await asyncio.to_thread(service.stop) == 0, service.output()[-3000:]
     assert time.monotonic() - started < 60
     for port in (service.temporal, service.ui, service.codec, service.api):
         assert not answers(port), f"port {port} still answers after Ctrl-C"
     assert "Traceback" not in service.output()
+
+
+REVIEWER = ("--reviewer", "rev-1", "--department", "health")
+
+
+async def verified_where_the_license_says(service: Service, application_id: str) -> None:
+    decided = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "onething"), "decide", application_id, DEMO_ITEM, "approve", *REVIEWER],
+        env=service.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert decided.returncode == 0, decided.stderr
+    engine = make_engine(f"sqlite:///{service.data_dir / 'onething.db'}")
+    try:
+
+        async def certificate() -> list[documents.Document]:
+            found = documents.documents_of(engine, application_id)
+            return [d for d in found if d.kind == "license"]
+
+        [doc] = await eventually(certificate, bool, "the license is issued", attempts=120)
+    finally:
+        engine.dispose()
+    found = re.search(r"核验码 (\w+), 在线核验: (\S+?)。", doc.content)
+    assert found, doc.content
+    code, url = found.groups()
+    assert url == f"http://127.0.0.1:{service.api}/licenses/{code}"
+    async with httpx.AsyncClient() as http:
+        page = await http.get(url, headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "此电子证照真实有效" in page.text

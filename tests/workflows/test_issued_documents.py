@@ -18,6 +18,7 @@ from domain.documents import GRANT_TITLES, SERVICE_CENTER
 from domain.notices import local_time
 from starter.demo import DEMO_ITEM
 from store import documents, licenses, notifications
+from store.licenses import VERIFICATION_ALPHABET, VERIFICATION_LENGTH
 from tests.conftest import new_application_id
 from tests.support.api import (
     api,
@@ -106,6 +107,15 @@ async def test_the_receipt_the_registration_and_the_license_are_documents(
     assert "第三十九条" in certificate["legal_basis"]
     for doc in (receipt, decision, certificate):
         assert not SLUG.search(doc["content"]), doc["content"]
+
+    # Both say how anyone checks the license: its code (the worker here knows no public
+    # address, so the code alone), which the public verification answers with the license.
+    code = license.verification_code
+    assert re.fullmatch(f"[{VERIFICATION_ALPHABET}]{{{VERIFICATION_LENGTH}}}", code)
+    assert f"核验码 {code}" in certificate["content"] and f"核验码 {code}" in decision["content"]
+    assert "在线核验:" not in certificate["content"]
+    verified = await api.get(f"/licenses/{code}")
+    assert verified.status_code == 200 and verified.json()["number"] == license.number
 
     # Delivered through the outbox like every notice to the applicant.
     told = {n.kind for n in notifications.notifications_of(store_engine, application_id)}

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
@@ -40,6 +41,7 @@ from domain.people import Role
 from domain.text import Text
 from starter import auth
 from starter.api.deps import Caller
+from starter.api.license_page import not_found_page, verification_page
 from starter.auth import DEPARTMENT_ROLES, Principal
 from starter.client import Conflict, NotFound
 from starter.errors import ApiError, error_responses
@@ -183,13 +185,26 @@ def add_routes(
         response_model=LicenseVerification,
         summary="Verify an electronic license by its verification code (public): in force, "
         "until when",
-        responses=error_responses(404, 422),
+        description=(
+            "The address a license and its decision give with their code. A browser "
+            "(`Accept: text/html`) gets a page in Chinese, an unknown code a page saying so."
+        ),
+        responses={
+            200: {"content": {"text/html": {"schema": {"type": "string"}}}},
+            **error_responses(404, 422),
+        },
     )
-    async def verify_license(verification_code: VerificationCode) -> Any:
+    async def verify_license(request: Request, verification_code: VerificationCode) -> Any:
         found = await run_in_threadpool(license_store.verify, engine, verification_code)
+        browser = "text/html" in request.headers.get("accept", "")
         if found is None:
+            if browser:
+                return HTMLResponse(not_found_page(), status_code=404)
             raise ApiError.field(404, "verification_code", "no license has this code")
-        return verification_of(found, catalog, calendar)
+        verification = verification_of(found, catalog, calendar)
+        if browser:
+            return HTMLResponse(verification_page(verification, datetime.now(UTC)))
+        return verification
 
     async def license_of(number: str) -> License:
         found = await run_in_threadpool(license_store.get, engine, number)
