@@ -126,8 +126,17 @@ class LicensingActivities:
                 request.issued_at,  # the store may hand back a naive instant
                 verification,
                 last_valid_day(expires) if (expires := issued.expires()) else None,
+                item_kind,
             ),
             at=request.issued_at,
+        )
+        item_basis = item.legal_basis if item is not None else ""
+        # A license's certificate rests on Art. 39 and 44 (its document kind's basis, None
+        # here); a registration's or a filing's on the item's own law (`grant_basis`).
+        certificate_basis = (
+            None
+            if item_kind == "license"
+            else grant_basis(DOCUMENT_KINDS["license"], item_basis, item_kind)
         )
         record_notices(
             self._engine,
@@ -136,9 +145,13 @@ class LicensingActivities:
                 Written(
                     decision,
                     title=GRANT_TITLES.get(item_kind, granted.title),
-                    basis=grant_basis(granted, item.legal_basis if item is not None else ""),
+                    basis=grant_basis(granted, item_basis, item_kind),
                 ),
-                Written(certificate, title=notices.license_name(issued.license_kind)),
+                Written(
+                    certificate,
+                    title=notices.license_name(issued.license_kind),
+                    basis=certificate_basis,
+                ),
             ],
             # The item's department, as record_notice would read it from the catalog again.
             issuer=issuer_of(item.department_name if item is not None else None),

@@ -79,8 +79,13 @@ GRANT_TITLES = {
 }
 
 
-def grant_basis(kind: DocumentKind, item_basis: str) -> str:
-    """The act's article, then the item's own law when the catalog names one."""
+def grant_basis(kind: DocumentKind, item_basis: str, item_kind: str = "license") -> str:
+    """What a positive act (the grant, the license itself) rests on. A license: the
+    Administrative License Law's article, then the item's own law when the catalog names
+    one. A registration, a filing or a public service is no administrative license (that
+    law governs licenses only, Art. 2): the item's own law alone."""
+    if item_kind != "license" and item_basis:
+        return item_basis[:BASIS_LENGTH]
     basis = f"{kind.basis}; {item_basis}" if item_basis else kind.basis
     return basis[:BASIS_LENGTH]
 

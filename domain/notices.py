@@ -226,6 +226,17 @@ GRANTS = {
 }
 
 
+# How a positive act and what it issues speak, by the item's kind: the matter's label, the
+# holder's, and what the act comes with. Only a license is an administrative license (行政
+# 许可); a registration's act is a notice (准予登记通知书), a filing's too (备案通知书).
+ACT_WORDS = {
+    "license": ("许可事项", "持证人", "电子证照与本决定同时送达"),
+    "confirmation": ("登记事项", "持证人", "电子证照与本通知同时送达"),
+    "filing": ("备案事项", "备案人", "备案凭证与本通知同时送达"),
+    "public_service": ("办理事项", "申请人", "办理结果与本通知同时送达"),
+}
+
+
 def license_verification(code: str, url: str | None) -> str:
     """How anyone checks an electronic license (电子证照): its verification code (核验码)
     and, where the center's public address is known, the page that answers for it."""
@@ -243,9 +254,10 @@ def grant_decision(
     """准予许可决定书 (Art. 38 (1)) and its like for registrations and filings;
     `verification`: `license_verification` of the license."""
     act = GRANTS.get(item_kind, GRANTS["license"]).format(item=item_name)
+    _, _, delivered = ACT_WORDS.get(item_kind, ACT_WORDS["license"])
     return (
         f"{act}{license_name(license_kind)}编号 {number}, 自 {local_time(granted_at)} 起生效, "
-        f"电子证照与本决定同时送达({verification})。"
+        f"{delivered}({verification})。"
     )
 
 
@@ -257,14 +269,17 @@ def license_certificate(
     valid_from: datetime,
     verification: str,
     last_valid_day: date | None = None,
+    item_kind: str = "license",
 ) -> str:
-    """The license itself (Art. 39: name, holder, scope, issuer, date, and its term), with
-    how to verify it (`license_verification`)."""
+    """The license itself (Art. 39: name, holder, scope, issuer, date, and its term), or a
+    registration's or a filing's certificate in its own words (`ACT_WORDS`), with how to
+    verify it (`license_verification`)."""
     # No validity in the catalog: nothing is said (the catalog does not know it is 长期).
     term = f"有效期至 {local_day(last_valid_day)}。" if last_valid_day is not None else ""
+    matter, holder, _ = ACT_WORDS.get(item_kind, ACT_WORDS["license"])
     return (
-        f"{license_name(license_kind)} 编号 {number}。持证人: {holder_name}。"
-        f"许可事项: {item_name}。发证日期 {local_time(valid_from)}。{term}{verification}。"
+        f"{license_name(license_kind)} 编号 {number}。{holder}: {holder_name}。"
+        f"{matter}: {item_name}。发证日期 {local_time(valid_from)}。{term}{verification}。"
     )
 
 

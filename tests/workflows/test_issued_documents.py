@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from domain.case_number import parse_case_number
 from domain.catalog import Catalog
-from domain.documents import GRANT_TITLES, SERVICE_CENTER
+from domain.documents import GRANT_TITLES, LAW, SERVICE_CENTER
 from domain.notices import local_time
 from starter.demo import DEMO_ITEM
 from store import documents, licenses, notifications
@@ -34,6 +34,7 @@ from tests.support.api import (
 
 SALON = "open-beauty-salon"  # market registers first, then health licenses
 MARKET = "business-license-individual"
+STORE, FOOD_FILING = "open-convenience-store", "food-filing-prepackaged"
 SLUG = re.compile(r"[a-z]+[-_][a-z_-]+")
 
 
@@ -133,6 +134,32 @@ async def test_the_receipt_the_registration_and_the_license_are_documents(
     assert page.status_code == 200 and "<h1>营业执照</h1>" in page.text
     assert f"办件编号: {case_number}" in page.text
     assert receipt["case_number"] == certificate["case_number"] == case_number
+
+
+async def test_a_filing_speaks_as_a_filing_not_as_a_license(
+    api: httpx.AsyncClient, catalog: Catalog, store_engine: Engine
+) -> None:
+    """The food filing of a 开办便利店 is recorded on the spot once the registration is
+    approved: its notice and its certificate rest on the food law alone (the Administrative
+    License Law governs licenses, Art. 2) and name a filing's matter and its filer."""
+    application_id = await post_new(api, full_body(catalog, STORE))
+    await decide(api, application_id, MARKET, "rev-market", verdict="approve")
+    filing = catalog.item(FOOD_FILING)
+    title = GRANT_TITLES[filing.kind.value]
+    rows = await titles_when(api, application_id, {title, "食品经营备案凭证"}, who="app-demo")
+    by_title = {d["title"]: d for d in rows}
+    notice = await read(api, by_title[title], "app-demo")
+    certificate = await read(api, by_title["食品经营备案凭证"], "app-demo")
+    for doc in (notice, certificate):
+        assert doc["legal_basis"] == filing.legal_basis and LAW not in doc["legal_basis"]
+        assert doc["issuer"] == filing.department_name
+    assert "已予备案" in notice["content"] and "备案凭证与本通知同时送达" in notice["content"]
+    assert "本决定" not in notice["content"] and "行政许可" not in notice["content"]
+    assert f"备案事项: {filing.name}" in certificate["content"]
+    assert "备案人: " in certificate["content"] and "许可" not in certificate["content"]
+    # The license registered just before speaks as a license still.
+    granted = await read(api, by_title[GRANT_TITLES["license"]], "app-demo")
+    assert granted["legal_basis"].startswith(LAW) and "本决定" in granted["content"]
 
 
 async def test_a_correction_notice_comes_before_the_case_number(
