@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 
-from domain.notices import RIGHTS, local_time
+from domain.guide import qr_svg
+from domain.notices import RIGHTS, local_time, verification_url_in
 
 SERVICE_CENTER = "宜城市政务服务中心"  # the issuer of the application's own acts
 BASIS_LENGTH = 200  # what the store keeps of a legal basis
 LAW = "《中华人民共和国行政许可法》"
+VERIFY_CAPTION = "扫码核验"  # under a license's QR code
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class DocumentPage:
     issuer: str
     date: str  # "2026-12-02 00:30 (北京时间)"
     issued_at: datetime  # the instant, for what reads it by machine (a PDF's dates)
+    verify_url: str | None = None  # a license's verification address: a QR code beside it
 
     @property
     def heading(self) -> str:
@@ -153,9 +156,11 @@ def document_page(
     basis: str,
     decision: bool = False,
     case_number: str | None = None,
+    license: bool = False,
 ) -> DocumentPage:
     """A decision tells the applicant's rights (Art. 38): the line its text carries, or,
-    where the text has none (a rejection, a revocation), the same line after it."""
+    where the text has none (a rejection, a revocation), the same line after it. A license
+    carries a QR code of the verification address its text gives."""
     rights = (RIGHTS,) if decision and RIGHTS not in content else ()
     return DocumentPage(
         title=title,
@@ -167,6 +172,7 @@ def document_page(
         issuer=issuer,
         date=f"{local_time(issued_at)} (北京时间)",
         issued_at=issued_at,
+        verify_url=verification_url_in(content) if license else None,
     )
 
 
@@ -200,18 +206,25 @@ def page_html(page: DocumentPage) -> str:
     e = escape
     case = f'<p class="no">{e(page.case_line)}</p>\n' if page.case_line else ""
     text = "".join(f"<p>{e(p)}</p>\n" for p in page.paragraphs)
+    qr = (
+        f'<figure class="qr">{qr_svg(page.verify_url, scale=3, xmldecl=False)}'
+        f"<figcaption>{VERIFY_CAPTION}</figcaption></figure>\n"
+        if page.verify_url
+        else ""
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{e(page.heading)}</title>\n"
         "<style>body{font-family:serif;max-width:42em;margin:2em auto;line-height:1.8}"
         "h1{text-align:center;letter-spacing:.2em}.no{text-align:center}"
-        ".sign{text-align:right;margin-top:3em}@media print{body{margin:0}}</style>\n"
+        ".sign{text-align:right;margin-top:3em}.qr{float:left;margin:2em 0 0;text-align:center}"
+        ".qr figcaption{font-size:.8em}@media print{body{margin:0}}</style>\n"
         "</head>\n<body>\n"
         f"<h1>{e(page.title)}</h1>\n"
         f'<p class="no">{e(page.number)}</p>\n{case}'
         f"<p>{e(page.addressee)}</p>\n{text}"
-        f"<p>{e(page.basis)}</p>\n"
+        f"<p>{e(page.basis)}</p>\n{qr}"
         f'<p class="sign">{e(page.issuer)}<br>{e(page.date)}</p>\n'
         "</body>\n</html>\n"
     )

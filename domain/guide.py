@@ -438,12 +438,14 @@ def render_guide(guide: ServiceGuide) -> str:
 # --------------------------------------------------------------------------- QR codes
 
 
-def qr_svg(url: str, *, scale: int = 4) -> str:
-    """SVG of a QR code for `url` (error correction M, as for printed posters)."""
+def qr_svg(url: str, *, scale: int = 4, xmldecl: bool = True) -> str:
+    """SVG of a QR code for `url` (error correction M, as for printed posters); without the
+    XML declaration to sit inside an HTML page."""
     import segno
 
     buf = io.BytesIO()
-    segno.make(url, error="m", micro=False).save(buf, kind="svg", scale=scale, xmldecl=True)
+    qr = segno.make(url, error="m", micro=False)
+    qr.save(buf, kind="svg", scale=scale, xmldecl=xmldecl, svgns=True)
     return buf.getvalue().decode("utf-8")
 
 

@@ -9,6 +9,7 @@ Pure: imported inside the workflow sandbox.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -237,10 +238,20 @@ ACT_WORDS = {
 }
 
 
+VERIFY_AT = "在线核验: "
+_VERIFY_URL = re.compile(rf"{VERIFY_AT}(\S+?)(?=[)。]|$)")
+
+
 def license_verification(code: str, url: str | None) -> str:
     """How anyone checks an electronic license (电子证照): its verification code (核验码)
     and, where the center's public address is known, the page that answers for it."""
-    return f"核验码 {code}, 在线核验: {url}" if url else f"核验码 {code}"
+    return f"核验码 {code}, {VERIFY_AT}{url}" if url else f"核验码 {code}"
+
+
+def verification_url_in(text: str) -> str | None:
+    """The verification address a license's text gives (`license_verification`), if any."""
+    found = _VERIFY_URL.search(text)
+    return found.group(1) if found else None
 
 
 def grant_decision(

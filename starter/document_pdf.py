@@ -24,9 +24,10 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer
 
-from domain.documents import DocumentPage
+from domain.documents import VERIFY_CAPTION, DocumentPage
+from domain.guide import qr_png
 from domain.notices import SERVICE_CENTER_TIMEZONE
 
 __all__ = ["FONT", "page_pdf"]
@@ -86,6 +87,10 @@ def page_pdf(page: DocumentPage) -> bytes:
     story += [Spacer(1, 6 * mm), _p(page.addressee, _BODY)]
     story += [_p(text, _BODY) for text in page.paragraphs]
     story += [_p(page.basis, _BODY), Spacer(1, 14 * mm)]
+    if page.verify_url:  # a license: the code to scan, as on the HTML page
+        code = Image(BytesIO(qr_png(page.verify_url, scale=4)), width=30 * mm, height=30 * mm)
+        code.hAlign = "LEFT"
+        story += [code, _p(VERIFY_CAPTION, _BODY)]
     story += [_p(page.issuer, _SIGN), _p(page.date, _SIGN)]
 
     def foot(canvas: Canvas, template: SimpleDocTemplate) -> None:

@@ -13,10 +13,12 @@ tobacco retail license issued on commitment; its site check after issuance fails
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +32,7 @@ from domain.catalog import Catalog
 from domain.documents import DOCUMENT_KINDS
 from starter.auth import applicant_ref
 from starter.desk import made_up_applicant
-from tests.browser import browser, screenshot_path
+from tests.browser import browser, screenshot_path, zbarimg_path
 from tests.support.api import SUBJECT_KEYS, api_on_a_port, as_, full_body, registry, token, until
 
 STORE = "open-convenience-store"
@@ -234,16 +236,30 @@ async def the_license_verifies_in_a_browser(
     reads = as_("app-store")
     async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         listed = await http.get(f"/applications/{application_id}/documents", headers=reads)
-        texts = {}
+        texts, links = {}, {}
         for title in ("烟草专卖零售许可证", "准予行政许可决定书"):
             for row in [d for d in listed.json() if d["title"] == title]:
                 doc = (await http.get(row["link"], headers=reads)).json()
                 if "烟草" in doc["content"]:
-                    texts[title] = doc["content"]
+                    texts[title], links[title] = doc["content"], row["link"]
         found = {VERIFY.search(text).groups() for text in texts.values()}  # type: ignore[union-attr]
         [(code, url)] = found  # the license and its decision give the same code and address
         assert url == f"{served}/licenses/{code}"
         hint = (await http.get(f"/licenses/{code}")).json()["holder_hint"]
+        # The license's PDF carries the same address as a QR code.
+        pdf = await http.get(links["烟草专卖零售许可证"], params={"format": "pdf"}, headers=reads)
+        [image] = PdfReader(BytesIO(pdf.content)).pages[0].images
+        printed_qr = screenshot_path("license-pdf-qr")
+        printed_qr.write_bytes(image.data)
+        assert decode_qr(printed_qr) == url
+
+    # The license's page shows it as a QR code too: scanned, the same address.
+    await page.goto(f"{served}{links['烟草专卖零售许可证']}")
+    assert "扫码核验" in await page.locator("body").inner_text()
+    await page.screenshot(path=screenshot_path("license-page"), full_page=True)
+    shown_qr = screenshot_path("license-qr")
+    await page.locator("figure.qr svg").screenshot(path=shown_qr)
+    assert decode_qr(shown_qr) == url
     holder = re.search(r"持证人: (.+?)。", texts["烟草专卖零售许可证"]).group(1)  # type: ignore[union-attr]
 
     public = await browser.new_context(locale="zh-CN", viewport=ViewportSize(width=390, height=844))
@@ -268,3 +284,15 @@ async def the_license_verifies_in_a_browser(
         assert "未找到与此核验码对应的电子证照" in await reader.locator("body").inner_text()
     finally:
         await public.close()
+
+
+def decode_qr(png: Path) -> str:
+    done = subprocess.run(
+        [zbarimg_path(), "--quiet", "--raw", str(png)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()

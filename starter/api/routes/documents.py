@@ -166,6 +166,7 @@ def _page(d: Document, case_number: str | None) -> DocumentPage:
         basis=d.legal_basis,
         decision=kind.decision if kind is not None else False,
         case_number=case_number,
+        license=d.kind == "license",
     )
 
 
