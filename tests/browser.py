@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -42,6 +43,19 @@ def zbarimg_path() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return found
+
+
+def decode_qr(png: Path) -> str:
+    """What the QR code in the image says, read by zbarimg."""
+    done = subprocess.run(
+        [zbarimg_path(), "--quiet", "--raw", str(png)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def screenshot_path(name: str) -> Path:

@@ -6,7 +6,6 @@ and that URL read from one setting by the API and the CLI alike."""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from onething.settings import Settings, SettingsError, load_settings
 from starter.doorplate import is_loopback_url
 from store import migrate
 from store.db import make_engine
-from tests.browser import PHONE, browser, screenshot_path, zbarimg_path
+from tests.browser import PHONE, browser, decode_qr, screenshot_path
 from tests.conftest import new_application_id
 from tests.support.api import api_on_a_port, as_, body_of, case_number_of, phone_page
 
@@ -55,18 +54,6 @@ async def site(
 ) -> AsyncIterator[str]:
     async with api_on_a_port(ts_env, sqlite_engine, catalog, base_url=PUBLIC) as url:
         yield url
-
-
-def decode(png: Path) -> str:
-    done = subprocess.run(
-        [zbarimg_path(), "--quiet", "--raw", str(png)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 # -------------------------------------------------------------------------- pure
@@ -128,7 +115,7 @@ def test_cli_doorplate_decodes_to_the_public_url(
             hall="xiaohe" if "--hall" in extra else None,
             near=(31.6, 112.1) if "--near" in extra else None,
         )
-        assert decode(out) == wanted
+        assert decode_qr(out) == wanted
     bad = runner.invoke(app, ["guide", STORE, "--catalog", str(seed), "--hall", "nowhere"])
     assert bad.exit_code != 0 and "--hall" in bad.output
 
@@ -225,7 +212,7 @@ async def test_the_qr_codes_decode_to_the_public_url(
         as_json = (await http.get(f"/guides/{STORE}")).json()
     assert as_json["url"] == f"{PUBLIC}/guides/{STORE}"
     (tmp_path / "qr.png").write_bytes(png.content)
-    assert decode(tmp_path / "qr.png") == f"{PUBLIC}/guides/{STORE}"
+    assert decode_qr(tmp_path / "qr.png") == f"{PUBLIC}/guides/{STORE}"
     # The SVG as a browser draws it, and a doorplate with the name under the code.
     from domain.guide import doorplate_svg
 
@@ -240,7 +227,7 @@ async def test_the_qr_codes_decode_to_the_public_url(
             shot = screenshot_path(name)
             await page.screenshot(path=str(shot))
             expected = f"{PUBLIC}/guides/{STORE}" + ("?hall=xiaohe" if "door" in name else "")
-            assert decode(shot) == expected
+            assert decode_qr(shot) == expected
         assert "开办便利店" in await page.inner_text("body")
     finally:
         await context.close()

@@ -13,12 +13,10 @@ tobacco retail license issued on commitment; its site check after issuance fails
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +30,7 @@ from domain.catalog import Catalog
 from domain.documents import DOCUMENT_KINDS
 from starter.auth import applicant_ref
 from starter.desk import made_up_applicant
-from tests.browser import browser, screenshot_path, zbarimg_path
+from tests.browser import browser, decode_qr, screenshot_path
 from tests.support.api import SUBJECT_KEYS, api_on_a_port, as_, full_body, registry, token, until
 
 STORE = "open-convenience-store"
@@ -284,15 +282,3 @@ async def the_license_verifies_in_a_browser(
         assert "未找到与此核验码对应的电子证照" in await reader.locator("body").inner_text()
     finally:
         await public.close()
-
-
-def decode_qr(png: Path) -> str:
-    done = subprocess.run(
-        [zbarimg_path(), "--quiet", "--raw", str(png)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
