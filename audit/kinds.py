@@ -40,6 +40,13 @@ class Kind(StrEnum):
     STOPPED = "stopped"
     TERMINATED = "terminated"
     FAILED = "failed"
+    # A license's term (LicenseTermWorkflow: audit.term_trail).
+    TERM = "term"  # a term planned from the registry: valid from, through, its window
+    REMINDER = "reminder"  # the holder reminded when the renewal window opened
+    RENEWAL_APPLIED = "renewal_applied"  # 延续申请 received: its case number
+    RENEWAL = "renewal"  # the department's decision on it, or the next term it gave
+    DEEMED_RENEWED = "deemed_renewed"  # undecided at expiry: renewed by law (Art. 50)
+    EXPIRED = "expired"  # the term ended at its expiry
     STATUS = "status"  # a status that echoes a decision another row records
     UPDATE = "update"  # an update or signal the trail has no word for
     SIGNAL = "signal"
@@ -73,6 +80,12 @@ KIND_LABELS = {
     Kind.STOPPED: "终止办理",
     Kind.TERMINATED: "运维终止",
     Kind.FAILED: "运行失败",
+    Kind.TERM: "有效期",
+    Kind.REMINDER: "延续提醒",
+    Kind.RENEWAL_APPLIED: "延续申请",
+    Kind.RENEWAL: "延续决定",
+    Kind.DEEMED_RENEWED: "视为准予延续",
+    Kind.EXPIRED: "有效期届满",
     Kind.STATUS: "状态",
     Kind.UPDATE: "操作",
     Kind.SIGNAL: "信号",

@@ -20,14 +20,15 @@ from temporalio.converter import DataConverter
 
 from audit import kinds
 from audit.kinds import Kind
-from audit.rows import DecisionTrail, TrailRow
+from audit.rows import DecisionTrail, RowReader, TrailRow
+from audit.term_trail import TermReader
 from audit.trail_steps import ActivityReader
 from domain import notices
 from domain.application import ApplicationStatus, RefusalGround
 from domain.excluded_time import ExcludedTimeKind
 from domain.people import Agent
 from onething import history_names as names
-from onething.histories import fetch_histories, load_histories
+from onething.histories import fetch_histories, load_histories, started
 from onething.history_payloads import (
     REASON_KEYS,
     VERDICT_KEYS,
@@ -325,7 +326,8 @@ _EXCLUDED_KINDS = frozenset(k.value for k in ExcludedTimeKind)
 
 
 async def trail_of(histories: Sequence[WorkflowHistory], converter: DataConverter) -> DecisionTrail:
-    """The trail of an application's histories (parent and children), in time order."""
+    """The trail of an application's histories (parent and children), or of a license's
+    term (`audit.term_trail`), in time order."""
     rows: list[TrailRow] = []
     application_id: str | None = None
     # Signals the application's own workflows send each other (parent <-> child).
@@ -336,7 +338,11 @@ async def trail_of(histories: Sequence[WorkflowHistory], converter: DataConverte
         if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
     )
     for history in histories:
-        reader = _TrailReader(history, converter, internal)
+        reader: RowReader = (
+            TermReader(history, converter)
+            if started(history).workflow_type.name == names.LICENSE_TERM
+            else _TrailReader(history, converter, internal)
+        )
         rows += await reader.read()
         application_id = application_id or reader.ctx.application_id
     order = {h.workflow_id: i for i, h in enumerate(histories)}

@@ -13,10 +13,13 @@ from temporalio import activity, workflow
 from activities.calendar import CalendarActivities
 from activities.catalog import CatalogActivities
 from activities.credit import CreditActivities
+from activities.license_terms import LicenseTermActivities
 from activities.licensing import LicensingActivities
+from activities.notify import NotifyActivities
 from activities.supervision import SupervisionActivities
 from workflows.application import ApplicationWorkflow
 from workflows.item import ItemWorkflow
+from workflows.license_term import LicenseTermWorkflow
 
 
 def activity_name(fn: Callable[..., Any]) -> str:
@@ -42,6 +45,10 @@ RECORD_CREDIT = activity_name(CreditActivities.record_credit)
 OPEN_SUPERVISION_CASE = activity_name(SupervisionActivities.open_case)
 REFER_CASE = activity_name(SupervisionActivities.refer_case)
 COMPUTE_SCHEDULE = activity_name(CalendarActivities.compute_schedule)
+NOTIFY = activity_name(NotifyActivities.notify)
+PLAN_TERM = activity_name(LicenseTermActivities.plan_license_term)
+ACCEPT_RENEWAL = activity_name(LicenseTermActivities.accept_renewal)
+CONCLUDE_TERM = activity_name(LicenseTermActivities.conclude_license_term)
 
 SUPPLEMENT = update_name(ApplicationWorkflow.supplement)
 REFUSE = update_name(ApplicationWorkflow.refuse)
@@ -52,3 +59,6 @@ INSPECT = update_name(ItemWorkflow.inspect)
 EXTEND = update_name(ItemWorkflow.extend)
 EXCLUDE_TIME = update_name(ItemWorkflow.exclude_time)
 END_EXCLUDED_TIME = update_name(ItemWorkflow.end_excluded_time)
+APPLY_FOR_RENEWAL = update_name(LicenseTermWorkflow.apply_for_renewal)
+DECIDE_RENEWAL = update_name(LicenseTermWorkflow.decide_renewal)
+LICENSE_TERM = LicenseTermWorkflow.__name__  # the workflow type its histories name

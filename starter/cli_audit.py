@@ -19,18 +19,20 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
-from audit.export import export_histories
+from audit.export import export_histories, export_workflow_histories
 from audit.kinds import Kind
 from audit.replay import replay
 from audit.rows import DecisionTrail
 from audit.trail import decision_trail
-from onething.histories import HistoryNotFound
+from domain.license_term import term_workflow_id
+from onething.histories import HistoryNotFound, fetch_workflow_histories
 from starter.cli_common import fail
 from worker import WORKFLOWS, workflow_runner
 
 app = typer.Typer(
     name="audit",
-    help="Auditors: export an application's histories, replay them, read the decision trail.",
+    help="Auditors: export an application's (or a license term's) histories, replay them, "
+    "read the decision trail.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -65,6 +67,15 @@ async def _client() -> Client:
         raise fail(f"cannot connect to Temporal: {exc}") from None
 
 
+LicenseFlag = Annotated[
+    bool,
+    typer.Option(
+        "--license",
+        help="The ID is a license number: its term (validity, renewal), every run of it.",
+    ),
+]
+
+
 @app.command("export")
 def export_cmd(
     application_id: Annotated[str, typer.Argument(help="The application ID.")],
@@ -72,8 +83,10 @@ def export_cmd(
         Path | None,
         typer.Option("--out", help="Directory to write to (default: ./audit-<ID>)."),
     ] = None,
+    license: LicenseFlag = False,
 ) -> None:
-    """Write the application's workflow histories (parent and children) as JSON.
+    """Write the application's workflow histories (parent and children) as JSON, or with
+    --license those of a license's term.
 
     Same format as `temporal workflow show --output json` and the Web UI download,
     plus manifest.json naming the workflow ID of each file.
@@ -82,7 +95,11 @@ def export_cmd(
 
     async def go() -> list[str]:
         client = await _client()
-        exported = await export_histories(client, application_id, target)
+        if license:
+            workflow_id = term_workflow_id(application_id)
+            exported = await export_workflow_histories(client, [workflow_id], target)
+        else:
+            exported = await export_histories(client, application_id, target)
         return [f"{e.path}  {e.workflow_type} {e.workflow_id}" for e in exported]
 
     try:
@@ -146,18 +163,28 @@ def replay_cmd(
 @app.command("trail")
 def trail_cmd(
     source: Annotated[
-        str, typer.Argument(help="An application ID, a history file or an export directory.")
+        str,
+        typer.Argument(
+            help="An application ID (or with --license a license number), a history file or "
+            "an export directory."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    license: LicenseFlag = False,
 ) -> None:
-    """The decision trail: who decided what, when, under which rule, and why."""
+    """The decision trail: who decided what, when, under which rule, and why; of a license's
+    term: its terms, the renewal reminder, application and decision, its end."""
     path = Path(source)
     from_file = path.exists()
 
     async def go() -> DecisionTrail:
         if from_file:
             return await decision_trail(path, data_converter=_converter())
-        return await decision_trail(source, client=await _client())
+        client = await _client()
+        if license:
+            histories = await fetch_workflow_histories(client, term_workflow_id(source))
+            return await decision_trail(histories, client=client)
+        return await decision_trail(source, client=client)
 
     try:
         trail = asyncio.run(go())

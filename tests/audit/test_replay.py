@@ -46,6 +46,7 @@ from onething.histories import MANIFEST, load_histories
 from onething.history_payloads import typed_search_attributes
 from starter.cli_audit import app as audit_app
 from starter.demo import DEMO_ITEM, demo_applicant, demo_submission
+from store import licenses
 from tests.conftest import CODEC, onething_client
 from tests.histories.record import (
     BEFORE_LOCAL_ACTIVITIES,
@@ -342,6 +343,19 @@ async def test_audit_cli_on_dev_server_applications_closed_and_running(
 
     assert typed_null_datetimes(tmp_path / closed), "the case this test is for"
     assert not typed_null_datetimes(tmp_path / running)
+
+    # The license the closed one was granted lives on in its term workflow: the same tools.
+    [issued] = licenses.licenses_of(sqlite_store, closed)
+    term = DecisionTrail.model_validate_json(
+        await audit("trail", issued.number, "--license", "--json")
+    )
+    assert term.kinds() == ["term"] and term.application_id == closed
+    out = tmp_path / issued.number
+    assert "1 histories written" in await audit(
+        "export", issued.number, "--license", "--out", str(out)
+    )
+    assert "1 of 1 histories replay cleanly" in await audit("replay", str(out))
+    assert DecisionTrail.model_validate_json(await audit("trail", str(out), "--json")) == term
 
 
 # -- the command line -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from temporalio import workflow
 
 from audit.replay import replay
+from audit.trail import decision_trail
 from domain.catalog import Catalog
 from domain.license_term import LicenseTermState, TermStart
 from domain.rating import FollowUpStart, FollowUpState
@@ -70,6 +71,47 @@ def test_each_recorded_run_ends_as_its_scenario_says(directory: Path) -> None:
     recorded = json.loads((directory / EXPECTED_RUNS).read_text("utf-8"))
     # Files load in name order: a first run, then `.run2`, as the manifest lists them.
     assert ends == recorded == list(scenario.ends)
+
+
+# What the trail of each license-term recording reads, in order (`audit.term_trail`).
+TERM_TRAILS = {
+    "valid": ["term"],
+    "revoked": ["term", "revocation"],
+    "renewed": ["term", "reminder", "renewal_applied", "renewal", "renewal", "status", "term"],
+    "deemed_renewed": ["term", "reminder", "renewal_applied", "deemed_renewed", "status", "term"],
+    "refused": ["term", "reminder", "renewal_applied", "renewal", "expired"],
+    "not_applied": ["term", "reminder", "expired"],
+}
+
+
+@pytest.mark.parametrize(
+    "directory", [d for d in RECORDED if d.parent.name == LICENSE_TERMS], ids=str
+)
+async def test_a_license_terms_trail_says_who_renewed_it_and_how_it_ended(
+    directory: Path,
+) -> None:
+    trail = await decision_trail(directory, data_converter=recording_converter())
+    assert trail.kinds() == TERM_TRAILS[directory.name]
+    [first, *_] = trail.rows
+    assert first.action == "term 1: valid through " + first.action.rsplit(" ", 1)[-1]
+    assert first.rule and first.rule.count("/") == 1 and trail.application_id
+    by_kind = {r.kind: r for r in trail.rows}
+    if directory.name == "renewed":
+        decided = trail.rows[3]
+        assert (decided.action, decided.actor, decided.role) == (
+            "renewal approved",
+            "reviewer-market",
+            "reviewer",
+        )
+        assert trail.rows[4].action.startswith("renewed: term 2 valid through")
+    if directory.name == "refused":
+        refused = by_kind["renewal"]
+        assert refused.action == "renewal refused" and refused.reason == "未完成规定的继续教育学分"
+    if directory.name == "deemed_renewed":
+        applied = by_kind["renewal_applied"]
+        assert (applied.actor, applied.role) == ("window_clerk-x", "window_clerk")
+        assert applied.detail and applied.detail.startswith("办件编号 ")
+        assert "第五十条" in (by_kind["deemed_renewed"].reason or "")
 
 
 # -- a change to either workflow is caught ---------------------------------------------------
