@@ -47,6 +47,9 @@ class Kind(StrEnum):
     RENEWAL = "renewal"  # the department's decision on it, or the next term it gave
     DEEMED_RENEWED = "deemed_renewed"  # undecided at expiry: renewed by law (Art. 50)
     EXPIRED = "expired"  # the term ended at its expiry
+    # A 差评's follow-up (RatingFollowUpWorkflow).
+    FOLLOW_UP = "follow_up"  # the department's answer: fixed or explained
+    APPEAL = "appeal"  # an appeal upheld by supervision: the rating excluded
     STATUS = "status"  # a status that echoes a decision another row records
     UPDATE = "update"  # an update or signal the trail has no word for
     SIGNAL = "signal"
@@ -86,6 +89,8 @@ KIND_LABELS = {
     Kind.RENEWAL: "延续决定",
     Kind.DEEMED_RENEWED: "视为准予延续",
     Kind.EXPIRED: "有效期届满",
+    Kind.FOLLOW_UP: "差评回访",
+    Kind.APPEAL: "申诉复核",
     Kind.STATUS: "状态",
     Kind.UPDATE: "操作",
     Kind.SIGNAL: "信号",

@@ -241,9 +241,13 @@ class _TrailReader(ActivityReader):
         staff = find_staff(arg) or {}
         verdict = pick(arg, VERDICT_KEYS)
         reason = pick(arg, REASON_KEYS)
-        kind = kinds.kind_of_name(name, default_kind)
+        kind = _EXACT_KINDS.get(name) or kinds.kind_of_name(name, default_kind)
         self.extension_updates |= kind == Kind.EXTENSION
         action = name if verdict is None else f"{name}: {verdict}"
+        if name == names.ANSWER_FOLLOW_UP:
+            reason = pick(arg, ("text",))  # the department's own words: what it did
+        elif name == names.RATING_EXCLUDED:
+            action, staff = "rating excluded: the department's appeal upheld", SYSTEM
         if kind == Kind.DECISION and verdict is not None:
             action = f"review {verdict}"
         actor, role = staff.get("staff_id"), staff.get("role")
@@ -322,6 +326,9 @@ _STATUS_ACTIONS = {
     ApplicationStatus.REVOKED.value: "revoked: none of its licenses stands",
 }
 _REFUSAL_GROUNDS = frozenset(g.value for g in RefusalGround)
+# Names a word of them would mislead on (`kinds.NAME_WORDS`: "exclud" is Art. 45 time).
+_EXACT_KINDS = {names.ANSWER_FOLLOW_UP: Kind.FOLLOW_UP, names.RATING_EXCLUDED: Kind.APPEAL}
+SYSTEM = {"staff_id": "system", "role": "system"}
 _EXCLUDED_KINDS = frozenset(k.value for k in ExcludedTimeKind)
 
 

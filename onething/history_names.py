@@ -20,6 +20,7 @@ from activities.supervision import SupervisionActivities
 from workflows.application import ApplicationWorkflow
 from workflows.item import ItemWorkflow
 from workflows.license_term import LicenseTermWorkflow
+from workflows.rating_follow_up import RatingFollowUpWorkflow
 
 
 def activity_name(fn: Callable[..., Any]) -> str:
@@ -28,6 +29,11 @@ def activity_name(fn: Callable[..., Any]) -> str:
     if not name:
         raise TypeError(f"{fn!r} is a dynamic activity: it has no name")
     return name
+
+
+def signal_name(fn: Callable[..., Any]) -> str:
+    """The name a workflow's signal method is sent by."""
+    return workflow._SignalDefinition.must_name_from_fn_or_str(fn)
 
 
 def update_name(fn: Callable[..., Any]) -> str:
@@ -62,3 +68,5 @@ END_EXCLUDED_TIME = update_name(ItemWorkflow.end_excluded_time)
 APPLY_FOR_RENEWAL = update_name(LicenseTermWorkflow.apply_for_renewal)
 DECIDE_RENEWAL = update_name(LicenseTermWorkflow.decide_renewal)
 LICENSE_TERM = LicenseTermWorkflow.__name__  # the workflow type its histories name
+ANSWER_FOLLOW_UP = update_name(RatingFollowUpWorkflow.answer)
+RATING_EXCLUDED = signal_name(RatingFollowUpWorkflow.rating_excluded)

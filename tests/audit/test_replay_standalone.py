@@ -114,6 +114,29 @@ async def test_a_license_terms_trail_says_who_renewed_it_and_how_it_ended(
         assert "第五十条" in (by_kind["deemed_renewed"].reason or "")
 
 
+# A 差评's follow-up: the department's answer (its own words), the escalation of an overdue
+# one, an appeal upheld; never read as Art. 45 excluded time.
+FOLLOW_UP_TRAILS = {
+    "fixed": ["follow_up"],
+    "appeal_upheld": ["appeal"],
+    "late": ["escalation", "follow_up"],
+}
+
+
+@pytest.mark.parametrize(
+    "directory", [d for d in RECORDED if d.parent.name == RATING_FOLLOW_UPS], ids=str
+)
+async def test_a_follow_ups_trail_says_who_answered_and_how(directory: Path) -> None:
+    trail = await decision_trail(directory, data_converter=recording_converter())
+    assert trail.kinds() == FOLLOW_UP_TRAILS[directory.name]
+    for row in trail.rows:
+        if row.kind == "follow_up":
+            assert row.role == "reviewer" and row.actor.startswith("reviewer-")
+            assert row.action.startswith("answer: ") and row.reason
+        if row.kind == "appeal":
+            assert row.action == "rating excluded: the department's appeal upheld"
+
+
 # -- a change to either workflow is caught ---------------------------------------------------
 
 
