@@ -199,7 +199,7 @@ class LicenseTermActivities:
             ),
         )
         item, _ = self._item(request.item_code)
-        name = item.name if item is not None else request.item_code
+        name = notices.license_name(self._license(request.license_number).license_kind)
         self._notice(
             request.application_id,
             request.item_code,
@@ -240,7 +240,7 @@ class LicenseTermActivities:
         registry and the renewal case keep their first answer, each notice is one by key."""
         found = self._license(request.license_number)
         item, _ = self._item(found.item_code)
-        name = item.name if item is not None else found.license_kind
+        name = notices.license_name(found.license_kind)
         expires_at = found.expires()
         phase = request.phase
         if phase is TermPhase.RENEWED:

@@ -295,6 +295,8 @@ def license_certificate(
 
 
 # -- a license's term and its renewal (延续, Art. 50) -----------------------------------------
+# Each text names the license by its own title (`license_name`: 食品经营许可证, 护士执业证书),
+# not by the item that issued it (食品经营许可, 护士执业注册).
 
 RENEWAL_LAW = "《中华人民共和国行政许可法》第五十条"
 
@@ -305,58 +307,58 @@ def local_day(day: date) -> str:
 
 
 def renewal_reminder(
-    item_name: str, number: str, opens_on: date, closes_on: date, last: date
+    license_title: str, number: str, opens_on: date, closes_on: date, last: date
 ) -> str:
     """The holder is reminded when the renewal window opens (not a written act)."""
     return (
-        f"延续提醒: 您的{item_name}许可证(编号 {number})有效期至 {local_day(last)}。如需继续"
+        f"延续提醒: 您的{license_title}(编号 {number})有效期至 {local_day(last)}。如需继续"
         f"从事许可事项, 请于 {local_day(opens_on)} 至 {local_day(closes_on)} 期间申请延续"
-        f"(窗口、网上或邮寄)。未申请延续的, 有效期届满后许可证失效。"
+        f"(窗口、网上或邮寄)。未申请延续的, 有效期届满后{license_title}失效。"
     )
 
 
 def renewal_accepted(
-    item_name: str, number: str, case_number: str, due: datetime, expires_at: datetime
+    license_title: str, number: str, case_number: str, due: datetime, expires_at: datetime
 ) -> str:
     """延续申请受理通知书: the case number, the limit, and Art. 50's deemed renewal."""
     return (
-        f"延续申请受理通知: 您申请延续{item_name}许可证(编号 {number})的申请已受理, 办件编号 "
-        f"{case_number}。本机关将于 {local_time(due)} 前作出是否准予延续的决定; 在许可证有效期"
+        f"延续申请受理通知: 您申请延续{license_title}(编号 {number})的申请已受理, 办件编号 "
+        f"{case_number}。本机关将于 {local_time(due)} 前作出是否准予延续的决定; 在有效期"
         f"届满({local_time(expires_at)})前未作出决定的, 视为准予延续({RENEWAL_LAW})。"
     )
 
 
-def renewal_to_decide(item_name: str, number: str, due: datetime) -> str:
-    return f"{item_name}许可证(编号 {number})延续申请待决定, 请于 {local_time(due)} 前作出决定"
+def renewal_to_decide(license_title: str, number: str, due: datetime) -> str:
+    return f"{license_title}(编号 {number})延续申请待决定, 请于 {local_time(due)} 前作出决定"
 
 
-def renewed(item_name: str, number: str, last: date) -> str:
+def renewed(license_title: str, number: str, last: date) -> str:
     """准予延续决定书: the new term runs on from the old one's end."""
     return (
-        f"准予延续决定: 经审查, 准予延续{item_name}许可证(编号 {number})的有效期, 延续后"
+        f"准予延续决定: 经审查, 准予延续{license_title}(编号 {number})的有效期, 延续后"
         f"有效期至 {local_day(last)}。"
     )
 
 
-def deemed_renewed(item_name: str, number: str, last: date) -> str:
+def deemed_renewed(license_title: str, number: str, last: date) -> str:
     """视为准予延续 (Art. 50 (2)): the office did not decide before the expiry."""
     return (
-        f"视为准予延续通知: 您的{item_name}许可证(编号 {number})延续申请, 本机关在有效期届满前"
+        f"视为准予延续通知: 您的{license_title}(编号 {number})延续申请, 本机关在有效期届满前"
         f"未作出决定, 依照{RENEWAL_LAW}第二款视为准予延续, 延续后有效期至 {local_day(last)}。"
     )
 
 
-def renewal_refused(item_name: str, number: str, reason: str, last: date) -> str:
+def renewal_refused(license_title: str, number: str, reason: str, last: date) -> str:
     """不予延续决定书: reasons and the applicant's rights (Art. 38 (2))."""
     return (
-        f"不予延续决定: 经审查, 不予延续{item_name}许可证(编号 {number})的有效期。理由: "
-        f"{reason}。原许可证有效期至 {local_day(last)}, 届满后失效。{RIGHTS}"
+        f"不予延续决定: 经审查, 不予延续{license_title}(编号 {number})的有效期。理由: "
+        f"{reason}。原有效期至 {local_day(last)}, 届满后失效。{RIGHTS}"
     )
 
 
-def license_expired(item_name: str, number: str, last: date) -> str:
+def license_expired(license_title: str, number: str, last: date) -> str:
     return (
-        f"许可证有效期届满: 您的{item_name}许可证(编号 {number})有效期已于 {local_day(last)} "
+        f"有效期届满通知: 您的{license_title}(编号 {number})有效期已于 {local_day(last)} "
         f"届满, 未获延续, 自即日起失效。如需继续从事许可事项, 请重新申请。"
     )
 

@@ -80,7 +80,8 @@ class LicenseTermWorkflow:
             return await self._end(TermPhase.NO_TERM)
         window, expires_at = plan.window, plan.expires_at
         last = local_day(last_valid_day(expires_at))
-        workflow.set_current_details(f"{plan.item_name}许可证 第{plan.term}个有效期, 至 {last}")
+        title = notices.license_name(plan.license_kind)
+        workflow.set_current_details(f"{title} 第{plan.term}个有效期, 至 {last}")
 
         if not await self._until(window.opens_at, lambda: self._revoked, "until the window"):
             return await self._revoke()
@@ -144,7 +145,7 @@ class LicenseTermWorkflow:
             "applicant",
             "renewal_reminder",
             notices.renewal_reminder(
-                plan.item_name,
+                notices.license_name(plan.license_kind),
                 plan.license_number,
                 plan.window.opens_on,
                 plan.window.closes_on,

@@ -102,6 +102,8 @@ async def test_food_license_reminded_90_working_days_before_expiry_and_renewed(
     [reminder] = await eventually(reminders, bool, "the holder is reminded")
     assert beijing_day_of(reminder.created_at) == window.opens_on  # on the right Beijing day
     assert str(last) in reminder.message and str(window.closes_on) in reminder.message
+    # Named by its own title, not by the item that issued it (食品经营许可).
+    assert f"您的食品经营许可证(编号 {issued.number})" in reminder.message
 
     term_handle = desk.env.client.get_workflow_handle(term_workflow_id(issued.number))
     first_run = (await term_handle.describe()).run_id
@@ -111,6 +113,7 @@ async def test_food_license_reminded_90_working_days_before_expiry_and_renewed(
     assert case.case_number.startswith("420684-")
     receipt = desk.document(issued.application_id, "renewal_accepted")
     assert receipt.title == "延续申请受理通知书" and case.case_number in receipt.content
+    assert f"延续食品经营许可证(编号 {issued.number})" in receipt.content
     assert "市场监督管理局" in receipt.issuer  # the department's act, not the center's
     # A second application of the same term is refused.
     with pytest.raises(Conflict) as twice:
@@ -229,6 +232,8 @@ async def test_refused_renewal_expires_with_the_rights_told(desk: Desk) -> None:
     document = desk.document(issued.application_id, "renewal_refused")
     assert document.title == "不予延续决定书" and RIGHTS in document.content
     assert "未完成规定的继续教育学分" in document.content
+    assert f"不予延续护士执业证书(编号 {issued.number})" in document.content
+    assert "注册许可证" not in document.content
     still = licenses.get(desk.engine, issued.number)
     assert still is not None and still.status == "issued"  # valid until its expiry
     await desk.skip_to(state.expires_at + HOUR)
