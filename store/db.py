@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -17,6 +19,8 @@ from onething.files import (
     sqlite_companions,
     tighten_if_present,
 )
+
+ZERO = timedelta(0)
 
 # Every module that defines tables; imported before create_all so all tables exist.
 TABLE_MODULES = (
@@ -63,6 +67,19 @@ def init_db(engine: Engine) -> None:
     for module in TABLE_MODULES:
         importlib.import_module(module)
     SQLModel.metadata.create_all(engine)
+
+
+@event.listens_for(Session, "before_flush")
+def _instants_in_utc(s: Session, _context: object, _instances: object) -> None:
+    """Every instant is written in UTC. SQLite keeps a datetime's wall time and drops its
+    offset, and what it hands back (naive) is read as UTC: a Beijing-time value (a license's
+    term ends at 00:00 Beijing time) came back eight hours late. PostgreSQL stores the same
+    instant either way."""
+    for row in (*s.new, *s.dirty):
+        for column in sa_inspect(row).mapper.column_attrs:
+            value = getattr(row, column.key, None)
+            if isinstance(value, datetime) and value.utcoffset() not in (None, ZERO):
+                setattr(row, column.key, value.astimezone(UTC))
 
 
 @contextmanager

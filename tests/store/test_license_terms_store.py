@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from domain.license_term import expiry_after, last_valid_day
 from store import licenses, migrate
 from store.db import make_engine
 from tests.conftest import postgres_schema
@@ -53,6 +54,23 @@ def test_a_license_keeps_the_end_of_its_term(store_engine: Engine) -> None:
     assert licenses.verify(store_engine, issued.verification_code) == got
     unknown = _issue(store_engine, None)
     assert licenses.get(store_engine, unknown.number).expires() is None  # type: ignore[union-attr]
+
+
+def test_a_term_end_in_beijing_time_comes_back_the_same_instant(store_engine: Engine) -> None:
+    """A term ends at 00:00 Beijing time (`expiry_after`), an aware value not in UTC: the
+    store keeps the instant, on SQLite too (which keeps a wall time without its offset)."""
+    ends = expiry_after(AT, 5)
+    assert ends.utcoffset() == timedelta(hours=8)
+    issued = _issue(store_engine, ends)
+    got = licenses.get(store_engine, issued.number)
+    assert got is not None and got.expires() == ends
+    renewed_to = expiry_after(ends, 5)
+    licenses.renew(
+        store_engine, issued.number, term=1, valid_until=renewed_to, renewed_as="renewed"
+    )
+    again = licenses.get(store_engine, issued.number)
+    assert again is not None and again.expires() == renewed_to
+    assert last_valid_day(renewed_to) == date(2036, 11, 30)
 
 
 def test_renewal_begins_the_next_term_once(store_engine: Engine) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -14,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlmodel import SQLModel
 
+from domain.license_term import last_valid_day
 from store import licenses, migrate
 from store.db import make_engine
 
@@ -174,3 +176,34 @@ def test_db_command_errors_are_one_line(tmp_path: Path) -> None:
     assert refused.exit_code == 1
     assert "s3cret" not in refused.output and "Traceback" not in refused.output
     assert len(refused.output.strip().splitlines()) == 1
+
+
+def test_0018_moves_the_term_ends_sqlite_kept_in_beijing_wall_time(tmp_path: Path) -> None:
+    """A term end written before 0018 on SQLite (00:00 Beijing time kept as its wall time,
+    read back as UTC: eight hours late) is the instant it is once migrated; one written in
+    UTC since (16:00:00) stays."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'onething.db'}")
+    try:
+        assert migrate.upgrade(engine, "0017") == "0017"
+        with engine.begin() as c:
+            for number, until in (
+                ("YC-OLD", "2031-11-29 00:00:00.000000"),
+                ("YC-NEW", "2031-11-28 16:00:00.000000"),
+            ):
+                c.execute(
+                    text(
+                        "INSERT INTO licenses (number, application_id, item_code, license_kind,"
+                        " holder_name, verification_code, valid_from, status, valid_until, term)"
+                        " VALUES (:n, :n, 'ITEM', 'k', '宜城', :n, '2026-11-29 00:00:00', 'issued',"
+                        " :until, 1)"
+                    ),
+                    {"n": number, "until": until},
+                )
+        assert migrate.upgrade(engine) == migrate.heads()[0]
+        beijing_midnight = datetime(2031, 11, 29, tzinfo=ZoneInfo("Asia/Shanghai"))
+        for number in ("YC-OLD", "YC-NEW"):
+            found = licenses.get(engine, number)
+            assert found is not None and found.expires() == beijing_midnight, number
+            assert last_valid_day(found.expires()) == date(2031, 11, 28)  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
