@@ -114,8 +114,15 @@ def rectification_order(item_name: str, days: int, findings: str | None) -> str:
     return f"{item_name}: 现场核查未通过, 责令在{days}个工作日内整改, 届时复查。问题: {findings}"
 
 
-def revocation(item_name: str, reason: str) -> str:
-    return f"{item_name}: 许可证已撤销。理由: {reason}"
+def revocation(item_name: str, reason: str, license: tuple[str, str] | None = None) -> str:
+    """撤销决定 (Art. 69): the license by its own title and number (`license`: its kind and
+    number) where the item knows them, else the item."""
+    if license is None:
+        return f"{item_name}: 许可证已撤销。理由: {reason}"
+    kind, number = license
+    return (
+        f"撤销决定: 您的{license_name(kind)}(编号 {number})予以撤销, 自即日起失效。理由: {reason}"
+    )
 
 
 def staff_warning(item_name: str, kind: str, due: datetime) -> str:

@@ -56,7 +56,9 @@ async def revoke_license(
         application_id,
         "applicant",
         "revoked",
-        notices.revocation(item_name, reason),
+        notices.revocation(
+            item_name, reason, (license.license_kind, license.number) if license else None
+        ),
         key=f"revoked-{item_code}",
     )
     return license.revoked(revoked_at, ground) if license is not None else None

@@ -559,7 +559,9 @@ async def test_a_false_commitment_revokes_tells_the_applicant_and_refers_to_supe
     assert outcome.status is ApplicationStatus.REVOKED
     assert food.license is not None and food.license.status == "revoked"
     [told] = notices_of(store_engine, app, "revoked")
-    assert "许可证已撤销" in told and "无冷链设备" in told
+    # The license by its own title and number, not as "<item>: 许可证".
+    number = food.license.number
+    assert f"撤销决定: 您的食品经营许可证(编号 {number})予以撤销" in told and "无冷链设备" in told
     workflow_id = item_workflow_id(app, FOOD)
     [referral] = supervision.referrals_of(store_engine, workflow_id)
     assert (referral.kind, referral.department) == ("revocation", catalog.item(FOOD).department)
