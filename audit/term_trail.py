@@ -18,7 +18,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
 from audit.kinds import Kind
-from audit.rows import RowReader
+from audit.trail_steps import ActivityReader
 from domain.license_term import (
     RenewalApplication,
     RenewalCase,
@@ -31,7 +31,6 @@ from domain.license_term import (
 )
 from domain.notices import RENEWAL_LAW, local_day
 from onething import history_names as names
-from onething.costs import local_activity_data
 from onething.history_payloads import decode_payloads, pick
 
 __all__ = ["TermReader"]
@@ -46,7 +45,7 @@ _ENDINGS = {
 M = TypeVar("M", bound=BaseModel)
 
 
-class TermReader(RowReader):
+class TermReader(ActivityReader):
     """One run of a license's term workflow, event by event."""
 
     def __init__(self, history: WorkflowHistory, converter: DataConverter) -> None:
@@ -71,24 +70,8 @@ class TermReader(RowReader):
     ) -> None:
         self.ctx.workflow_type = attrs.workflow_type.name
 
-    async def on_activity_task_scheduled_event_attributes(
-        self, event: HistoryEvent, attrs: Any
-    ) -> None:
-        self.scheduled[event.event_id] = attrs.activity_type.name
-
-    async def on_activity_task_completed_event_attributes(
-        self, event: HistoryEvent, attrs: Any
-    ) -> None:
-        activity_type = self.scheduled.get(attrs.scheduled_event_id, "")
-        await self._completed(event, activity_type, attrs.result)
-
-    async def on_marker_recorded_event_attributes(self, event: HistoryEvent, attrs: Any) -> None:
-        """A local activity (as a later release may run them): its type and result."""
-        data = local_activity_data(event)
-        if data is not None and "result" in attrs.details:
-            await self._completed(event, str(data.get("activity_type")), attrs.details["result"])
-
     async def _completed(self, event: HistoryEvent, activity_type: str, result: Any) -> None:
+        """An activity's result, remote or local (`ActivityReader` hands it over)."""
         if activity_type == names.NOTIFY and self.plan is not None:
             self.row(event, Kind.REMINDER, f"term {self.plan.term}: holder reminded to renew")
         elif activity_type == names.PLAN_TERM:
