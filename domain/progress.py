@@ -15,6 +15,7 @@ from html import escape
 
 from domain.application import ApplicationState, ApplicationStatus, ItemStatus
 from domain.case_number import parse_case_number
+from domain.documents import verification_url
 from domain.guide_page import HELP_PATH, HOTLINE, PROGRESS_PATH, page
 from domain.notices import RIGHTS, local_time
 
@@ -166,10 +167,13 @@ def result_page(
     if state.items:
         out.append("<h2>各事项</h2><ul>")
         for item in state.items:
-            line = f"{item.name}: {ITEM_WORDS[item.status]}"
+            line = escape(f"{item.name}: {ITEM_WORDS[item.status]}")
             if item.license is not None and item.status.has_license:
-                line += f" (证照编号 {item.license.number})"
-            out.append(f"<li>{escape(line)}</li>")
+                found = item.license
+                line += escape(f" (证照编号 {found.number}, 核验码 {found.verification_code})")
+                verify = escape(verification_url("", found.verification_code), quote=True)
+                line += f" <a href='{verify}'>在线核验</a>"
+            out.append(f"<li>{line}</li>")
         out.append("</ul>")
 
     out.append("<h2>您收到的文书</h2>")

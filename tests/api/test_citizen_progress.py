@@ -131,8 +131,15 @@ async def test_in_progress_then_completed_with_the_license(
     assert not SLUG.search(words), SLUG.findall(words)
     await decide(api, application_id, DEMO_ITEM, "rev-health", verdict="approve")
     await application_when(api, application_id, lambda s: s["status"] == "completed")
-    shown = visible((await look_up(api, number, TAIL)).text)
+    page = await look_up(api, number, TAIL)
+    shown = visible(page.text)
     assert "当前状态: 已办结" in shown and "证照编号" in shown
+    # Its verification code, and a link to the public page that answers for it.
+    state = (await api.get(f"/applications/{application_id}", headers=as_("sup"))).json()
+    code = state["items"][0]["license"]["verification_code"]
+    assert f"核验码 {code}" in shown and f"href='/licenses/{code}'" in page.text
+    verified = await api.get(f"/licenses/{code}", headers={"Accept": "text/html"})
+    assert verified.status_code == 200 and "此电子证照真实有效" in verified.text
 
 
 async def test_awaiting_supplement_shows_what_and_the_beijing_deadline(
