@@ -237,6 +237,28 @@ async def test_a_browser_reads_the_verification_in_chinese(api: Api) -> None:
     assert "NOSUCHCODE2345" not in unknown.text
 
 
+async def test_past_its_end_a_license_reads_expired_before_its_term_records_it(
+    api: Api,
+) -> None:
+    """The registry still says issued (the term's workflow has not run since the end, a
+    worker down): a verifier reads expired, never in force."""
+    ended = licenses.issue_license(
+        api.engine,
+        application_id=f"A-{uuid.uuid4().hex[:8]}",
+        item_code="food-business-license",
+        license_kind="food_business_license",
+        holder_name="宜城某某便利店",
+        valid_from=datetime(2021, 3, 2, tzinfo=UTC),
+        valid_until=datetime(2026, 3, 1, 16, 0, tzinfo=UTC),  # 2026-03-02 00:00 Beijing
+    )
+    assert ended.status == "issued"
+    seen = (await api.http.get(f"/licenses/{ended.verification_code}")).json()
+    assert (seen["status"], seen["status_label"], seen["valid"]) == ("expired", "已过期", False)
+    assert seen["valid_through"] == "2026-03-01" and seen["renewal_window"] is None
+    page = await api.http.get(f"/licenses/{ended.verification_code}", headers=HTML)
+    assert "此电子证照已过期失效" in page.text and "真实有效" not in page.text
+
+
 async def test_the_command_line_shows_renews_and_decides(
     api: Api,
     catalog: Catalog,

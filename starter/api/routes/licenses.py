@@ -134,14 +134,19 @@ def _aware(at: datetime) -> datetime:
 
 
 def verification_of(
-    found: License, catalog: Catalog, calendar: WorkingCalendar
+    found: License, catalog: Catalog, calendar: WorkingCalendar, now: datetime | None = None
 ) -> LicenseVerification:
     item = catalog.items.get(found.item_code)
     ground = RevocationGround(found.revocation_ground) if found.revocation_ground else None
     expires = found.expires()
+    # Past its term's end it is expired, by law, before the term's workflow records it (a
+    # worker down at that moment must not make a verifier read "in force").
+    status = found.status
+    if status == "issued" and expires is not None and (now or datetime.now(UTC)) >= expires:
+        status = "expired"
     window = None
     rule = item.renewal_rule if item is not None else None
-    if expires is not None and rule is not None and found.status == "issued":
+    if expires is not None and rule is not None and status == "issued":
         w = renewal_window(expires, rule, calendar)
         window = RenewalWindowOut(opens_on=w.opens_on, closes_on=w.closes_on)
     renewed_as = RenewedAs(found.renewed_as) if found.renewed_as else None
@@ -150,9 +155,9 @@ def verification_of(
         item_code=found.item_code,
         item_name=item.name if item else None,
         license_kind=found.license_kind,
-        status=found.status,
-        status_label=STATUS_LABELS.get(found.status, found.status),
-        valid=found.status == "issued",
+        status=status,
+        status_label=STATUS_LABELS.get(status, status),
+        valid=status == "issued",
         valid_from=_aware(found.valid_from),
         valid_until=expires,
         valid_through=last_valid_day(expires) if expires is not None else None,
