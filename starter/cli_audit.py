@@ -74,6 +74,21 @@ LicenseFlag = Annotated[
         help="The ID is a license number: its term (validity, renewal), every run of it.",
     ),
 ]
+WorkflowFlag = Annotated[
+    bool,
+    typer.Option(
+        "--workflow",
+        help="The ID is a workflow ID started on its own (a 差评's follow-up, "
+        "rating-follow-up-...; a license term, license-term-...), every run of it.",
+    ),
+]
+
+
+def _standalone_id(source: str, license: bool, workflow: bool) -> str | None:
+    """The workflow ID `--license` or `--workflow` names; None for an application ID."""
+    if license:
+        return term_workflow_id(source)
+    return source if workflow else None
 
 
 @app.command("export")
@@ -84,9 +99,11 @@ def export_cmd(
         typer.Option("--out", help="Directory to write to (default: ./audit-<ID>)."),
     ] = None,
     license: LicenseFlag = False,
+    workflow: WorkflowFlag = False,
 ) -> None:
     """Write the application's workflow histories (parent and children) as JSON, or with
-    --license those of a license's term.
+    --license those of a license's term, with --workflow those of a workflow started on
+    its own.
 
     Same format as `temporal workflow show --output json` and the Web UI download,
     plus manifest.json naming the workflow ID of each file.
@@ -95,9 +112,8 @@ def export_cmd(
 
     async def go() -> list[str]:
         client = await _client()
-        if license:
-            workflow_id = term_workflow_id(application_id)
-            exported = await export_workflow_histories(client, [workflow_id], target)
+        if standalone := _standalone_id(application_id, license, workflow):
+            exported = await export_workflow_histories(client, [standalone], target)
         else:
             exported = await export_histories(client, application_id, target)
         return [f"{e.path}  {e.workflow_type} {e.workflow_id}" for e in exported]
@@ -171,6 +187,7 @@ def trail_cmd(
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     license: LicenseFlag = False,
+    workflow: WorkflowFlag = False,
 ) -> None:
     """The decision trail: who decided what, when, under which rule, and why; of a license's
     term: its terms, the renewal reminder, application and decision, its end."""
@@ -181,8 +198,8 @@ def trail_cmd(
         if from_file:
             return await decision_trail(path, data_converter=_converter())
         client = await _client()
-        if license:
-            histories = await fetch_workflow_histories(client, term_workflow_id(source))
+        if standalone := _standalone_id(source, license, workflow):
+            histories = await fetch_workflow_histories(client, standalone)
             return await decision_trail(histories, client=client)
         return await decision_trail(source, client=client)
 

@@ -350,6 +350,9 @@ async def test_audit_cli_on_dev_server_applications_closed_and_running(
         await audit("trail", issued.number, "--license", "--json")
     )
     assert term.kinds() == ["term"] and term.application_id == closed
+    # Any workflow started on its own, by its ID (a follow-up's alike).
+    by_id = await audit("trail", f"license-term-{issued.number}", "--workflow", "--json")
+    assert DecisionTrail.model_validate_json(by_id) == term
     out = tmp_path / issued.number
     assert "1 histories written" in await audit(
         "export", issued.number, "--license", "--out", str(out)
