@@ -1,7 +1,8 @@
 """What the workflow sandbox costs the worker, per workflow type: CPU to create a new
-instance (once per workflow the worker takes into its cache) and to enter it for a payload
+instance (once per workflow the worker takes into its cache) and to answer a payload
 sequence's serialization context (with a codec: for every payload sequence it encodes or
-decodes), in the SDK's sandbox and in ours (`onething.sandbox`, its code compiled once).
+decodes), in the SDK's sandbox, which enters the workflow for it, and in ours
+(`onething.sandbox`: its code compiled once, the context read without entering).
 
     .venv/bin/python scripts/bench_sandbox.py
     .venv/bin/python scripts/bench_sandbox.py --instances 50 --calls 20000
@@ -56,8 +57,8 @@ def cpu_per_call(call: Callable[[], object], times: int) -> float:
 async def measure(instances: int, calls: int) -> None:
     ours = workflow_runner()
     sdk = SandboxedWorkflowRunner(restrictions=ours.restrictions)
-    print(f"{'workflow':26} {'new instance, ms CPU':>22} {'enter for a context, µs CPU':>30}")
-    print(f"{'':26} {'':>22} {'SDK':>14} {'compiled once':>15}")
+    print(f"{'workflow':26} {'new instance, ms CPU':>22} {'a context, µs CPU':>30}")
+    print(f"{'':26} {'':>22} {'SDK (enters)':>14} {'ours':>15}")
     for cls in WORKFLOWS:
         det = details(cls)
         create = cpu_per_call(partial(ours.create_instance, det), instances)
