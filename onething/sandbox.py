@@ -43,23 +43,25 @@ class _CompiledOnce(_Instance):
         super()._run_code(compiled(code), **extra_globals)  # type: ignore[arg-type]
 
     def _in_sandbox(self) -> Any:
-        """The SDK's instance inside the sandbox (`_in_sandbox.InSandbox`)."""
-        return self.globals_and_locals["__temporal_in_sandbox"]
+        """The SDK's instance inside the sandbox (`_in_sandbox.InSandbox`), once created."""
+        return self.globals_and_locals.get("__temporal_in_sandbox")
 
     def get_serialization_context(
         self, command_info: CommandInfo | None
     ) -> SerializationContext | None:
-        context: SerializationContext | None = self._in_sandbox().get_serialization_context(
-            command_info
-        )
+        inside = self._in_sandbox()
+        if inside is None:  # not created yet, or an SDK that names it otherwise: enter
+            return super().get_serialization_context(command_info)
+        context: SerializationContext | None = inside.get_serialization_context(command_info)
         return context
 
     def get_external_store_context(
         self, command_info: CommandInfo | None
     ) -> StorageDriverStoreContext:
-        context: StorageDriverStoreContext = self._in_sandbox().get_external_store_context(
-            command_info
-        )
+        inside = self._in_sandbox()
+        if inside is None:
+            return super().get_external_store_context(command_info)
+        context: StorageDriverStoreContext = inside.get_external_store_context(command_info)
         return context
 
 
