@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -49,6 +49,7 @@ from domain.license_term import (
 )
 from store import case_numbers, licenses
 from store.catalog import get_latest_catalog
+from store.db import in_utc
 
 # The workflow by name: activities never import workflow modules.
 TERM_WORKFLOW = "LicenseTermWorkflow"
@@ -153,7 +154,7 @@ class LicenseTermActivities:
             department=item.department if item is not None else "",
             term=found.term,
             status=found.status,
-            valid_from=_aware(found.valid_from),
+            valid_from=in_utc(found.valid_from),
             expires_at=expires_at,
             validity_years=item.validity_years if item is not None else None,
             window=window,
@@ -229,8 +230,8 @@ class LicenseTermActivities:
             case_number=row.case_number,
             hall=row.hall,
             channel=request.channel,
-            received_at=_aware(row.received_at),
-            decision_due_at=_aware(row.decision_due_at),
+            received_at=in_utc(row.received_at),
+            decision_due_at=in_utc(row.decision_due_at),
         )
 
     @activity.defn(name="conclude_license_term")
@@ -346,8 +347,3 @@ class LicenseTermActivities:
                 at=at,
             ),
         )
-
-
-def _aware(at: datetime) -> datetime:
-    """SQLite hands back naive instants; the registry writes them in UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -5,7 +5,7 @@ supervisors and operators decide. Mounted by `register(app)` (starter/cli.py).""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import typer
@@ -38,6 +38,7 @@ from starter.cli_common import (
     with_desk,
 )
 from starter.client import OnethingClient
+from store.db import in_utc
 from store.tasks import StaffTask
 
 M = TypeVar("M")
@@ -69,7 +70,7 @@ def emit_task(task: StaffTask, as_json: bool) -> None:
     def when(at: datetime | None) -> str | None:
         if at is None:
             return None
-        at = at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+        at = in_utc(at)
         return at.isoformat() if as_json else local_time(at)
 
     emit(

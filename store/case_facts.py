@@ -13,7 +13,7 @@ No personal data: codes, instants, counts. Instants are kept in UTC.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Column, DateTime, Engine, Index, Table, delete
@@ -21,13 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, select
 
-from store.db import session
-
-
-def _utc(at: datetime | None) -> datetime | None:
-    if at is None:
-        return None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+from store.db import in_utc, session
 
 
 def _instant(*, index: bool = False, nullable: bool = True) -> object:
@@ -117,7 +111,7 @@ def write(engine: Engine, case: CaseFact, items: list[ItemFact]) -> bool:
     rows taken out, its new ones added; when they were stale, all summed again."""
     from store import case_sums  # it sums these tables: imported here, not in a cycle
 
-    case.received_at = _utc(case.received_at) or case.received_at
+    case.received_at = in_utc(case.received_at) or case.received_at
     try:
         with session(engine) as s:
             conn = s.connection()
@@ -180,8 +174,7 @@ def open_item_dues(
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    # SQLite hands back naive UTC
-    return [(d, due.replace(tzinfo=due.tzinfo or UTC), days, ext) for d, due, days, ext in rows]
+    return [(d, in_utc(due), days, ext) for d, due, days, ext in rows]
 
 
 __all__ = ["CaseFact", "ItemFact", "cases", "digest_of", "digests", "open_item_dues", "write"]

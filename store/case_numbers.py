@@ -10,7 +10,7 @@ allocation finds the number it was given.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -29,7 +29,7 @@ from sqlmodel import Field, Session, SQLModel
 from sqlmodel import select as sm_select
 
 from domain.case_number import CaseNumber, acceptance_day
-from store.db import session
+from store.db import in_utc, session
 
 # Each lost race means another worker took a number; give up (and let the activity retry
 # with backoff) only after far more than a hall's workers could ever produce at once.
@@ -97,8 +97,7 @@ def accepted(engine: Engine, application_id: str) -> tuple[CaseNumber, datetime]
         row = s.exec(query).first()
         if row is None:
             return None
-        at = row.accepted_at
-        return row.number(), at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        return row.number(), in_utc(row.accepted_at)
 
 
 def allocate(

@@ -15,7 +15,7 @@ both succeed.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Engine, UniqueConstraint, update
 from sqlalchemy.exc import IntegrityError
@@ -33,12 +33,7 @@ from domain.credit import (
     after,
 )
 from onething.keys import Purpose, SubjectKeys, configured_subject_keys
-from store.db import session
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive values; everything stored here is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from store.db import in_utc, session
 
 
 class CreditRecord(SQLModel, table=True):
@@ -178,7 +173,7 @@ def _events_by_record(s: Session, record_ids: list[int]) -> dict[int, list[Credi
                 action=CreditAction(e.action),
                 by=e.actor,
                 role=e.role,
-                at=_utc(e.at),
+                at=in_utc(e.at),
                 reason=e.reason,
             )
         )
@@ -192,7 +187,7 @@ def _facts(row: CreditRecord, events: list[CreditEventFacts]) -> CreditRecordFac
         kind=CreditRecordKind(row.kind),
         application_id=row.application_id,
         item_code=row.item_code or None,
-        recorded_at=_utc(row.recorded_at),
+        recorded_at=in_utc(row.recorded_at),
         detail=row.detail,
         status=RecordStatus(row.status),
         events=events,

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import overload
 
 from sqlalchemy import Engine, event
 from sqlalchemy import inspect as sa_inspect
@@ -80,6 +81,18 @@ def _instants_in_utc(s: Session, _context: object, _instances: object) -> None:
             value = getattr(row, column.key, None)
             if isinstance(value, datetime) and value.utcoffset() not in (None, ZERO):
                 setattr(row, column.key, value.astimezone(UTC))
+
+
+@overload
+def in_utc(value: datetime) -> datetime: ...
+@overload
+def in_utc(value: None) -> None: ...
+def in_utc(value: datetime | None) -> datetime | None:
+    """An instant as read back from the store, in UTC: every instant is written in UTC
+    (`_instants_in_utc`), and SQLite hands it back naive."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @contextmanager

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Column, DateTime, Engine, ForeignKey, Index, String, func, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from store.db import session
+from store.db import in_utc, session
 from store.notifications import Notification
 
 
@@ -37,13 +37,6 @@ class DeliveryStatus(StrEnum):
 # A notice's summary when no channel applies to it: recorded, not sent anywhere.
 OUTBOX_ONLY = "outbox_only"
 REASON_MAX = 200
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive values; everything stored here is UTC.
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class NoticeDelivery(SQLModel, table=True):
@@ -73,7 +66,7 @@ class NoticeDelivery(SQLModel, table=True):
 
     def normalized(self) -> NoticeDelivery:
         for name in ("next_attempt_at", "last_attempt_at", "claimed_until"):
-            setattr(self, name, _utc(getattr(self, name)))
+            setattr(self, name, in_utc(getattr(self, name)))
         return self
 
 
@@ -220,4 +213,4 @@ def next_due_at(engine: Engine, now: datetime) -> datetime | None:
                 _free(now),
             )
         ).one()
-    return _utc(due)
+    return in_utc(due)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import Column, DateTime, Engine, UniqueConstraint, func
@@ -19,7 +19,7 @@ from sqlmodel import Field, Session, SQLModel, col
 from sqlmodel import select as sm_select
 
 from domain.documents import BASIS_LENGTH, DocumentKind, document_number
-from store.db import session
+from store.db import in_utc, session
 
 _ATTEMPTS = 50
 
@@ -43,9 +43,7 @@ class Document(SQLModel, table=True):
     recipient: str = Field(max_length=64)
 
     def issued(self) -> datetime:
-        """SQLite hands back naive instants; they were written in UTC."""
-        at = self.issued_at
-        return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        return in_utc(self.issued_at)
 
 
 class DocumentsExhausted(RuntimeError):

@@ -10,13 +10,13 @@ guessed (see migration 0013). A renewal application (延续) is a case of its ow
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Engine, Integer, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from store.db import session
+from store.db import in_utc, session
 
 
 class License(SQLModel, table=True):
@@ -44,9 +44,8 @@ class License(SQLModel, table=True):
     renewed_as: str | None = Field(default=None, max_length=16)  # RenewedAs of the term
 
     def expires(self) -> datetime | None:
-        """`valid_until` with its offset (SQLite hands back naive instants, written in UTC)."""
-        at = self.valid_until
-        return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
+        """`valid_until` with its offset."""
+        return in_utc(self.valid_until)
 
 
 class LicenseRenewal(SQLModel, table=True):

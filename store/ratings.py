@@ -31,11 +31,7 @@ from domain.rating import (
     RatingLevel,
 )
 from onething.keys import KeyedRef, Purpose, SubjectKeys, configured_subject_keys
-from store.db import session
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+from store.db import in_utc, session
 
 
 class Rating(SQLModel, table=True):
@@ -58,7 +54,7 @@ class Rating(SQLModel, table=True):
 
     @property
     def at(self) -> datetime:
-        return _utc(self.rated_at)
+        return in_utc(self.rated_at)
 
     @property
     def level_enum(self) -> RatingLevel:
@@ -100,8 +96,8 @@ class RatingFollowUp(SQLModel, table=True):
         return FollowUpFact(
             case_number=self.case_number,
             department=self.department,
-            due_at=_utc(self.due_at) if self.due_at else None,
-            answered_at=_utc(self.answered_at) if self.answered_at else None,
+            due_at=in_utc(self.due_at) if self.due_at else None,
+            answered_at=in_utc(self.answered_at) if self.answered_at else None,
             outcome=FollowUpOutcome(self.status) if self.status != "open" else None,
         )
 

@@ -3,7 +3,7 @@ and referrals (移送监管), cases the procedure hands over on purpose (after a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Column, DateTime, Engine, UniqueConstraint, func
@@ -12,11 +12,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.clock import EscalationRequest
 from domain.supervision import Referral
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive values; everything stored here is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+from store.db import in_utc
 
 
 class SupervisionCase(SQLModel, table=True):
@@ -45,7 +41,7 @@ class SupervisionCase(SQLModel, table=True):
         for name in ("due_at", "boundary_at", "escalated_at", "closed_at"):
             value = getattr(self, name)
             if value is not None:
-                setattr(self, name, _utc(value))
+                setattr(self, name, in_utc(value))
         return self
 
 
@@ -73,9 +69,9 @@ def open_case(engine: Engine, request: EscalationRequest) -> tuple[SupervisionCa
             level=request.level.value,
             department=request.department,
             subject=request.subject,
-            due_at=_utc(request.due_at),
-            boundary_at=_utc(request.boundary_at),
-            escalated_at=_utc(request.escalated_at),
+            due_at=in_utc(request.due_at),
+            boundary_at=in_utc(request.boundary_at),
+            escalated_at=in_utc(request.escalated_at),
             total_days=request.total_days,
             provisional=request.provisional,
         )
@@ -120,7 +116,7 @@ def close_case(engine: Engine, case_id: int, resolution: str, at: datetime) -> S
             raise LookupError(f"no supervision case {case_id}")
         if case.status != "closed":
             case.status = "closed"
-            case.closed_at = _utc(at)
+            case.closed_at = in_utc(at)
             case.resolution = resolution
             s.add(case)
             s.commit()
@@ -151,7 +147,7 @@ class SupervisionReferral(SQLModel, table=True):
         for name in ("referred_at", "closed_at"):
             value = getattr(self, name)
             if value is not None:
-                setattr(self, name, _utc(value))
+                setattr(self, name, in_utc(value))
         return self
 
 
@@ -178,7 +174,7 @@ def refer(engine: Engine, referral: Referral) -> tuple[SupervisionReferral, bool
             department=referral.department,
             subject=referral.subject,
             reason=referral.reason,
-            referred_at=_utc(referral.referred_at),
+            referred_at=in_utc(referral.referred_at),
         )
         s.add(row)
         try:
@@ -223,7 +219,7 @@ def close_referral(
             raise LookupError(f"no supervision referral {referral_id}")
         if row.status != "closed":
             row.status = "closed"
-            row.closed_at = _utc(at)
+            row.closed_at = in_utc(at)
             row.resolution = resolution
             s.add(row)
             s.commit()

@@ -59,6 +59,7 @@ from starter.errors import ApiError, error_responses
 from store import citizen as citizen_store
 from store import ratings as ratings_store
 from store import tasks as tasks_store
+from store.db import in_utc
 
 __all__ = ["add_routes"]
 
@@ -115,7 +116,7 @@ def help_form(catalog: Catalog, *, item: str | None, hall: str | None, error: st
 
 def help_done(catalog: Catalog, row: citizen_store.HelpRequest) -> str:
     hall = catalog.halls[row.hall]
-    due = row.due_at if row.due_at.tzinfo else row.due_at.replace(tzinfo=UTC)
+    due = in_utc(row.due_at)
     body = (
         f'<p class="ok" role="status"><strong>已收到您的帮办代办申请。</strong></p>'
         f'<dl class="facts"><dt>申请编号</dt><dd>{escape(row.request_id)}</dd>'

@@ -63,6 +63,7 @@ from store import citizen as citizen_store
 from store import documents as document_store
 from store import ratings as ratings_store
 from store import tasks as tasks_store
+from store.db import in_utc
 
 __all__ = ["CitizenDesk", "HelpAnswerIn", "HelpRequestIn", "HelpRequestOut", "RateLimit"]
 
@@ -109,10 +110,6 @@ class RateLimit:
         while len(self._seen) > self.keys:
             self._seen.popitem(last=False)
         return wait
-
-
-def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 def alert(message: str) -> str:
@@ -259,10 +256,10 @@ class CitizenDesk:
                 at = (
                     f.due_at
                     or compute_due(
-                        DueRequest(start=_utc(f.opened_at), days=f.days), self.calendar
+                        DueRequest(start=in_utc(f.opened_at), days=f.days), self.calendar
                     ).due_at
                 )
-                dues.append(_utc(at))
+                dues.append(in_utc(at))
             due = max(dues, default=None)
         return ShownRating(
             level=row.level_enum, reason=row.reason, rated_at=row.at, follow_up_by=due
@@ -373,11 +370,6 @@ class HelpRequestOut(BaseModel):
 
     @classmethod
     def of(cls, row: citizen_store.HelpRequest) -> HelpRequestOut:
-        def utc(value: datetime | None) -> datetime | None:
-            if value is not None and value.tzinfo is None:
-                return value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-            return value
-
         return cls(
             request_id=row.request_id,
             hall=row.hall,
@@ -386,9 +378,9 @@ class HelpRequestOut(BaseModel):
             phone=row.phone,
             preferred_time=row.preferred_time,
             note=row.note,
-            created_at=utc(row.created_at),
-            due_at=utc(row.due_at),
-            answered_at=utc(row.answered_at),
+            created_at=in_utc(row.created_at),
+            due_at=in_utc(row.due_at),
+            answered_at=in_utc(row.answered_at),
             answered_by=row.answered_by,
             answer=row.answer,
         )

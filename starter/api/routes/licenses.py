@@ -47,6 +47,7 @@ from starter.client import Conflict, NotFound
 from starter.errors import ApiError, error_responses
 from starter.license_terms import LicenseTerms
 from store import licenses as license_store
+from store.db import in_utc
 from store.licenses import License
 
 T = TypeVar("T")
@@ -129,10 +130,6 @@ def _mask(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 0)
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
 def verification_of(
     found: License, catalog: Catalog, calendar: WorkingCalendar, now: datetime | None = None
 ) -> LicenseVerification:
@@ -158,7 +155,7 @@ def verification_of(
         status=status,
         status_label=STATUS_LABELS.get(status, status),
         valid=status == "issued",
-        valid_from=_aware(found.valid_from),
+        valid_from=in_utc(found.valid_from),
         valid_until=expires,
         valid_through=last_valid_day(expires) if expires is not None else None,
         validity_known=expires is not None or (item is not None and item.validity_years is None),

@@ -61,6 +61,7 @@ from starter.auth import Principal, forbid
 from starter.errors import ApiError, error_responses
 from starter.ratings import Ratings, SubmitterRefs
 from store import ratings as store
+from store.db import in_utc
 
 __all__ = ["AppealOut", "RatingOut", "add_routes", "rating_out"]
 
@@ -178,7 +179,7 @@ class RatingOut(BaseModel):
 
 
 def _local(at: datetime) -> datetime:
-    return store._utc(at).astimezone(_BEIJING)
+    return in_utc(at).astimezone(_BEIJING)
 
 
 def _follow_up(f: store.RatingFollowUp) -> FollowUpOut:
