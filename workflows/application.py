@@ -180,7 +180,11 @@ class ApplicationWorkflow(ApplicationHandlers, AwaitedMaterials, JointLimit):
     def _standing_text(self) -> str:
         return self._standing.explain() if self._standing else ""
 
-    def _path_for(self, item: Item) -> ApprovalPath:
+    def _path_for(self, item: Item) -> ApprovalPath | None:
+        """None for a filing recorded on the spot: nobody decides it (its item still starts
+        with the review path as its input, as it always has)."""
+        if item.recorded_on_the_spot:
+            return None
         wants = self.submission.commitment_signed and item.admits_commitment
         return ApprovalPath.COMMITMENT if wants and not self._barred else ApprovalPath.REVIEW
 

@@ -100,7 +100,7 @@ class BundleItems(ApplicationRecord):
             static_summary=f"{item.name} ({item.code})",
             static_details=(
                 f"申请 {submission.application_id} · {self.snapshot.bundle.name} · "
-                f"{item.department_name} · {ref.path.value if ref.path else ''}"
+                f"{item.department_name} · {(ref.path or ApprovalPath.REVIEW).value}"
             ),
             search_attributes=TypedSearchAttributes(
                 [

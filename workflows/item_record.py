@@ -10,6 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.application import (
+        ApprovalPath,
         InspectionReport,
         ItemCase,
         ItemOutcome,
@@ -59,12 +60,18 @@ class ItemRecord:
         """The running step's limit; None when no staff task is open."""
         return self._clock if self._task is not None else None
 
+    @property
+    def _path_shown(self) -> ApprovalPath | None:
+        """None for a filing recorded on the spot: nobody decides it, by review or on a
+        commitment (its input says review, as it always has)."""
+        return None if self.item.recorded_on_the_spot else self.case.path
+
     @workflow.query(description="Status, open task, running clock, license and decision trail.")
     def state(self) -> ItemState:
         return ItemState(
             item_code=self.item.code,
             status=self._status,
-            path=self.case.path,
+            path=self._path_shown,
             open_task=self._task,
             clock=self._clock.snapshot() if self._clock and self._clock.record else None,
             license=self._license,
@@ -139,7 +146,7 @@ class ItemRecord:
         return ItemOutcome(
             item_code=self.item.code,
             status=self._status,
-            path=self.case.path,
+            path=self._path_shown,
             license=self._license,
             reason=reason,
         )

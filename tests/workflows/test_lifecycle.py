@@ -79,9 +79,13 @@ async def test_convenience_store_by_commitment_licensed_at_once_then_inspected(
     assert outcome.status is ApplicationStatus.COMPLETED
     assert {i.item_code: (i.status, i.path) for i in outcome.items} == {
         business: (ItemStatus.CLOSED, ApprovalPath.REVIEW),  # registration admits no commitment
-        food: (ItemStatus.CLOSED, ApprovalPath.REVIEW),
+        food: (ItemStatus.CLOSED, None),  # recorded on the spot: nobody decides it
         tobacco: (ItemStatus.CLOSED, ApprovalPath.COMMITMENT),
     }
+    assert {i.item_code: i.path for i in state.items} == {
+        i.item_code: i.path for i in outcome.items
+    }
+    assert filed.path is None and checking.path is ApprovalPath.COMMITMENT
     assert registering.clock is not None and registering.clock.budget_days == 0  # 即办
     assert checking.license is not None and checking.open_task is not None
     assert trail_actions(filed.trail) == ["filing received", "license issued", "filing recorded"]

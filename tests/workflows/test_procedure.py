@@ -211,9 +211,13 @@ async def test_a_filing_is_recorded_on_the_spot_without_a_review(
         await client.submit(sub)
         outcome = await client.result(app)
         filed = await client.item_state(app, code)
+        shown = await client.state(app)
 
     assert outcome.status is ApplicationStatus.COMPLETED
     assert filed.status is ItemStatus.CLOSED and filed.clock is None
+    # Nobody decides it, by review or on a commitment: no approval path anywhere it is shown.
+    assert filed.path is None
+    assert [i.path for i in shown.items] == [i.path for i in outcome.items] == [None]
     # The filing's receipt (食品经营备案凭证, catalog 2026.12.3) is issued on the spot too.
     assert actions(filed) == ["filing received", "license issued", "filing recorded"]
     assert outcome.license(code) is not None
