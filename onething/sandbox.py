@@ -7,10 +7,10 @@ half of each call's cost (`scripts/bench_sandbox.py`), on the worker's event loo
 strings are a handful of constants per workflow type: compiled once here, the sandbox runs
 the same code with the same globals and restrictions.
 
-The serialization context (and the external store's) it does not enter the sandbox for at
-all: that answer is a read of the instance's pending commands and its info, made by the
-SDK's own method; entering costs the importer's swap of `sys.modules` and the builtins
-(about 200 entries a 开办便利店, `scripts/bench_sandbox.py`).
+To answer a serialization context (or an external store's), ours does not enter at all.
+The answer is a read of the instance's pending commands and its info, made by the SDK's own
+method; entering for it cost the importer's swap of `sys.modules` and the builtins, about
+245 times a 开办便利店 (`scripts/bench_sandbox.py`: 23 µs an entry, 0.7 µs a read).
 """
 
 from __future__ import annotations
