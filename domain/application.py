@@ -152,6 +152,13 @@ class ApprovalPath(StrEnum):
     REVIEW = "review"  # a department reviewer decides
     COMMITMENT = "commitment"  # 告知承诺: approved on the applicant's commitment, inspected after
 
+    @property
+    def label(self) -> str:
+        return "告知承诺" if self is ApprovalPath.COMMITMENT else "审查"
+
+
+ON_THE_SPOT_LABEL = "当场办结"  # a filing recorded on the spot: no approval path (path None)
+
 
 class ItemStatus(StrEnum):
     WAITING = "waiting"  # for an earlier item of the bundle

@@ -14,6 +14,7 @@ from temporalio.exceptions import FailureError
 with workflow.unsafe.imports_passed_through():
     from activities.licensing import LicensingActivities, RevokeLicense
     from domain.application import (
+        ON_THE_SPOT_LABEL,
         ApprovalPath,
         ItemCase,
         ItemOutcome,
@@ -100,7 +101,7 @@ class BundleItems(ApplicationRecord):
             static_summary=f"{item.name} ({item.code})",
             static_details=(
                 f"申请 {submission.application_id} · {self.snapshot.bundle.name} · "
-                f"{item.department_name} · {(ref.path or ApprovalPath.REVIEW).value}"
+                f"{item.department_name} · {ref.path.label if ref.path else ON_THE_SPOT_LABEL}"
             ),
             search_attributes=TypedSearchAttributes(
                 [

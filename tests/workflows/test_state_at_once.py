@@ -28,6 +28,7 @@ from domain.application import (
     RevocationGround,
     Withdrawal,
     application_workflow_id,
+    item_workflow_id,
 )
 from domain.catalog import Catalog
 from domain.people import Role
@@ -62,6 +63,37 @@ async def test_a_leaf_license_reaches_the_application_before_its_inspection_ends
     assert leaf.license is not None and ref.license == leaf.license
     assert ref.status is ItemStatus.ISSUED
     assert state.status is ApplicationStatus.IN_PROGRESS
+
+
+async def test_each_item_says_in_the_web_ui_how_it_is_decided(
+    dev_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    """An operator reading an item in the Web UI sees its approval path in Chinese: the
+    registration reviewed, tobacco on commitment, the food filing recorded on the spot."""
+    sub = submission(catalog, "open-convenience-store", commitment=True, applicant_seed="ui")
+    app = sub.application_id
+    async with onething_client(dev_env, store_engine, catalog) as client:
+        await client.submit(sub)
+        await approve(client, catalog, app, "business-license-individual")
+        await item_in(client, app, "tobacco-retail-license", ItemStatus.INSPECTING)
+        details = {
+            code: await (
+                await dev_env.client.get_workflow_handle(item_workflow_id(app, code)).describe()
+            ).static_details()
+            for code in (
+                "business-license-individual",
+                "food-filing-prepackaged",
+                "tobacco-retail-license",
+            )
+        }
+
+    shown = {code: (text or "").rsplit(" · ", 1)[-1] for code, text in details.items()}
+    assert shown == {
+        "business-license-individual": "审查",
+        "food-filing-prepackaged": "当场办结",
+        "tobacco-retail-license": "告知承诺",
+    }
+    assert all(app in (text or "") for text in details.values())
 
 
 async def test_withdrawal_changes_status_and_search_attribute_while_inspection_goes_on(
