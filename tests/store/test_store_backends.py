@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect, text
 
 from onething.settings import load_settings
 from store import licenses, migrate, tasks
-from store.db import make_engine
+from store.db import in_utc, make_engine
 from tests.conftest import postgres_schema
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -67,6 +67,18 @@ def test_instants_and_chinese_text_come_back_as_stored(store_engine: Engine) -> 
     assert found is not None
     assert found.holder_name == "宜城市小河镇好味道餐饮店（个体工商户）"
     assert found.valid_from == valid_from and found.valid_from.utcoffset() == timedelta(0)
+
+
+def test_an_instant_read_back_is_in_utc_whatever_the_backend_hands_back() -> None:
+    """SQLite hands back the UTC wall time naive; PostgreSQL an aware value in the session's
+    time zone: both read as the same instant in UTC."""
+    naive_utc = datetime(2026, 12, 31, 15, 30)
+    beijing = datetime(2026, 12, 31, 23, 30, tzinfo=SH)
+
+    for read in (in_utc(naive_utc), in_utc(beijing)):
+        assert read == datetime(2026, 12, 31, 15, 30, tzinfo=UTC)
+        assert read.utcoffset() == timedelta(0)
+    assert in_utc(None) is None
 
 
 def test_task_inbox_order_is_the_same_on_both(store_engine: Engine) -> None:
