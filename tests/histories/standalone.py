@@ -106,6 +106,12 @@ async def _expire(desk: license_terms.Desk, number: str) -> None:
     await desk.skip_to(state.expires_at + HOUR)
 
 
+async def _ended(place: Place, number: str) -> list[str]:
+    """Wait until the license's term workflow has ended; its ID, the recording's one."""
+    await place.env.client.get_workflow_handle(term_workflow_id(number)).result()
+    return [term_workflow_id(number)]
+
+
 async def term_valid(place: Place) -> list[str]:
     """Issued on review: the term is planned and waits for its renewal window."""
     async with license_terms.desk_over(place.env, place.engine, place.catalog) as desk:
@@ -155,9 +161,7 @@ async def term_refused(place: Place) -> list[str]:
         )
         await desk.terms.decide(issued.number, refusal)
         await _expire(desk, issued.number)
-        handle = place.env.client.get_workflow_handle(term_workflow_id(issued.number))
-        await handle.result()
-    return [term_workflow_id(issued.number)]
+        return await _ended(place, issued.number)
 
 
 async def term_not_applied(place: Place) -> list[str]:
@@ -165,9 +169,7 @@ async def term_not_applied(place: Place) -> list[str]:
     async with license_terms.desk_over(place.env, place.engine, place.catalog) as desk:
         issued = await desk.issue(NURSE, applicant_seed="term-not-applied")
         await _expire(desk, issued.number)
-        handle = place.env.client.get_workflow_handle(term_workflow_id(issued.number))
-        await handle.result()
-    return [term_workflow_id(issued.number)]
+        return await _ended(place, issued.number)
 
 
 async def term_revoked(place: Place) -> list[str]:
@@ -189,8 +191,7 @@ async def term_revoked(place: Place) -> list[str]:
             return [lic for lic in found if lic.status == "revoked"]
 
         [license] = await eventually(revoked, bool, "the license is revoked")
-        await place.env.client.get_workflow_handle(term_workflow_id(license.number)).result()
-    return [term_workflow_id(license.number)]
+        return await _ended(place, license.number)
 
 
 # -- a 差评's follow-up
