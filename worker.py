@@ -32,6 +32,7 @@ from activities.calendar import CalendarActivities
 from activities.case_numbers import CaseNumberActivities
 from activities.catalog import CatalogActivities, current_catalog
 from activities.credit import CreditActivities
+from activities.issuance_reports import IssuanceReports
 from activities.license_terms import LicenseTermActivities, TermStarter
 from activities.licensing import LicensingActivities
 from activities.notify import NotifyActivities, Outlet
@@ -144,11 +145,14 @@ def department_activities(
     delivery: Outlet | None = None,
     terms: TermStarter | None = None,
     public_url: str = "",
+    reports: IssuanceReports | None = None,
 ) -> list[Any]:
     """Activities of a department's licensing system; `terms` starts a license's term;
-    `public_url`: where the public verifies a license (its documents say so)."""
+    `public_url`: where the public verifies a license (its documents say so); `reports`
+    tells an application of a license issued before its item ends."""
     licensing = LicensingActivities(engine, delivery, terms, public_url)
-    return [licensing.issue_license, licensing.revoke_license]
+    told = [reports.report_issued] if reports is not None else []
+    return [licensing.issue_license, licensing.revoke_license, *told]
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,7 @@ def build_workers(
     executor = ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES)
     # A license with a validity gets its term workflow on the workflows' queue.
     terms = TermStarter(client, task_queue)
+    reports = IssuanceReports(client)
     departments = all_departments(engine) if departments is None else list(departments)
     runner = workflow_runner or _worker_sandbox()
     caches = cache_shares(max_cached_workflows, central=workflows, departments=len(departments))
@@ -231,7 +236,7 @@ def build_workers(
                 max_cached_workflows=caches.department,
                 activities=[
                     *central,
-                    *department_activities(engine, delivery, terms, public_url),
+                    *department_activities(engine, delivery, terms, public_url, reports),
                 ],
                 activity_executor=executor,
                 max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

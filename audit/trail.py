@@ -337,13 +337,14 @@ async def trail_of(histories: Sequence[WorkflowHistory], converter: DataConverte
     term (`audit.term_trail`), in time order."""
     rows: list[TrailRow] = []
     application_id: str | None = None
-    # Signals the application's own workflows send each other (parent <-> child).
+    # Signals the application's own workflows send each other (parent <-> child), and the
+    # one a department's system sends for an item (`report_issued`): none is a decision.
     internal = frozenset(
         e.signal_external_workflow_execution_initiated_event_attributes.signal_name
         for h in histories
         for e in h.events
         if e.HasField("signal_external_workflow_execution_initiated_event_attributes")
-    )
+    ) | {names.ITEM_ISSUED}
     for history in histories:
         reader: RowReader = (
             TermReader(history, converter)

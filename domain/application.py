@@ -448,6 +448,10 @@ class LicenseRecord(BaseModel):
         )
 
 
+# The application's signal that an item's license is issued, by the name activities send it.
+ITEM_ISSUED_SIGNAL = "item_issued"
+
+
 class ItemIssued(BaseModel):
     """An item tells its application that its license is issued (later items may start)."""
 
@@ -513,6 +517,8 @@ class ItemCase(BaseModel):
     # is the workflows' queue (the clock's and the recorded activities run there). None: the
     # item runs on the workflows' queue itself.
     central_queue: str | None = None
+    # The application's answer to its patch "lighter-histories-2026-12" (workflows.common).
+    lighter: bool = False
 
     @property
     def at_department(self) -> bool:

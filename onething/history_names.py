@@ -68,5 +68,6 @@ END_EXCLUDED_TIME = update_name(ItemWorkflow.end_excluded_time)
 APPLY_FOR_RENEWAL = update_name(LicenseTermWorkflow.apply_for_renewal)
 DECIDE_RENEWAL = update_name(LicenseTermWorkflow.decide_renewal)
 LICENSE_TERM = LicenseTermWorkflow.__name__  # the workflow type its histories name
+ITEM_ISSUED = signal_name(ApplicationWorkflow.item_issued)  # from an item, or its department
 ANSWER_FOLLOW_UP = update_name(RatingFollowUpWorkflow.answer)
 RATING_EXCLUDED = signal_name(RatingFollowUpWorkflow.rating_excluded)

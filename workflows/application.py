@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         CENTRAL_ACTIVITIES_LOCAL,
         FEWER_EVENTS,
         ITEMS_AT_DEPARTMENTS,
+        LIGHTER_HISTORIES,
         PROCEDURE_REVISION,
         notify,
         run_activity,
@@ -56,11 +57,13 @@ class ApplicationWorkflow(ApplicationHandlers, AwaitedMaterials, JointLimit):
         # handled by the procedure the application is under. The newest patch first: it
         # implies the older ones, which an application under it never asks (each patch asked
         # is a marker and a search-attribute upsert).
-        at_departments = workflow.patched(ITEMS_AT_DEPARTMENTS)
+        lighter = workflow.patched(LIGHTER_HISTORIES)
+        at_departments = lighter or workflow.patched(ITEMS_AT_DEPARTMENTS)
         fewer_events = at_departments or workflow.patched(FEWER_EVENTS)
         revised = fewer_events or workflow.patched(PROCEDURE_REVISION)
         super().__init__(submission, fewer_events=fewer_events, revised=revised)
         self.items_at_departments = at_departments
+        self.lighter_histories = lighter
 
     # -- the process -----------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from domain import notices
     from domain.application import (
+        ITEM_ISSUED_SIGNAL,
         ApplicationStatus,
         Cancellation,
         Channel,
@@ -164,7 +165,10 @@ class ApplicationHandlers(ApplicationRecord):
             raise ValueError(f"operator.role: only an operator may cancel, not {role}")
         self._check_open()
 
-    @workflow.signal(description="An item's license is issued; items depending on it may start.")
+    @workflow.signal(
+        name=ITEM_ISSUED_SIGNAL,
+        description="An item's license is issued; items depending on it may start.",
+    )
     def item_issued(self, issued: ItemIssued) -> None:
         ref = self._items[issued.item_code]
         ref.status, ref.license = ItemStatus.ISSUED, issued.license

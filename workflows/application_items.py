@@ -95,6 +95,7 @@ class BundleItems(ApplicationRecord):
                 revised=self.revised,
                 fewer_events=self.fewer_events,
                 central_queue=workflow.info().task_queue if self.items_at_departments else None,
+                lighter=self.lighter_histories,
             ),
             id=ref.workflow_id,
             task_queue=department_queue(item.department) if self.items_at_departments else None,

@@ -75,6 +75,7 @@ class ApplicationRecord:
         self._case_number: str | None = None  # 办件编号, given at acceptance (revised only)
         self.central_activities_local = False
         self.items_at_departments = False  # each item on its department's queue
+        self.lighter_histories = False  # "lighter-histories-2026-12", handed to the items
 
     @property
     def snapshot(self) -> CatalogSnapshot:

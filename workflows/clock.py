@@ -19,6 +19,7 @@ A told deadline never moves earlier (`never_earlier=True`, the revision's behavi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -101,6 +102,10 @@ class LegalClock:
             start, not a week from each computation (`domain.clock.next_wakeup`): a clock
             that leans on another compares their wake-ups, and "now" after a local activity
             can differ by milliseconds between a live run and its replay.
+        lapse_when_done: once `done()`, leave the pending timer to lapse rather than cancel it
+            (a cancellation is one more event): the workflow's completion discards it. The
+            owner calls `drop_leftover_timer` if it goes on to wait for someone, where the
+            timer could still fire.
     """
 
     def __init__(
@@ -123,6 +128,7 @@ class LegalClock:
         on_due_moved_later: DueMovedHandler | None = None,
         lean_on: Callable[[], LegalClock | None] | None = None,
         anchored_refresh: bool = False,
+        lapse_when_done: bool = False,
     ) -> None:
         if budget_days < 0:
             raise ClockError("budget must not be negative")
@@ -151,6 +157,8 @@ class LegalClock:
         self._notified: tuple[object, ...] | None = None
         self._lean_on = lean_on
         self._anchored_refresh = anchored_refresh
+        self._lapse_when_done = lapse_when_done
+        self._leftover: asyncio.Task[None] | None = None  # the timer left to lapse
         # What a clock leaning on this one reads: whether it counts, waits, and on what timer.
         self._running = False
         self._waiting = False
@@ -300,7 +308,7 @@ class LegalClock:
                 await self._wait(woken)
                 continue
             try:
-                await self._wait(woken, wake, now)
+                await self._wait(woken, wake, now, done=done)
             except TimeoutError:
                 fired_at = wake
                 refresh = self._schedule.provisional  # a newly announced year may move it
@@ -310,13 +318,21 @@ class LegalClock:
         return self.snapshot()
 
     async def _wait(
-        self, woken: Callable[[], bool], wake: datetime | None = None, now: datetime | None = None
+        self,
+        woken: Callable[[], bool],
+        wake: datetime | None = None,
+        now: datetime | None = None,
+        *,
+        done: Callable[[], bool] | None = None,
     ) -> None:
         """Wait until `woken()`, or on a timer until `wake` (TimeoutError when it fires)."""
         self._waiting, self._timer_at = True, wake
         try:
             if wake is None or now is None:
                 await workflow.wait_condition(woken)
+                return
+            if self._lapse_when_done and done is not None:
+                await self._wait_leaving_timer(woken, wake - now, done)
                 return
             try:
                 await workflow.wait_condition(
@@ -328,6 +344,27 @@ class LegalClock:
         finally:
             self._waiting, self._timer_at = False, None
             self._waits += 1
+
+    async def _wait_leaving_timer(
+        self, woken: Callable[[], bool], delay: timedelta, done: Callable[[], bool]
+    ) -> None:
+        """`_wait` on a timer that is cancelled only when the clock goes on counting."""
+        assert self._timer_at is not None
+        timer = asyncio.create_task(workflow.sleep(delay, summary=f"{self.limit} clock boundary"))
+        await workflow.wait_condition(lambda: woken() or timer.done())
+        if timer.done():
+            self._timer_fired_at = self._timer_at
+            raise TimeoutError
+        if done():
+            self._leftover = timer
+        else:
+            timer.cancel()
+
+    def drop_leftover_timer(self) -> None:
+        """Cancel the timer left to lapse (`lapse_when_done`), if any is still pending."""
+        if self._leftover is not None and not self._leftover.done():
+            self._leftover.cancel()
+        self._leftover = None
 
     async def _lean(
         self, wake: datetime, woken: Callable[[], bool]

@@ -28,9 +28,11 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.issuance_reports import IssuanceReports, ReportIssued
     from activities.licensing import IssueLicense, LicensingActivities
     from domain import notices
     from domain.application import (
+        ITEM_ISSUED_SIGNAL,
         ApprovalPath,
         ItemCase,
         ItemIssued,
@@ -148,6 +150,7 @@ class ItemWorkflow(ItemHandlers, OnSiteInspection):
         if self._supplemented:
             return True
         self._status = ItemStatus.APPROVED
+        self._go_on_waiting()
         workflow.set_current_details(f"{self.item.name}: 已批准, 待补齐容缺材料后发证")
         await workflow.wait_condition(lambda: self._supplemented or self._stop is not None)
         return await self._handle_stop() is None
@@ -175,11 +178,19 @@ class ItemWorkflow(ItemHandlers, OnSiteInspection):
         if self.case.fewer_events and not self._goes_on_after_issuing():
             return  # this item ends now: its completion carries the license
         # Later items of the bundle may start now (their material is this license).
+        issued = ItemIssued(item_code=self.item.code, license=self._license, path=self.case.path)
+        if self.case.lighter:  # the department's system tells the window, in this task
+            await run_department_activity(
+                IssuanceReports.report_issued,
+                ReportIssued(
+                    application_workflow_id=self.case.application_workflow_id, issued=issued
+                ),
+                department=self.item.department,
+                summary="tell the application: license issued",
+            )
+            return
         parent = workflow.get_external_workflow_handle(self.case.application_workflow_id)
-        await parent.signal(
-            "item_issued",
-            ItemIssued(item_code=self.item.code, license=self._license, path=self.case.path),
-        )
+        await parent.signal(ITEM_ISSUED_SIGNAL, issued)
 
     def _goes_on_after_issuing(self) -> bool:
         """An inspection after issuance follows the license; otherwise the item ends with it."""

@@ -32,6 +32,7 @@ class StaffSteps(ItemRecord):
     ) -> bool:
         """Open the task, count its limit (reminding and escalating), wait for the decision or
         a stop order, close the task. True when decided."""
+        self._go_on_waiting()
         task = StaffTaskRef(
             task_id=f"{workflow.info().workflow_id}/{kind}",
             kind=kind,
@@ -59,6 +60,7 @@ class StaffSteps(ItemRecord):
             first_schedule=open_task_with_its_schedule,
             never_earlier=self.case.revised,  # a due instant once shown never moves earlier
             anchored_refresh=self.case.at_department,
+            lapse_when_done=self.case.lighter,  # the item may end with this decision
         )
         workflow.set_current_details(f"{self.item.name}: 等待{self.item.department_name}{kind}")
         await self._clock.run_until(lambda: decided() or self._stop is not None)
@@ -75,6 +77,12 @@ class StaffSteps(ItemRecord):
             summary=f"close {kind} task",
         )
         return stopped is None
+
+    def _go_on_waiting(self) -> None:
+        """The item waits for someone again: the last step's timer, left to lapse in case
+        the item ended with its decision, is cancelled now (it could still fire)."""
+        if self._clock is not None:
+            self._clock.drop_leftover_timer()
 
     def _open_task_request(self, task: StaffTaskRef) -> OpenTask:
         return OpenTask(

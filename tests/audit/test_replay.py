@@ -34,6 +34,7 @@ from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner
 
 from audit.export import export_histories
+from audit.kinds import Kind
 from audit.replay import replay
 from audit.rows import DecisionTrail
 from audit.trail import decision_trail
@@ -147,6 +148,19 @@ async def test_recorded_trail_matches_what_the_scenario_did(directory: Path) -> 
     assert trail.application_id == f"rec-{directory.name}"
     for row in trail.rows:
         assert row.rule and row.rule.count("/") == 1, f"rule is 'catalog version/item': {row}"
+
+
+@pytest.mark.parametrize("server", [HERE, DEV_SERVER_DIR], ids=["time-skipping", "dev"])
+async def test_a_license_the_department_reports_is_no_signal_in_the_trail(server: Path) -> None:
+    """Tobacco's department tells the application of its license by a client signal (no
+    workflow sends it, so nothing marks it as the application's own): the trail reads the
+    license from `issue_license` and shows no signal row for the report."""
+    trail = await decision_trail(
+        server / "commitment_inspected", data_converter=recording_converter()
+    )
+    assert [r.action for r in trail.rows if r.kind == Kind.SIGNAL] == []
+    licensed = [r.item_code for r in trail.rows if r.kind == Kind.LICENSE]
+    assert "tobacco-retail-license" in licensed
 
 
 # -- a change that breaks running applications is caught ------------------------------------

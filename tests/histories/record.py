@@ -88,10 +88,12 @@ EXPECTED = "expected-trail.json"
 # Recordings of earlier workflow code, one folder per era under tests/histories/:
 # before the central systems became local activities (patch central-activities-local);
 # before procedure revision 2026-12 (patch procedure-revision-2026-12); before fewer events
-# per application (patch fewer-events-2026-12, issue 18).
+# per application (patch fewer-events-2026-12, issue 18); before lighter item histories
+# (patch lighter-histories-2026-12, issue 18).
 BEFORE_LOCAL_ACTIVITIES = "before-local-activities"
 BEFORE_PROCEDURE_REVISION = "before-procedure-revision"
 BEFORE_FEWER_EVENTS = "before-fewer-events"
+BEFORE_LIGHTER_HISTORIES = "before-lighter-histories"
 
 Server = Literal["time-skipping", "dev"]
 S = TypeVar("S", Scenario, Standalone)
