@@ -38,6 +38,7 @@ from activities.licensing import LicensingActivities
 from activities.notify import NotifyActivities, Outlet
 from activities.ratings import RatingActivities
 from activities.read_model import ReadModelActivities
+from activities.reception import ReceptionActivities
 from activities.supervision import SupervisionActivities
 from activities.tasks import TaskActivities
 from domain.calendar import WorkingCalendar
@@ -113,6 +114,7 @@ def central_activities(
     terms = LicenseTermActivities(engine, calendar, delivery)
     ratings = RatingActivities(engine, calendar)
     return [
+        ReceptionActivities(catalog, credit).receive_application,
         catalog.pin_catalog,
         CaseNumberActivities(engine, delivery).assign_case_number,
         credit.credit_standing,

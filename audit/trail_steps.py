@@ -113,8 +113,10 @@ class ActivityReader(RowReader):
             await self._completed(event, str(data.get("activity_type")), attrs.details["result"])
 
     async def _completed(self, event: HistoryEvent, activity_type: str, payloads: Any) -> None:
-        if activity_type == names.PIN_CATALOG:
+        if activity_type in (names.PIN_CATALOG, names.RECEIVE_APPLICATION):
             [result, *_] = await decode_payloads(self.converter, payloads) or [None]
+            if activity_type == names.RECEIVE_APPLICATION and isinstance(result, dict):
+                result = result.get("snapshot")
             with suppress(ValidationError):  # a pin that says no version leaves it as it was
                 snapshot = CatalogSnapshot.model_validate(result)
                 self.ctx.catalog_version = snapshot.version or self.ctx.catalog_version

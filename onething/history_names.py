@@ -16,6 +16,7 @@ from activities.credit import CreditActivities
 from activities.license_terms import LicenseTermActivities
 from activities.licensing import LicensingActivities
 from activities.notify import NotifyActivities
+from activities.reception import ReceptionActivities
 from activities.supervision import SupervisionActivities
 from workflows.application import ApplicationWorkflow
 from workflows.item import ItemWorkflow
@@ -45,6 +46,7 @@ def update_name(fn: Callable[..., Any]) -> str:
 
 
 PIN_CATALOG = activity_name(CatalogActivities.pin_catalog)
+RECEIVE_APPLICATION = activity_name(ReceptionActivities.receive_application)  # pins it too
 ISSUE_LICENSE = activity_name(LicensingActivities.issue_license)
 REVOKE_LICENSE = activity_name(LicensingActivities.revoke_license)
 RECORD_CREDIT = activity_name(CreditActivities.record_credit)

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.case_numbers import CaseNumberActivities, NumberCase
     from activities.catalog import CatalogActivities, CatalogSnapshot, PinCatalog
     from activities.credit import CreditActivities
+    from activities.reception import Receive, ReceptionActivities
     from domain import notices
     from domain.acceptance import Acceptance, AcceptanceVerdict
     from domain.application import (
@@ -74,8 +75,11 @@ class ApplicationWorkflow(ApplicationHandlers, AwaitedMaterials, JointLimit):
         )
         self._trips = 1 if submission.channel is Channel.WINDOW else 0
         self._provided = set(submission.materials)
-        self._snapshot = await self._pin_catalog()
-        self._standing = await self._look_up_credit()
+        if self.lighter_histories:
+            self._snapshot, self._standing = await self._receive()
+        else:
+            self._snapshot = await self._pin_catalog()
+            self._standing = await self._look_up_credit()
         if self.revised and self._stop is not None:  # withdrawn or cancelled before receipt
             return self._outcome(reason=self._stop.reason)
         acceptance = self._assess()
@@ -93,6 +97,26 @@ class ApplicationWorkflow(ApplicationHandlers, AwaitedMaterials, JointLimit):
             work.append(self._collect_supplements(acceptance))
         await asyncio.gather(*work)
         return self._close()
+
+    async def _receive(self) -> tuple[CatalogSnapshot, CreditStanding | None]:
+        """On arrival, in one look-up: the catalog version this application is handled under
+        for its whole life, and the applicant's credit when a trust path is asked for."""
+        submission = self.submission
+        trusting = submission.commitment_signed or submission.deficiency_pledge_signed
+        reception = await run_activity(
+            ReceptionActivities.receive_application,
+            Receive(
+                catalog=PinCatalog(
+                    target=submission.target,
+                    version=submission.catalog_version,
+                    hall=submission.hall,
+                ),
+                credit_subject=self._credit_subject() if trusting else None,
+            ),
+            summary=f"receive: catalog for {submission.target}"
+            + (", credit look-up" if trusting else ""),
+        )
+        return reception.snapshot, reception.standing
 
     async def _pin_catalog(self) -> CatalogSnapshot:
         """The catalog version this application is handled under, for its whole life."""

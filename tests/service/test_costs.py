@@ -45,7 +45,7 @@ def test_local_activities_are_read_from_what_the_dev_server_writes() -> None:
     on_dev = application_history(DEV_SERVER_DIR / "refused")
     on_test_server = application_history(HERE / "refused")
 
-    assert local_activities(on_dev)[0] == ("pin_catalog", 1)
+    assert local_activities(on_dev)[0] == ("receive_application", 1)
     assert local_activities(on_dev) == local_activities(on_test_server)
     assert (
         billable_actions(on_dev)["local_activity_tasks"]
@@ -135,6 +135,11 @@ def test_the_store_on_commitment_costs_what_issue_18_allows() -> None:
         signals = events_of(application, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
         told = [s.workflow_execution_signaled_event_attributes.signal_name for s in signals]
         assert told == ["item_issued"]
+        assert local_activity_tasks(application)[0] == [
+            "receive_application",  # the catalog pinned and the credit looked up, one marker
+            "assign_case_number",
+            "clock.compute_schedule",
+        ]
         tobacco = histories[TOBACCO]
         assert local_activity_tasks(tobacco)[0] == [
             "issue_license",

@@ -88,7 +88,10 @@ async def test_workflow_and_activity_logs_carry_workflow_and_run_ids(
     assert waiting[0]["run_id"] == history.run_id
     [pinned] = [e for e in events if e.get("event") == "catalog pinned"]
     assert pinned["workflow_id"] == receipt.workflow_id and pinned["run_id"] == history.run_id
-    assert pinned["activity_type"] == "pin_catalog" and pinned["catalog_version"] == catalog.version
+    assert (
+        pinned["activity_type"] == "receive_application"
+        and pinned["catalog_version"] == catalog.version
+    )
     for personal in (submission.applicant.name, submission.applicant.id_number):
         assert all(personal not in json.dumps(e, ensure_ascii=False) for e in events)
 

@@ -98,7 +98,7 @@ async def test_split_workers_complete_a_bundle_each_on_its_own_queues(
         assert "issue_license" in local_activity_types(history)
     # The central systems run locally too, wherever the workflow runs.
     scheduled = {name for h in (*histories.values(), parent) for name in queues(h)}
-    assert "pin_catalog" not in scheduled and "open_staff_task" not in scheduled
+    assert "receive_application" not in scheduled and "open_staff_task" not in scheduled
     assert "issue_license" not in scheduled
-    assert "pin_catalog" in local_activity_types(parent)
+    assert "receive_application" in local_activity_types(parent)
     assert {"open_staff_task", "close_task"} <= set(local_activity_types(histories[tobacco]))
