@@ -54,6 +54,11 @@ def report_table(report: BenchReport) -> Table:
             lat(run.latency_licenses_and_filings_s),
         ),
         (
+            "the same, a local license at its marker",
+            "-",
+            lat(run.latency_licenses_at_markers_s),
+        ),
+        (
             "licenses and filings per run",
             "-",
             "-"

@@ -77,6 +77,10 @@ def test_a_tiny_commitment_run_reports_every_figure(tmp_path: Path) -> None:
     assert latency.count == 5
     assert 0 < latency.p50 <= run.latency_completed_s.p99
     assert latency.p50 <= latency.p95
+    # A license is in the registry when its activity completes, before its marker is written.
+    markers = run.latency_licenses_at_markers_s
+    assert markers is not None and markers.count == 5
+    assert latency.p50 <= markers.p50 and latency.max <= markers.max
     assert report.events_per_s_ratio == pytest.approx(
         run.history_events_per_s / bare.history_events_per_s, rel=0.01
     )
