@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from domain.application import Channel, Correction, Submission, Supplement, Withdrawal
+import domain.staff_words as words
+from domain.application import (
+    ApplicationState,
+    Channel,
+    Correction,
+    Submission,
+    Supplement,
+    Withdrawal,
+)
 from domain.notices import local_time
 from domain.people import Role
 from starter.cli_common import (
@@ -21,6 +29,7 @@ from starter.cli_common import (
     validated,
     with_client,
 )
+from starter.client import OnethingClient
 
 
 def submit(
@@ -47,34 +56,48 @@ def status(
     if item is not None:
         emit(with_client(lambda c: c.item_state(application_id, item)), as_json)
         return
-    state = with_client(lambda c: c.state(application_id))
+
+    async def read(c: OnethingClient) -> tuple[ApplicationState, dict[str, str]]:
+        state = await c.state(application_id)
+        known = [
+            c.catalog.items[r.item_code] for r in state.items if r.item_code in c.catalog.items
+        ]
+        return state, {i.department: i.department_name for i in known}
+
+    state, departments = with_client(read)
     if as_json:
         emit(state, as_json=True)
         return
     console.print(
-        f"[bold]{state.application_id}[/] {state.name or state.target}: [bold]{state.status}[/] "
-        f"(catalog {state.catalog_version}, hall {state.hall}, trips {state.trips})"
+        f"[bold]{state.application_id}[/] {state.name or state.target}: "
+        f"[bold]{words.APPLICATION_STATUS[state.status]}[/]"
     )
-    items = Table("item", "department", "path", "status", "license")
+    console.print(
+        f"办件编号 {state.case_number or '(未受理)'} · 目录版本 {state.catalog_version or ''} · "
+        f"大厅 {state.hall} · 跑动 {state.trips} 次"
+    )
+    items = Table("事项", "部门", "办理方式", "状态", "证照编号")
     for ref in state.items:
         items.add_row(
-            ref.item_code,
-            ref.department,
-            ref.path or "",
-            ref.status,
+            ref.name,
+            departments.get(ref.department, ref.department),
+            words.path_words(ref.path),
+            words.ITEM_STATUS[ref.status],
             ref.license.number if ref.license else "",
         )
     console.print(items)
     if state.outstanding:
-        console.print("awaited: " + "、".join(m.name for m in state.outstanding))
-    trail = Table("when (北京时间)", "action", "actor", "role", "detail")
+        console.print("待补材料: " + "、".join(m.name for m in state.outstanding))
+    trail = Table("时间 (北京时间)", "事项", "办理", "办理人", "角色", "说明")
+    names = {ref.item_code: ref.name for ref in state.items}
     for entry in state.trail:
         trail.add_row(
             local_time(entry.at),
-            entry.action,
-            entry.actor,
-            entry.role,
-            entry.detail or "",
+            names.get(entry.item_code, entry.item_code) if entry.item_code else "",
+            words.action_words(entry.action),
+            words.actor_words(entry.actor),
+            words.ROLE.get(entry.role, entry.role),
+            words.detail_words(entry.detail),
         )
     console.print(trail)
 

@@ -41,6 +41,7 @@ from audit.trail import decision_trail
 from domain.application import ItemCase, ItemOutcome, Withdrawal
 from domain.catalog import Catalog
 from domain.people import Agent, resident_id_check_digit
+from domain.staff_words import action_words
 from onething.costs import local_activity_data
 from onething.devserver import executable
 from onething.histories import MANIFEST, load_histories
@@ -554,10 +555,16 @@ async def test_scenario_runs_live_and_its_trail_says_what_it_did(
     async with onething_client(ts_env, sqlite_store, catalog) as client:
         expected = await scenario.run(Run(client, catalog, application_id, ts_env))
         trail = await decision_trail(application_id, client=ts_env.client)
+        # What `onething status` shows staff: every action the workflows wrote, in words.
+        entries = list((await client.state(application_id)).trail)
+        for item_code in sorted({r.item_code for r in trail.rows if r.item_code}):
+            entries += (await client.item_state(application_id, item_code)).trail
 
     assert per_workflow(observed(trail)) == per_workflow(expected)
     for row in trail.rows:
         assert row.rule and row.rule.count("/") == 1, f"rule is 'catalog version/item': {row}"
+    unsaid = {e.action for e in entries if action_words(e.action).isascii()}
+    assert entries and not unsaid, unsaid
 
 
 def test_every_trail_kind_has_a_chinese_label() -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from domain.staff_words import APPLICATION_STATUS
 from starter.demo import DEMO_ITEM
 from starter.desk import eventually
 from store import documents
@@ -138,13 +139,20 @@ async def test_onething_dev_comes_up_whole_and_stops_on_ctrl_c(service: Service)
     status = await asyncio.to_thread(
         subprocess.run,
         [str(BIN / "onething"), "status", demo.group(1)],
-        env=service.env,
+        env={**service.env, "COLUMNS": "200"},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert status.returncode == 0, status.stderr
     assert demo.group(1) in status.stdout
+    # Staff read it in Chinese: statuses, the item's path, the trail's actions and roles.
+    assert any(word in status.stdout for word in APPLICATION_STATUS.values()), status.stdout
+    assert "受理" in status.stdout and "护士执业注册" in status.stdout, status.stdout
+    codes = re.findall(
+        r"\b(?:in_progress|under_review|accepted|window_clerk|review)\b", status.stdout
+    )
+    assert not codes, status.stdout
 
     # Decided, its license says where the public verifies it: this service's own address.
     await verified_where_the_license_says(service, demo.group(1))

@@ -1,0 +1,198 @@
+"""What staff read of an application's state: its statuses, roles and decision trail in
+Chinese (`onething status` at the window). The state keeps its codes (machine fields, the
+API's JSON); these are their words, one place for all of them.
+
+Pure code. A trail action the workflows write is a code or a short English phrase, some with
+a limit, a verdict or a count in them; `action_words` knows each of them, and says an
+unknown one as it is rather than hiding it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from domain.acceptance import AcceptanceVerdict
+from domain.application import (
+    ON_THE_SPOT_LABEL,
+    ApplicationStatus,
+    ApprovalPath,
+    Channel,
+    InspectionResult,
+    ItemStatus,
+    ReviewVerdict,
+)
+from domain.clock import EscalationLevel
+from domain.people import Role
+
+APPLICATION_STATUS: dict[ApplicationStatus, str] = {
+    ApplicationStatus.SUBMITTED: "已提交, 待受理",
+    ApplicationStatus.AWAITING_CORRECTION: "待申请人补正",
+    ApplicationStatus.LAPSED: "逾期未补正, 视为撤回",
+    ApplicationStatus.REFUSED: "不予受理",
+    ApplicationStatus.AWAITING_SUPPLEMENT: "容缺受理, 待补齐材料",
+    ApplicationStatus.IN_PROGRESS: "已受理, 办理中",
+    ApplicationStatus.COMPLETED: "已办结",
+    ApplicationStatus.REJECTED: "不予许可",
+    ApplicationStatus.STOPPED: "已终止办理",
+    ApplicationStatus.WITHDRAWN: "申请人已撤回",
+    ApplicationStatus.CANCELLED: "已取消办理",
+    ApplicationStatus.REVOKED: "许可已全部撤销",
+}
+
+ITEM_STATUS: dict[ItemStatus, str] = {
+    ItemStatus.WAITING: "待前一事项办结",
+    ItemStatus.IN_PROGRESS: "办理中",
+    ItemStatus.UNDER_REVIEW: "审查中",
+    ItemStatus.CORRECTION_REQUESTED: "待申请人补正",
+    ItemStatus.APPROVED: "已批准, 待补齐材料后发证",
+    ItemStatus.ISSUED: "已发证",
+    ItemStatus.INSPECTING: "现场核查中",
+    ItemStatus.RECTIFYING: "整改中, 待复查",
+    ItemStatus.CLOSED: "已办结",
+    ItemStatus.REJECTED: "不予许可",
+    ItemStatus.REVOKED: "已撤销",
+    ItemStatus.STOPPED: "已终止",
+}
+
+ROLE: dict[str, str] = {
+    Role.APPLICANT: "申请人",
+    Role.WINDOW_CLERK: "窗口受理人员",
+    Role.REVIEWER: "审查人员",
+    Role.INSPECTOR: "核查人员",
+    Role.SUPERVISOR: "监督人员",
+    Role.DEPARTMENT_HEAD: "部门负责人",
+    Role.AUDITOR: "审计人员",
+    Role.OPERATOR: "运维人员",
+    "system": "系统",
+}
+
+CHANNEL: dict[str, str] = {Channel.WINDOW: "窗口", Channel.ONLINE: "网上", Channel.MAIL: "邮寄"}
+
+# The limits the clocks count, by the name the workflows give them.
+LIMIT: dict[str, str] = {
+    "review": "审查时限",
+    "inspection": "现场核查时限",
+    "re-inspection": "复查时限",
+    "statutory": "法定办理时限",
+    "promised": "承诺办理时限",
+    "joint": "联合办理时限",
+    "joint limit": "联合办理时限",
+    "correction": "补正期限",
+    "supplement": "容缺补齐期限",
+}
+
+ESCALATION_LEVEL: dict[str, str] = {
+    EscalationLevel.DEPARTMENT_SUPERVISOR: "部门督办",
+    EscalationLevel.SUPERVISION_OFFICE: "效能督办",
+}
+
+REVIEW_VERDICT: dict[str, str] = {
+    ReviewVerdict.APPROVE: "审查决定: 准予许可",
+    ReviewVerdict.REJECT: "审查决定: 不予许可",
+    ReviewVerdict.REQUEST_CORRECTION: "审查中要求补正",
+}
+
+INSPECTION_RESULT: dict[str, str] = {
+    InspectionResult.PASSED: "现场核查: 通过",
+    InspectionResult.FAILED: "现场核查: 未通过",
+    InspectionResult.FALSE_COMMITMENT: "现场核查: 承诺不实",
+}
+
+_EXACT: dict[str, str] = {
+    AcceptanceVerdict.ACCEPTED: "受理",
+    AcceptanceVerdict.ACCEPTED_WITH_DEFICIENCY: "容缺受理",
+    ApplicationStatus.REFUSED: "不予受理",
+    ApplicationStatus.LAPSED: "逾期未补正, 视为撤回",
+    ApplicationStatus.COMPLETED: "办结",
+    ApplicationStatus.REJECTED: "不予许可",
+    ApplicationStatus.STOPPED: "终止办理",
+    ApplicationStatus.WITHDRAWN: "撤回申请",
+    ApplicationStatus.CANCELLED: "取消办理",
+    ApplicationStatus.REVOKED: "许可已全部撤销",
+    "submitted by an agent (帮办代办)": "帮办代办人代为申请",
+    "commitment not offered": "信用原因, 不适用告知承诺",
+    "correction requested": "一次性告知补正",
+    "correction reminder": "补正期限提醒",
+    "correction received": "收到补正材料",
+    "materials complete": "材料已补齐",
+    "supplement reminder": "容缺补齐期限提醒",
+    "escalated: supplement overdue": "容缺补齐逾期, 督办",
+    "approved on commitment": "告知承诺, 当场批准",
+    "filing received": "收到备案",
+    "filing recorded": "备案完成",
+    "license issued": "发证",
+    "license revoked": "撤销许可",
+    "stopped": "终止办理",
+    "stop order noted: license stays, inspection goes on": (
+        "收到终止通知: 许可继续有效, 现场核查照常进行"
+    ),
+    "rectification ordered": "责令整改",
+    "rejected after inspection": "现场核查未通过, 不予许可",
+    "referred to supervision": "移送监管",
+    "statutory warning": "法定办理时限预警",
+    "excluded time started": "开始计算不计入时限的时间",
+    "excluded time ended": "不计入时限的时间结束",
+}
+
+
+_RECEIVED = {"correction": "补正", "supplement": "容缺补齐"}
+
+
+def _limit(name: str) -> str:
+    return LIMIT.get(name, name)
+
+
+_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (re.compile(r"^(.+) warning$"), lambda m: f"{_limit(m[1])}预警"),  # before "review ..."
+    (re.compile(r"^review (\w+)$"), lambda m: REVIEW_VERDICT.get(m[1], m[0])),
+    (re.compile(r"^inspection (\w+)$"), lambda m: INSPECTION_RESULT.get(m[1], m[0])),
+    (
+        re.compile(r"^(correction|supplement) received by (\w+)$"),
+        lambda m: (
+            f"收到{'补正' if m[1] == 'correction' else '容缺补齐'}材料 ({CHANNEL.get(m[2], m[2])})"
+        ),
+    ),
+    (
+        re.compile(r"^(.+) extended by (\d+) working days$"),
+        lambda m: f"{_limit(m[1])}延长{m[2]}个工作日",
+    ),
+    (re.compile(r"^escalated stage (\d+)$"), lambda m: f"超期督办 (第{m[1]}阶段)"),
+    (re.compile(r"^(.+) deadline moved later$"), lambda m: f"{_limit(m[1])}顺延"),
+]
+
+
+def action_words(action: str) -> str:
+    """A trail action as staff read it; an action it does not know, as it is."""
+    if action in _EXACT:
+        return _EXACT[action]
+    for pattern, words in _PATTERNS:
+        if match := pattern.match(action):
+            return words(match)
+    return action
+
+
+_OVERDUE = re.compile(r"^(.+) overdue → (\w+)$")
+
+
+def detail_words(detail: str | None) -> str:
+    """A trail detail as staff read it: the escalation's own line in words; any other detail
+    (a reason, a number, a due instant told in Chinese) as it is."""
+    if detail is None:
+        return ""
+    if match := _OVERDUE.match(detail):
+        level = ESCALATION_LEVEL.get(match[2], match[2])
+        return f"{_limit(match[1])}已超期, {level}"
+    return detail
+
+
+def actor_words(actor: str) -> str:
+    """Who acted: a staff ID as it is; the system, or the applicant by a channel, in words."""
+    if actor == "system":
+        return ROLE["system"]
+    return CHANNEL.get(actor, actor)
+
+
+def path_words(path: ApprovalPath | None) -> str:
+    """How an item is decided: 审查, 告知承诺, or, with no path, 当场办结."""
+    return path.label if path is not None else ON_THE_SPOT_LABEL
