@@ -58,13 +58,16 @@ def status(
         return
 
     async def read(c: OnethingClient) -> tuple[ApplicationState, dict[str, str]]:
+        """The state, and the names of its hall and departments in the catalog in force."""
         state = await c.state(application_id)
-        known = [
-            c.catalog.items[r.item_code] for r in state.items if r.item_code in c.catalog.items
-        ]
-        return state, {i.department: i.department_name for i in known}
+        items, halls = c.catalog.items, c.catalog.halls
+        known = [items[r.item_code] for r in state.items if r.item_code in items]
+        names = {i.department: i.department_name for i in known}
+        if state.hall in halls:
+            names[state.hall] = halls[state.hall].name
+        return state, names
 
-    state, departments = with_client(read)
+    state, names = with_client(read)
     if as_json:
         emit(state, as_json=True)
         return
@@ -74,13 +77,13 @@ def status(
     )
     console.print(
         f"办件编号 {state.case_number or '(未受理)'} · 目录版本 {state.catalog_version or ''} · "
-        f"大厅 {state.hall} · 跑动 {state.trips} 次"
+        f"{names.get(state.hall, state.hall)} · 跑动 {state.trips} 次"
     )
     items = Table("事项", "部门", "办理方式", "状态", "证照编号")
     for ref in state.items:
         items.add_row(
             ref.name,
-            departments.get(ref.department, ref.department),
+            names.get(ref.department, ref.department),
             words.path_words(ref.path),
             words.ITEM_STATUS[ref.status],
             ref.license.number if ref.license else "",
