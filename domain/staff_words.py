@@ -22,7 +22,8 @@ from domain.application import (
     ItemStatus,
     ReviewVerdict,
 )
-from domain.clock import EscalationLevel
+from domain.clock import ClockSnapshot, ClockState, EscalationLevel
+from domain.notices import local_time
 from domain.people import Role
 
 APPLICATION_STATUS: dict[ApplicationStatus, str] = {
@@ -80,6 +81,12 @@ LIMIT: dict[str, str] = {
     "joint limit": "联合办理时限",
     "correction": "补正期限",
     "supplement": "容缺补齐期限",
+}
+
+CLOCK_STATE: dict[ClockState, str] = {
+    ClockState.NORMAL: "正常",
+    ClockState.WARNING: "预警",
+    ClockState.OVERDUE: "逾期",
 }
 
 ESCALATION_LEVEL: dict[str, str] = {
@@ -196,3 +203,20 @@ def actor_words(actor: str) -> str:
 def path_words(path: ApprovalPath | None) -> str:
     """How an item is decided: 审查, 告知承诺, or, with no path, 当场办结."""
     return path.label if path is not None else ON_THE_SPOT_LABEL
+
+
+def clock_words(snap: ClockSnapshot) -> str:
+    """One line of a running limit, in the service center's time: for the Web UI's current
+    details and `onething status`."""
+    limit = _limit(snap.limit)
+    if snap.due_at is None:
+        return f"{limit}: 未开始"
+    due = local_time(snap.due_at, snap.timezone)
+    text = f"{limit}: {CLOCK_STATE[snap.state]}, {due} 到期"
+    if snap.provisional:
+        text += " (暂定)"
+    if snap.paused:
+        text += ", 已暂停"
+    if snap.escalation_stage:
+        text += f", 已督办 (第{snap.escalation_stage}阶段)"
+    return text

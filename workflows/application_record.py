@@ -17,7 +17,7 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.catalog import CatalogSnapshot
-    from domain import notices
+    from domain import notices, staff_words
     from domain.acceptance import Acceptance, assess
     from domain.application import (
         ApplicationOutcome,
@@ -170,22 +170,22 @@ class ApplicationRecord:
 
     def _show_details(self) -> None:
         """One line in the Web UI: what the application waits for, and until when."""
-        line = f"{self.submission.application_id} {self._status.value}"
+        line = f"{self.submission.application_id} {staff_words.APPLICATION_STATUS[self._status]}"
         if self._case_number is not None:
             line = f"{self._case_number} {line}"
         clock = self._supplement_clock
         correction = self._correction_clock
         if self._status is ApplicationStatus.AWAITING_CORRECTION and correction:
-            due = correction.snapshot().summary() if correction.record else ""
+            due = staff_words.clock_words(correction.snapshot()) if correction.record else ""
             missing = self._assess().missing
             line += ": 待补正 " + "、".join(m.name for m in missing) + f" ({due})"
         elif self._status is ApplicationStatus.AWAITING_SUPPLEMENT and self._outstanding:
-            due = clock.snapshot().summary() if clock and clock.record else ""
+            due = staff_words.clock_words(clock.snapshot()) if clock and clock.record else ""
             line += ": 待补齐 " + "、".join(m.name for m in self._outstanding) + f" ({due})"
         elif not self._status.closed and self._items:
             waiting = [r.name for r in self._items.values() if r.status not in FINISHED]
             issued = [r.name for r in self._items.values() if r.license is not None]
-            line += f": 办理中 {'、'.join(waiting) or '-'}; 已发证 {'、'.join(issued) or '-'}"
+            line += f": 在办 {'、'.join(waiting) or '-'}; 已发证 {'、'.join(issued) or '-'}"
         workflow.set_current_details(line)
 
     def _outcome(self, reason: str | None = None) -> ApplicationOutcome:

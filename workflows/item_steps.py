@@ -11,7 +11,7 @@ from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from activities.tasks import CloseTask, OpenStaffTask, OpenTask, TaskActivities
-    from domain import notices
+    from domain import notices, staff_words
     from domain.application import ItemStatus, StaffTaskRef
     from domain.clock import ClockEvent, ClockRecord, ClockSchedule, ClockSnapshot
     from domain.people import Role
@@ -62,7 +62,9 @@ class StaffSteps(ItemRecord):
             anchored_refresh=self.case.at_department,
             lapse_when_done=self.case.lighter,  # the item may end with this decision
         )
-        workflow.set_current_details(f"{self.item.name}: 等待{self.item.department_name}{kind}")
+        workflow.set_current_details(
+            f"{self.item.name}: 等待{self.item.department_name}{notices.step_name(kind)}"
+        )
         await self._clock.run_until(lambda: decided() or self._stop is not None)
         self._task = None
         stopped = await self._handle_stop()
@@ -108,7 +110,7 @@ class StaffSteps(ItemRecord):
         if snap.due_at is not None:
             clock.append(sa.DUE_AT.value_set(snap.due_at))
         workflow.upsert_search_attributes(clock)
-        workflow.set_current_details(f"{self.item.name}: {snap.summary()}")
+        workflow.set_current_details(f"{self.item.name}: {staff_words.clock_words(snap)}")
 
     async def _remind(self, event: ClockEvent) -> None:
         assert self._task is not None

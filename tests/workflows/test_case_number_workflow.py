@@ -20,6 +20,7 @@ from domain.application import (
     Supplement,
     Withdrawal,
     application_workflow_id,
+    item_workflow_id,
 )
 from domain.case_number import parse_case_number
 from domain.catalog import Catalog
@@ -50,6 +51,10 @@ async def test_an_accepted_application_has_its_number_everywhere(
         state = await client.state(app)
         handle = ts_env.client.get_workflow_handle(application_workflow_id(app))
         metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        item = ts_env.client.get_workflow_handle(item_workflow_id(app, NURSE))
+        item_details = (
+            await item.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        ).current_details
         await client.withdraw(app, Withdrawal(reason="test over"))
         outcome = await client.result(app)
 
@@ -60,6 +65,10 @@ async def test_an_accepted_application_has_its_number_everywhere(
     [accepted] = [e for e in state.trail if e.action == "accepted"]
     assert accepted.detail is not None and accepted.detail.startswith(f"办件编号 {number}")
     assert metadata.current_details.startswith(f"{number} {app} ")
+    # What an operator reads in the Web UI, in words: the status, the items in hand.
+    assert metadata.current_details == f"{number} {app} 已受理, 办理中: 在办 护士执业注册; 已发证 -"
+    assert item_details.startswith("护士执业注册: 审查时限: 正常, "), item_details
+    assert item_details.endswith(" 到期"), item_details
     assert outcome.case_number == number
 
 
