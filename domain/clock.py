@@ -495,20 +495,6 @@ class ClockSnapshot(BaseModel):
         """The schedule shown is the record's current one (no recomputation under way)."""
         return self.due_at is not None and self.record_version == self.schedule_version
 
-    def summary(self) -> str:
-        """One line for the Web UI's current details."""
-        if self.due_at is None:
-            return f"{self.limit}: not started"
-        due = self.due_at.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M")
-        text = f"{self.limit}: {self.state.value}, due {due}"
-        if self.provisional:
-            text += " (provisional)"
-        if self.paused:
-            text += ", paused"
-        if self.escalation_stage:
-            text += f", escalated stage {self.escalation_stage}"
-        return text
-
 
 def snapshot(
     record: ClockRecord | None,

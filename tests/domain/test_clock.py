@@ -27,6 +27,7 @@ from domain.clock import (
     snapshot,
     state_at,
 )
+from domain.staff_words import clock_words
 
 SH = ZoneInfo("Asia/Shanghai")
 CAL = WorkingCalendar()
@@ -237,7 +238,7 @@ def test_invalid_operations_are_refused() -> None:
         ClockRecord(limit="p", budget_days=-1, started_at=at("2026-09-28"))
 
 
-def test_snapshot_reports_met_and_summary() -> None:
+def test_snapshot_reports_met_and_reads_in_words() -> None:
     record = ClockRecord(limit="promised", budget_days=10, started_at=at("2026-09-28"))
     s = compute_schedule(record, CAL)
     stopped = record.stop(at("2026-10-15"))
@@ -245,7 +246,7 @@ def test_snapshot_reports_met_and_summary() -> None:
         stopped, s, FiredMarks(), [], at("2026-12-01"), limit="promised", budget_days=10
     )
     assert snap.met is True and snap.state is ClockState.WARNING
-    assert snap.summary() == "promised: warning, due 2026-10-16 17:30"
+    assert clock_words(snap) == "承诺办理时限: 预警, 2026-10-16 17:30 到期"
     assert ClockRecord.model_validate_json(stopped.model_dump_json()) == stopped
 
 

@@ -10,6 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.clock import ClockEvent, ClockPolicy, ClockSnapshot, DueMoved
+    from domain.staff_words import clock_words
 
 from workflows.clock import LegalClock, publish_clock_state
 
@@ -57,7 +58,7 @@ class ClockTestWorkflow:
 
     async def _changed(self, snapshot: ClockSnapshot) -> None:
         self.changes += 1
-        workflow.set_current_details(snapshot.summary())
+        workflow.set_current_details(clock_words(snapshot))
         if self.publish:
             await publish_clock_state(snapshot)
 
