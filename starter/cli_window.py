@@ -3,8 +3,9 @@ applicant and what the applicant does. Mounted by `register(app)` (starter/cli.p
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
@@ -14,11 +15,14 @@ from domain.application import (
     ApplicationState,
     Channel,
     Correction,
+    ItemState,
     Submission,
     Supplement,
+    TrailEntry,
     Withdrawal,
 )
-from domain.notices import local_time
+from domain.catalog import Catalog
+from domain.notices import local_time, step_name
 from domain.people import Role
 from starter.cli_common import (
     JsonOpt,
@@ -30,6 +34,8 @@ from starter.cli_common import (
     with_client,
 )
 from starter.client import OnethingClient
+
+S = TypeVar("S")
 
 
 def submit(
@@ -52,38 +58,49 @@ def status(
     item: Annotated[str | None, typer.Option(help="One item's state instead.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The application's status, items, notice, trips and decision trail."""
+    """The application's (or one item's) status and decision trail, as staff read it:
+    Chinese words, Beijing time; --json: the state's codes and ISO 8601 instants."""
     if item is not None:
-        emit(with_client(lambda c: c.item_state(application_id, item)), as_json)
+        item_state, catalog = with_client(
+            lambda c: _with_catalog(c, c.item_state(application_id, item))
+        )
+        if as_json:
+            emit(item_state, as_json=True)
+        else:
+            _print_item(item_state, catalog)
         return
-
-    async def read(c: OnethingClient) -> tuple[ApplicationState, dict[str, str]]:
-        """The state, and the names of its hall and departments in the catalog in force."""
-        state = await c.state(application_id)
-        items, halls = c.catalog.items, c.catalog.halls
-        known = [items[r.item_code] for r in state.items if r.item_code in items]
-        names = {i.department: i.department_name for i in known}
-        if state.hall in halls:
-            names[state.hall] = halls[state.hall].name
-        return state, names
-
-    state, names = with_client(read)
+    state, catalog = with_client(lambda c: _with_catalog(c, c.state(application_id)))
     if as_json:
         emit(state, as_json=True)
-        return
+    else:
+        _print_application(state, catalog)
+
+
+async def _with_catalog(c: OnethingClient, read: Awaitable[S]) -> tuple[S, Catalog]:
+    """A state, and the catalog in force to name its items, departments and hall by."""
+    return await read, c.catalog
+
+
+def _department(catalog: Catalog, code: str) -> str:
+    named = (i.department_name for i in catalog.items.values() if i.department == code)
+    return next(named, code)
+
+
+def _print_application(state: ApplicationState, catalog: Catalog) -> None:
+    hall = catalog.halls[state.hall].name if state.hall in catalog.halls else state.hall
     console.print(
         f"[bold]{state.application_id}[/] {state.name or state.target}: "
         f"[bold]{words.APPLICATION_STATUS[state.status]}[/]"
     )
     console.print(
         f"办件编号 {state.case_number or '(未受理)'} · 目录版本 {state.catalog_version or ''} · "
-        f"{names.get(state.hall, state.hall)} · 跑动 {state.trips} 次"
+        f"{hall} · 跑动 {state.trips} 次"
     )
     items = Table("事项", "部门", "办理方式", "状态", "证照编号")
     for ref in state.items:
         items.add_row(
             ref.name,
-            names.get(ref.department, ref.department),
+            _department(catalog, ref.department),
             words.path_words(ref.path),
             words.ITEM_STATUS[ref.status],
             ref.license.number if ref.license else "",
@@ -91,18 +108,42 @@ def status(
     console.print(items)
     if state.outstanding:
         console.print("待补材料: " + "、".join(m.name for m in state.outstanding))
-    trail = Table("时间 (北京时间)", "事项", "办理", "办理人", "角色", "说明")
-    names = {ref.item_code: ref.name for ref in state.items}
-    for entry in state.trail:
-        trail.add_row(
+    _print_trail(state.trail, {ref.item_code: ref.name for ref in state.items})
+
+
+def _print_item(state: ItemState, catalog: Catalog) -> None:
+    known = catalog.items.get(state.item_code)
+    name = known.name if known else state.item_code
+    where = f" ({known.department_name})" if known else ""
+    console.print(f"[bold]{name}[/]{where}: [bold]{words.ITEM_STATUS[state.status]}[/]")
+    console.print(f"办理方式 {words.path_words(state.path)} · 跑动 {state.trips} 次")
+    if state.open_task is not None:
+        task = state.open_task
+        role = words.ROLE.get(task.role, task.role)
+        console.print(f"待办: {step_name(task.kind)} ({role})")
+    for clock in (state.clock, state.statutory_clock):
+        if clock is not None and clock.stopped_at is None:
+            console.print(words.clock_words(clock))
+    if state.excluded_time is not None:
+        excluded = state.excluded_time
+        console.print(f"不计入时限: {excluded.kind.label}, 预计{excluded.expected_days}个工作日")
+    if state.license is not None:
+        console.print(f"证照编号 {state.license.number}")
+    _print_trail(state.trail, {state.item_code: name})
+
+
+def _print_trail(trail: list[TrailEntry], item_names: dict[str, str]) -> None:
+    table = Table("时间 (北京时间)", "事项", "办理", "办理人", "角色", "说明")
+    for entry in trail:
+        table.add_row(
             local_time(entry.at),
-            names.get(entry.item_code, entry.item_code) if entry.item_code else "",
+            item_names.get(entry.item_code, entry.item_code) if entry.item_code else "",
             words.action_words(entry.action),
             words.actor_words(entry.actor),
             words.ROLE.get(entry.role, entry.role),
             words.detail_words(entry.detail),
         )
-    console.print(trail)
+    console.print(table)
 
 
 def supplement(

@@ -151,6 +151,18 @@ async def test_onething_dev_comes_up_whole_and_stops_on_ctrl_c(service: Service)
     assert "受理" in status.stdout and "护士执业注册" in status.stdout, status.stdout
     codes = r"\b(?:in_progress|under_review|accepted|window|system|review|health|yicheng)\b"
     assert not re.findall(codes, status.stdout), status.stdout
+    item = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "onething"), "status", demo.group(1), "--item", DEMO_ITEM],
+        env={**service.env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert item.returncode == 0, item.stderr
+    assert "护士执业注册" in item.stdout and "待办: 审查 (审查人员)" in item.stdout, item.stdout
+    assert "审查时限: 正常, " in item.stdout, item.stdout
+    assert not re.findall(codes, item.stdout), item.stdout
 
     # Decided, its license says where the public verifies it: this service's own address.
     await verified_where_the_license_says(service, demo.group(1))
