@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.table import Table
 
+import domain.staff_words as words
 from domain.application import (
     Cancellation,
     InspectionReport,
@@ -23,7 +24,7 @@ from domain.application import (
     ReviewVerdict,
     Termination,
 )
-from domain.notices import local_time
+from domain.notices import local_time, step_name
 from domain.people import Role, Staff
 from starter.cli_common import (
     JsonOpt,
@@ -50,17 +51,27 @@ def tasks(
     as_json: JsonOpt = False,
 ) -> None:
     """Open tasks in the staff inbox, soonest due first."""
+    from activities.catalog import current_catalog
     from store.tasks import open_tasks
 
     with store() as engine:
         rows = open_tasks(engine, department=department, role=role.value if role else None)
+        items = current_catalog(engine).items if rows and not as_json else {}
     if as_json:
         emit([r.model_dump(mode="json") for r in rows], as_json=True)
         return
-    table = Table("due (北京时间)", "task", "department", "role", "taken by")
+    table = Table("到期 (北京时间)", "任务", "事项", "部门", "办理", "角色", "承办人")
     for r in rows:
-        due = local_time(r.due_at) if r.due_at else ""
-        table.add_row(due, r.task_id, r.department or "", r.role, r.taken_by or "")
+        item = items.get(r.item_code) if r.item_code else None
+        table.add_row(
+            local_time(r.due_at) if r.due_at else "",
+            r.task_id,  # what `onething take` and the desk name it by
+            item.name if item else r.item_code or "",
+            item.department_name if item else r.department or "",
+            step_name(r.kind),
+            words.ROLE.get(r.role, r.role),
+            r.taken_by or "",
+        )
     console.print(table)
 
 

@@ -1,4 +1,4 @@
-"""Staff read times in the CLI as the service center's clock shows them (Beijing time)."""
+"""Staff read the CLI in Chinese, times as the service center's clock shows them (Beijing time)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ def test_the_inbox_shows_due_instants_in_beijing_time(
     open_task(
         engine,
         StaffTask(
-            task_id="application-X1/item-a/review",
+            task_id="application-X1/item-nurse-practice-registration/review",
             application_id="X1",
-            workflow_id="application-X1/item-a",
+            workflow_id="application-X1/item-nurse-practice-registration",
+            item_code="nurse-practice-registration",
             kind="review",
             department="health",
             role="reviewer",
@@ -39,4 +40,9 @@ def test_the_inbox_shows_due_instants_in_beijing_time(
 
     assert result.exit_code == 0, result.output
     assert "2026-12-04 17:30" in result.output
+    # Staff read the rest in words too: the item, its department, the step and the role (the
+    # task ID stays: it is what `onething take` names).
+    for words in ("护士执业注册", "卫生健康局", "审查", "审查人员"):
+        assert words in result.output, result.output
+    assert "reviewer" not in result.output  # the role in words, not its code
     assert "09:30" not in result.output and "+00:00" not in result.output
