@@ -193,6 +193,13 @@ def detail_words(detail: str | None) -> str:
     return detail
 
 
+def status_words(status: ApplicationStatus | ItemStatus) -> str:
+    """An application's or an item's status, as the answer to a decision states it."""
+    if isinstance(status, ApplicationStatus):
+        return APPLICATION_STATUS[status]
+    return ITEM_STATUS[status]
+
+
 def actor_words(actor: str) -> str:
     """Who acted: a staff ID as it is; the system, or the applicant by a channel, in words."""
     if actor == "system":

@@ -19,7 +19,9 @@ from rich.table import Table
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from domain.application import ApplicationStatus, ItemStatus
 from domain.people import Role, Staff
+from domain.staff_words import status_words
 from onething.settings import Settings, SettingsError, load_settings
 from starter.client import ClientError, OnethingClient, TaskDesk
 
@@ -118,6 +120,9 @@ def with_client(action: Callable[[OnethingClient], Awaitable[T]]) -> T:
 
 def emit(value: Any, as_json: bool) -> None:
     """A model or a plain value, as JSON or as a readable table."""
+    if isinstance(value, ApplicationStatus | ItemStatus) and not as_json:
+        console.print(status_words(value), highlight=False)  # what staff read: the words
+        return
     data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.application import ItemStatus
 from domain.catalog import Catalog
+from domain.staff_words import ITEM_STATUS
 from starter.client import TaskDesk
 from starter.demo import DEMO_ITEM, demo_submission
 from starter.desk import full_submission, item_in, made_up_applicant
@@ -55,7 +56,9 @@ async def test_a_decision_on_the_command_line_is_the_takers(
         assert len(refused.stderr.strip().splitlines()) == 1
         state = await client.item_state(application_id, DEMO_ITEM)
         assert state.status is ItemStatus.UNDER_REVIEW
-        await cli(*decide, "--reviewer", "rev-2")
+        decided = await cli(*decide, "--reviewer", "rev-2")
+        # The state after the decision, in the words staff read (not its code).
+        assert decided.stdout.strip() in ITEM_STATUS.values(), decided.stdout
         await eventually(
             lambda: client.item_state(application_id, DEMO_ITEM),
             lambda s: s.status is not ItemStatus.UNDER_REVIEW,
