@@ -6,6 +6,7 @@ reconciliation, the read model's schedule), and leave nothing running after Ctrl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from domain.staff_words import APPLICATION_STATUS
@@ -108,7 +110,13 @@ def service(tmp_path: Path) -> Iterator[Service]:
         yield running
     finally:
         if running.process.poll() is None:  # the test failed before Ctrl-C: leave nothing
+            # The dev server runs in a session of its own (Ctrl-C reaches only `onething
+            # dev`, which stops it): kill it by name too, or it outlives the test.
+            children = psutil.Process(running.process.pid).children(recursive=True)
             os.killpg(running.process.pid, signal.SIGKILL)
+            for child in children:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
             running.process.wait()
 
 
