@@ -18,6 +18,7 @@ from domain.application import (
     ApplicationStatus,
     ApprovalPath,
     Channel,
+    ExtensionReceipt,
     InspectionResult,
     ItemStatus,
     ReviewVerdict,
@@ -193,11 +194,16 @@ def detail_words(detail: str | None) -> str:
     return detail
 
 
-def status_words(status: ApplicationStatus | ItemStatus) -> str:
-    """An application's or an item's status, as the answer to a decision states it."""
-    if isinstance(status, ApplicationStatus):
-        return APPLICATION_STATUS[status]
-    return ITEM_STATUS[status]
+def answer_words(answer: object) -> str | None:
+    """The answer to a staff command, in words: a status after a decision, an extension's
+    receipt. None for anything else (the caller shows it as it is)."""
+    if isinstance(answer, ApplicationStatus):
+        return APPLICATION_STATUS[answer]
+    if isinstance(answer, ItemStatus):
+        return ITEM_STATUS[answer]
+    if isinstance(answer, ExtensionReceipt):
+        return action_words(f"{answer.limit} extended by {answer.days} working days")
+    return None
 
 
 def actor_words(actor: str) -> str:

@@ -19,9 +19,8 @@ from rich.table import Table
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from domain.application import ApplicationStatus, ItemStatus
 from domain.people import Role, Staff
-from domain.staff_words import status_words
+from domain.staff_words import answer_words
 from onething.settings import Settings, SettingsError, load_settings
 from starter.client import ClientError, OnethingClient, TaskDesk
 
@@ -120,8 +119,9 @@ def with_client(action: Callable[[OnethingClient], Awaitable[T]]) -> T:
 
 def emit(value: Any, as_json: bool) -> None:
     """A model or a plain value, as JSON or as a readable table."""
-    if isinstance(value, ApplicationStatus | ItemStatus) and not as_json:
-        console.print(status_words(value), highlight=False)  # what staff read: the words
+    said = None if as_json else answer_words(value)
+    if said is not None:  # what staff read: the words, not the codes
+        console.print(said, highlight=False)
         return
     data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     if as_json:

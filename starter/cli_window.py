@@ -160,7 +160,17 @@ def supplement(
     arrived = validated(
         lambda: Supplement(materials=materials, channel=channel, received_by=received_by)
     )
-    emit({"awaited": with_client(lambda c: c.supplement(application_id, arrived))}, as_json)
+
+    async def send(c: OnethingClient) -> tuple[list[str], dict[str, str]]:
+        awaited = await c.supplement(application_id, arrived)
+        names = {m.code: m.name for i in c.catalog.items.values() for m in i.materials}
+        return awaited, names
+
+    awaited, names = with_client(send)
+    if as_json:
+        emit({"awaited": awaited}, as_json=True)
+    else:
+        console.print("待补材料: " + ("、".join(names.get(c, c) for c in awaited) or "无, 已补齐"))
 
 
 def correct(

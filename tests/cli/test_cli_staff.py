@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from domain.application import ItemStatus
+from bench.paths import deferrable_material
+from domain.application import ApplicationStatus, ItemStatus
 from domain.catalog import Catalog
 from domain.staff_words import ITEM_STATUS
 from starter.client import TaskDesk
@@ -88,3 +89,29 @@ async def test_a_decision_on_the_command_line_is_the_takers(
             "the inspection task closed",
         )
         assert row.taken_by == "insp-1"
+
+
+async def test_materials_supplemented_at_the_window_say_what_is_still_awaited_by_name(
+    ts_env: WorkflowEnvironment,
+    store_engine: Engine,
+    catalog: Catalog,
+    cli_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`onething supplement`: the clerk reads what is still awaited by its name; none left,
+    the application has all its materials."""
+    deferred = deferrable_material(catalog, FOOD)
+    async with onething_client(ts_env, store_engine, catalog) as client:
+        cli_reaches(monkeypatch, ts_env, store_engine, client.task_queue)
+        food = new_application_id()
+        applicant = made_up_applicant(food)
+        sub = full_submission(catalog, FOOD, food, applicant, leave_out=(deferred,), pledge=True)
+        await client.submit(sub)
+        await eventually(
+            lambda: client.state(food),
+            lambda s: s.status is ApplicationStatus.AWAITING_SUPPLEMENT,
+            "the deficiency recorded",
+        )
+        supplemented = await cli("supplement", food, deferred, "--channel", "mail")
+
+    assert supplemented.stdout.strip() == "待补材料: 无, 已补齐", supplemented.stdout

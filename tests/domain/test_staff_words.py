@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.application import ApplicationStatus, ItemStatus
+from domain.application import ApplicationStatus, ExtensionReceipt, ItemStatus
 from domain.people import Role
 from domain.staff_words import (
     APPLICATION_STATUS,
@@ -12,6 +12,7 @@ from domain.staff_words import (
     ROLE,
     action_words,
     actor_words,
+    answer_words,
     detail_words,
 )
 
@@ -60,3 +61,10 @@ def test_the_system_and_a_channel_are_said_in_words_a_staff_id_as_it_is() -> Non
         "邮寄",
         "clerk-001",
     ]
+
+
+def test_the_answer_to_a_staff_command_is_said_in_words() -> None:
+    assert answer_words(ItemStatus.INSPECTING) == "现场核查中"
+    assert answer_words(ApplicationStatus.WITHDRAWN) == "申请人已撤回"
+    assert answer_words(ExtensionReceipt(limit="review", days=5)) == "审查时限延长5个工作日"
+    assert answer_words({"task_id": "x"}) is None  # anything else: shown as it is
