@@ -84,17 +84,29 @@ def emit_task(task: StaffTask, as_json: bool) -> None:
         at = in_utc(at)
         return at.isoformat() if as_json else local_time(at)
 
-    emit(
-        {
-            "task_id": task.task_id,
-            "taken_by": task.taken_by,
-            "taken_at": when(task.taken_at),
-            "handed_over_by": task.handed_over_by,
-            "handed_over_at": when(task.handed_over_at),
-            "handed_over_from": task.handed_over_from,
-        },
-        as_json,
-    )
+    held = {
+        "task_id": task.task_id,
+        "taken_by": task.taken_by,
+        "taken_at": when(task.taken_at),
+        "handed_over_by": task.handed_over_by,
+        "handed_over_at": when(task.handed_over_at),
+        "handed_over_from": task.handed_over_from,
+    }
+    if as_json:
+        emit(held, as_json=True)
+        return
+    emit({_TASK_WORDS[key]: value or "" for key, value in held.items()}, as_json=False)
+
+
+# What staff read of a task's hands, for the keys --json gives.
+_TASK_WORDS = {
+    "task_id": "任务",
+    "taken_by": "承办人",
+    "taken_at": "领取时间 (北京时间)",
+    "handed_over_by": "交接决定人",
+    "handed_over_at": "交接时间 (北京时间)",
+    "handed_over_from": "原承办人",
+}
 
 
 def take(

@@ -49,8 +49,8 @@ def submit(
     if as_json:
         emit(receipt.__dict__, as_json=True)
     else:
-        word = "submitted" if receipt.created else "already submitted (nothing new started)"
-        console.print(f"{receipt.application_id}: {word}; workflow {receipt.workflow_id}")
+        word = "已提交" if receipt.created else "已提交过, 未重复启动"
+        console.print(f"{receipt.application_id}: {word} (工作流 {receipt.workflow_id})")
 
 
 def status(

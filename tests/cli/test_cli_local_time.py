@@ -13,16 +13,17 @@ from onething.settings import Settings
 from starter.cli import app
 from store.tasks import StaffTask, open_task
 
+REVIEW = "application-X1/item-nurse-practice-registration/review"
 
-def test_the_inbox_shows_due_instants_in_beijing_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+
+def inbox_with_one_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A store whose inbox holds one open review, the CLI pointed at it; its task ID."""
     url = f"sqlite:///{tmp_path / 'inbox.db'}"
     engine = open_store(Settings(database_url=url))
     open_task(
         engine,
         StaffTask(
-            task_id="application-X1/item-nurse-practice-registration/review",
+            task_id=REVIEW,
             application_id="X1",
             workflow_id="application-X1/item-nurse-practice-registration",
             item_code="nurse-practice-registration",
@@ -35,6 +36,13 @@ def test_the_inbox_shows_due_instants_in_beijing_time(
     )
     engine.dispose()
     monkeypatch.setenv("DATABASE_URL", url)
+    return REVIEW
+
+
+def test_the_inbox_shows_due_instants_in_beijing_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox_with_one_review(tmp_path, monkeypatch)
 
     result = CliRunner().invoke(app, ["tasks", "--department", "health"], env={"COLUMNS": "200"})
 
@@ -46,3 +54,16 @@ def test_the_inbox_shows_due_instants_in_beijing_time(
         assert words in result.output, result.output
     assert "reviewer" not in result.output  # the role in words, not its code
     assert "09:30" not in result.output and "+00:00" not in result.output
+
+
+def test_a_task_taken_says_who_has_it_and_since_when_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = inbox_with_one_review(tmp_path, monkeypatch)
+
+    taken = CliRunner().invoke(app, ["take", task_id, "--staff", "rev-9"], env={"COLUMNS": "200"})
+
+    assert taken.exit_code == 0, taken.output
+    assert "承办人" in taken.output and "rev-9" in taken.output, taken.output
+    assert "领取时间 (北京时间)" in taken.output and "taken_by" not in taken.output
+    assert "+00:00" not in taken.output
