@@ -24,7 +24,7 @@ from domain.application import (
     ReviewVerdict,
 )
 from domain.clock import ClockSnapshot, ClockState, EscalationLevel
-from domain.notices import local_time
+from domain.notices import STATUTORY_LIMIT, local_time
 from domain.people import Role
 
 APPLICATION_STATUS: dict[ApplicationStatus, str] = {
@@ -76,7 +76,7 @@ LIMIT: dict[str, str] = {
     "review": "审查时限",
     "inspection": "现场核查时限",
     "re-inspection": "复查时限",
-    "statutory": "法定办理时限",
+    STATUTORY_LIMIT: "法定办理时限",
     "promised": "承诺办理时限",
     "joint": "联合办理时限",
     "joint limit": "联合办理时限",
@@ -131,7 +131,6 @@ _EXACT: dict[str, str] = {
     "filing recorded": "备案完成",
     "license issued": "发证",
     "license revoked": "撤销许可",
-    "stopped": "终止办理",
     "stop order noted: license stays, inspection goes on": (
         "收到终止通知: 许可继续有效, 现场核查照常进行"
     ),
