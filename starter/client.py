@@ -6,6 +6,7 @@ that names the field and the problem.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
+    GetWorkflowExecutionHistoryReverseRequest,
     TerminateWorkflowExecutionRequest,
 )
 from temporalio.client import (
@@ -59,6 +61,7 @@ from domain.catalog_models import Item
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeStart
 from domain.form import form_problems
 from domain.people import Role, Staff
+from onething.codec import KEYS_FILE_ENV, DecryptionError, EncryptionCodec, UnknownKeyError
 from store import tasks as tasks_store
 from store.tasks import StaffTask
 from workflows import search_attributes as sa
@@ -97,6 +100,15 @@ class Conflict(ClientError):
     """The request does not fit the application's current state."""
 
 
+class Unanswered(ClientError):
+    """Not the rules but the service: no worker carried the request out in time, or the
+    workers failed on it. The message says whether it may still be carried out."""
+
+
+ANSWER_WITHIN = timedelta(seconds=30)
+"""How long a request to a running workflow waits for a worker to carry it out."""
+
+
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 
 
@@ -113,10 +125,18 @@ class SubmitReceipt:
 
 
 class OnethingClient:
-    def __init__(self, client: Client, task_queue: str, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        client: Client,
+        task_queue: str,
+        catalog: Catalog,
+        *,
+        answer_within: timedelta = ANSWER_WITHIN,
+    ) -> None:
         self.temporal = client
         self.task_queue = task_queue
         self.catalog = catalog
+        self.answer_within = answer_within
         self._forms: dict[tuple[str, str], OneForm] = {}
 
     # -- the window -----------------------------------------------------------------------
@@ -372,29 +392,105 @@ class OnethingClient:
         self, application_id: str, update: UpdateMethod[P, R], arg: P
     ) -> R:
         handle = self._application(application_id)
-        return await _execute_update(handle, update, arg, "application_id", application_id)
+        return await _execute_update(
+            handle, update, arg, "application_id", application_id, self.answer_within
+        )
 
     async def _update_item(
         self, application_id: str, item_code: str, update: UpdateMethod[P, R], arg: P
     ) -> R:
         handle = self.temporal.get_workflow_handle(item_workflow_id(application_id, item_code))
         return await _execute_update(
-            handle, update, arg, "item_code", f"{application_id}/{item_code}"
+            handle, update, arg, "item_code", f"{application_id}/{item_code}", self.answer_within
         )
 
 
 async def _execute_update(
-    handle: WorkflowHandle[Any, Any], update: UpdateMethod[P, R], arg: P, field: str, value: str
+    handle: WorkflowHandle[Any, Any],
+    update: UpdateMethod[P, R],
+    arg: P,
+    field: str,
+    value: str,
+    within: timedelta = ANSWER_WITHIN,
 ) -> R:
-    """Run the Update; a refusal by its validator never enters history and becomes a Conflict."""
+    """Run the Update; a refusal by its validator never enters history and becomes a
+    Conflict; a worker that does not answer within `within`, or fails on it, Unanswered."""
+    if not await _done_within(
+        running := asyncio.ensure_future(handle.execute_update(update, arg)), within
+    ):
+        raise Unanswered(
+            "worker",
+            f"no worker carried this request to {value} out within {within.total_seconds():g} s"
+            " (is a onething worker running?); it may still be carried out when one runs,"
+            " so read the status before sending it again",
+        )
     try:
-        return await handle.execute_update(update, arg)
+        return running.result()
     except WorkflowUpdateFailedError as exc:
         raise _refused(exc, field) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND and (closed := await _closed_as(handle)):
             raise Conflict("status", f"{value} is {closed}: nothing more can be done") from exc
+        if _workers_failing(exc):
+            raise Unanswered("worker", await _why_workers_fail(handle)) from exc
         raise _translate(exc, field, value) from exc
+
+
+async def _done_within(task: asyncio.Future[Any], within: timedelta) -> bool:
+    """Whether `task` ended within `within`; if not, it is cancelled. (The SDK turns the
+    cancellation of an Update call into an error of its own, so `wait_for` cannot tell
+    our deadline from another.)"""
+    try:
+        await asyncio.wait({task}, timeout=within.total_seconds())
+    finally:
+        late = not task.done()
+        if late:  # our deadline, or our caller cancelled
+            task.cancel()
+            await asyncio.wait({task})
+            if not task.cancelled():
+                task.exception()  # retrieved: the SDK's own error for the cancellation
+    return not late
+
+
+def _workers_failing(exc: RPCError) -> bool:
+    """The server refused the Update because the workflow's task keeps failing."""
+    return exc.status == RPCStatusCode.FAILED_PRECONDITION and any(
+        detail.type_url.endswith("WorkflowNotReadyFailure") for detail in exc.grpc_status.details
+    )
+
+
+async def _why_workers_fail(handle: WorkflowHandle[Any, Any]) -> str:
+    """Why the workers failed the workflow task that carried a request, as its history
+    says (the failure's type only: its message is sealed with the workers' key)."""
+    client = handle._client
+    latest = await client.workflow_service.get_workflow_execution_history_reverse(
+        GetWorkflowExecutionHistoryReverseRequest(
+            namespace=client.namespace,
+            execution=WorkflowExecution(workflow_id=handle.id),
+            maximum_page_size=20,
+        )
+    )
+    failed = next(
+        (
+            event.workflow_task_failed_event_attributes.failure
+            for event in latest.history.events
+            if event.HasField("workflow_task_failed_event_attributes")
+        ),
+        None,
+    )
+    kind = failed.application_failure_info.type if failed is not None else ""
+    if kind in (UnknownKeyError.__name__, DecryptionError.__name__):
+        codec = client.data_converter.payload_codec
+        key = f" {codec.keyring.active_key_id!r}" if isinstance(codec, EncryptionCodec) else ""
+        return (
+            f"the workers cannot decrypt this request: it is sealed with key{key}, which"
+            f" their keyring does not hold; nothing was changed. Send it with the keys the"
+            f" workers hold ({KEYS_FILE_ENV}), or give the workers this key and restart them"
+        )
+    return (
+        f"the workers failed on this request ({kind or 'the reason is in their log'});"
+        " nothing was changed"
+    )
 
 
 async def _closed_as(handle: WorkflowHandle[Any, Any]) -> str | None:

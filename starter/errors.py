@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.text import is_code_point_safe, text_problem
-from starter.client import ClientError, Conflict, Invalid, NotFound
+from starter.client import ClientError, Conflict, Invalid, NotFound, Unanswered
 
 __all__ = [
     "ApiError",
@@ -103,7 +103,7 @@ _DESCRIPTIONS: dict[int, str] = {
     409: "The request does not fit the current state (e.g. a decision on a closed review).",
     422: "Invalid input; `fields` names every offending field and the problem.",
     501: "The Temporal server lacks what this needs (e.g. listing without visibility).",
-    503: "Temporal or the store does not answer.",
+    503: "Temporal, the store or a worker does not answer, or the workers cannot carry it out.",
 }
 
 
@@ -375,13 +375,16 @@ def _json(error: ApiError) -> JSONResponse:
 
 
 def from_client_error(exc: ClientError) -> ApiError:
-    """The typed client's refusals, as HTTP: NotFound 404, Conflict 409, else 422."""
+    """The typed client's refusals, as HTTP: NotFound 404, Conflict 409, a worker that did
+    not carry the request out 503, else 422."""
     cause = exc.__cause__
     if isinstance(cause, RPCError) and cause.status in (
         RPCStatusCode.UNAVAILABLE,
         RPCStatusCode.DEADLINE_EXCEEDED,
     ):
         return ApiError(503, "Temporal does not answer; try again shortly", code="unavailable")
+    if isinstance(exc, Unanswered):
+        return ApiError.field(503, exc.field, exc.problem)
     if isinstance(exc, Invalid):
         message = "; ".join(f"{f}: {p}" for f, p in exc.problems)
         return ApiError(422, message, fields=exc.problems)

@@ -185,6 +185,18 @@ async def test_no_worker_answers_503_in_time(
     assert error["code"] == "unavailable" and "worker" in error["message"]
 
 
+def test_a_request_no_worker_carried_out_is_503_naming_the_worker() -> None:
+    # The typed client's `Unanswered` (its own test: tests/cli/test_cli_unanswered.py).
+    from starter.client import Unanswered
+    from starter.errors import from_client_error
+
+    error = from_client_error(Unanswered("worker", "no worker carried this request out"))
+    assert (error.status_code, error.code) == (503, "unavailable")
+    assert [(f.field, f.problem) for f in error.fields] == [
+        ("worker", "no worker carried this request out")
+    ]
+
+
 # --------------------------------------------------------------------------- OpenAPI
 
 
