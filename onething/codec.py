@@ -42,7 +42,10 @@ Key sources, in the order ``load_keyring`` tries them
 Rotation of a file: ``rotate_keyring_file(path)`` adds a fresh active key and
 keeps the old ones. Keys are read at start-up: a process not yet restarted
 still encrypts with the old key (harmless) but cannot decode payloads sealed
-with the new one, so restart workers, API and codec endpoint together.
+with the new one, so restart workers, API and codec endpoint together. Where
+they cannot restart together (several hosts), rotate in two steps:
+``add_key_to_file`` (decodes, does not encrypt yet), restart everything, then
+``activate_key_in_file`` and restart again.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +87,8 @@ __all__ = [
     "Keyring",
     "KeyringError",
     "UnknownKeyError",
+    "activate_key_in_file",
+    "add_key_to_file",
     "data_converter_with_codec",
     "ensure_local_keyring",
     "generate_key",
@@ -208,11 +213,25 @@ class Keyring:
 
     def with_new_active_key(self, key_id: str | None = None, key: bytes | None = None) -> Keyring:
         """A copy with one more key, made active; old keys stay for decoding."""
+        added = self.with_new_key(key_id, key)
+        return added.with_active(added.key_ids[-1])
+
+    def with_new_key(self, key_id: str | None = None, key: bytes | None = None) -> Keyring:
+        """A copy with one more key that decodes but does not encrypt yet: the first step
+        of a rotation across hosts, so that no process meets the key before it holds it."""
         kid = _check_key_id(key_id or new_key_id())
         if kid in self.keys:
             raise KeyringError(f"key id {kid!r} is already in the keyring")
         keys = {**self.keys, kid: key if key is not None else generate_key()}
-        return Keyring(active_key_id=kid, keys=keys, source=self.source)
+        return Keyring(active_key_id=self.active_key_id, keys=keys, source=self.source)
+
+    def with_active(self, key_id: str) -> Keyring:
+        """A copy that encrypts with `key_id`, a key it holds already."""
+        if key_id not in self.keys:
+            raise KeyringError(
+                f"key id {key_id!r} is not in the keyring (key ids: {', '.join(self.keys)})"
+            )
+        return Keyring(active_key_id=key_id, keys=self.keys, source=self.source)
 
     def to_json(self) -> str:
         """The key-file format (contains key material: write it only to a 0600 file)."""
@@ -324,9 +343,23 @@ def ensure_local_keyring(path: Path) -> Keyring:
 
 def rotate_keyring_file(path: Path, key_id: str | None = None) -> Keyring:
     """Add a fresh active key to the file at ``path``, keeping the old keys."""
-    rotated = load_keyring_file(path).with_new_active_key(key_id)
-    write_keyring_file(path, rotated)
-    return rotated
+    return _rewrite_keyring_file(path, lambda ring: ring.with_new_active_key(key_id))
+
+
+def add_key_to_file(path: Path, key_id: str | None = None) -> Keyring:
+    """Add a fresh key to the file at ``path`` that decodes but does not encrypt yet."""
+    return _rewrite_keyring_file(path, lambda ring: ring.with_new_key(key_id))
+
+
+def activate_key_in_file(path: Path, key_id: str) -> Keyring:
+    """Make ``key_id``, already in the file at ``path``, the key that encrypts."""
+    return _rewrite_keyring_file(path, lambda ring: ring.with_active(key_id))
+
+
+def _rewrite_keyring_file(path: Path, change: Callable[[Keyring], Keyring]) -> Keyring:
+    changed = change(load_keyring_file(path))
+    write_keyring_file(path, changed)
+    return changed
 
 
 def load_keyring(

@@ -3,6 +3,8 @@ to people).
 
     onething keys show              the payload keyring: its source, key IDs, the active one
     onething keys rotate            a new active payload key in the keyring file
+    onething keys add               a new payload key that decodes, not encrypts yet
+    onething keys activate KID      encrypt with KID from now on (after `keys add`)
     onething keys subjects show     where it comes from, its key ids, the active one, and
                                     how many credit records each key id still keys
     onething keys subjects rotate   a new active key in the keyring file; old keys stay
@@ -14,12 +16,19 @@ shown. Errors are one line on stderr (exit 2).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from onething.codec import KeyringError, rotate_keyring_file
+from onething.codec import (
+    Keyring,
+    KeyringError,
+    activate_key_in_file,
+    add_key_to_file,
+    rotate_keyring_file,
+)
 from onething.keys import (
     SUBJECT_KEYS_ENV,
     open_subject_keys,
@@ -49,22 +58,48 @@ def keys_show(as_json: JsonOpt = False) -> None:
     )
 
 
+KeyFileOpt = Annotated[
+    Path | None, typer.Option("--file", help="Keyring file (default: the configured one).")
+]
+
+
 @keys_app.command("rotate")
-def keys_rotate(
-    file: Annotated[
-        Path | None, typer.Option(help="Keyring file (default: the configured one).")
-    ] = None,
-) -> None:
+def keys_rotate(file: KeyFileOpt = None) -> None:
     """Add a new active key to the keyring file; old keys stay to decode old histories.
 
-    Restart workers, the API and the codec endpoint afterwards: keys are read at start-up.
+    Restart workers, the API and the codec endpoint together afterwards: keys are read at
+    start-up. Where they cannot restart together, use `keys add`, then `keys activate`.
     """
+    _change_keyring_file(file, rotate_keyring_file)
+
+
+@keys_app.command("add")
+def keys_add(file: KeyFileOpt = None) -> None:
+    """Add a new key that decodes but does not encrypt yet (a rotation's first step).
+
+    Restart every worker, the API and the codec endpoint, wherever they run; then `keys
+    activate` the new key and restart them again. No process meets a key it lacks.
+    """
+    _change_keyring_file(file, add_key_to_file)
+
+
+@keys_app.command("activate")
+def keys_activate(
+    key_id: Annotated[str, typer.Argument(help="A key ID the keyring holds (`keys show`).")],
+    file: KeyFileOpt = None,
+) -> None:
+    """Encrypt with `key_id` from now on (a rotation's second step, once every process
+    holds the key). Restart them all afterwards."""
+    _change_keyring_file(file, lambda path: activate_key_in_file(path, key_id))
+
+
+def _change_keyring_file(file: Path | None, change: Callable[[Path], Keyring]) -> None:
     settings = settings_or_exit()
     path = file or settings.local_codec_keys_path
     if settings.codec_keys and file is None:
-        raise fail("ONETHING_CODEC_KEYS holds the keys: rotate them where that value is kept")
+        raise fail("ONETHING_CODEC_KEYS holds the keys: change them where that value is kept")
     try:
-        keyring = rotate_keyring_file(path)
+        keyring = change(path)
     except (KeyringError, OSError) as exc:
         raise fail(f"{path}: {exc}") from None
     console.print(f"{path}: active key {keyring.active_key_id}; keys {', '.join(keyring.key_ids)}")

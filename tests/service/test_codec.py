@@ -35,6 +35,8 @@ from onething.codec import (
     Keyring,
     KeyringError,
     UnknownKeyError,
+    activate_key_in_file,
+    add_key_to_file,
     data_converter_with_codec,
     ensure_local_keyring,
     load_keyring,
@@ -109,6 +111,35 @@ async def test_rotation_keeps_old_payloads_readable(tmp_path: Path) -> None:
     with pytest.raises(UnknownKeyError, match="'k-new'") as err:
         await old_codec.decode(new_payloads)
     assert err.value.key_id == "k-new"
+
+
+async def test_rotation_in_two_steps_never_seals_with_a_key_a_process_lacks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.json"
+    old_codec = EncryptionCodec(ensure_local_keyring(path))  # a host not yet restarted
+
+    # Step 1: the new key decodes everywhere it is loaded, but nothing is sealed with it.
+    added = add_key_to_file(path, "k-next")
+    assert added.active_key_id == old_codec.keyring.active_key_id
+    assert set(added.key_ids) == {old_codec.keyring.active_key_id, "k-next"}
+    restarted = data_converter_with_codec(EncryptionCodec(load_keyring_file(path)))
+    sealed = await restarted.encode([ID_NUMBER])
+    assert await data_converter_with_codec(old_codec).decode(sealed) == [ID_NUMBER]
+
+    # Step 2, once every process holds it: the new key seals; old payloads stay readable.
+    activated = activate_key_in_file(path, "k-next")
+    assert activated.active_key_id == "k-next" and activated.keys == added.keys
+    converter = data_converter_with_codec(EncryptionCodec(load_keyring_file(path)))
+    assert (await converter.encode([PHONE]))[0].metadata[KEY_ID_METADATA] == b"k-next"
+    assert await converter.decode(sealed) == [ID_NUMBER]
+
+    # A key the ring does not hold cannot be activated, nor one added twice.
+    with pytest.raises(KeyringError, match="'k-typo' is not in the keyring"):
+        activate_key_in_file(path, "k-typo")
+    with pytest.raises(KeyringError, match="'k-next' is already in the keyring"):
+        add_key_to_file(path, "k-next")
+    assert load_keyring_file(path) == activated
 
 
 async def test_unknown_key_id_error_names_the_key() -> None:

@@ -114,3 +114,15 @@ def test_keys_rotate_adds_an_active_key_and_keeps_the_old(tmp_path: Path) -> Non
     assert set(before["keys"]) < set(keyring.key_ids)
     secrets = [base64.b64encode(keyring.key(kid)).decode() for kid in keyring.key_ids]
     assert not any(secret in first.output + rotated.output for secret in secrets)
+
+    # In two steps: a key added decodes but does not seal until it is activated.
+    added = runner.invoke(app, ["keys", "add"], env=env)
+    assert added.exit_code == 0, added.output
+    ring = load_keyring_file(tmp_path / "codec-keys.json")
+    [new] = set(ring.key_ids) - set(keyring.key_ids)
+    assert ring.active_key_id == keyring.active_key_id
+    typo = runner.invoke(app, ["keys", "activate", "no-such-key"], env=env)
+    assert typo.exit_code == 2 and "'no-such-key' is not in the keyring" in typo.output
+    activated = runner.invoke(app, ["keys", "activate", new], env=env)
+    assert activated.exit_code == 0, activated.output
+    assert load_keyring_file(tmp_path / "codec-keys.json").active_key_id == new
