@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 
 import typer
+from rich.measure import Measurement
 from rich.table import Table
 
 import domain.staff_words as words
@@ -61,9 +62,10 @@ def tasks(
         emit([r.model_dump(mode="json") for r in rows], as_json=True)
         return
     table = Table("到期 (北京时间)", "任务", "事项", "部门", "办理", "角色", "承办人")
+    described = []
     for r in rows:
         item = items.get(r.item_code) if r.item_code else None
-        table.add_row(
+        cells = (
             local_time(r.due_at) if r.due_at else "",
             r.task_id,  # what `onething take` and the desk name it by
             item.name if item else r.item_code or "",
@@ -72,7 +74,24 @@ def tasks(
             words.ROLE.get(r.role, r.role),
             r.taken_by or "",
         )
-    console.print(table)
+        table.add_row(*cells)
+        described.append(cells)
+    unbounded = console.options.update_width(10_000)  # the table's own width, uncut
+    if Measurement.get(console, unbounded, table).maximum <= console.width:
+        console.print(table)
+        return
+    # Too narrow for the table: it would cut the task IDs, which staff copy to take a task.
+    for due, task_id, item_name, department_name, step, role_words, taken_by in described:
+        console.print(task_id, soft_wrap=True, highlight=False)
+        said = [
+            f"{due} 到期" if due else "",
+            item_name,
+            department_name,
+            step,
+            role_words,
+            f"承办人 {taken_by}" if taken_by else "",
+        ]
+        console.print("  " + " · ".join(word for word in said if word), highlight=False)
 
 
 def emit_task(task: StaffTask, as_json: bool) -> None:

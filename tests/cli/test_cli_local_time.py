@@ -56,6 +56,21 @@ def test_the_inbox_shows_due_instants_in_beijing_time(
     assert "09:30" not in result.output and "+00:00" not in result.output
 
 
+def test_on_a_narrow_terminal_the_inbox_keeps_each_task_id_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = inbox_with_one_review(tmp_path, monkeypatch)
+
+    result = CliRunner().invoke(app, ["tasks", "--department", "health"], env={"COLUMNS": "80"})
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert task_id in lines, result.output  # on a line of its own, to copy for `take`
+    details = lines[lines.index(task_id) + 1]
+    for words in ("2026-12-04 17:30", "护士执业注册", "卫生健康局", "审查", "审查人员"):
+        assert words in details, result.output
+
+
 def test_a_task_taken_says_who_has_it_and_since_when_in_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
