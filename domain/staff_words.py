@@ -23,6 +23,7 @@ from domain.application import (
     ItemStatus,
     ReviewVerdict,
 )
+from domain.catalog import Catalog
 from domain.clock import ClockSnapshot, ClockState, EscalationLevel
 from domain.notices import STATUTORY_LIMIT, local_time
 from domain.people import Role
@@ -210,6 +211,22 @@ def actor_words(actor: str) -> str:
     if actor == "system":
         return ROLE["system"]
     return CHANNEL.get(actor, actor)
+
+
+def department_words(catalog: Catalog, code: str) -> str:
+    """A department by its name in the catalog; a code it does not know, as it is."""
+    named = (i.department_name for i in catalog.items.values() if i.department == code)
+    return next(named, code)
+
+
+def case_words(catalog: Catalog, subject: str) -> str:
+    """`application/item` (a referral's subject) with the item by its name."""
+    application_id, _, item_code = subject.partition("/")
+    item = catalog.items.get(item_code)
+    return f"{application_id} {item.name}" if item is not None else subject
+
+
+REFERRAL_STATUS: dict[str, str] = {"open": "待办", "closed": "已办结"}
 
 
 def path_words(path: ApprovalPath | None) -> str:

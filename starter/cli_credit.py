@@ -123,7 +123,7 @@ def standing(
     console.print(report.explanation, highlight=False)
     if not report.records:
         return
-    table = Table("id", "记录 (北京时间)", "类型", "申请", "事项", "状态", "限制")
+    table = Table("编号", "记录 (北京时间)", "类型", "申请", "事项", "状态", "限制")
     for r in report.records:
         table.add_row(
             str(r.id),

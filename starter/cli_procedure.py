@@ -14,6 +14,7 @@ import typer
 from pydantic import BaseModel, ConfigDict, Field
 from rich.table import Table
 
+import domain.staff_words as words
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeKind, ExcludedTimeStart
 from domain.notices import local_time
 from domain.people import Role
@@ -137,6 +138,7 @@ def referrals(
     as_json: JsonOpt = False,
 ) -> None:
     """Referrals to supervision (移送监管), e.g. after a revocation, oldest first."""
+    from activities.catalog import current_catalog
     from store import supervision
 
     with store() as engine:
@@ -147,6 +149,7 @@ def referrals(
             limit=limit,
             offset=offset,
         )
+        catalog = current_catalog(engine)  # to name departments and items by
     if as_json:
         following = offset + limit
         emit(
@@ -160,19 +163,22 @@ def referrals(
             as_json=True,
         )
         return
-    table = Table("referred (北京时间)", "id", "what", "department", "subject", "reason", "status")
+    if not rows:
+        console.print(f"没有移送监管的案件 (共 {total} 件)", highlight=False)
+        return
+    table = Table("移送时间 (北京时间)", "编号", "类别", "部门", "案件", "理由", "状态")
     for r in rows:
         table.add_row(
             local_time(r.referred_at),
-            str(r.id),
+            str(r.id),  # what `onething close-referral` names it by
             ReferralKind(r.kind).label,
-            r.department,
-            r.subject,
+            words.department_words(catalog, r.department),
+            words.case_words(catalog, r.subject),
             r.reason,
-            "已办结" if r.status == "closed" else "待办",
+            words.REFERRAL_STATUS.get(r.status, r.status),
         )
     console.print(table)
-    console.print(f"{len(rows)} of {total}", highlight=False)
+    console.print(f"共 {total} 件, 本页 {len(rows)} 件", highlight=False)
 
 
 class _Resolution(BaseModel):
@@ -188,6 +194,7 @@ def close_referral(
     as_json: JsonOpt = False,
 ) -> None:
     """A supervisor closes a referral with its resolution."""
+    from activities.catalog import current_catalog
     from store import supervision
 
     by = staff(supervisor, Role.SUPERVISOR)
@@ -201,12 +208,24 @@ def close_referral(
         closed = supervision.close_referral(
             engine, referral_id, f"{by.staff_id}: {said}", datetime.now(UTC)
         )
+        catalog = current_catalog(engine)
     if as_json:
         emit(_referral_json(closed), as_json=True)
         return
-    shown = {**_referral_json(closed), "referred_at": local_time(closed.referred_at)}
-    shown["closed_at"] = local_time(closed.closed_at) if closed.closed_at else None
-    emit(shown, as_json=False)
+    emit(
+        {
+            "编号": closed.id,
+            "类别": ReferralKind(closed.kind).label,
+            "部门": words.department_words(catalog, closed.department),
+            "案件": words.case_words(catalog, closed.subject),
+            "理由": closed.reason,
+            "移送时间 (北京时间)": local_time(closed.referred_at),
+            "状态": words.REFERRAL_STATUS.get(closed.status, closed.status),
+            "办结时间 (北京时间)": local_time(closed.closed_at) if closed.closed_at else "",
+            "处理结果": closed.resolution or "",
+        },
+        as_json=False,
+    )
 
 
 def _referral_json(row: SupervisionReferral) -> dict[str, Any]:

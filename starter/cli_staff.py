@@ -61,6 +61,9 @@ def tasks(
     if as_json:
         emit([r.model_dump(mode="json") for r in rows], as_json=True)
         return
+    if not rows:
+        console.print("没有待办任务", highlight=False)
+        return
     table = Table("到期 (北京时间)", "任务", "事项", "部门", "办理", "角色", "承办人")
     described = []
     for r in rows:

@@ -81,11 +81,6 @@ async def _with_catalog(c: OnethingClient, read: Awaitable[S]) -> tuple[S, Catal
     return await read, c.catalog
 
 
-def _department(catalog: Catalog, code: str) -> str:
-    named = (i.department_name for i in catalog.items.values() if i.department == code)
-    return next(named, code)
-
-
 def _print_application(state: ApplicationState, catalog: Catalog) -> None:
     hall = catalog.halls[state.hall].name if state.hall in catalog.halls else state.hall
     console.print(
@@ -100,7 +95,7 @@ def _print_application(state: ApplicationState, catalog: Catalog) -> None:
     for ref in state.items:
         items.add_row(
             ref.name,
-            _department(catalog, ref.department),
+            words.department_words(catalog, ref.department),
             words.path_words(ref.path),
             words.ITEM_STATUS[ref.status],
             ref.license.number if ref.license else "",
@@ -133,6 +128,9 @@ def _print_item(state: ItemState, catalog: Catalog) -> None:
 
 
 def _print_trail(trail: list[TrailEntry], item_names: dict[str, str]) -> None:
+    if not trail:
+        console.print("暂无办理记录", highlight=False)
+        return
     table = Table("时间 (北京时间)", "事项", "办理", "办理人", "角色", "说明")
     for entry in trail:
         table.add_row(

@@ -369,7 +369,7 @@ async def test_the_command_line_starts_and_ends_excluded_time(
 
 
 def test_the_command_line_lists_and_closes_referrals(
-    store_engine: Engine, cli_env: None, monkeypatch: pytest.MonkeyPatch
+    store_engine: Engine, catalog: Catalog, cli_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
     application_id = new_application_id()
@@ -390,6 +390,12 @@ def test_the_command_line_lists_and_closes_referrals(
     table = run_cli("referrals", "--department", "market", "--limit", "200").stdout
     assert "2026-12-01 11:30" in table and "撤销许可后移送监管" in table  # Beijing time
     assert "revocation" not in table and "+00:00" not in table
+    nothing = run_cli("referrals", "--department", "no-such-department").stdout
+    assert nothing.strip() == "没有移送监管的案件 (共 0 件)", nothing
+    # What a supervisor reads is in words: the department and the item by their names.
+    food = catalog.item(FOOD)
+    assert food.department_name in table and food.name in table, table
+    assert FOOD not in table and "market" not in table and "open" not in table
 
     refused = run_cli(
         "close-referral", str(row.id), "--resolution", " ", "--supervisor", "s1", code=2
@@ -401,6 +407,21 @@ def test_the_command_line_lists_and_closes_referrals(
         ).stdout
     )
     assert closed["status"] == "closed" and closed["resolution"] == "s1: 已立案"
+    [other] = supervision_store.refer(
+        store_engine,
+        Referral(
+            workflow_id=f"{application_id}-2/{FOOD}",
+            kind=ReferralKind.REVOCATION,
+            department="market",
+            subject=f"{application_id}-2/{FOOD}",
+            reason="复查不合格",
+            referred_at=datetime(2026, 12, 2, 3, 30, tzinfo=UTC),
+        ),
+    )[:1]
+    said = run_cli("close-referral", str(other.id), "--resolution", "已立案", "--supervisor", "s1")
+    for words in ("已办结", "s1: 已立案", food.department_name, food.name, "2026-12-02 11:30"):
+        assert words in said.stdout, said.stdout
+    assert "closed" not in said.stdout and "resolution" not in said.stdout
     again = run_cli(
         "close-referral", str(row.id), "--resolution", "再次", "--supervisor", "s1", code=2
     )

@@ -55,6 +55,10 @@ def test_the_inbox_shows_due_instants_in_beijing_time(
     assert "reviewer" not in result.output  # the role in words, not its code
     assert "09:30" not in result.output and "+00:00" not in result.output
 
+    # Another department's inbox is empty, and says so rather than drawing an empty table.
+    empty = CliRunner().invoke(app, ["tasks", "--department", "market"], env={"COLUMNS": "200"})
+    assert empty.exit_code == 0 and empty.output.strip() == "没有待办任务", empty.output
+
 
 def test_on_a_narrow_terminal_the_inbox_keeps_each_task_id_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
