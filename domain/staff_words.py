@@ -21,12 +21,15 @@ from domain.application import (
     ExtensionReceipt,
     InspectionResult,
     ItemStatus,
+    RefusalGround,
     ReviewVerdict,
 )
 from domain.catalog import Catalog
 from domain.clock import ClockSnapshot, ClockState, EscalationLevel
-from domain.notices import STATUTORY_LIMIT, local_time
+from domain.credit import CreditRecordKind
+from domain.notices import STATUTORY_LIMIT, license_name, local_time
 from domain.people import Role
+from domain.rating import FollowUpOutcome
 
 APPLICATION_STATUS: dict[ApplicationStatus, str] = {
     ApplicationStatus.SUBMITTED: "已提交, 待受理",
@@ -141,6 +144,24 @@ _EXACT: dict[str, str] = {
     "statutory warning": "法定办理时限预警",
     "excluded time started": "开始计算不计入时限的时间",
     "excluded time ended": "不计入时限的时间结束",
+    # What the audit trail reads from history besides (`onething audit trail`): the
+    # requests people sent (Updates, by name), outcomes, license terms and follow-ups.
+    "accepted with deficiency": "容缺受理",
+    "correction requested (补正)": "一次性告知补正",
+    "lapsed: the correction did not arrive in time": "逾期未补正, 视为撤回",
+    "revoked: none of its licenses stands": "许可已全部撤销",
+    "in_progress": "办理中",
+    "cancel": "请求取消办理",
+    "correct": "提交补正材料",
+    "extend": "请求延长时限",
+    "supplement": "补齐容缺材料",
+    "withdraw": "申请撤回",
+    "renewal application accepted": "受理延续申请",
+    "renewal approved": "准予延续",
+    "renewal refused": "不予延续",
+    "term ended: expired": "有效期届满",
+    "term ended: the license was revoked": "许可已撤销, 有效期终止",
+    "rating excluded: the department's appeal upheld": "申诉成立, 该评价不予计入",
 }
 
 
@@ -167,7 +188,56 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     ),
     (re.compile(r"^escalated stage (\d+)$"), lambda m: f"超期督办 (第{m[1]}阶段)"),
     (re.compile(r"^(.+) deadline moved later$"), lambda m: f"{_limit(m[1])}顺延"),
+    # The audit trail's
+    (re.compile(r"^inspect: (\w+)$"), lambda m: INSPECTION_RESULT.get(m[1], m[0])),
+    (re.compile(r"^license issued \((\w+)\)$"), lambda m: f"发证: {license_name(m[1])}"),
+    (
+        re.compile(r"^refused: (\w+)$"),
+        lambda m: f"不予受理: {_label(RefusalGround, m[1])}",
+    ),
+    (
+        re.compile(r"^credit record: (\w+)$"),
+        lambda m: f"记入信用记录: {_label(CreditRecordKind, m[1])}",
+    ),
+    (
+        re.compile(r"^escalation stage (\d+) to (\w+)$"),
+        lambda m: f"超期督办 (第{m[1]}阶段, {ESCALATION_LEVEL.get(m[2], m[2])})",
+    ),
+    (
+        re.compile(r"^excluded time (started|ended): (.+)$"),
+        lambda m: f"不计入时限的时间{'开始' if m[1] == 'started' else '结束'}: {m[2]}",
+    ),
+    (
+        re.compile(r"^referred to supervision: (.+)$"),
+        lambda m: m[1] if "移送监管" in m[1] else f"移送监管: {m[1]}",
+    ),
+    (re.compile(r"^answer: (\w+)$"), lambda m: f"差评整改答复: {_label(FollowUpOutcome, m[1])}"),
+    (re.compile(r"^term (\d+): valid through (\S+)$"), lambda m: f"第{m[1]}个有效期, 至 {m[2]}"),
+    (
+        re.compile(r"^term (\d+): holder reminded to renew$"),
+        lambda m: f"第{m[1]}个有效期: 已提醒持证人申请延续",
+    ),
+    (
+        re.compile(r"^term (\d+) closed: the next term runs on$"),
+        lambda m: f"第{m[1]}个有效期结束, 下一有效期接续",
+    ),
+    (
+        re.compile(r"^renewed: term (\d+) valid through (\S+)$"),
+        lambda m: f"已延续: 第{m[1]}个有效期, 至 {m[2]}",
+    ),
+    (
+        re.compile(r"^deemed renewed, undecided at expiry: term (\d+) through (\S+)$"),
+        lambda m: f"期满未作决定, 视为准予延续: 第{m[1]}个有效期, 至 {m[2]}",
+    ),
 ]
+
+
+def _label(kind: type[RefusalGround | CreditRecordKind | FollowUpOutcome], code: str) -> str:
+    """A code's label by its kind; a code this version does not know, as it is."""
+    try:
+        return kind(code).label
+    except ValueError:
+        return code
 
 
 def action_words(action: str) -> str:
@@ -220,10 +290,11 @@ def department_words(catalog: Catalog, code: str) -> str:
 
 
 def case_words(catalog: Catalog, subject: str) -> str:
-    """`application/item` (a referral's subject) with the item by its name."""
-    application_id, _, item_code = subject.partition("/")
-    item = catalog.items.get(item_code)
-    return f"{application_id} {item.name}" if item is not None else subject
+    """`something/code` with the item or bundle by its name: a referral's subject
+    (application/item), an audit row's basis (catalog version/item or bundle)."""
+    before, _, code = subject.partition("/")
+    known = catalog.items.get(code) or catalog.bundles.get(code)
+    return f"{before} {known.name}" if known is not None else subject
 
 
 REFERRAL_STATUS: dict[str, str] = {"open": "待办", "closed": "已办结"}

@@ -19,11 +19,13 @@ from rich.table import Table
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
+import domain.staff_words as words
 from audit.export import export_histories, export_workflow_histories
 from audit.kinds import Kind
 from audit.replay import replay
 from audit.rows import DecisionTrail
 from audit.trail import decision_trail
+from domain.catalog_loading import load_seed_catalog
 from domain.license_term import term_workflow_id
 from onething.histories import HistoryNotFound, fetch_workflow_histories
 from starter.cli_common import fail
@@ -210,11 +212,11 @@ def trail_cmd(
     if as_json:
         sys.stdout.write(trail.model_dump_json(indent=2) + "\n")
         return
-    table = Table(title=f"decision trail of {trail.application_id or source}")
+    table = Table(title=f"{trail.application_id or source} 办理过程记录")
     columns = (
         "时间(北京时间)",
         "类别",
-        "action",
+        "办理",
         "办理人",
         "角色",
         "依据(目录版本/事项)",
@@ -224,16 +226,20 @@ def trail_cmd(
     for column in columns:
         # Instants are read whole; the rest may fold on a narrow terminal.
         table.add_column(column, overflow="fold", no_wrap=column.startswith("时间"))
+    catalog = load_seed_catalog()  # item names: codes keep their names across versions
     for row in trail.rows:
+        actor = words.actor_words(row.actor)
+        if row.on_behalf_of:
+            actor += f" (代{words.ROLE.get(row.on_behalf_of, row.on_behalf_of)})"
         table.add_row(
             row.at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M:%S"),
             _kind_label(row.kind),
-            row.action,
-            f"{row.actor} (for the {row.on_behalf_of})" if row.on_behalf_of else row.actor,
-            row.role,
-            row.rule or "",
+            words.action_words(row.action),
+            actor,
+            words.ROLE.get(row.role, row.role),
+            words.case_words(catalog, row.rule) if row.rule else "",
             row.reason or "",
-            row.detail or "",
+            words.detail_words(row.detail),
         )
     console.print(table)
 

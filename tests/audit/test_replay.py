@@ -149,6 +149,9 @@ async def test_recorded_trail_matches_what_the_scenario_did(directory: Path) -> 
     assert trail.application_id == f"rec-{directory.name}"
     for row in trail.rows:
         assert row.rule and row.rule.count("/") == 1, f"rule is 'catalog version/item': {row}"
+    # What the auditor's table (`onething audit trail`) says of each row is in words.
+    unsaid = {row.action for row in trail.rows if action_words(row.action).isascii()}
+    assert not unsaid, unsaid
 
 
 @pytest.mark.parametrize("server", [HERE, DEV_SERVER_DIR], ids=["time-skipping", "dev"])
@@ -402,6 +405,9 @@ def test_cli_replays_trails_and_fails_on_divergence(
     table = runner.invoke(audit_app, ["trail", str(HERE / "refused")])
     assert table.exit_code == 0 and "不予受理" in table.output and "clerk-001" in table.output
     assert "北京时间" in table.output
+    # In words: the item by its name, the role; not their codes.
+    assert "护士执业注册" in table.output and "窗口受理人员" in table.output, table.output
+    assert "nurse-practice-registration" not in table.output and "window_clerk" not in table.output
 
     # A history whose recorded (local) activity is not what the code runs: exit 1, named.
     for file in (HERE / "approved").iterdir():
@@ -494,7 +500,8 @@ async def test_trail_of_a_correction_withdrawn_by_a_clerk_for_the_applicant(
         CliRunner().invoke, audit_app, ["trail", str(tmp_path / "export")]
     )
     assert table.exit_code == 0, table.output
-    assert f"{CLERK.staff_id} (for the applicant)" in table.output
+    assert f"{CLERK.staff_id} (代申请人)" in table.output
+    assert "撤回" in table.output and "withdraw" not in table.output
 
 
 def copy_recording(source: Path, target: Path) -> None:

@@ -16,6 +16,7 @@ from audit.trail import decision_trail
 from domain.catalog import Catalog
 from domain.license_term import LicenseTermState, TermStart
 from domain.rating import FollowUpStart, FollowUpState
+from domain.staff_words import action_words
 from onething.histories import MANIFEST, load_histories
 from tests.histories.record import (
     DEV_SERVER_DIR,
@@ -82,6 +83,14 @@ TERM_TRAILS = {
     "refused": ["term", "reminder", "renewal_applied", "renewal", "expired"],
     "not_applied": ["term", "reminder", "expired"],
 }
+
+
+@pytest.mark.parametrize("directory", RECORDED, ids=str)
+async def test_every_row_of_a_standalone_trail_reads_in_words(directory: Path) -> None:
+    # What the auditor's table (`onething audit trail`) says of each row: no English left.
+    trail = await decision_trail(directory, data_converter=recording_converter())
+    unsaid = {row.action for row in trail.rows if action_words(row.action).isascii()}
+    assert trail.rows and not unsaid, unsaid
 
 
 @pytest.mark.parametrize(
