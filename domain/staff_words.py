@@ -27,7 +27,8 @@ from domain.application import (
 from domain.catalog import Catalog
 from domain.clock import ClockSnapshot, ClockState, EscalationLevel
 from domain.credit import CreditRecordKind
-from domain.notices import STATUTORY_LIMIT, license_name, local_time
+from domain.license_term import LicenseTermState, RenewalStatus, TermPhase, last_valid_day
+from domain.notices import STATUTORY_LIMIT, license_name, local_day, local_time
 from domain.people import Role
 from domain.rating import FollowUpOutcome
 
@@ -298,6 +299,62 @@ def case_words(catalog: Catalog, subject: str) -> str:
 
 
 REFERRAL_STATUS: dict[str, str] = {"open": "待办", "closed": "已办结"}
+
+TERM_PHASE: dict[TermPhase, str] = {
+    TermPhase.PLANNING: "正在读取有效期",
+    TermPhase.VALID: "有效",
+    TermPhase.WINDOW_OPEN: "有效, 延续申请期内 (已提醒持证人)",
+    TermPhase.WINDOW_CLOSED: "有效, 延续申请期已过, 未申请延续",
+    TermPhase.RENEWAL_PENDING: "有效, 延续申请审查中",
+    TermPhase.RENEWAL_REFUSED: "有效, 不予延续, 期满失效",
+    TermPhase.RENEWED: "已延续",
+    TermPhase.EXPIRED: "有效期届满, 已失效",
+    TermPhase.REVOKED: "已撤销",
+    TermPhase.NO_TERM: "登记簿未载明有效期",
+}
+
+RENEWAL_STATUS: dict[RenewalStatus, str] = {
+    RenewalStatus.ACCEPTED: "已受理, 待决定",
+    RenewalStatus.APPROVED: "准予延续",
+    RenewalStatus.REFUSED: "不予延续",
+    RenewalStatus.DEEMED_RENEWED: "期满未作决定, 视为准予延续",
+    RenewalStatus.ENDED: "许可已撤销, 不再决定",
+}
+
+
+def term_rows(state: LicenseTermState, catalog: Catalog) -> dict[str, str]:
+    """A license's term as staff read it (`onething license term`, `renew`, `decide-renewal`):
+    Chinese, Beijing time, the hall by its name."""
+    rows = {
+        "证照编号": state.license_number,
+        "有效期次": f"第{state.term}个有效期"
+        + (f", {state.renewed_as.label}" if state.renewed_as else ""),
+        "状态": TERM_PHASE[state.phase],
+    }
+    if state.valid_from is not None:
+        rows["本期起始 (北京时间)"] = local_time(state.valid_from)
+    if state.expires_at is not None:
+        rows["有效期至"] = local_day(last_valid_day(state.expires_at))
+    if state.window is not None:
+        rows["延续申请期"] = (
+            f"{local_day(state.window.opens_on)} 至 {local_day(state.window.closes_on)}"
+        )
+    if state.reminded_at is not None:
+        rows["提醒持证人 (北京时间)"] = local_time(state.reminded_at)
+    if (case := state.renewal) is not None:
+        hall = catalog.halls[case.hall].name if case.hall in catalog.halls else case.hall
+        rows["延续申请"] = (
+            f"办件编号 {case.case_number} · {hall} · {CHANNEL.get(case.channel, case.channel)}"
+        )
+        rows["受理时间 (北京时间)"] = local_time(case.received_at)
+        rows["决定期限 (北京时间)"] = local_time(case.decision_due_at)
+        rows["延续申请状态"] = RENEWAL_STATUS[case.status]
+        if case.decided_at is not None:
+            by = f" ({case.decided_by})" if case.decided_by else ""
+            rows["决定时间 (北京时间)"] = local_time(case.decided_at) + by
+        if case.reason:
+            rows["理由"] = case.reason
+    return rows
 
 
 def path_words(path: ApprovalPath | None) -> str:

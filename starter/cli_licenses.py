@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 
+import domain.staff_words as words
 from domain.application import Channel
+from domain.catalog import Catalog
 from domain.license_term import (
     LicenseTermState,
     RenewalApplication,
@@ -23,6 +25,7 @@ from domain.license_term import (
 from domain.people import Role
 from starter.cli_common import (
     JsonOpt,
+    console,
     emit,
     fail,
     settings_or_exit,
@@ -31,6 +34,7 @@ from starter.cli_common import (
     validated,
     with_client,
 )
+from starter.client import OnethingClient
 from starter.license_terms import LicenseTerms
 
 license_app = typer.Typer(
@@ -43,10 +47,16 @@ NumberArg = Annotated[str, typer.Argument(help="The license's number (编号).")
 
 
 def _with_terms(
-    action: Callable[[LicenseTerms], Awaitable[LicenseTermState]],
-) -> LicenseTermState:
-    """Connect as the other commands do; a refusal is one line naming the field."""
-    return with_client(lambda client: action(LicenseTerms(client.temporal)))
+    action: Callable[[LicenseTerms], Awaitable[LicenseTermState]], as_json: bool
+) -> None:
+    """Connect as the other commands do and show the term it answers with (in words; the
+    codes and ISO instants with --json); a refusal is one line naming the field."""
+
+    async def act(client: OnethingClient) -> tuple[LicenseTermState, Catalog]:
+        return await action(LicenseTerms(client.temporal, client.catalog)), client.catalog
+
+    state, catalog = with_client(act)
+    emit(state if as_json else words.term_rows(state, catalog), as_json)
 
 
 @license_app.command("show")
@@ -54,6 +64,7 @@ def show(number: NumberArg, as_json: JsonOpt = False) -> None:
     """The license as the registry holds it: status, valid until, term, renewal window."""
     from activities.catalog import current_catalog
     from domain.calendar import WorkingCalendar
+    from starter.api.license_page import UNSURE, VERDICTS, verification_rows
     from starter.api.routes.licenses import verification_of
     from store import licenses
 
@@ -63,13 +74,18 @@ def show(number: NumberArg, as_json: JsonOpt = False) -> None:
             raise fail("license_number: no license has this number")
         calendar = WorkingCalendar.from_file(settings_or_exit().calendar_overrides)
         seen = verification_of(found, current_catalog(engine), calendar)
-    emit(seen, as_json)
+    if as_json:
+        emit(seen, as_json=True)
+        return
+    verdict, _ = VERDICTS.get(seen.status, UNSURE)
+    console.print(verdict, highlight=False)
+    emit(dict(verification_rows(seen)), as_json=False)
 
 
 @license_app.command("term")
 def term(number: NumberArg, as_json: JsonOpt = False) -> None:
     """The term workflow's state: phase, expiry, window, the renewal case."""
-    emit(_with_terms(lambda terms: terms.state(number)), as_json)
+    _with_terms(lambda terms: terms.state(number), as_json)
 
 
 @license_app.command("renew")
@@ -87,7 +103,7 @@ def renew(
     application = validated(
         lambda: RenewalApplication(hall=hall, channel=channel, received_by=received_by)
     )
-    emit(_with_terms(lambda terms: terms.apply(number, application)), as_json)
+    _with_terms(lambda terms: terms.apply(number, application), as_json)
 
 
 @license_app.command("decide-renewal")
@@ -105,4 +121,4 @@ def decide_renewal(
             reviewer=staff(reviewer, Role.REVIEWER, department), verdict=verdict, reason=reason
         )
     )
-    emit(_with_terms(lambda terms: terms.decide(number, decision)), as_json)
+    _with_terms(lambda terms: terms.decide(number, decision), as_json)

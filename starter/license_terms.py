@@ -10,21 +10,23 @@ from __future__ import annotations
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
+from domain.catalog import Catalog
 from domain.license_term import (
     LicenseTermState,
     RenewalApplication,
     RenewalDecision,
     term_workflow_id,
 )
-from starter.client import _execute_update, _translate
+from starter.client import Invalid, _execute_update, _named, _translate
 from workflows.license_term import LicenseTermWorkflow
 
 FIELD = "license_number"
 
 
 class LicenseTerms:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, catalog: Catalog | None = None) -> None:
         self.temporal = client
+        self.catalog = catalog  # when given, a renewal names one of its halls
 
     def _handle(self, license_number: str) -> WorkflowHandle[LicenseTermWorkflow, LicenseTermState]:
         # No run ID: after a renewal the latest run (the new term) answers.
@@ -40,6 +42,8 @@ class LicenseTerms:
 
     async def apply(self, license_number: str, application: RenewalApplication) -> LicenseTermState:
         """The holder applies for renewal within the window; answers with the case."""
+        if self.catalog is not None and application.hall not in self.catalog.halls:
+            raise Invalid([("hall", f"{_named(application.hall)}is not a hall of this center")])
         return await _execute_update(
             self._handle(license_number),
             LicenseTermWorkflow.apply_for_renewal,

@@ -47,9 +47,11 @@ def _validity(v: LicenseVerification) -> str:
     return "证照未载明有效期" if v.validity_known else "以证照载明的有效期为准"
 
 
-def verification_page(v: LicenseVerification, checked_at: datetime) -> str:
-    """What anyone reads after entering or scanning the code."""
-    verdict, tone = VERDICTS.get(v.status, ("此电子证照的状态无法确认, 请向发证部门核实。", "bad"))
+UNSURE = ("此电子证照的状态无法确认, 请向发证部门核实。", "bad")
+
+
+def verification_rows(v: LicenseVerification) -> list[tuple[str, str]]:
+    """The license as a verifier reads it (this page, `onething license show`)."""
     rows: list[tuple[str, str]] = [
         ("证照名称", license_name(v.license_kind)),
         ("证照编号", v.number),
@@ -68,6 +70,13 @@ def verification_page(v: LicenseVerification, checked_at: datetime) -> str:
         rows.append(("撤销日期", f"{local_time(v.revoked_at)} (北京时间)"))
         if v.revocation_ground_label:
             rows.append(("撤销原因", v.revocation_ground_label))
+    return rows
+
+
+def verification_page(v: LicenseVerification, checked_at: datetime) -> str:
+    """What anyone reads after entering or scanning the code."""
+    verdict, tone = VERDICTS.get(v.status, UNSURE)
+    rows = verification_rows(v)
     listed = "".join(f"<dt>{escape(k)}</dt><dd>{escape(val)}</dd>\n" for k, val in rows)
     body = (
         f'<p class="verdict {tone}">{escape(verdict)}</p>\n<dl>\n{listed}</dl>\n'

@@ -137,7 +137,7 @@ def create_app(
         app.router,
         engine,
         client.catalog,
-        LicenseTerms(client.temporal),
+        LicenseTerms(client.temporal, client.catalog),
         backend.refs.of,
         query_timeout,
         calendar,

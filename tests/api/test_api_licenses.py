@@ -118,14 +118,17 @@ async def test_verification_shows_validity_and_renewal_runs_over_http(
     bad: list[tuple[str, dict[str, Any], str]] = [
         ("app-demo", {}, "hall"),
         ("app-demo", {"hall": "Not A Hall"}, "hall"),
-        ("app-demo", {"hall": "yicheng-city", "channel": "window"}, "channel"),
-        ("app-demo", {"hall": "yicheng-city", "received_by": "x"}, "received_by"),
+        ("app-demo", {"hall": "yicheng-center", "channel": "window"}, "channel"),
+        ("app-demo", {"hall": "yicheng-center", "received_by": "x"}, "received_by"),
         ("clerk-yc", {"channel": "online"}, "channel"),
     ]
     for who, body, field in bad:
         assert_error(await http.post(renewal, json=body, headers=as_(who)), 422, field)
+    # A hall of the right shape that this center does not have: refused before the workflow.
+    nowhere = await http.post(renewal, json={"hall": "yicheng-city"}, headers=as_("app-demo"))
+    assert "not a hall of this center" in assert_error(nowhere, 422, "hall")["message"]
     # Too early: the window is not open yet.
-    early = await http.post(renewal, json={"hall": "yicheng-city"}, headers=as_("app-demo"))
+    early = await http.post(renewal, json={"hall": "yicheng-center"}, headers=as_("app-demo"))
     error = assert_error(early, 409, "license_number")
     assert window["opens_on"] in error["message"]
 
@@ -135,7 +138,7 @@ async def test_verification_shows_validity_and_renewal_runs_over_http(
         ("audit", "never change"),
         ("rev-health", "only applicants and window clerks"),
     ]:
-        r = await http.post(renewal, json={"hall": "yicheng-city"}, headers=as_(who))
+        r = await http.post(renewal, json={"hall": "yicheng-center"}, headers=as_(who))
         assert reason in assert_error(r, 403)["message"], who
     r = await http.post(renewal, json={}, headers=as_("clerk-yc"))
     assert r.status_code == 200, r.text
@@ -144,7 +147,7 @@ async def test_verification_shows_validity_and_renewal_runs_over_http(
     case = applied["renewal"]
     assert case["channel"] == "window" and case["hall"] == "yicheng-center"
     assert case["case_number"].startswith("420684-")
-    again = await http.post(renewal, json={"hall": "yicheng-city"}, headers=as_("app-demo"))
+    again = await http.post(renewal, json={"hall": "yicheng-center"}, headers=as_("app-demo"))
     assert_error(again, 409, "license_number")
 
     for who, status in [("rev-market", 403), ("insp-health", 403), ("audit", 403)]:
@@ -272,23 +275,42 @@ async def test_the_command_line_shows_renews_and_decides(
     shown = json.loads((await cli("license", "show", license.number, "--json")).stdout)
     assert shown["term"] == 1 and shown["valid_through"] and shown["renewal_window"]
     assert "王演示" not in json.dumps(shown, ensure_ascii=False)
+    # What staff read: as the public verification page says it, in words and Beijing days.
+    said = (await cli("license", "show", license.number)).stdout
+    assert said.startswith("此电子证照真实有效。"), said
+    for words in ("护士执业证书", "有效期至", shown["valid_through"], "延续申请期"):
+        assert words in said, said
+    assert "valid_through" not in said and "issued" not in said and "王演示" not in said
     await cli("license", "show", "YC-NOBODY-1", code=2)
     term = json.loads((await cli("license", "term", license.number, "--json")).stdout)
     assert term["phase"] == "valid"
-    early = await cli("license", "renew", license.number, "--hall", "yicheng-city", code=2)
+    in_words = (await cli("license", "term", license.number)).stdout
+    for words in ("第1个有效期", "状态", "有效", "有效期至", shown["valid_through"]):
+        assert words in in_words, in_words
+    assert "phase" not in in_words and "+00:00" not in in_words and "T0" not in in_words
+    early = await cli("license", "renew", license.number, "--hall", "yicheng-center", code=2)
     assert "license_number: the renewal window opens on" in early.stderr
     bad = await cli("license", "renew", license.number, "--hall", "Bad Hall", code=2)
     assert "hall" in bad.stderr
     await api.skip_to(datetime.fromisoformat(term["window"]["opens_at"]) + timedelta(hours=1))
-    renew = ["license", "renew", license.number, "--hall", "yicheng-city"]
+    nowhere = await cli("license", "renew", license.number, "--hall", "yicheng-city", code=2)
+    assert "hall: 'yicheng-city' is not a hall of this center" in nowhere.stderr
+    renew = ["license", "renew", license.number, "--hall", "yicheng-center"]
     no_clerk = await cli(*renew, code=2)
     assert "received_by" in no_clerk.stderr
-    applied = json.loads((await cli(*renew, "--clerk", "clerk-1", "--json")).stdout)
+    applied_said = (await cli(*renew, "--clerk", "clerk-1")).stdout
+    applied = json.loads((await cli("license", "term", license.number, "--json")).stdout)
     assert applied["phase"] == "renewal_pending" and applied["renewal"]["case_number"]
+    hall = catalog.halls["yicheng-center"].name
+    for words in ("延续申请审查中", applied["renewal"]["case_number"], hall, "窗口", "决定期限"):
+        assert words in applied_said, applied_said
+    assert "yicheng-center" not in applied_said and "renewal_pending" not in applied_said
     decide = ["license", "decide-renewal", license.number]
     refused = await cli(*decide, "refuse", "--reviewer", "r-1", "--department", "health", code=2)
     assert "reason" in refused.stderr
     other = await cli(*decide, "approve", "--reviewer", "r-1", "--department", "market", code=2)
     assert "reviewer" in other.stderr
-    done = await cli(*decide, "approve", "--reviewer", "r-1", "--department", "health", "--json")
-    assert json.loads(done.stdout)["term"] == 2
+    done = await cli(*decide, "approve", "--reviewer", "r-1", "--department", "health")
+    assert "第2个有效期, 准予延续" in done.stdout, done.stdout
+    term = json.loads((await cli("license", "term", license.number, "--json")).stdout)
+    assert term["term"] == 2

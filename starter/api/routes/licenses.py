@@ -103,7 +103,7 @@ class LicenseVerification(BaseModel):
 
 class RenewalIn(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"hall": "yicheng-city"}]}
+        extra="forbid", json_schema_extra={"examples": [{"hall": "yicheng-center"}]}
     )
 
     hall: str | None = Field(
