@@ -12,17 +12,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+import domain.staff_words as words
+from domain.catalog import Catalog
+from domain.notices import local_time
 from domain.people import Role
 from domain.rating import (
     AppealVerdict,
     FollowUpAnswer,
     FollowUpOutcome,
+    FollowUpState,
     Rater,
     RatingChannel,
     RatingIn,
@@ -42,7 +46,11 @@ from starter.cli_common import (
 from starter.ratings import Ratings
 from starter.ratings import report as figures
 
+if TYPE_CHECKING:
+    from starter.api.routes.ratings import AppealOut, RatingOut
+
 T = TypeVar("T")
+M = TypeVar("M")
 
 rating_app = typer.Typer(
     name="rating",
@@ -63,10 +71,81 @@ def _with_ratings(action: Callable[[Ratings], Awaitable[T]]) -> T:
     return with_temporal(over)
 
 
-def _rating_view(ratings: Ratings, case_number: str) -> dict[str, object]:
+def _rating_view(ratings: Ratings, case_number: str) -> RatingOut:
     from starter.api.routes.ratings import rating_out
 
-    return rating_out(ratings, ratings.rating(case_number)).model_dump(mode="json")
+    return rating_out(ratings, ratings.rating(case_number))
+
+
+def _show(
+    found: tuple[M, Catalog], in_words: Callable[[M, Catalog], dict[str, object]], as_json: bool
+) -> None:
+    """The answer: its fields and codes with --json, else in words (Chinese, Beijing time)."""
+    value, catalog = found
+    emit(value if as_json else in_words(value, catalog), as_json)
+
+
+def _rating_words(r: RatingOut, catalog: Catalog) -> dict[str, object]:
+    hall = catalog.halls[r.hall].name if r.hall in catalog.halls else r.hall
+    rows: dict[str, object] = {
+        "办件编号": r.case_number,
+        "申请": r.application_id,
+        "大厅": hall,
+        "评价": r.level_text + (" (经申诉复核, 不计入统计)" if r.excluded else ""),
+        "理由": r.reason or "",
+        "评价人": f"{r.rater_text} · {r.channel_text}",
+        "记录人": r.recorded_by or "",
+        "评价时间 (北京时间)": r.rated_local,
+        "事项": ", ".join(_item_name(catalog, i.item_code) for i in r.items),
+    }
+    for f in r.follow_ups:
+        said = [f.status_text, f"期限 {f.due_local}" if f.due_local else "", f.text or ""]
+        rows[f"整改 ({words.department_words(catalog, f.department)})"] = " · ".join(
+            part for part in said if part
+        )
+    if r.appeal is not None:
+        rows["申诉复核"] = _appeal_line(r.appeal, catalog)
+    return rows
+
+
+def _appeal_words(a: AppealOut, catalog: Catalog) -> dict[str, object]:
+    rows: dict[str, object] = {
+        "申诉部门": words.department_words(catalog, a.department),
+        "申诉理由": a.reason,
+        "申诉人": a.appealed_by,
+        "申诉时间 (北京时间)": local_time(a.appealed_at),
+        "状态": a.status_text,
+    }
+    if a.decided_at is not None:
+        rows["复核"] = (
+            f"{a.decided_by or ''} · {local_time(a.decided_at)} · {a.decision_reason or ''}"
+        )
+    return rows
+
+
+def _appeal_line(a: AppealOut, catalog: Catalog) -> str:
+    return " · ".join(str(v) for v in _appeal_words(a, catalog).values())
+
+
+def _follow_up_words(f: FollowUpState, catalog: Catalog) -> dict[str, object]:
+    rows: dict[str, object] = {
+        "办件编号": f.case_number,
+        "部门": words.department_words(catalog, f.department),
+        "答复": f.outcome.label if f.outcome is not None else "待答复",
+        "答复人": f.answered_by or "",
+    }
+    if f.answered_at is not None:
+        rows["答复时间 (北京时间)"] = local_time(f.answered_at)
+    if f.in_time is not None:
+        rows["是否按期"] = "按期" if f.in_time else "逾期"
+    if f.due_at is not None:
+        rows["期限 (北京时间)"] = local_time(f.due_at)
+    return rows
+
+
+def _item_name(catalog: Catalog, code: str) -> str:
+    item = catalog.items.get(code)
+    return item.name if item is not None else code
 
 
 @rating_app.command("rate")
@@ -85,7 +164,7 @@ def rate(
     who = staff(clerk, Role.WINDOW_CLERK)
     given = validated(lambda: RatingIn(level=level, reason=reason, channel=RatingChannel.WINDOW))
 
-    async def go(ratings: Ratings) -> dict[str, object]:
+    async def go(ratings: Ratings) -> tuple[RatingOut, Catalog]:
         client = OnethingClient(ratings.temporal, ratings.task_queue, ratings.catalog)
         state = await client.state(application_id)
         refs = await SubmitterRefs(ratings.temporal).of(application_id)
@@ -101,19 +180,19 @@ def rate(
             rater_id_sha256=sha,
             recorded_by=who.staff_id,
         )
-        return await asyncio.to_thread(_rating_view, ratings, row.case_number)
+        return await asyncio.to_thread(_rating_view, ratings, row.case_number), ratings.catalog
 
-    emit(_with_ratings(go), as_json)
+    _show(_with_ratings(go), _rating_words, as_json)
 
 
 @rating_app.command("show")
 def show(case_number: CaseArg, as_json: JsonOpt = False) -> None:
     """A rating, its follow-ups and appeal, by case number (read from the store)."""
 
-    async def go(ratings: Ratings) -> dict[str, object]:
-        return await asyncio.to_thread(_rating_view, ratings, case_number)
+    async def go(ratings: Ratings) -> tuple[RatingOut, Catalog]:
+        return await asyncio.to_thread(_rating_view, ratings, case_number), ratings.catalog
 
-    emit(_with_ratings(go), as_json)
+    _show(_with_ratings(go), _rating_words, as_json)
 
 
 @rating_app.command("answer")
@@ -131,7 +210,11 @@ def answer(
     given = validated(
         lambda: FollowUpAnswer(outcome=outcome, text=text, answered_by=staff(by, role, department))
     )
-    emit(_with_ratings(lambda r: r.answer(case_number, department, given)), as_json)
+
+    async def go(ratings: Ratings) -> tuple[FollowUpState, Catalog]:
+        return await ratings.answer(case_number, department, given), ratings.catalog
+
+    _show(_with_ratings(go), _follow_up_words, as_json)
 
 
 @rating_app.command("appeal")
@@ -149,10 +232,11 @@ def appeal(
     staff(by, Role.REVIEWER, department)
     given = validated(lambda: AppealIn(reason=reason))
 
-    async def go(ratings: Ratings) -> AppealOut:
-        return AppealOut.of(await ratings.appeal(case_number, department, given.reason, by=by))
+    async def go(ratings: Ratings) -> tuple[AppealOut, Catalog]:
+        appealed = await ratings.appeal(case_number, department, given.reason, by=by)
+        return AppealOut.of(appealed), ratings.catalog
 
-    emit(_with_ratings(go), as_json)
+    _show(_with_ratings(go), _appeal_words, as_json)
 
 
 @rating_app.command("decide-appeal")
@@ -170,13 +254,13 @@ def decide_appeal(
     staff(supervisor, Role.SUPERVISOR)
     given = validated(lambda: AppealDecisionIn(verdict=verdict, reason=reason))
 
-    async def go(ratings: Ratings) -> AppealOut:
+    async def go(ratings: Ratings) -> tuple[AppealOut, Catalog]:
         decided = await ratings.decide_appeal(
             case_number, given.verdict, given.reason, by=supervisor
         )
-        return AppealOut.of(decided)
+        return AppealOut.of(decided), ratings.catalog
 
-    emit(_with_ratings(go), as_json)
+    _show(_with_ratings(go), _appeal_words, as_json)
 
 
 def _percent(rate: float | None) -> str:

@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.catalog import Catalog
 from domain.rating import Rater, RatingChannel
 from onething.keys import SubjectKeys
+from starter.demo import DEMO_ITEM
 from store import migrate, ratings
 from store.db import make_engine
 from tests.conftest import (
@@ -77,10 +78,12 @@ async def test_rating_from_the_command_line(
             "已说明高峰时段",
             "--by",
             "reviewer-health",
-            "--json",
         )
-        assert json.loads(answered.stdout)["outcome"] == "explained"
-        await cli(
+        # What staff read is in words: the outcome, the department by its name.
+        health = catalog.items[DEMO_ITEM].department_name
+        assert "已解释说明" in answered.stdout and health in answered.stdout, answered.stdout
+        assert "explained" not in answered.stdout and "outcome" not in answered.stdout
+        appealed = await cli(
             "rating",
             "appeal",
             case,
@@ -90,8 +93,10 @@ async def test_rating_from_the_command_line(
             "head-health",
             "--reason",
             "排队系节假日高峰",
-            "--json",
         )
+        for said in ("待复核", health, "排队系节假日高峰", "申诉时间 (北京时间)"):
+            assert said in appealed.stdout, appealed.stdout
+        assert "pending" not in appealed.stdout
         decided = await cli(
             "rating",
             "decide-appeal",
@@ -108,6 +113,10 @@ async def test_rating_from_the_command_line(
         kept = json.loads(shown.stdout)
         assert kept["appeal"]["status"] == "dismissed" and not kept["excluded"]
         assert kept["follow_ups"][0]["status"] == "explained"
+        in_words = (await cli("rating", "show", case)).stdout
+        for said in ("申诉不成立, 评价有效", "已解释说明", "评价时间 (北京时间)", health):
+            assert said in in_words, in_words
+        assert not {"dismissed", "explained", "window", "applicant"} & set(in_words.split())
 
 
 def test_report_ratings_of_a_seeded_store_equals_the_hand_count(
