@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rich.table import Table
 
 import domain.staff_words as words
+from domain.application import ItemStatus
 from domain.excluded_time import ExcludedTimeEnd, ExcludedTimeKind, ExcludedTimeStart
 from domain.notices import local_time
 from domain.people import Role
@@ -74,14 +75,18 @@ def exclude_time(
             decided_by=staff(staff_id, Role(role.value), department),
         )
     )
-    status = with_client(lambda c: c.exclude_time(application_id, item_code, start))
+
+    async def starting(c: OnethingClient) -> tuple[ItemStatus, str]:
+        return await c.exclude_time(application_id, item_code, start), _item_name(c, item_code)
+
+    status, name = with_client(starting)
     done = _action(application_id, item_code, "excluded time started", staff_id, status.value)
     if as_json:
         emit(done, as_json=True)
         return
     console.print(
-        f"{application_id} {item_code}: excluded time started ({kind.label}, "
-        f"预计{days}个工作日); the limits pause, item {status.value}",
+        f"{application_id} {name}: {words.action_words('excluded time started')} "
+        f"({kind.label}, 预计{days}个工作日), 时限暂停计算; 事项{words.ITEM_STATUS[status]}",
         highlight=False,
     )
 
@@ -102,20 +107,27 @@ def end_excluded_time(
         )
     )
 
-    async def ending(c: OnethingClient) -> tuple[str | None, str]:
+    async def ending(c: OnethingClient) -> tuple[str | None, ItemStatus, str]:
         running = (await c.item_state(application_id, item_code)).excluded_time
         status = await c.end_excluded_time(application_id, item_code, end)
-        return (running.kind.label if running else None), status.value
+        return (running.kind.label if running else None), status, _item_name(c, item_code)
 
-    what, status = with_client(ending)
+    what, status, name = with_client(ending)
     if as_json:
-        emit(_action(application_id, item_code, "excluded time ended", staff_id, status), True)
+        ended = _action(application_id, item_code, "excluded time ended", staff_id, status.value)
+        emit(ended, True)
         return
     console.print(
-        f"{application_id} {item_code}: excluded time ended ({what or ''}: {end.result}); "
-        f"the limits run again, item {status}",
+        f"{application_id} {name}: {words.action_words('excluded time ended')} "
+        f"({what + ': ' if what else ''}{end.result}), 时限恢复计算; "
+        f"事项{words.ITEM_STATUS[status]}",
         highlight=False,
     )
+
+
+def _item_name(client: OnethingClient, item_code: str) -> str:
+    item = client.catalog.items.get(item_code)
+    return item.name if item is not None else item_code
 
 
 def _action(
