@@ -290,12 +290,18 @@ def department_words(catalog: Catalog, code: str) -> str:
     return next(named, code)
 
 
+def item_words(catalog: Catalog, code: str) -> str:
+    """An item or bundle by its name in the catalog; a code it does not know, as it is."""
+    known = catalog.items.get(code) or catalog.bundles.get(code)
+    return known.name if known is not None else code
+
+
 def case_words(catalog: Catalog, subject: str) -> str:
     """`something/code` with the item or bundle by its name: a referral's subject
     (application/item), an audit row's basis (catalog version/item or bundle)."""
     before, _, code = subject.partition("/")
-    known = catalog.items.get(code) or catalog.bundles.get(code)
-    return f"{before} {known.name}" if known is not None else subject
+    named = item_words(catalog, code)
+    return f"{before} {named}" if named != code else subject
 
 
 REFERRAL_STATUS: dict[str, str] = {"open": "待办", "closed": "已办结"}

@@ -77,7 +77,8 @@ def exclude_time(
     )
 
     async def starting(c: OnethingClient) -> tuple[ItemStatus, str]:
-        return await c.exclude_time(application_id, item_code, start), _item_name(c, item_code)
+        status = await c.exclude_time(application_id, item_code, start)
+        return status, words.item_words(c.catalog, item_code)
 
     status, name = with_client(starting)
     done = _action(application_id, item_code, "excluded time started", staff_id, status.value)
@@ -110,7 +111,8 @@ def end_excluded_time(
     async def ending(c: OnethingClient) -> tuple[str | None, ItemStatus, str]:
         running = (await c.item_state(application_id, item_code)).excluded_time
         status = await c.end_excluded_time(application_id, item_code, end)
-        return (running.kind.label if running else None), status, _item_name(c, item_code)
+        named = words.item_words(c.catalog, item_code)
+        return (running.kind.label if running else None), status, named
 
     what, status, name = with_client(ending)
     if as_json:
@@ -123,11 +125,6 @@ def end_excluded_time(
         f"事项{words.ITEM_STATUS[status]}",
         highlight=False,
     )
-
-
-def _item_name(client: OnethingClient, item_code: str) -> str:
-    item = client.catalog.items.get(item_code)
-    return item.name if item is not None else item_code
 
 
 def _action(

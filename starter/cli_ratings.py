@@ -96,7 +96,7 @@ def _rating_words(r: RatingOut, catalog: Catalog) -> dict[str, object]:
         "评价人": f"{r.rater_text} · {r.channel_text}",
         "记录人": r.recorded_by or "",
         "评价时间 (北京时间)": r.rated_local,
-        "事项": ", ".join(_item_name(catalog, i.item_code) for i in r.items),
+        "事项": ", ".join(words.item_words(catalog, i.item_code) for i in r.items),
     }
     for f in r.follow_ups:
         said = [f.status_text, f"期限 {f.due_local}" if f.due_local else "", f.text or ""]
@@ -141,11 +141,6 @@ def _follow_up_words(f: FollowUpState, catalog: Catalog) -> dict[str, object]:
     if f.due_at is not None:
         rows["期限 (北京时间)"] = local_time(f.due_at)
     return rows
-
-
-def _item_name(catalog: Catalog, code: str) -> str:
-    item = catalog.items.get(code)
-    return item.name if item is not None else code
 
 
 @rating_app.command("rate")

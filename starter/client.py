@@ -415,9 +415,8 @@ async def _execute_update(
 ) -> R:
     """Run the Update; a refusal by its validator never enters history and becomes a
     Conflict; a worker that does not answer within `within`, or fails on it, Unanswered."""
-    if not await _done_within(
-        running := asyncio.ensure_future(handle.execute_update(update, arg)), within
-    ):
+    running = asyncio.ensure_future(handle.execute_update(update, arg))
+    if not await _done_within(running, within):
         raise Unanswered(
             "worker",
             f"no worker carried this request to {value} out within {within.total_seconds():g} s"
