@@ -290,6 +290,11 @@ def department_words(catalog: Catalog, code: str) -> str:
     return next(named, code)
 
 
+def hall_words(catalog: Catalog, code: str) -> str:
+    """A hall by its name in the catalog; a code it does not know, as it is."""
+    return catalog.halls[code].name if code in catalog.halls else code
+
+
 def item_words(catalog: Catalog, code: str) -> str:
     """An item or bundle by its name in the catalog; a code it does not know, as it is."""
     known = catalog.items.get(code) or catalog.bundles.get(code)
@@ -348,7 +353,7 @@ def term_rows(state: LicenseTermState, catalog: Catalog) -> dict[str, str]:
     if state.reminded_at is not None:
         rows["提醒持证人 (北京时间)"] = local_time(state.reminded_at)
     if (case := state.renewal) is not None:
-        hall = catalog.halls[case.hall].name if case.hall in catalog.halls else case.hall
+        hall = hall_words(catalog, case.hall)
         rows["延续申请"] = (
             f"办件编号 {case.case_number} · {hall} · {CHANNEL.get(case.channel, case.channel)}"
         )

@@ -86,7 +86,7 @@ def _show(
 
 
 def _rating_words(r: RatingOut, catalog: Catalog) -> dict[str, object]:
-    hall = catalog.halls[r.hall].name if r.hall in catalog.halls else r.hall
+    hall = words.hall_words(catalog, r.hall)
     rows: dict[str, object] = {
         "办件编号": r.case_number,
         "申请": r.application_id,
@@ -117,9 +117,8 @@ def _appeal_words(a: AppealOut, catalog: Catalog) -> dict[str, object]:
         "状态": a.status_text,
     }
     if a.decided_at is not None:
-        rows["复核"] = (
-            f"{a.decided_by or ''} · {local_time(a.decided_at)} · {a.decision_reason or ''}"
-        )
+        decided = [a.decided_by or "", local_time(a.decided_at), a.decision_reason or ""]
+        rows["复核"] = " · ".join(part for part in decided if part)
     return rows
 
 

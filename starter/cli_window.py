@@ -82,7 +82,7 @@ async def _with_catalog(c: OnethingClient, read: Awaitable[S]) -> tuple[S, Catal
 
 
 def _print_application(state: ApplicationState, catalog: Catalog) -> None:
-    hall = catalog.halls[state.hall].name if state.hall in catalog.halls else state.hall
+    hall = words.hall_words(catalog, state.hall)
     console.print(
         f"[bold]{state.application_id}[/] {state.name or state.target}: "
         f"[bold]{words.APPLICATION_STATUS[state.status]}[/]"

@@ -20,6 +20,7 @@ from starter.demo import DEMO_ITEM
 from starter.desk import eventually
 from store import notifications
 from store import supervision as supervision_store
+from store.supervision import SupervisionReferral
 from tests.conftest import Api, cli, cli_reaches, new_application_id, run_cli
 from tests.support.api import (
     as_,
@@ -372,21 +373,31 @@ async def test_the_command_line_starts_and_ends_excluded_time(
     assert item.clock is not None and [e.days for e in item.clock.extensions] == [5]
 
 
-def test_the_command_line_lists_and_closes_referrals(
-    store_engine: Engine, catalog: Catalog, cli_env: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
-    application_id = new_application_id()
+def _referred(
+    engine: Engine, application_id: str, reason: str, at_utc: datetime
+) -> SupervisionReferral:
+    """A revocation of the application's food license referred to the market's supervision."""
     row, _ = supervision_store.refer(
-        store_engine,
+        engine,
         Referral(
             workflow_id=f"{application_id}/{FOOD}",
             kind=ReferralKind.REVOCATION,
             department="market",
             subject=f"{application_id}/{FOOD}",
-            reason="整改后复查仍不合格",
-            referred_at=datetime(2026, 12, 1, 3, 30, tzinfo=UTC),
+            reason=reason,
+            referred_at=at_utc.replace(tzinfo=UTC),
         ),
+    )
+    return row
+
+
+def test_the_command_line_lists_and_closes_referrals(
+    store_engine: Engine, catalog: Catalog, cli_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", store_engine.url.render_as_string(hide_password=False))
+    application_id = new_application_id()
+    row = _referred(
+        store_engine, application_id, "整改后复查仍不合格", datetime(2026, 12, 1, 3, 30)
     )
     listed = json.loads(run_cli("referrals", "--department", "market", "--json").stdout)
     [mine] = [r for r in listed["items"] if r["id"] == row.id]
@@ -411,17 +422,9 @@ def test_the_command_line_lists_and_closes_referrals(
         ).stdout
     )
     assert closed["status"] == "closed" and closed["resolution"] == "s1: 已立案"
-    [other] = supervision_store.refer(
-        store_engine,
-        Referral(
-            workflow_id=f"{application_id}-2/{FOOD}",
-            kind=ReferralKind.REVOCATION,
-            department="market",
-            subject=f"{application_id}-2/{FOOD}",
-            reason="复查不合格",
-            referred_at=datetime(2026, 12, 2, 3, 30, tzinfo=UTC),
-        ),
-    )[:1]
+    other = _referred(
+        store_engine, f"{application_id}-2", "复查不合格", datetime(2026, 12, 2, 3, 30)
+    )
     said = run_cli("close-referral", str(other.id), "--resolution", "已立案", "--supervisor", "s1")
     for words in ("已办结", "s1: 已立案", food.department_name, food.name, "2026-12-02 11:30"):
         assert words in said.stdout, said.stdout
