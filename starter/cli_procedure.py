@@ -87,7 +87,7 @@ def exclude_time(
         return
     console.print(
         f"{application_id} {name}: {words.action_words('excluded time started')} "
-        f"({kind.label}, 预计{days}个工作日), 时限暂停计算; 事项{words.ITEM_STATUS[status]}",
+        f"({kind.label}, 预计{days}个工作日), 时限暂停计算; 事项: {words.ITEM_STATUS[status]}",
         highlight=False,
     )
 
@@ -122,7 +122,7 @@ def end_excluded_time(
     console.print(
         f"{application_id} {name}: {words.action_words('excluded time ended')} "
         f"({what + ': ' if what else ''}{end.result}), 时限恢复计算; "
-        f"事项{words.ITEM_STATUS[status]}",
+        f"事项: {words.ITEM_STATUS[status]}",
         highlight=False,
     )
 

@@ -354,7 +354,7 @@ async def test_the_command_line_starts_and_ends_excluded_time(
     # In words: the item by its name, what happened, its status; no codes.
     said = ended.stdout
     assert "不计入时限的时间结束 (检验: 检验合格), 时限恢复计算" in said, said
-    assert "护士执业注册" in said and "事项审查中" in said, said
+    assert "护士执业注册" in said and "事项: 审查中" in said, said
     assert DEMO_ITEM not in said and "under_review" not in said and "excluded" not in said
     item = await served_api.client.item_state(application_id, DEMO_ITEM)
     assert item.excluded_time is None
