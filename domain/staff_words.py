@@ -1,6 +1,7 @@
 """What staff read of an application's state: its statuses, roles and decision trail in
-Chinese (`onething status` at the window). The state keeps its codes (machine fields, the
-API's JSON); these are their words, one place for all of them.
+Chinese (`onething status` at the window, the inbox, referrals, license terms, the
+auditor's trail). The state keeps its codes (machine fields, the API's JSON, `--json`);
+these are their words, one place for all of them.
 
 Pure code. A trail action the workflows write is a code or a short English phrase, some with
 a limit, a verdict or a count in them; `action_words` knows each of them, and says an
