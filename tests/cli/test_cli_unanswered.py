@@ -91,4 +91,5 @@ async def test_a_request_no_worker_carries_out_ends_at_its_deadline_saying_so(
             lambda: client.item_state(application_id, DEMO_ITEM),
             lambda s: s.status is not ItemStatus.UNDER_REVIEW,
             "the review decided by the request that waited",
+            attempts=600,  # up to 30 s: the new worker starts and polls first
         )
