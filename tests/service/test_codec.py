@@ -226,9 +226,9 @@ def test_env_format_first_key_is_active() -> None:
         ("", "empty"),
         ("just-a-key-without-id", "key_id:base64key"),
         ("k1:not*base64", "not valid base64"),
-        (f"k1:{b64(os.urandom(16))}", "16 bytes"),
-        (f"bad id:{b64(os.urandom(32))}", "invalid key id"),
-        (f"k1:{b64(os.urandom(32))},k1:{b64(os.urandom(32))}", "twice"),
+        (f"k1:{b64(bytes(range(16)))}", "16 bytes"),
+        (f"bad id:{b64(bytes(range(32)))}", "invalid key id"),
+        (f"k1:{b64(bytes(range(32)))},k1:{b64(bytes(range(1, 33)))}", "twice"),
     ],
 )
 def test_env_format_errors_are_clear(value: str, message: str) -> None:
