@@ -35,9 +35,10 @@ run: $(VENV)/.installed
 		|| echo "warning: ECharts not fetched: the dashboard shows tables without charts" >&2
 	$(BIN)/onething dev
 
-## Run the whole test suite (installs the test extras first).
+## Run the whole test suite (installs the test extras first), one process per core; a test
+## file stays in one process, so a module's time-skipping server is started once.
 test: $(VENV)/.installed-test $(ECHARTS) lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses auto --dist loadfile
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -41,6 +41,12 @@ from tests.desk import eventually
 
 CODEC = EncryptionCodec(Keyring.generate("test-key"))
 
+# rich fixes a console's width when it is built if COLUMNS is set then, and the command
+# line's consoles are built at import; pytest-xdist's workers start with COLUMNS=80. Without
+# it, each test's COLUMNS (CliRunner's env) sets the width its output is drawn at.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
 # Property tests: in CI (CI set, to any value) derandomized, the same examples on every run,
 # so CI turns red for a change, never for a seed (cases found so far are pinned with @example);
 # elsewhere random, to find new cases. HYPOTHESIS_PROFILE=ci reproduces CI's run.
