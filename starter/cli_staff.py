@@ -307,8 +307,10 @@ def terminate(
     workflow_id = with_client(lambda c: c.terminate(application_id, termination))
     with store() as engine:
         closed = close_open_tasks(engine, application_id, by=operator)
-    tasks = f"; {len(closed)} open tasks closed" if closed else ""
-    console.print(f"{application_id}: terminated by {operator} (workflow {workflow_id}){tasks}")
+    tasks = f", 关闭待办任务 {len(closed)} 项" if closed else ""
+    console.print(
+        f"{application_id}: 已由 {operator} 终止 (工作流 {workflow_id}){tasks}", highlight=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -503,7 +503,7 @@ async def test_cli_terminates_with_reason_and_operator(
         run, "terminate", application_id, "--reason", "输入无法读取", "--operator", "ops-3"
     )
     assert done.exit_code == 0, done.output
-    assert "terminated" in done.output
+    assert f"{application_id}: 已由 ops-3 终止" in done.output, done.output
     attributes = await terminated_event(served_api, application_id)
     assert attributes.identity == "ops-3" and "输入无法读取" in attributes.reason
     again = await asyncio.to_thread(
