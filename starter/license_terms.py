@@ -7,6 +7,8 @@ naming the field (a renewal outside its window, a reviewer of another department
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
@@ -17,16 +19,22 @@ from domain.license_term import (
     RenewalDecision,
     term_workflow_id,
 )
-from starter.client import Invalid, _execute_update, _named, _translate
+from starter.client import ANSWER_WITHIN, Invalid, _execute_update, _named, _translate
 from workflows.license_term import LicenseTermWorkflow
 
 FIELD = "license_number"
 
 
 class LicenseTerms:
-    def __init__(self, client: Client, catalog: Catalog | None = None) -> None:
+    def __init__(
+        self,
+        client: Client,
+        catalog: Catalog | None = None,
+        answer_within: timedelta = ANSWER_WITHIN,
+    ) -> None:
         self.temporal = client
         self.catalog = catalog  # when given, a renewal names one of its halls
+        self.answer_within = answer_within  # then a request no worker carried out: Unanswered
 
     def _handle(self, license_number: str) -> WorkflowHandle[LicenseTermWorkflow, LicenseTermState]:
         # No run ID: after a renewal the latest run (the new term) answers.
@@ -50,6 +58,7 @@ class LicenseTerms:
             application,
             FIELD,
             license_number,
+            self.answer_within,
         )
 
     async def decide(self, license_number: str, decision: RenewalDecision) -> LicenseTermState:
@@ -60,4 +69,5 @@ class LicenseTerms:
             decision,
             FIELD,
             license_number,
+            self.answer_within,
         )

@@ -137,7 +137,7 @@ def create_app(
         app.router,
         engine,
         client.catalog,
-        LicenseTerms(client.temporal, client.catalog),
+        LicenseTerms(client.temporal, client.catalog, client.answer_within),
         backend.refs.of,
         query_timeout,
         calendar,

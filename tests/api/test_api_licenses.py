@@ -5,6 +5,7 @@ who may do what, and bad input naming its field. A real worker on the time-skipp
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -19,10 +20,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.application import RevocationGround
 from domain.catalog import Catalog
+from starter.api import create_app
+from starter.client import OnethingClient
 from starter.demo import DEMO_ITEM
 from starter.desk import eventually
 from store import licenses
-from tests.conftest import api_over, cli, cli_reaches
+from tests.conftest import CODEC, api_over, cli, cli_reaches
 from tests.desk import skip_to
 from tests.support.api import REGISTRY, as_, assert_error, submitted, under_review
 
@@ -314,3 +317,32 @@ async def test_the_command_line_shows_renews_and_decides(
     assert "第2个有效期, 准予延续" in done.stdout, done.stdout
     term = json.loads((await cli("license", "term", license.number, "--json")).stdout)
     assert term["term"] == 2
+
+
+@pytest.mark.parametrize("store_engine", ["sqlite"], indirect=True)
+async def test_a_renewal_no_worker_carries_out_answers_503_saying_it_may_still_be(
+    fresh_ts_env: WorkflowEnvironment, store_engine: Engine, catalog: Catalog
+) -> None:
+    """The client's deadline, not a read's: its answer says the renewal may still be carried
+    out (tests/cli/test_cli_unanswered.py shows one carried out later, on the dev server;
+    the time-skipping server sends the term's next query to the stopped worker)."""
+    async with api_over(fresh_ts_env, store_engine, catalog, REGISTRY) as served:
+        api = Api(served.http, fresh_ts_env, store_engine, served.client.task_queue)
+        license = await issued_nurse_license(api, catalog)
+        term = f"/licenses/by-number/{license.number}/term"
+        window = (await api.http.get(term, headers=as_("sup"))).json()["window"]
+        await api.skip_to(datetime.fromisoformat(window["opens_at"]) + timedelta(hours=1))
+    # The worker has stopped. A renewal waits the client's 2 s for one, not a read's 1 s.
+    impatient = OnethingClient(
+        fresh_ts_env.client, api.task_queue, catalog, answer_within=timedelta(seconds=2)
+    )
+    app = create_app(impatient, store_engine, REGISTRY, codec=CODEC, query_timeout=1.0)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+        started = time.monotonic()
+        r = await http.post(
+            f"/licenses/by-number/{license.number}/renewal", json={}, headers=as_("clerk-yc")
+        )
+        assert time.monotonic() - started < 8
+        message = assert_error(r, 503, "worker")["message"]
+        assert "within 2 s" in message and "may still be carried out" in message, message

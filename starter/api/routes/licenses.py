@@ -218,13 +218,20 @@ def add_routes(
         item = catalog.items.get(found.item_code)
         return item.department if item is not None else ""
 
-    async def answered(call: Awaitable[T]) -> T:
+    async def answered(query: Awaitable[T]) -> T:
+        """A term read: a worker answers it within `query_timeout`, or 503."""
         try:
-            return await asyncio.wait_for(call, query_timeout)
+            return await carried_out(asyncio.wait_for(query, query_timeout))
         except TimeoutError:
             raise ApiError(
                 503, "no worker answered in time: is a onething worker running?", code="unavailable"
             ) from None
+
+    async def carried_out(call: Awaitable[T]) -> T:
+        """A request to the term's workflow. An update is not cut short here: the client
+        waits its own deadline, then says it may still be carried out (`Unanswered`, 503)."""
+        try:
+            return await call
         except NotFound:
             raise ApiError.field(
                 404,
@@ -295,7 +302,7 @@ def add_routes(
             note=body.note,
             received_by=principal.staff() if clerk else None,
         )
-        return await answered(terms.apply(license_number, application))
+        return await carried_out(terms.apply(license_number, application))
 
     @router.post(
         "/licenses/by-number/{license_number}/renewal/decision",
@@ -321,4 +328,4 @@ def add_routes(
         decision = RenewalDecision(
             reviewer=principal.staff(), verdict=body.verdict, reason=body.reason
         )
-        return await answered(terms.decide(license_number, decision))
+        return await carried_out(terms.decide(license_number, decision))
