@@ -163,15 +163,24 @@ class CacheShares:
     department: int
 
 
+MIN_CACHED_PER_WORKER = 2
+"""The SDK keeps a worker's workflow tasks in hand at or under its cache size. With a cache
+of 1 it polls one queue at a time, so while its poll waits on the task queue nothing polls
+its sticky queue, and each task sent there waits out the 10 s schedule-to-start timeout
+(measured: 2 to 5 such timeouts in every 5 applications at a department worker with 1)."""
+
+
 def cache_shares(budget: int, *, central: bool, departments: int) -> CacheShares:
     """The process's workflow cache (`ONETHING_MAX_CACHED_WORKFLOWS`) shared by its workers:
     half for the workflows' queue (applications, terms), half for the departments' (items),
-    evenly (at least one each); a process serving only one side gives it the whole."""
+    evenly; a process serving only one side gives it the whole. Each worker keeps at least
+    `MIN_CACHED_PER_WORKER`, above the budget if it is that small."""
     if not departments:
-        return CacheShares(central=budget, department=0)
+        return CacheShares(central=max(MIN_CACHED_PER_WORKER, budget), department=0)
     for_departments = budget // 2 if central else budget
     return CacheShares(
-        central=budget - for_departments, department=max(1, for_departments // departments)
+        central=max(MIN_CACHED_PER_WORKER, budget - for_departments) if central else 0,
+        department=max(MIN_CACHED_PER_WORKER, for_departments // departments),
     )
 
 

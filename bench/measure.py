@@ -152,6 +152,7 @@ class PhaseResult(BaseModel):
     billable_actions_per_run: float
     billable_breakdown_per_run: dict[str, float]
     rejected_updates: int = 0
+    workflow_task_timeouts: int = 0  # in every history of the phase (`task_timeouts`)
     # Submission → every license issued and every filing recorded: per item, the completion
     # of its `issue_license` activity, or the end of an item that issues nothing (a filing
     # recorded on the spot). Before the 2026.12.1 store: `latency_all_licenses_s`.
@@ -237,6 +238,7 @@ class HistoryFigures:
     results: int = 0  # items that reached their result: a license issued, a filing recorded
     last_result_at: float | None = None
     last_marker_at: float | None = None  # as measured before 2026-11-29 (`marker_at_s`)
+    workflow_task_timeouts: int = 0  # tasks no worker started in time (`task_timeouts`)
 
 
 def item_result_at(history: WorkflowHistory) -> float | None:
@@ -283,6 +285,16 @@ def _item_result_at(history: WorkflowHistory, *, marker_time: bool) -> float | N
     return None
 
 
+def task_timeouts(history: WorkflowHistory) -> int:
+    """Workflow tasks that timed out: above all, tasks left on a worker's sticky queue
+    past its schedule-to-start timeout (10 s), which a healthy worker never lets happen."""
+    return sum(
+        1
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT
+    )
+
+
 async def history_figures(client: Client, workflow_id: str) -> HistoryFigures:
     """Events and billable actions of a workflow and every child it started; how many items
     reached their result and when the last did (`item_result_at`)."""
@@ -291,6 +303,7 @@ async def history_figures(client: Client, workflow_id: str) -> HistoryFigures:
     async def take(history: WorkflowHistory, is_child: bool) -> list[str]:
         figures.events += len(history.events)
         figures.billable += billable_actions(history, is_child=is_child)
+        figures.workflow_task_timeouts += task_timeouts(history)
         if is_child and (at := item_result_at(history)) is not None:
             figures.results += 1
             figures.last_result_at = max(figures.last_result_at or 0.0, at)
@@ -368,6 +381,7 @@ def phase_result(
         billable_actions_per_run=round(sum(billable.values()) / runs, 2),
         billable_breakdown_per_run={k: round(v / runs, 2) for k, v in sorted(billable.items())},
         rejected_updates=rejected_updates,
+        workflow_task_timeouts=sum(f.workflow_task_timeouts for f in figures),
         latency_licenses_and_filings_s=percentiles(latency_results) if results else None,
         latency_licenses_at_markers_s=percentiles(latency_markers) if results else None,
         licenses_and_filings_per_run=(

@@ -49,6 +49,11 @@ def report_table(report: BenchReport) -> Table:
             f"{run.billable_actions_per_run:.1f}",
         ),
         (
+            "workflow tasks timed out (sticky queue)",
+            f"{bare.workflow_task_timeouts}",
+            f"{run.workflow_task_timeouts}",
+        ),
+        (
             "latency to all licenses and filings p50/p95/p99 s",
             "-",
             lat(run.latency_licenses_and_filings_s),

@@ -85,6 +85,9 @@ def test_a_tiny_commitment_run_reports_every_figure(tmp_path: Path) -> None:
         run.history_events_per_s / bare.history_events_per_s, rel=0.01
     )
     assert run.worker_cpu_s > 0 and run.worker_peak_rss_mib > 50
+    # Evicted, but never left on a sticky queue: a department's share of the 4 is 2, not 1
+    # (`worker.MIN_CACHED_PER_WORKER`; with 1, two to five tasks timed out in every run).
+    assert (bare.workflow_task_timeouts, run.workflow_task_timeouts) == (0, 0)
     assert report.memory is not None
     assert report.memory.open_applications == report.memory.waiting_on_staff == 10
     assert 50 < report.memory.worker_rss_mib <= report.memory.worker_peak_rss_mib

@@ -65,3 +65,24 @@ async def test_the_departments_workers_share_the_cache_with_the_workflows_worker
         max_cached_workflows=100,
     )
     assert [w.config()["max_cached_workflows"] for w in alone] == [50, 50]
+
+
+async def test_no_worker_gets_a_cache_of_one_however_small_the_budget(
+    ts_env: WorkflowEnvironment, store_engine: Engine
+) -> None:
+    """With a cache of 1 a worker leaves its sticky queue unpolled and each task sent there
+    waits out the 10 s timeout (`worker.MIN_CACHED_PER_WORKER`; the bench's tiny run counts
+    those timeouts, `tests/bench/test_bench.py`)."""
+    queue = f"cache-{uuid.uuid4().hex[:8]}"
+    workers = build_workers(
+        ts_env.client,
+        queue,
+        store_engine,
+        departments=["market", "tobacco", "health"],
+        max_cached_workflows=4,
+    )
+    assert [w.config()["max_cached_workflows"] for w in workers] == [2, 2, 2, 2]
+    [alone] = build_workers(
+        ts_env.client, f"{queue}-alone", store_engine, departments=[], max_cached_workflows=1
+    )
+    assert alone.config()["max_cached_workflows"] == 2
