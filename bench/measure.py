@@ -238,7 +238,7 @@ class HistoryFigures:
     results: int = 0  # items that reached their result: a license issued, a filing recorded
     last_result_at: float | None = None
     last_marker_at: float | None = None  # as measured before 2026-11-29 (`marker_at_s`)
-    workflow_task_timeouts: int = 0  # tasks no worker started in time (`task_timeouts`)
+    workflow_task_timeouts: int = 0  # `task_timeouts`
 
 
 def item_result_at(history: WorkflowHistory) -> float | None:

@@ -49,7 +49,7 @@ def report_table(report: BenchReport) -> Table:
             f"{run.billable_actions_per_run:.1f}",
         ),
         (
-            "workflow tasks timed out (sticky queue)",
+            "workflow tasks timed out",
             f"{bare.workflow_task_timeouts}",
             f"{run.workflow_task_timeouts}",
         ),
