@@ -356,6 +356,7 @@ def _report(
         rejected_updates=desk.rejected_updates,
         staff_errors=dict(desk.errors),
         history_events=sum(f.events for f in figures if f is not None),
+        workflow_task_timeouts=sum(f.workflow_task_timeouts for f in figures if f is not None),
         worker_cpu_s=round(meter.worker_cpu_s, 1),
         worker_cpu_percent=round(100 * meter.worker_cpu_s / wall, 1),
         server_cpu_percent=round(100 * meter.server_cpu_s / wall, 1),

@@ -130,6 +130,7 @@ class MixedReport(BaseModel):
     rejected_updates: int
     staff_errors: dict[str, int]
     history_events: int
+    workflow_task_timeouts: int = 0  # in every history read (`measure.task_timeouts`)
     worker_cpu_s: float
     worker_cpu_percent: float
     server_cpu_percent: float

@@ -209,6 +209,7 @@ def summary_table(report: MixedReport) -> Table:
         ("stuck", f"{report.stuck}", "0"),
         ("lost", f"{report.lost}", "0"),
         ("ended not as their kind", f"{report.unexpected}", "0"),
+        ("workflow tasks timed out", f"{report.workflow_task_timeouts}", "0"),
         ("ended / s", f"{report.ended_per_s:.2f}", ""),
         ("end to end p50 / p95 s", f"{lat.p50:.2f} / {lat.p95:.2f}" if lat else "-", ""),
         ("wall time s", f"{report.wall_s:.0f}", ""),

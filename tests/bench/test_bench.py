@@ -164,6 +164,7 @@ def test_a_small_mixed_soak_ends_every_application_as_its_kind_must(tmp_path: Pa
 
     assert (report.applications, report.ended) == (12, 12)
     assert (report.stuck, report.lost, report.unexpected) == (0, 0, 0)
+    assert report.workflow_task_timeouts == 0  # no task stalled on a sticky queue
     assert {k.kind for k in report.kinds} == set(Kind)
     for k in report.kinds:
         assert k.planned >= 1 and k.as_expected == k.planned, k
