@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
+from temporalio.service import RPCError, RPCStatusCode
 
 from bench.bare import BareWorkflow
 from bench.environment import BenchEnvironment, bench_environment
@@ -43,6 +44,7 @@ from bench.paths import (
     supplement_when_awaited,
 )
 from bench.targets import Target, targets
+from bench.twin import REGISTRATION, TOBACCO, TwinApplication, TwinItem, TwinQueues, twin_item_id
 from bench.worker_process import WorkerProcess
 from domain.application import ApplicationStatus, application_workflow_id
 from domain.catalog import Catalog
@@ -50,6 +52,7 @@ from starter.client import OnethingClient
 from starter.desk import StaffDesk
 from store.db import session
 from store.tasks import StaffTask
+from workflows.common import department_queue_of
 
 
 class BenchReport(BaseModel):
@@ -60,6 +63,7 @@ class BenchReport(BaseModel):
     target: str
     bare: PhaseResult
     run: PhaseResult
+    twin: PhaseResult | None = None  # the same-shape twin (`--twin`, bench/twin.py)
     events_per_s_ratio: float  # ours / bare
     memory: MemoryResult | None
     targets: list[Target]
@@ -103,6 +107,62 @@ async def run_bare(
         [partial(history_figures, env.client, r.workflow_id) for r in records], 20
     )
     return phase_result("bare workflow", records, figures, concurrency, meter)
+
+
+async def run_twin(
+    env: BenchEnvironment, config: BenchConfig, progress: Callable[[str, int], Advance]
+) -> PhaseResult:
+    """The same-shape twin (bench/twin.py) at the applications' own count and concurrency;
+    its two staff decisions are sent as soon as its items run, as the desk sends ours."""
+    queue = f"bench-twin-{uuid.uuid4().hex[:6]}"
+    worker = env.worker("twin", queue, max_cached_workflows=config.max_cached_workflows)
+    await worker.start()
+    queues = TwinQueues(
+        central=queue,
+        market=department_queue_of(queue, "market"),
+        tobacco=department_queue_of(queue, "tobacco"),
+    )
+
+    async def decide(workflow_id: str) -> None:
+        handle = env.client.get_workflow_handle(workflow_id)
+        while True:
+            try:
+                await handle.execute_update(TwinItem.decide, "approve")
+                return
+            except RPCError as exc:  # not started yet
+                if exc.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                await asyncio.sleep(config.staff_poll_s)
+
+    async def one(records: list[RunRecord]) -> None:
+        workflow_id = f"bench-twin-{uuid.uuid4().hex[:12]}"
+        run = RunRecord(workflow_id, time.time())
+        records.append(run)
+        handle = await env.client.start_workflow(
+            TwinApplication.run, queues, id=workflow_id, task_queue=queue
+        )
+        await decide(twin_item_id(workflow_id, REGISTRATION))
+        await decide(twin_item_id(workflow_id, TOBACCO))
+        await handle.result()
+        run.finished_at, run.ok = time.time(), True
+
+    try:
+        scratch: list[RunRecord] = []
+        await gather_limited([partial(one, scratch) for _ in range(config.warmup)], 20)
+        advance = progress("same-shape twin", config.applications)
+        records: list[RunRecord] = []
+        async with metered(worker, env.server) as meter:
+            await gather_limited(
+                [partial(one, records) for _ in range(config.applications)],
+                config.concurrency,
+                advance,
+            )
+    finally:
+        worker.stop()
+    figures = await gather_limited(
+        [partial(history_figures, env.client, r.workflow_id) for r in records], 20
+    )
+    return phase_result("same-shape twin", records, figures, config.concurrency, meter)
 
 
 async def drive_application(
@@ -295,6 +355,7 @@ async def run_bench(
             config.warmup,
             progress,
         )
+        twin = await run_twin(env, config, progress) if config.twin else None
         run, memory, errors = await run_ours(env, config, progress)
     ratio = run.history_events_per_s / bare.history_events_per_s
     return BenchReport(
@@ -305,6 +366,7 @@ async def run_bench(
         target=config.chosen_target,
         bare=bare,
         run=run,
+        twin=twin,
         events_per_s_ratio=round(ratio, 3),
         memory=memory,
         targets=targets(config, bare, run, ratio, memory),

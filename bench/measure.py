@@ -168,6 +168,13 @@ class PhaseResult(BaseModel):
     server_cpu_percent: float | None = None  # the dev server, of one core, over the phase
     driver_cpu_percent: float | None = None  # this process: submitting, staff, queries
 
+    def cpu_per_event_ratio(self, other: PhaseResult) -> float | None:
+        """This phase's worker CPU per history event over `other`'s (None: nothing to divide)."""
+        if not (self.history_events and other.history_events and other.worker_cpu_s > 0):
+            return None
+        mine = self.worker_cpu_s / self.history_events
+        return mine / (other.worker_cpu_s / other.history_events)
+
 
 class MemoryResult(BaseModel):
     open_applications: int

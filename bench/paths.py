@@ -56,6 +56,7 @@ class BenchConfig(BaseModel):
     # The worker's sticky cache (ONETHING_MAX_CACHED_WORKFLOWS): what bounds its memory.
     max_cached_workflows: int = Field(DEFAULT_CACHED_WORKFLOWS, ge=1)
     staff_poll_s: float = Field(0.02, gt=0)
+    twin: bool = False  # also run the same-shape twin (bench/twin.py): commitment store only
 
     @property
     def chosen_target(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -109,6 +109,41 @@ def report_table(report: BenchReport) -> Table:
 
 def _cpu(phase: PhaseResult) -> str:
     return f"{phase.worker_cpu_s:.1f} ({phase.worker_cpu_percent:.0f}%)"
+
+
+def twin_table(report: BenchReport) -> Table | None:
+    """The same-shape twin beside ours: what the SDK and the server charge for the shape
+    (twin ÷ bare) and what our own code adds to it (ours ÷ twin)."""
+    twin, bare, run = report.twin, report.bare, report.run
+    if twin is None:
+        return None
+    table = Table(title="same-shape twin (bench/twin.py)")
+    table.add_column("figure")
+    table.add_column("twin", justify="right")
+    table.add_column("onething", justify="right")
+
+    def ratio(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    def both(figure: Callable[[PhaseResult], str]) -> tuple[str, str]:
+        return figure(twin), figure(run)
+
+    rows = [
+        ("runs (concurrency)", *both(lambda p: f"{p.runs} ({p.concurrency})")),
+        ("completed / failed", *both(lambda p: f"{p.completed} / {p.failed}")),
+        ("completed /s", *both(lambda p: f"{p.completed_per_s:.2f}")),
+        ("history events per run", *both(lambda p: f"{p.events_per_run:.1f}")),
+        ("billable actions per run", *both(lambda p: f"{p.billable_actions_per_run:.1f}")),
+        ("worker CPU ms per run", *both(lambda p: f"{1000 * p.worker_cpu_s / max(1, p.runs):.0f}")),
+        (
+            "worker CPU per history event ÷ bare",
+            *both(lambda p: ratio(p.cpu_per_event_ratio(bare))),
+        ),
+        ("worker CPU per history event, ours ÷ twin", "", ratio(run.cpu_per_event_ratio(twin))),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def targets_table(report: BenchReport) -> Table:

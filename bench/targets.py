@@ -40,10 +40,7 @@ def targets(
                 met=run.billable_actions_per_run <= 26,
             ),
         ]
-    if run.history_events and bare.history_events and bare.worker_cpu_s > 0:
-        per_event = (run.worker_cpu_s / run.history_events) / (
-            bare.worker_cpu_s / bare.history_events
-        )
+    if (per_event := run.cpu_per_event_ratio(bare)) is not None:
         found.append(
             Target(
                 name="worker CPU per history event, ours / bare",

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
+import py_compile
 import signal
 import subprocess
 import sys
@@ -30,7 +32,7 @@ _ENTRY = "from bench.worker_process import worker_main; worker_main()"
 
 
 class WorkerSpec(BaseModel):
-    kind: str  # "onething": the production worker (build_workers); "bare": the bare workflow
+    kind: str  # "onething": the production worker (build_workers); "bare", "twin" (bench/)
     address: str
     task_queue: str
     store_url: str = ""
@@ -66,6 +68,8 @@ async def _serve(spec: WorkerSpec) -> None:
             workflow_runner=runner,
             max_cached_workflows=spec.max_cached_workflows,
         )
+    elif spec.kind == "twin":
+        workers = twin_workers(client, spec)
     else:
         # The bare workflow's module is shared: the engine's cost, not an import's.
         bare = SandboxRestrictions.default.with_passthrough_modules(BareWorkflow.__module__)
@@ -93,6 +97,40 @@ async def _serve(spec: WorkerSpec) -> None:
             ready.write(str(os.getpid()))
         await stop.wait()
     watch.cancel()
+
+
+def twin_workers(client: Client, spec: WorkerSpec) -> list[Worker]:
+    """The twin's workers as ours are built: one for the workflows' queue and one for each
+    department's, in the worker's own sandbox, with the same shares of the same cache."""
+    from bench.twin import TwinActivities, TwinApplication, TwinItem, TwinTerm
+    from worker import all_departments, cache_shares, workflow_runner
+    from workflows.common import department_queue_of
+
+    py_compile.compile(inspect.getfile(TwinItem))  # as ours: bytecode, not source, each time
+    departments = all_departments(make_engine(spec.store_url))
+    caches = cache_shares(spec.max_cached_workflows, central=True, departments=len(departments))
+    twin = TwinActivities(client, spec.task_queue)
+    activities = [twin.step, twin.issue, twin.report]
+    runner = workflow_runner()
+    central = Worker(
+        client,
+        task_queue=spec.task_queue,
+        workflows=[TwinApplication, TwinTerm],
+        activities=activities,
+        workflow_runner=runner,
+        max_cached_workflows=caches.central,
+    )
+    return [central] + [
+        Worker(
+            client,
+            task_queue=department_queue_of(spec.task_queue, department),
+            workflows=[TwinItem],
+            activities=activities,
+            workflow_runner=runner,
+            max_cached_workflows=caches.department,
+        )
+        for department in departments
+    ]
 
 
 def _exists(path: str) -> bool:

@@ -32,7 +32,9 @@ from bench.printing import (
     sparkline,
     summary_table,
     targets_table,
+    twin_table,
 )
+from bench.twin import TWIN_TARGET
 from domain.catalog_loading import load_seed_catalog
 from onething.settings import DEFAULT_CACHED_WORKFLOWS
 
@@ -89,6 +91,12 @@ def bench(
             help="Workflows the worker keeps in memory (as ONETHING_MAX_CACHED_WORKFLOWS).",
         ),
     ] = DEFAULT_CACHED_WORKFLOWS,
+    twin: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the same-shape twin (bench/twin.py): the 便利店 on commitment only."
+        ),
+    ] = False,
     out: Annotated[Path | None, typer.Option(help="Write the report as JSON here.")] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     seed: Annotated[int, typer.Option(help="--path mixed: the mix's order and delays.")] = 18,
@@ -135,7 +143,11 @@ def bench(
         profile=profile,
         worker_passthrough=passthrough or [],
         max_cached_workflows=max_cached_workflows,
+        twin=twin,
     )
+    if twin and (path is not BenchPath.COMMITMENT or config.chosen_target != TWIN_TARGET):
+        typer.echo(f"error: --twin is the twin of {TWIN_TARGET} on commitment only", err=True)
+        raise typer.Exit(2)
     catalog = load_seed_catalog()
     target = config.chosen_target
     if target not in catalog.bundles and target not in catalog.items:
@@ -156,6 +168,8 @@ def bench(
         factory = no_progress if quiet else stack.enter_context(rich_progress(console))
         report = asyncio.run(run_bench(config, progress=factory, command=_command()))
     console.print(report_table(report))
+    if (beside := twin_table(report)) is not None:
+        console.print(beside)
     console.print(targets_table(report))
     if out is not None:
         out.write_text(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))

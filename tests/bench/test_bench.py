@@ -43,6 +43,7 @@ def test_a_tiny_commitment_run_reports_every_figure(tmp_path: Path) -> None:
             # Fewer than the run's workflows: evicted ones replay and still end as they must.
             "--max-cached-workflows",
             "4",
+            "--twin",
             "--out",
             str(out),
             "--quiet",
@@ -50,6 +51,7 @@ def test_a_tiny_commitment_run_reports_every_figure(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "events/s ratio" in result.output
+    assert "worker CPU per history event, ours ÷ twin" in result.output
     report = BenchReport.model_validate(json.loads(out.read_text()))
 
     assert report.target == "open-convenience-store"
@@ -88,6 +90,13 @@ def test_a_tiny_commitment_run_reports_every_figure(tmp_path: Path) -> None:
     # Evicted, but never left on a sticky queue: a department's share of the 4 is 2, not 1
     # (`worker.MIN_CACHED_PER_WORKER`; with 1, two to five tasks timed out in every run).
     assert (bare.workflow_task_timeouts, run.workflow_task_timeouts) == (0, 0)
+    # The same-shape twin: the same tree (three items as children), about as many events.
+    twin = report.twin
+    assert twin is not None and (twin.runs, twin.completed, twin.failed) == (5, 5, 0)
+    assert twin.billable_breakdown_per_run["child_start"] == 6
+    assert 0.8 * run.events_per_run <= twin.events_per_run <= 1.1 * run.events_per_run
+    assert twin.workflow_task_timeouts == 0
+    assert run.cpu_per_event_ratio(twin) is not None
     assert report.memory is not None
     assert report.memory.open_applications == report.memory.waiting_on_staff == 10
     assert 50 < report.memory.worker_rss_mib <= report.memory.worker_peak_rss_mib
@@ -113,6 +122,13 @@ def test_bench_refuses_a_target_that_is_not_in_the_catalog() -> None:
     result = CliRunner().invoke(bench_app, ["--bundle", "open-moon-base", "--quiet"])
     assert result.exit_code == 2
     assert "open-moon-base" in result.output
+
+
+def test_bench_refuses_the_twin_beside_another_shape() -> None:
+    args = ["--path", "review", "--item", "food-business-license", "--twin", "--quiet"]
+    result = CliRunner().invoke(bench_app, args)
+    assert result.exit_code == 2
+    assert "--twin is the twin of open-convenience-store on commitment only" in result.output
 
 
 def test_the_mix_is_the_issues_and_the_seed_fixes_its_order() -> None:
