@@ -93,9 +93,12 @@ def deliveries_of(engine: Engine, keys: Sequence[str]) -> dict[str, list[NoticeD
             select(NoticeDelivery)
             .where(col(NoticeDelivery.notice_key).in_(list(keys)))
             .order_by(col(NoticeDelivery.notice_key), col(NoticeDelivery.channel))
-        )
-        for row in rows:
-            found.setdefault(row.notice_key, []).append(row.normalized())
+        ).all()
+    # Normalized once the session has ended: in it, the UTC instants SQLite hands back naive
+    # made the rows dirty, and its commit wrote back what it had read over a delivery loop's
+    # later attempt (a retry left claimed for the lease's 90 s).
+    for row in rows:
+        found.setdefault(row.notice_key, []).append(row.normalized())
     return found
 
 

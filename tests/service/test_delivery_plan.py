@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Catalog
@@ -194,3 +194,47 @@ def test_a_claimed_delivery_is_held_until_its_lease_runs_out(store_engine: Engin
     [row] = deliveries.deliveries_of(store_engine, [notice.key])[notice.key]
     assert (row.status, row.attempts, row.reason, row.claimed_until) == ("pending", 1, "x", None)
     assert row.next_attempt_at == now + 10 * lease
+
+
+def test_reading_deliveries_writes_nothing_back(store_engine: Engine) -> None:
+    """A reader (the API, the CLI, a test) beside a delivery loop: what it read must not be
+    written back over the loop's later attempt. SQLite hands instants back naive; made UTC
+    inside the reading session, they were flushed back by its commit."""
+    app = new_application_id()
+    now = datetime.now(UTC)
+    notice = notifications.Notification(
+        key=f"application-{app}/n",
+        application_id=app,
+        recipient="reviewer:health",
+        kind="warning",
+        message="…",
+        created_at=now,
+    )
+    assert notifications.notify(store_engine, notice, [deliveries.Channel.EMAIL], now=now)
+    [claim] = [
+        c
+        for c in deliveries.claim_due(store_engine, now, timedelta(minutes=1), 500)
+        if c.application_id == app
+    ]
+    written: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        written.append(statement)
+
+    event.listen(store_engine, "before_cursor_execute", record)
+    try:
+        [row] = deliveries.deliveries_of(store_engine, [notice.key])[notice.key]
+    finally:
+        event.remove(store_engine, "before_cursor_execute", record)
+    assert row.claimed_until is not None and row.claimed_until.tzinfo is not None
+    assert [s for s in written if not s.lstrip().upper().startswith("SELECT")] == []
+    deliveries.record_attempt(
+        store_engine,
+        claim,
+        at=now,
+        status=deliveries.DeliveryStatus.PENDING,
+        reason="x",
+        next_attempt_at=now + timedelta(seconds=1),
+    )
+    [after] = deliveries.deliveries_of(store_engine, [notice.key])[notice.key]
+    assert (after.claimed_until, after.next_attempt_at) == (None, now + timedelta(seconds=1))
