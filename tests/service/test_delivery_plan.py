@@ -159,17 +159,9 @@ def test_backoff_doubles_and_is_bounded() -> None:
 
 def test_a_claimed_delivery_is_held_until_its_lease_runs_out(store_engine: Engine) -> None:
     """Of two loops, one holds a row while it tries; a loop that died frees it by its lease."""
-    app = new_application_id()
     now = datetime.now(UTC)
-    notice = notifications.Notification(
-        key=f"application-{app}/n",
-        application_id=app,
-        recipient="reviewer:health",
-        kind="warning",
-        message="…",
-        created_at=now,
-    )
-    assert notifications.notify(store_engine, notice, [deliveries.Channel.EMAIL], now=now)
+    notice = _warning_by_mail(store_engine, now)
+    app = notice.application_id
     assert not notifications.notify(store_engine, notice, [deliveries.Channel.EMAIL], now=now)
     lease = timedelta(minutes=1)
     mine = [
@@ -180,14 +172,7 @@ def test_a_claimed_delivery_is_held_until_its_lease_runs_out(store_engine: Engin
     assert notice.key not in [c.notice_key for c in again]  # held
     later = deliveries.claim_due(store_engine, now + 2 * lease, lease, 500)
     [claim] = [c for c in later if c.notice_key == notice.key]  # the holder died: free again
-    deliveries.record_attempt(
-        store_engine,
-        claim,
-        at=now,
-        status=deliveries.DeliveryStatus.PENDING,
-        reason="x",
-        next_attempt_at=now + 10 * lease,
-    )
+    _failed_once(store_engine, claim, now, retry_at=now + 10 * lease)
     assert notice.key not in [
         c.notice_key for c in deliveries.claim_due(store_engine, now + 5 * lease, lease, 500)
     ]  # not due yet
@@ -200,17 +185,9 @@ def test_reading_deliveries_writes_nothing_back(store_engine: Engine) -> None:
     """A reader (the API, the CLI, a test) beside a delivery loop: what it read must not be
     written back over the loop's later attempt. SQLite hands instants back naive; made UTC
     inside the reading session, they were flushed back by its commit."""
-    app = new_application_id()
     now = datetime.now(UTC)
-    notice = notifications.Notification(
-        key=f"application-{app}/n",
-        application_id=app,
-        recipient="reviewer:health",
-        kind="warning",
-        message="…",
-        created_at=now,
-    )
-    assert notifications.notify(store_engine, notice, [deliveries.Channel.EMAIL], now=now)
+    notice = _warning_by_mail(store_engine, now)
+    app = notice.application_id
     [claim] = [
         c
         for c in deliveries.claim_due(store_engine, now, timedelta(minutes=1), 500)
@@ -228,13 +205,35 @@ def test_reading_deliveries_writes_nothing_back(store_engine: Engine) -> None:
         event.remove(store_engine, "before_cursor_execute", record)
     assert row.claimed_until is not None and row.claimed_until.tzinfo is not None
     assert [s for s in written if not s.lstrip().upper().startswith("SELECT")] == []
+    _failed_once(store_engine, claim, now, retry_at=now + timedelta(seconds=1))
+    [after] = deliveries.deliveries_of(store_engine, [notice.key])[notice.key]
+    assert (after.claimed_until, after.next_attempt_at) == (None, now + timedelta(seconds=1))
+
+
+def _warning_by_mail(store_engine: Engine, now: datetime) -> notifications.Notification:
+    """A new notice to a reviewer, with its mail delivery pending from `now`."""
+    app = new_application_id()
+    notice = notifications.Notification(
+        key=f"application-{app}/n",
+        application_id=app,
+        recipient="reviewer:health",
+        kind="warning",
+        message="…",
+        created_at=now,
+    )
+    assert notifications.notify(store_engine, notice, [deliveries.Channel.EMAIL], now=now)
+    return notice
+
+
+def _failed_once(
+    store_engine: Engine, claim: deliveries.Claim, now: datetime, *, retry_at: datetime
+) -> None:
+    """The loop's attempt failed for reason "x": pending again, due at `retry_at`."""
     deliveries.record_attempt(
         store_engine,
         claim,
         at=now,
         status=deliveries.DeliveryStatus.PENDING,
         reason="x",
-        next_attempt_at=now + timedelta(seconds=1),
+        next_attempt_at=retry_at,
     )
-    [after] = deliveries.deliveries_of(store_engine, [notice.key])[notice.key]
-    assert (after.claimed_until, after.next_attempt_at) == (None, now + timedelta(seconds=1))
