@@ -148,7 +148,9 @@ async def run_twin(
 
     try:
         scratch: list[RunRecord] = []
-        await gather_limited([partial(one, scratch) for _ in range(config.warmup)], 20)
+        await gather_limited(
+            [partial(one, scratch) for _ in range(config.warmup)], config.concurrency
+        )
         advance = progress("same-shape twin", config.applications)
         records: list[RunRecord] = []
         async with metered(worker, env.server) as meter:
